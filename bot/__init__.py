@@ -1,0 +1,1 @@
+"""The application: command line, configuration, assembly, channel adapters, outbound delivery."""

@@ -1,0 +1,144 @@
+"""The composition root: owns every lifetime and builds the one `Services` object."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.config import Config
+from bot.console import ConsoleChannel
+from bot.outbox import OutboxSender, Transport
+from bot.roster import RosterProblems, import_roster
+from handlers import Router, Services, Settings, build_router
+from nlp import KeywordClassifier, build_tokenizer
+from storage import Branch, Database, Department, Repositories
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    config: Config
+    services: Services
+    router: Router
+
+    @property
+    def repos(self) -> Repositories:
+        return self.services.repos
+
+    def sender(self, transports: list[Transport]) -> OutboxSender:
+        return OutboxSender(
+            self.repos,
+            {t.channel: t for t in transports},
+            self.services.clock,
+            self.services.outbox_signal,
+        )
+
+
+def build_classifier(config: Config) -> KeywordClassifier:
+    keywords = [k for c in config.categories for k in c.keywords]
+    tokenizer = build_tokenizer(config.storage.data_dir, keywords)
+    return KeywordClassifier(tokenizer, config.categories)
+
+
+@asynccontextmanager
+async def open_storage(config: Config) -> AsyncIterator[Repositories]:
+    """Open the database and mirror the configured organisation into it."""
+    async with Database.open(config.storage.path) as db:
+        repos = Repositories(db)
+        await repos.org.sync(
+            [Department(d.id, d.name) for d in config.org.departments],
+            [Branch(b.id, b.name, b.department) for b in config.org.branches],
+        )
+        yield repos
+
+
+@asynccontextmanager
+async def open_app(
+    config: Config, *, clock: Callable[[], datetime] = utc_now
+) -> AsyncIterator[App]:
+    """Storage plus the classifier: everything a chat channel needs."""
+    async with open_storage(config) as repos:
+        classifier = await asyncio.to_thread(build_classifier, config)
+        settings = Settings(
+            timezone=config.tz,
+            max_text_chars=config.ideas.max_chars,
+            min_idea_chars=config.ideas.min_chars,
+            page_size=config.ideas.page_size,
+            confidence_threshold=config.nlp.confidence_threshold,
+        )
+        services = Services(
+            repos=repos,
+            classifier=classifier,
+            settings=settings,
+            clock=clock,
+            outbox_signal=asyncio.Event(),
+        )
+        yield App(config, services, build_router())
+
+
+async def load_sample_roster(app: App) -> int:
+    """On first start, load the configured sample roster so a newcomer can try the bot."""
+    path = app.config.storage.sample_roster
+    if path is None or await app.repos.people.count() > 0:
+        return 0
+    if not path.is_file():
+        log.warning("sample roster %s not found; skipped", path)
+        return 0
+    try:
+        return await import_roster(path, app.repos, app.services.now())
+    except RosterProblems as exc:
+        log.warning("sample roster not loaded: %s", "; ".join(exc.problems))
+        return 0
+
+
+CONSOLE_BANNER = (
+    "金点子 控制台。发送 /start 登记(示例花名册:工号 E001,姓名 张三),"
+    "直接输入文字就是提交金点子;按钮输入数字选择;/help 查看命令,/quit 退出。"
+)
+
+
+async def run_console(app: App, as_employee_no: str | None) -> None:
+    """A terminal chat on the configured database."""
+    await load_sample_roster(app)
+    sender_id = "local"
+    banner = CONSOLE_BANNER
+    if as_employee_no:
+        person = await app.repos.people.by_employee_no(as_employee_no)
+        if person is None:
+            raise LookupError(f"花名册里没有工号 {as_employee_no}")
+        sender_id = f"local-{person.employee_no}"
+        async with app.repos.db.transaction():
+            if await app.repos.people.identity_of(person.id, "console") != sender_id:
+                await app.repos.people.unbind_identity("console", person.id)
+                await app.repos.people.bind_identity(
+                    person.id, "console", sender_id, app.services.now()
+                )
+        banner = (
+            f"金点子 控制台,当前身份:{person.name}(工号 {person.employee_no})。"
+            "直接输入文字就是提交金点子;/help 查看命令,/quit 退出。"
+        )
+    console = ConsoleChannel(sender_id)
+    sender = app.sender([console])
+    await console.run(app.router, app.services, sender, banner)
+
+
+async def run(app: App) -> None:
+    """Every configured channel plus the outbox sender; the console when none is configured."""
+    config = app.config
+    if config.telegram.enabled or config.wecom.enabled:
+        names = [
+            n
+            for n, on in (("telegram", config.telegram.enabled), ("wecom", config.wecom.enabled))
+            if on
+        ]
+        raise NotImplementedError(f"{'、'.join(names)} 渠道还没有接入这一版本")
+    await run_console(app, None)

@@ -1,0 +1,151 @@
+"""The `jindianzi` command line (also `python -m bot`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot import app as app_module
+from bot.config import Config, ConfigError, config_path, load_config
+from bot.export import export_ledger
+from bot.roster import RosterProblems, import_roster
+from nlp import Classifier
+
+log = logging.getLogger("jindianzi")
+
+
+class CliError(Exception):
+    """A problem to print as one line, with an exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jindianzi", description="金点子: 煤矿合理化建议机器人")
+    parser.add_argument("--config", help="配置文件(默认 ./config.yaml 或 $JINDIANZI_CONFIG)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("run", help="启动所有已配置的渠道;没有凭据时打开控制台")
+    console = commands.add_parser("console", help="在终端里和机器人对话")
+    console.add_argument(
+        "--as", dest="as_employee_no", metavar="EMPLOYEE_NO", help="以花名册里这个工号的身份对话"
+    )
+    commands.add_parser("classify", help="每行一条建议(stdin) → 每行一个 JSON(stdout)")
+    roster = commands.add_parser("roster", help="花名册")
+    roster_cmds = roster.add_subparsers(dest="roster_command", required=True, metavar="ACTION")
+    roster_import = roster_cmds.add_parser(
+        "import", help="导入 CSV: employee_no,name,branch_id,role[,wecom_userid]"
+    )
+    roster_import.add_argument("file", type=Path)
+    export = commands.add_parser("export", help="导出金点子台账(.xlsx / .csv / .jsonl)")
+    export.add_argument("file", type=Path)
+    backup = commands.add_parser("backup", help="在线备份数据库(运行中也一致)")
+    backup.add_argument("file", type=Path)
+    return parser
+
+
+def _setup_logging(config: Config | None, to_file: bool) -> None:
+    root = logging.getLogger()
+    root.handlers.clear()
+    if to_file and config is not None:
+        config.storage.data_dir.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(
+            config.storage.data_dir / "jindianzi.log", encoding="utf-8"
+        )
+        root.setLevel(logging.INFO)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        root.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+
+
+def classify_stream(classifier: Classifier, lines: TextIO, out: TextIO) -> int:
+    labels = {c.id: c.label for c in classifier.categories}
+    count = 0
+    for line in lines:
+        prediction = classifier.classify(line.rstrip("\r\n"))
+        out.write(
+            json.dumps(
+                {
+                    "category": prediction.category,
+                    "label": labels[prediction.category],
+                    "confidence": prediction.confidence,
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
+        out.flush()
+        count += 1
+    return count
+
+
+async def _main(args: argparse.Namespace, config: Config) -> int:
+    command = args.command
+    if command == "classify":
+        classifier = await asyncio.to_thread(app_module.build_classifier, config)
+        classify_stream(classifier, sys.stdin, sys.stdout)
+        return 0
+    if command in ("run", "console"):
+        async with app_module.open_app(config) as app:
+            if command == "run":
+                await app_module.run(app)
+            else:
+                await app_module.run_console(app, args.as_employee_no)
+        return 0
+    async with app_module.open_storage(config) as repos:
+        if command == "roster":
+            count = await import_roster(args.file, repos, app_module.utc_now())
+            print(f"已导入 {count} 人。")
+        elif command == "export":
+            labels = {c.id: c.label for c in config.categories}
+            try:
+                count = export_ledger(args.file, await repos.ideas.ledger(), labels, config.tz)
+            except ValueError as exc:
+                raise CliError(str(exc), 2) from None
+            print(f"已导出 {count} 条金点子到 {args.file}。")
+        elif command == "backup":
+            await repos.db.backup(args.file)
+            print(f"已备份到 {args.file}。")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr, sys.stdin):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(encoding="utf-8", errors="replace")
+    args = _parser().parse_args(argv)
+    try:
+        config = load_config(config_path(args.config))
+    except ConfigError as exc:
+        print(f"配置错误 {exc}", file=sys.stderr)
+        return 2
+    _setup_logging(config, to_file=args.command in ("run", "console"))
+    try:
+        return asyncio.run(_main(args, config))
+    except KeyboardInterrupt:
+        return 130
+    except RosterProblems as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print("花名册有错误,什么都没有导入。", file=sys.stderr)
+        return 1
+    except CliError as exc:
+        print(str(exc), file=sys.stderr)
+        return exc.code
+    except (LookupError, NotImplementedError) as exc:
+        print(f"错误: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        log.exception("command %s failed", args.command)
+        print(f"出错了: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1

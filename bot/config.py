@@ -1,0 +1,416 @@
+"""Typed configuration: `config.yaml` plus `JINDIANZI_<SECTION>_<KEY>` environment overrides.
+
+Loaded once into frozen objects. A bad value raises `ConfigError` naming the key,
+which the command line prints as one line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from apscheduler.triggers.cron import CronTrigger
+
+from nlp import Category
+
+ENV_PREFIX = "JINDIANZI_"
+CONFIG_ENV = "JINDIANZI_CONFIG"
+CATEGORY_IDS = (
+    "tech_innovation",
+    "process_improvement",
+    "repair_reuse",
+    "energy_environment",
+    "safety",
+    "management",
+    "other",
+)
+CRON_FIELDS = {
+    "year",
+    "month",
+    "day",
+    "week",
+    "day_of_week",
+    "hour",
+    "minute",
+    "second",
+    "start_date",
+    "end_date",
+    "jitter",
+}
+
+
+class ConfigError(ValueError):
+    """A configuration problem, worded as '<key>: <problem>'."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+
+
+class Secret:
+    """A value that never shows itself in logs, reprs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class StorageConfig:
+    path: Path = Path("data/jindianzi.db")
+    sample_roster: Path | None = None
+    """Loaded by `run` and `console` when the roster is empty (for trying the bot out)."""
+
+    @property
+    def data_dir(self) -> Path:
+        return self.path.parent
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramConfig:
+    token: Secret | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    mode: str = "polling"
+    webhook_listen: str = "127.0.0.1:8443"
+    webhook_url: str = ""
+    webhook_secret: Secret | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.token is not None
+
+
+@dataclass(frozen=True, slots=True)
+class WecomConfig:
+    corp_id: str = ""
+    agent_id: int | None = None
+    secret: Secret | None = None
+    token: Secret | None = None
+    encoding_aes_key: Secret | None = None
+    api_base_url: str = "https://qyapi.weixin.qq.com"
+    listen: str = "127.0.0.1:8080"
+    callback_path: str = "/wecom/callback"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.corp_id and self.secret and self.token and self.encoding_aes_key)
+
+
+@dataclass(frozen=True, slots=True)
+class NlpConfig:
+    confidence_threshold: float = 0.45
+
+
+@dataclass(frozen=True, slots=True)
+class IdeasConfig:
+    max_chars: int = 1000
+    min_chars: int = 4
+    page_size: int = 8
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentConfig:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class BranchConfig:
+    id: str
+    name: str
+    department: str
+    telegram_chat_id: str | None = None
+    wecom_webhook_key: Secret | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrgConfig:
+    departments: tuple[DepartmentConfig, ...] = ()
+    branches: tuple[BranchConfig, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    timezone: str = "Asia/Shanghai"
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    wecom: WecomConfig = field(default_factory=WecomConfig)
+    nlp: NlpConfig = field(default_factory=NlpConfig)
+    ideas: IdeasConfig = field(default_factory=IdeasConfig)
+    categories: tuple[Category, ...] = ()
+    org: OrgConfig = field(default_factory=OrgConfig)
+    schedule: Mapping[str, Mapping[str, Any]] = field(
+        default_factory=lambda: types.MappingProxyType({})
+    )
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+SCALAR_SECTIONS: dict[str, type[Any]] = {
+    "storage": StorageConfig,
+    "telegram": TelegramConfig,
+    "wecom": WecomConfig,
+    "nlp": NlpConfig,
+    "ideas": IdeasConfig,
+}
+
+
+def config_path(explicit: str | None) -> Path:
+    """--config, else $JINDIANZI_CONFIG, else ./config.yaml."""
+    return Path(explicit or os.environ.get(CONFIG_ENV) or "config.yaml")
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read, override from the environment, validate and freeze the configuration."""
+    environ = os.environ if environ is None else environ
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            str(path), "配置文件不存在(用 --config 或 JINDIANZI_CONFIG 指定)"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(str(path), f"读不了配置文件: {exc.strerror}") from None
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"第 {mark.line + 1} 行" if mark is not None else "某处"
+        problem = getattr(exc, "problem", None) or "格式错误"
+        raise ConfigError(str(path), f"YAML 语法错误({where}): {problem}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(str(path), "顶层必须是键值对")
+    _apply_env(raw, environ)
+    return _build(raw)
+
+
+def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        rest = name[len(ENV_PREFIX) :].lower()
+        if rest == "timezone":
+            raw["timezone"] = value
+            continue
+        section, _, key = rest.partition("_")
+        cls = SCALAR_SECTIONS.get(section)
+        if cls is None or key not in {f.name for f in dataclasses.fields(cls)}:
+            raise ConfigError(name, "不认识这个环境变量(格式 JINDIANZI_<SECTION>_<KEY>)")
+        block = raw.setdefault(section, {})
+        if not isinstance(block, dict):
+            raise ConfigError(section, "必须是键值对")
+        block[key] = value
+
+
+def _build(raw: dict[str, Any]) -> Config:
+    known = {f.name for f in dataclasses.fields(Config)}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(str(key), "不认识的配置项")
+    timezone = _string(raw.get("timezone", "Asia/Shanghai"), "timezone")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("timezone", f"不认识的时区 {timezone!r}") from None
+    sections = {name: _section(cls, raw.get(name), name) for name, cls in SCALAR_SECTIONS.items()}
+    telegram: TelegramConfig = sections["telegram"]
+    if telegram.mode not in ("polling", "webhook"):
+        raise ConfigError("telegram.mode", "只能是 polling 或 webhook")
+    nlp: NlpConfig = sections["nlp"]
+    if not 0 <= nlp.confidence_threshold <= 1:
+        raise ConfigError("nlp.confidence_threshold", "要在 0 到 1 之间")
+    ideas: IdeasConfig = sections["ideas"]
+    if not 1 <= ideas.min_chars < ideas.max_chars:
+        raise ConfigError("ideas.min_chars", "要大于 0 且小于 ideas.max_chars")
+    if not 1 <= ideas.page_size <= 30:
+        raise ConfigError("ideas.page_size", "要在 1 到 30 之间")
+    return Config(
+        timezone=timezone,
+        categories=_categories(raw.get("categories")),
+        org=_org(raw.get("org")),
+        schedule=_schedule(raw.get("schedule"), timezone),
+        **sections,
+    )
+
+
+def _string(value: Any, key: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ConfigError(key, "应该是文字")
+    return str(value)
+
+
+def _convert(value: Any, hint: Any, key: str) -> Any:
+    """Turn a YAML or environment value into the field's declared type."""
+    args = typing.get_args(hint)
+    if type(None) in args:
+        if value is None or value == "":
+            return None
+        hint = next(a for a in args if a is not type(None))
+    if hint is str:
+        return _string(value, key)
+    if hint is Secret:
+        return Secret(_string(value, key))
+    if hint is Path:
+        return Path(_string(value, key))
+    if hint is int:
+        try:
+            if isinstance(value, bool | float):
+                raise ValueError
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(key, f"应该是整数,现在是 {value!r}") from None
+    if hint is float:
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(key, f"应该是数字,现在是 {value!r}") from None
+    raise TypeError(f"no converter for {hint}")  # a programming error, not bad input
+
+
+def _section(cls: type[Any], block: Any, name: str) -> Any:
+    if block is None:
+        return cls()
+    if not isinstance(block, dict):
+        raise ConfigError(name, "必须是键值对")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in block.items():
+        if key not in names:
+            raise ConfigError(f"{name}.{key}", "不认识的配置项")
+        values[key] = _convert(value, hints[key], f"{name}.{key}")
+    return cls(**values)
+
+
+def _list_of_maps(value: Any, key: str) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError(key, "应该是列表,每一项是键值对")
+    return value
+
+
+def _required(item: dict[str, Any], field_name: str, key: str) -> str:
+    if item.get(field_name) in (None, ""):
+        raise ConfigError(f"{key}.{field_name}", "缺少这一项")
+    return _string(item[field_name], f"{key}.{field_name}")
+
+
+def _categories(value: Any) -> tuple[Category, ...]:
+    items = _list_of_maps(value, "categories")
+    seen: dict[str, Category] = {}
+    for index, item in enumerate(items):
+        key = f"categories[{index}]"
+        cat_id = _required(item, "id", key)
+        if cat_id not in CATEGORY_IDS:
+            raise ConfigError(
+                f"{key}.id", f"不认识的类别 {cat_id!r},只能是 {', '.join(CATEGORY_IDS)}"
+            )
+        if cat_id in seen:
+            raise ConfigError(f"{key}.id", f"类别 {cat_id!r} 重复了")
+        keywords = item.get("keywords") or []
+        if not isinstance(keywords, list):
+            raise ConfigError(f"{key}.keywords", "应该是词语列表")
+        seen[cat_id] = Category(
+            cat_id,
+            _required(item, "label", key),
+            tuple(_string(k, f"{key}.keywords") for k in keywords),
+        )
+    missing = [c for c in CATEGORY_IDS if c not in seen]
+    if missing:
+        raise ConfigError("categories", f"缺少类别 {', '.join(missing)}")
+    return tuple(seen[c] for c in CATEGORY_IDS)
+
+
+def _org(value: Any) -> OrgConfig:
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise ConfigError("org", "必须是键值对")
+    for key in value:
+        if key not in ("departments", "branches"):
+            raise ConfigError(f"org.{key}", "不认识的配置项")
+    departments: dict[str, DepartmentConfig] = {}
+    for index, item in enumerate(_list_of_maps(value.get("departments"), "org.departments")):
+        key = f"org.departments[{index}]"
+        dept = DepartmentConfig(_required(item, "id", key), _required(item, "name", key))
+        if dept.id in departments:
+            raise ConfigError(f"{key}.id", f"部门 {dept.id!r} 重复了")
+        departments[dept.id] = dept
+    branches: dict[str, BranchConfig] = {}
+    for index, item in enumerate(_list_of_maps(value.get("branches"), "org.branches")):
+        key = f"org.branches[{index}]"
+        for extra in item:
+            if extra not in {f.name for f in dataclasses.fields(BranchConfig)}:
+                raise ConfigError(f"{key}.{extra}", "不认识的配置项")
+        branch = BranchConfig(
+            id=_required(item, "id", key),
+            name=_required(item, "name", key),
+            department=_required(item, "department", key),
+            telegram_chat_id=_convert(
+                item.get("telegram_chat_id"), str | None, f"{key}.telegram_chat_id"
+            ),
+            wecom_webhook_key=_convert(
+                item.get("wecom_webhook_key"), Secret | None, f"{key}.wecom_webhook_key"
+            ),
+        )
+        if branch.id in branches:
+            raise ConfigError(f"{key}.id", f"支部 {branch.id!r} 重复了")
+        if branch.department not in departments:
+            raise ConfigError(f"{key}.department", f"部门 {branch.department!r} 不存在")
+        branches[branch.id] = branch
+    return OrgConfig(tuple(departments.values()), tuple(branches.values()))
+
+
+def _schedule(value: Any, timezone: str) -> Mapping[str, Mapping[str, Any]]:
+    if value is None:
+        return types.MappingProxyType({})
+    if not isinstance(value, dict):
+        raise ConfigError("schedule", "必须是键值对")
+    jobs: dict[str, Mapping[str, Any]] = {}
+    for job, fields in value.items():
+        key = f"schedule.{job}"
+        if not isinstance(fields, dict) or not fields:
+            raise ConfigError(key, "应该是 CronTrigger 字段,例如 {day_of_week: mon, hour: 8}")
+        for name, item in fields.items():
+            if name not in CRON_FIELDS:
+                raise ConfigError(f"{key}.{name}", "不是 CronTrigger 的字段")
+            if name == "day_of_week" and any(ch.isdigit() for ch in str(item)):
+                raise ConfigError(
+                    f"{key}.day_of_week",
+                    "请用 mon..sun 写星期(APScheduler 3 的数字星期从周一算 0,容易错)",
+                )
+        try:
+            CronTrigger(timezone=timezone, **fields)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(key, f"时间设置不对: {exc}") from None
+        jobs[str(job)] = types.MappingProxyType(dict(fields))
+    return types.MappingProxyType(jobs)

@@ -1,0 +1,91 @@
+"""The console channel: a terminal chat through the same router.
+
+Buttons are shown as numbered choices; typing the number presses the button.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+import uuid
+from typing import Any, TextIO
+
+from bot.outbox import OutboxSender
+from handlers import Incoming, Router, Services
+
+CHANNEL = "console"
+QUIT = {"/quit", "/exit", "退出"}
+
+
+class ConsoleChannel:
+    """Both the adapter (stdin → router) and the transport (outbox → stdout)."""
+
+    channel = CHANNEL
+
+    def __init__(
+        self, sender_id: str, stdin: TextIO | None = None, stdout: TextIO | None = None
+    ) -> None:
+        self.sender_id = sender_id
+        self._stdin = stdin or sys.stdin
+        self._stdout = stdout or sys.stdout
+        self._session = uuid.uuid4().hex[:12]
+        self._counter = itertools.count(1)
+        self._buttons: list[tuple[str, str]] = []
+        self._button_ref: str | None = None
+        self._printed = itertools.count(1)
+
+    async def send(self, chat_id: str, payload: dict[str, Any]) -> None:
+        ref = f"c{next(self._printed)}"
+        prefix = "" if chat_id == self.sender_id else f"[发给 {chat_id}] "
+        lines = [f"🤖 {prefix}{payload.get('text', '')}"]
+        if payload.get("image_path"):
+            lines.append(f"   (图片: {payload['image_path']})")
+        buttons = [(b["label"], b["data"]) for row in payload.get("buttons", []) for b in row]
+        if buttons and chat_id == self.sender_id:
+            self._buttons, self._button_ref = buttons, ref
+            lines.append(
+                "   " + "  ".join(f"[{i}] {label}" for i, (label, _) in enumerate(buttons, start=1))
+            )
+        self._stdout.write("\n".join(lines) + "\n")
+        self._stdout.flush()
+
+    def _incoming(self, line: str) -> Incoming:
+        update_id = f"{self._session}-{next(self._counter)}"
+        choice = line.strip()
+        if choice.isdigit() and self._buttons and 1 <= int(choice) <= len(self._buttons):
+            _, data = self._buttons[int(choice) - 1]
+            self._buttons = []
+            return Incoming(
+                CHANNEL,
+                update_id,
+                self.sender_id,
+                self.sender_id,
+                callback=data,
+                message_ref=self._button_ref,
+            )
+        return Incoming(CHANNEL, update_id, self.sender_id, self.sender_id, text=line)
+
+    async def run(
+        self, router: Router, services: Services, outbox: OutboxSender, banner: str
+    ) -> None:
+        self._stdout.write(banner + "\n")
+        self._stdout.flush()
+        await outbox.run_once()
+        interactive = self._stdin.isatty()
+        while True:
+            if interactive:
+                self._stdout.write("> ")
+                self._stdout.flush()
+            line = await asyncio.to_thread(self._stdin.readline)
+            if not line:
+                break
+            line = line.rstrip("\r\n")
+            if line.strip() in QUIT:
+                break
+            if not line.strip():
+                continue
+            await router.dispatch(self._incoming(line), services)
+            await outbox.run_once()
+        self._stdout.write("再见!\n")
+        self._stdout.flush()

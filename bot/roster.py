@@ -1,0 +1,103 @@
+"""Roster CSV import: every row is validated before anything is written."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from handlers.admin import parse_role
+from storage import Repositories, RosterEntry
+
+HEADER = ["employee_no", "name", "branch_id", "role", "wecom_userid"]
+_EMPLOYEE_NO = re.compile(r"^[A-Za-z0-9-]{1,32}$")
+_WECOM_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class RosterProblems(Exception):
+    """Bad rows, each as 'line N: problem'; nothing was imported."""
+
+    problems: tuple[str, ...]
+
+
+def read_roster(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RosterProblems((f"{path}: 读不了文件 ({exc.strerror})",)) from None
+    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China often saves GBK
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise RosterProblems((f"{path}: 不是 UTF-8 或 GBK 编码的文本",))
+
+
+def parse_roster(text: str, branches: set[str], departments: set[str]) -> list[RosterEntry]:
+    """Validate every row; raise RosterProblems listing all bad rows by line number."""
+    problems: list[str] = []
+    entries: list[RosterEntry] = []
+    seen: dict[str, int] = {}
+    wecom_seen: dict[str, int] = {}
+    reader = csv.reader(io.StringIO(text))
+    for row in reader:
+        line = reader.line_num
+        cells = [c.strip() for c in row]
+        if not any(cells) or cells[0].startswith("#"):
+            continue
+        if [c.lower() for c in cells[:4]] == HEADER[:4]:
+            continue
+        if len(cells) not in (4, 5):
+            problems.append(
+                f"第 {line} 行: 应该有 4 或 5 列(工号,姓名,支部,角色[,企业微信账号]),"
+                f"现在是 {len(cells)} 列"
+            )
+            continue
+        employee_no, name, branch_id, role_text = cells[:4]
+        wecom = cells[4] if len(cells) == 5 and cells[4] else None
+        row_problems = []
+        if not _EMPLOYEE_NO.match(employee_no):
+            row_problems.append(f"工号 {employee_no!r} 只能是 1-32 位字母、数字或短横线")
+        elif employee_no in seen:
+            row_problems.append(f"工号 {employee_no} 和第 {seen[employee_no]} 行重复")
+        if not name or len(name) > 32:
+            row_problems.append("姓名不能为空,也不能超过 32 个字")
+        if branch_id not in branches:
+            row_problems.append(f"支部 {branch_id!r} 不在配置里")
+        role = parse_role(role_text, departments)
+        if isinstance(role, str):
+            row_problems.append(role)
+        if wecom is not None:
+            if not _WECOM_ID.match(wecom):
+                row_problems.append(f"企业微信账号 {wecom!r} 格式不对")
+            elif wecom in wecom_seen:
+                row_problems.append(f"企业微信账号 {wecom} 和第 {wecom_seen[wecom]} 行重复")
+            else:
+                wecom_seen[wecom] = line
+        seen.setdefault(employee_no, line)
+        if row_problems:
+            problems.append(f"第 {line} 行: " + ";".join(row_problems))
+        elif not isinstance(role, str):
+            entries.append(RosterEntry(employee_no, name, branch_id, role, wecom))
+    if problems:
+        raise RosterProblems(tuple(problems))
+    if not entries:
+        raise RosterProblems(("文件里没有任何人员",))
+    return entries
+
+
+async def import_roster(path: Path, repos: Repositories, now: datetime) -> int:
+    """Import a roster file all-or-nothing; returns the number of people written."""
+    text = read_roster(path)
+    branches = {b.id for b in await repos.org.branches()}
+    entries = parse_roster(text, branches, await repos.org.department_ids())
+    try:
+        async with repos.db.transaction():
+            return await repos.people.upsert_roster(entries, now)
+    except sqlite3.IntegrityError:
+        raise RosterProblems(("有企业微信账号已经属于花名册里的另一个人,请核对后再导入",)) from None

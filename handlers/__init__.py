@@ -1,0 +1,24 @@
+"""Channel-neutral conversation logic: one module per feature, composed by the router."""
+
+from handlers import admin, ideas, registration
+from handlers.messages import Button, Incoming, IncomingAttachment, Outcome, Reply
+from handlers.router import Router
+from handlers.services import Services, Settings
+
+
+def build_router() -> Router:
+    """The router with every feature's table."""
+    return Router([registration.FEATURE, ideas.FEATURE, admin.FEATURE])
+
+
+__all__ = [
+    "Button",
+    "Incoming",
+    "IncomingAttachment",
+    "Outcome",
+    "Reply",
+    "Router",
+    "Services",
+    "Settings",
+    "build_router",
+]

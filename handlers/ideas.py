@@ -1,0 +1,172 @@
+"""Golden ideas: submit, confirm or change the category, withdraw, list one's own."""
+
+from __future__ import annotations
+
+from handlers.messages import Button, Incoming, Reply
+from handlers.router import Command, Feature
+from handlers.services import Services
+from storage import Idea
+
+STATUS_LABELS = {
+    "submitted": "已提交",
+    "under_review": "审核中",
+    "adopted": "已采纳",
+    "merged": "已合并",
+    "not_adopted": "未采纳",
+    "implemented": "已实施",
+    "rewarded": "已奖励",
+    "withdrawn": "已撤回",
+}
+EXAMPLE = "例如:井下回收复用锚杆,每月能省好几万。"
+
+
+def meaningful_chars(text: str) -> int:
+    """Letters, digits and Chinese characters; emoji and punctuation do not count."""
+    return sum(1 for ch in text if ch.isalnum())
+
+
+async def submit_text(msg: Incoming, services: Services) -> list[Reply]:
+    return await _submit(msg, services, msg.text)
+
+
+async def idea_command(msg: Incoming, services: Services) -> list[Reply]:
+    """提交金点子:/idea 内容(群里也能用)"""
+    if not msg.args:
+        return [Reply(f"请把金点子写在 /idea 后面,{EXAMPLE.replace('例如:', '例如:/idea ')}")]
+    return await _submit(msg, services, msg.args)
+
+
+async def _submit(msg: Incoming, services: Services, text: str) -> list[Reply]:
+    person = msg.person
+    assert person is not None
+    text = text.strip()
+    if meaningful_chars(text) < services.settings.min_idea_chars:
+        return [Reply(f"内容太短了,请用一两句话写清楚您的金点子。{EXAMPLE}")]
+    prediction = services.classifier.classify(text)
+    idea = await services.repos.ideas.add(
+        author=person,
+        text=text,
+        category=prediction.category,
+        confidence=prediction.confidence,
+        channel=msg.channel,
+        now=services.now(),
+    )
+    for attachment in msg.attachments:
+        await services.repos.attachments.add(
+            idea_id=idea.id,
+            person_id=person.id,
+            channel=msg.channel,
+            kind=attachment.kind,
+            file_ref=attachment.file_ref,
+            now=services.now(),
+        )
+    label = services.category_label(idea.category)
+    text_out = (
+        f"收到您的金点子 #{idea.id},谢谢!\n"
+        f"类别:{label}(把握 {round(idea.confidence * 100)}%)\n"
+        "类别对吗?对就点“确认”,不对请点“改类别”。"
+    )
+    return [Reply(text_out, buttons=(_idea_buttons(idea.id),))]
+
+
+def _idea_buttons(idea_id: int) -> tuple[Button, ...]:
+    return (
+        Button("确认", f"i:{idea_id}:ok"),
+        Button("改类别", f"i:{idea_id}:cat"),
+        Button("撤回", f"i:{idea_id}:wd"),
+    )
+
+
+async def on_button(msg: Incoming, services: Services) -> list[Reply]:
+    person = msg.person
+    assert person is not None
+    parts = (msg.callback or "").split(":")
+    if len(parts) < 3 or not parts[1].isdigit():
+        return [Reply("这个按钮已经失效了。")]
+    idea_id, action = int(parts[1]), parts[2]
+    idea = await services.repos.ideas.get(idea_id)
+    if idea is None or idea.author_id != person.id:
+        return [Reply("这条金点子不是您提交的,不能操作。")]
+    if idea.status == "withdrawn":
+        return [Reply(f"金点子 #{idea.id} 已经撤回,不能再操作了。", edit=True)]
+    if action == "ok":
+        await services.repos.ideas.confirm(idea.id, services.now())
+        label = services.category_label(idea.category)
+        return [Reply(f"金点子 #{idea.id} 已确认,类别:{label}。谢谢您的金点子!", edit=True)]
+    if action == "cat":
+        return [_category_choice(idea, services)]
+    if action == "set" and len(parts) == 4:
+        return await _set_category(idea, parts[3], person.id, services)
+    if action == "wd":
+        if idea.status != "submitted":
+            status = STATUS_LABELS.get(idea.status, idea.status)
+            return [Reply(f"金点子 #{idea.id} 已经{status},不能撤回了。")]
+        await services.repos.ideas.set_status(idea.id, "withdrawn", services.now())
+        return [Reply(f"金点子 #{idea.id} 已撤回。有新想法随时再发给我。", edit=True)]
+    return [Reply("这个按钮已经失效了。")]
+
+
+def _category_choice(idea: Idea, services: Services) -> Reply:
+    buttons = [Button(c.label, f"i:{idea.id}:set:{c.id}") for c in services.classifier.categories]
+    rows = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
+    return Reply(f"请为金点子 #{idea.id} 选择类别:", buttons=rows, edit=True)
+
+
+async def _set_category(
+    idea: Idea, category: str, person_id: int, services: Services
+) -> list[Reply]:
+    if category not in {c.id for c in services.classifier.categories}:
+        return [Reply("没有这个类别,请重新选择。")]
+    await services.repos.ideas.change_category(idea, category, person_id, services.now())
+    label = services.category_label(category)
+    return [Reply(f"金点子 #{idea.id} 的类别已改为:{label}。谢谢!", edit=True)]
+
+
+async def my_ideas(msg: Incoming, services: Services) -> list[Reply]:
+    """查看我提交的金点子:/my [页码]"""
+    arg = msg.args.strip()
+    if arg and not arg.isdigit():
+        return [Reply("页码要写数字,例如:/my 2")]
+    return [await _my_page(msg, services, int(arg) if arg else 1, edit=False)]
+
+
+async def on_my_page(msg: Incoming, services: Services) -> list[Reply]:
+    parts = (msg.callback or "").split(":")
+    page = int(parts[1]) if len(parts) == 2 and parts[1].isdigit() else 1
+    return [await _my_page(msg, services, page, edit=True)]
+
+
+async def _my_page(msg: Incoming, services: Services, page: int, *, edit: bool) -> Reply:
+    person = msg.person
+    assert person is not None
+    size = services.settings.page_size
+    total = await services.repos.ideas.count_by_author(person.id)
+    if total == 0:
+        return Reply(f"您还没有提交过金点子。直接发一段文字给我就行,{EXAMPLE}")
+    pages = (total + size - 1) // size
+    page = min(max(page, 1), pages)
+    ideas = await services.repos.ideas.by_author(person.id, limit=size, offset=(page - 1) * size)
+    lines = [f"您的金点子(共 {total} 条,第 {page}/{pages} 页):"]
+    for idea in ideas:
+        day = services.local(idea.created_at).strftime("%Y-%m-%d")
+        excerpt = idea.text if len(idea.text) <= 24 else idea.text[:24] + "…"
+        status = STATUS_LABELS.get(idea.status, idea.status)
+        lines.append(
+            f"#{idea.id} {services.category_label(idea.category)} · {status} · {day}\n    {excerpt}"
+        )
+    nav = []
+    if page > 1:
+        nav.append(Button("上一页", f"my:{page - 1}"))
+    if page < pages:
+        nav.append(Button("下一页", f"my:{page + 1}"))
+    return Reply("\n".join(lines), buttons=(tuple(nav),) if nav else (), edit=edit)
+
+
+FEATURE = Feature(
+    commands=[
+        Command("idea", idea_command),
+        Command("my", my_ideas),
+    ],
+    callbacks={"i": on_button, "my": on_my_page},
+    text=submit_text,
+)

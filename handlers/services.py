@@ -1,0 +1,45 @@
+"""The services a handler receives: built once by the composition root."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from nlp import Classifier
+from storage import Repositories
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The handful of configuration values the handlers need."""
+
+    timezone: ZoneInfo
+    max_text_chars: int = 1000
+    min_idea_chars: int = 4
+    page_size: int = 8
+    confidence_threshold: float = 0.45
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    repos: Repositories
+    classifier: Classifier
+    settings: Settings
+    clock: Callable[[], datetime]
+    outbox_signal: asyncio.Event
+    """Set after a commit that queued messages, so the sender wakes at once."""
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.settings.timezone)
+
+    def category_label(self, category_id: str) -> str:
+        for c in self.classifier.categories:
+            if c.id == category_id:
+                return c.label
+        return category_id

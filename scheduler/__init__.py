@@ -1,0 +1,1 @@
+"""Periodic jobs: APScheduler wiring and the (job, period) run ledger."""

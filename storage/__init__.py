@@ -1,0 +1,32 @@
+"""Persistence: one aiosqlite database, numbered migrations and typed repositories.
+
+Only this package speaks SQL or imports aiosqlite.
+"""
+
+from storage.db import Database, MigrationError
+from storage.models import (
+    Attachment,
+    Branch,
+    Conversation,
+    Department,
+    Idea,
+    OutboxMessage,
+    Person,
+    Role,
+)
+from storage.repos import Repositories, RosterEntry
+
+__all__ = [
+    "Attachment",
+    "Branch",
+    "Conversation",
+    "Database",
+    "Department",
+    "Idea",
+    "MigrationError",
+    "OutboxMessage",
+    "Person",
+    "Repositories",
+    "Role",
+    "RosterEntry",
+]

@@ -1,0 +1,178 @@
+"""The database handle: connection settings, migrations and transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+BUSY_TIMEOUT_MS = 10_000
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+Params = Sequence[Any] | dict[str, Any]
+
+
+class MigrationError(RuntimeError):
+    """A migration file is missing, misnamed or failed to apply."""
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    """Every shipped migration as (version, file name, SQL), in order."""
+    found = []
+    for entry in resources.files("storage").joinpath("migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    for expected, (version, name, _) in enumerate(found, start=1):
+        if version != expected:
+            raise MigrationError(f"migration {name} is out of sequence (expected {expected:04d})")
+    return found
+
+
+class Database:
+    """One aiosqlite connection shared by the whole process.
+
+    A single connection cannot run two transactions at once, so `transaction()`
+    serialises units of work with a lock; a nested `transaction()` in the same task
+    joins the outer one.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+        self._lock = asyncio.Lock()
+        self._in_tx: contextvars.ContextVar[bool] = contextvars.ContextVar(
+            f"in_tx_{id(self)}", default=False
+        )
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, path: Path | str) -> AsyncIterator[Database]:
+        """Open (creating if needed) and migrate the database at `path`."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = FULL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            conn.row_factory = sqlite3.Row
+            db = cls(conn, path)
+            await db._migrate()
+            yield db
+        finally:
+            await conn.close()
+
+    async def _migrate(self) -> None:
+        row = await self._fetchone("PRAGMA user_version")
+        current = int(row[0]) if row else 0
+        for version, name, sql in _migrations():
+            if version <= current:
+                continue
+            script = f"BEGIN IMMEDIATE;\n{sql}\n;PRAGMA user_version = {version};\nCOMMIT;"
+            try:
+                await self._conn.executescript(script)
+            except sqlite3.Error as exc:
+                if self._conn.in_transaction:
+                    await self._conn.execute("ROLLBACK")
+                raise MigrationError(f"migration {name} failed: {exc}") from exc
+
+    async def schema_version(self) -> int:
+        row = await self._fetchone("PRAGMA user_version")
+        return int(row[0]) if row else 0
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """A unit of work: everything inside commits together or not at all."""
+        if self._in_tx.get():
+            yield
+            return
+        async with self._lock:
+            token = self._in_tx.set(True)
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield
+                except BaseException:
+                    await self._conn.execute("ROLLBACK")
+                    raise
+                await self._conn.execute("COMMIT")
+            finally:
+                self._in_tx.reset(token)
+
+    @asynccontextmanager
+    async def _statement(self) -> AsyncIterator[None]:
+        """Run a lone statement outside anyone else's transaction."""
+        if self._in_tx.get():
+            yield
+        else:
+            async with self._lock:
+                yield
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; return the number of rows it changed."""
+        async with self._statement():
+            cursor = await self._conn.execute(sql, params)
+            try:
+                return int(cursor.rowcount)
+            finally:
+                await cursor.close()
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """Run one INSERT; return the new row's id."""
+        async with self._statement():
+            cursor = await self._conn.execute(sql, params)
+            try:
+                if cursor.lastrowid is None:
+                    raise sqlite3.IntegrityError("insert added no row")
+                return int(cursor.lastrowid)
+            finally:
+                await cursor.close()
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        async with self._statement():
+            await self._conn.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        async with self._statement():
+            return await self._fetchone(sql, params)
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        async with self._statement():
+            cursor = await self._conn.execute(sql, params)
+            try:
+                return list(await cursor.fetchall())
+            finally:
+                await cursor.close()
+
+    async def _fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        cursor = await self._conn.execute(sql, params)
+        try:
+            row = await cursor.fetchone()
+            return row
+        finally:
+            await cursor.close()
+
+    async def backup(self, target: Path | str) -> None:
+        """Copy the database with SQLite's online backup API (consistent while writes go on)."""
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".part")
+        tmp.unlink(missing_ok=True)
+        dest = sqlite3.connect(tmp)
+        try:
+            async with self._statement():
+                await self._conn.backup(dest)
+        finally:
+            dest.close()
+        tmp.replace(target)

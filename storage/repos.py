@@ -1,0 +1,471 @@
+"""Typed repositories over the database; each method is one small query."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from storage.db import Database
+from storage.models import (
+    Attachment,
+    Branch,
+    Conversation,
+    Department,
+    Idea,
+    OutboxMessage,
+    Person,
+    Role,
+)
+
+
+def to_db_time(moment: datetime) -> str:
+    """Times are stored as UTC ISO-8601 text, which sorts chronologically."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given to storage")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_db_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+class OrgRepo:
+    """Departments and branches, mirrored from the configuration."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def sync(self, departments: Iterable[Department], branches: Iterable[Branch]) -> None:
+        """Upsert the configured organisation; rows no longer configured are kept for history."""
+        async with self._db.transaction():
+            await self._db.executemany(
+                "INSERT INTO departments (id, name) VALUES (?, ?)"
+                " ON CONFLICT(id) DO UPDATE SET name = excluded.name",
+                [(d.id, d.name) for d in departments],
+            )
+            await self._db.executemany(
+                "INSERT INTO branches (id, name, department_id) VALUES (?, ?, ?)"
+                " ON CONFLICT(id) DO UPDATE SET name = excluded.name,"
+                " department_id = excluded.department_id",
+                [(b.id, b.name, b.department_id) for b in branches],
+            )
+
+    async def branch(self, branch_id: str) -> Branch | None:
+        row = await self._db.fetchone(
+            "SELECT id, name, department_id FROM branches WHERE id = ?", (branch_id,)
+        )
+        return Branch(row["id"], row["name"], row["department_id"]) if row else None
+
+    async def branches(self) -> list[Branch]:
+        rows = await self._db.fetchall("SELECT id, name, department_id FROM branches ORDER BY id")
+        return [Branch(r["id"], r["name"], r["department_id"]) for r in rows]
+
+    async def department_ids(self) -> set[str]:
+        rows = await self._db.fetchall("SELECT id FROM departments")
+        return {r["id"] for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    employee_no: str
+    name: str
+    branch_id: str
+    role: Role
+    wecom_userid: str | None
+
+
+class PeopleRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def count(self) -> int:
+        row = await self._db.fetchone("SELECT count(*) FROM people")
+        return int(row[0]) if row else 0
+
+    async def upsert_roster(self, entries: Sequence[RosterEntry], now: datetime) -> int:
+        """Insert or update people and replace their roles; the caller holds the transaction."""
+        stamp = to_db_time(now)
+        for e in entries:
+            await self._db.execute(
+                "INSERT INTO people (employee_no, name, branch_id, wecom_userid, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(employee_no) DO UPDATE SET name = excluded.name,"
+                " branch_id = excluded.branch_id, wecom_userid = excluded.wecom_userid,"
+                " updated_at = excluded.updated_at",
+                (e.employee_no, e.name, e.branch_id, e.wecom_userid, stamp, stamp),
+            )
+            row = await self._db.fetchone(
+                "SELECT id FROM people WHERE employee_no = ?", (e.employee_no,)
+            )
+            assert row is not None
+            await self._db.execute("DELETE FROM roles WHERE person_id = ?", (row["id"],))
+            await self._db.execute(
+                "INSERT INTO roles (person_id, role, department_id) VALUES (?, ?, ?)",
+                (row["id"], e.role.role, e.role.department_id),
+            )
+        return len(entries)
+
+    async def by_employee_no(self, employee_no: str) -> Person | None:
+        row = await self._db.fetchone("SELECT * FROM people WHERE employee_no = ?", (employee_no,))
+        return await self._person(row)
+
+    async def by_id(self, person_id: int) -> Person | None:
+        row = await self._db.fetchone("SELECT * FROM people WHERE id = ?", (person_id,))
+        return await self._person(row)
+
+    async def by_identity(self, channel: str, external_id: str) -> Person | None:
+        row = await self._db.fetchone(
+            "SELECT p.* FROM people p JOIN identities i ON i.person_id = p.id"
+            " WHERE i.channel = ? AND i.external_id = ?",
+            (channel, external_id),
+        )
+        return await self._person(row)
+
+    async def identity_of(self, person_id: int, channel: str) -> str | None:
+        row = await self._db.fetchone(
+            "SELECT external_id FROM identities WHERE person_id = ? AND channel = ?",
+            (person_id, channel),
+        )
+        return str(row["external_id"]) if row else None
+
+    async def bind_identity(
+        self, person_id: int, channel: str, external_id: str, now: datetime
+    ) -> None:
+        """Bind a chat identity; raises sqlite3.IntegrityError when either side is taken."""
+        await self._db.execute(
+            "INSERT INTO identities (channel, external_id, person_id, bound_at)"
+            " VALUES (?, ?, ?, ?)",
+            (channel, external_id, person_id, to_db_time(now)),
+        )
+
+    async def unbind_identity(self, channel: str, person_id: int) -> None:
+        await self._db.execute(
+            "DELETE FROM identities WHERE channel = ? AND person_id = ?", (channel, person_id)
+        )
+
+    async def admin_identities(self) -> list[tuple[str, str]]:
+        """(channel, external id) of every admin's chat identity."""
+        rows = await self._db.fetchall(
+            "SELECT i.channel, i.external_id FROM identities i"
+            " JOIN roles r ON r.person_id = i.person_id WHERE r.role = 'admin'"
+            " ORDER BY i.channel, i.external_id"
+        )
+        return [(r["channel"], r["external_id"]) for r in rows]
+
+    async def _person(self, row: sqlite3.Row | None) -> Person | None:
+        if row is None:
+            return None
+        roles = await self._db.fetchall(
+            "SELECT role, department_id FROM roles WHERE person_id = ? ORDER BY role", (row["id"],)
+        )
+        return Person(
+            id=row["id"],
+            employee_no=row["employee_no"],
+            name=row["name"],
+            branch_id=row["branch_id"],
+            wecom_userid=row["wecom_userid"],
+            roles=tuple(Role(r["role"], r["department_id"]) for r in roles),
+        )
+
+
+def _idea(row: sqlite3.Row) -> Idea:
+    return Idea(
+        id=row["id"],
+        author_id=row["author_id"],
+        branch_id=row["branch_id"],
+        text=row["text"],
+        category=row["category"],
+        confidence=float(row["confidence"]),
+        confirmed=bool(row["confirmed"]),
+        status=row["status"],
+        channel=row["channel"],
+        created_at=from_db_time(row["created_at"]),
+        updated_at=from_db_time(row["updated_at"]),
+    )
+
+
+class IdeaRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(
+        self,
+        *,
+        author: Person,
+        text: str,
+        category: str,
+        confidence: float,
+        channel: str,
+        now: datetime,
+    ) -> Idea:
+        stamp = to_db_time(now)
+        idea_id = await self._db.insert(
+            "INSERT INTO ideas (author_id, branch_id, text, category, confidence, channel,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (author.id, author.branch_id, text, category, confidence, channel, stamp, stamp),
+        )
+        idea = await self.get(idea_id)
+        assert idea is not None
+        return idea
+
+    async def get(self, idea_id: int) -> Idea | None:
+        row = await self._db.fetchone("SELECT * FROM ideas WHERE id = ?", (idea_id,))
+        return _idea(row) if row else None
+
+    async def by_author(self, author_id: int, *, limit: int, offset: int) -> list[Idea]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM ideas WHERE author_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+            (author_id, limit, offset),
+        )
+        return [_idea(r) for r in rows]
+
+    async def count_by_author(self, author_id: int) -> int:
+        row = await self._db.fetchone(
+            "SELECT count(*) FROM ideas WHERE author_id = ?", (author_id,)
+        )
+        return int(row[0]) if row else 0
+
+    async def confirm(self, idea_id: int, now: datetime) -> None:
+        await self._db.execute(
+            "UPDATE ideas SET confirmed = 1, updated_at = ? WHERE id = ?",
+            (to_db_time(now), idea_id),
+        )
+
+    async def set_status(self, idea_id: int, status: str, now: datetime) -> None:
+        await self._db.execute(
+            "UPDATE ideas SET status = ?, updated_at = ? WHERE id = ?",
+            (status, to_db_time(now), idea_id),
+        )
+
+    async def change_category(
+        self, idea: Idea, new_category: str, by_person_id: int, now: datetime
+    ) -> None:
+        """Set the category, mark it confirmed and keep the change as a labelled example."""
+        stamp = to_db_time(now)
+        await self._db.execute(
+            "UPDATE ideas SET category = ?, confirmed = 1, updated_at = ? WHERE id = ?",
+            (new_category, stamp, idea.id),
+        )
+        if new_category != idea.category:
+            await self._db.execute(
+                "INSERT INTO category_corrections (idea_id, old_category, new_category,"
+                " person_id, created_at) VALUES (?, ?, ?, ?, ?)",
+                (idea.id, idea.category, new_category, by_person_id, stamp),
+            )
+
+    async def corrections(self) -> list[tuple[str, str, str]]:
+        """(text, old category, new category) for the latest correction of each idea."""
+        rows = await self._db.fetchall(
+            "SELECT i.text, c.old_category, c.new_category FROM category_corrections c"
+            " JOIN ideas i ON i.id = c.idea_id"
+            " WHERE c.id = (SELECT max(id) FROM category_corrections WHERE idea_id = c.idea_id)"
+            " ORDER BY c.id"
+        )
+        return [(r["text"], r["old_category"], r["new_category"]) for r in rows]
+
+    async def ledger(self) -> list[dict[str, Any]]:
+        """Every idea with its author and branch names, oldest first (the 台账)."""
+        rows = await self._db.fetchall(
+            "SELECT i.id, i.created_at, p.employee_no, p.name AS author, b.id AS branch_id,"
+            " b.name AS branch, i.category, i.confidence, i.confirmed, i.status, i.channel,"
+            " i.text FROM ideas i JOIN people p ON p.id = i.author_id"
+            " JOIN branches b ON b.id = i.branch_id ORDER BY i.id"
+        )
+        return [dict(r) for r in rows]
+
+
+class AttachmentRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(
+        self,
+        *,
+        idea_id: int | None,
+        person_id: int,
+        channel: str,
+        kind: str,
+        file_ref: str,
+        now: datetime,
+    ) -> int:
+        return await self._db.insert(
+            "INSERT INTO attachments (idea_id, person_id, channel, kind, file_ref, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (idea_id, person_id, channel, kind, file_ref, to_db_time(now)),
+        )
+
+    async def for_idea(self, idea_id: int) -> list[Attachment]:
+        rows = await self._db.fetchall(
+            "SELECT id, idea_id, kind, file_ref FROM attachments WHERE idea_id = ? ORDER BY id",
+            (idea_id,),
+        )
+        return [Attachment(r["id"], r["idea_id"], r["kind"], r["file_ref"]) for r in rows]
+
+
+class InboxRepo:
+    """Incoming updates by platform id: the record that makes redelivery a no-op."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def store(self, channel: str, update_id: str, raw: str, now: datetime) -> bool:
+        """Record a raw update before it is confirmed to the platform; False if already known."""
+        count = await self._db.execute(
+            "INSERT INTO inbox (channel, update_id, raw, status, received_at)"
+            " VALUES (?, ?, ?, 'pending', ?) ON CONFLICT DO NOTHING",
+            (channel, update_id, raw, to_db_time(now)),
+        )
+        return count > 0
+
+    async def status(self, channel: str, update_id: str) -> str | None:
+        row = await self._db.fetchone(
+            "SELECT status FROM inbox WHERE channel = ? AND update_id = ?", (channel, update_id)
+        )
+        return str(row["status"]) if row else None
+
+    async def finish(self, channel: str, update_id: str, status: str, now: datetime) -> None:
+        """Mark an update processed; call inside the transaction that holds its effect."""
+        stamp = to_db_time(now)
+        await self._db.execute(
+            "INSERT INTO inbox (channel, update_id, raw, status, received_at, processed_at)"
+            " VALUES (?, ?, NULL, ?, ?, ?) ON CONFLICT(channel, update_id) DO UPDATE SET"
+            " status = excluded.status, processed_at = excluded.processed_at",
+            (channel, update_id, status, stamp, stamp),
+        )
+
+    async def pending(self, channel: str) -> list[tuple[str, str]]:
+        """(update_id, raw) of stored updates not yet processed, in arrival order."""
+        rows = await self._db.fetchall(
+            "SELECT update_id, raw FROM inbox WHERE channel = ? AND status = 'pending'"
+            " ORDER BY received_at, rowid",
+            (channel,),
+        )
+        return [(r["update_id"], r["raw"]) for r in rows]
+
+
+class ConversationRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, channel: str, external_id: str) -> Conversation | None:
+        row = await self._db.fetchone(
+            "SELECT state, data FROM conversations WHERE channel = ? AND external_id = ?",
+            (channel, external_id),
+        )
+        return Conversation(row["state"], json.loads(row["data"])) if row else None
+
+    async def set(
+        self, channel: str, external_id: str, state: str, data: dict[str, Any], now: datetime
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO conversations (channel, external_id, state, data, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT(channel, external_id) DO UPDATE SET"
+            " state = excluded.state, data = excluded.data, updated_at = excluded.updated_at",
+            (channel, external_id, state, json.dumps(data, ensure_ascii=False), to_db_time(now)),
+        )
+
+    async def clear(self, channel: str, external_id: str) -> None:
+        await self._db.execute(
+            "DELETE FROM conversations WHERE channel = ? AND external_id = ?",
+            (channel, external_id),
+        )
+
+
+class OutboxRepo:
+    """Outbound messages, delivered by the sender and retried with back-off."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def enqueue(
+        self,
+        *,
+        channel: str,
+        chat_id: str,
+        payload: dict[str, Any],
+        dedupe_key: str,
+        now: datetime,
+    ) -> bool:
+        """Queue a message once per dedupe key; False if that key was queued before."""
+        stamp = to_db_time(now)
+        count = await self._db.execute(
+            "INSERT INTO outbox (channel, chat_id, payload, dedupe_key, next_attempt_at,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
+            (channel, chat_id, json.dumps(payload, ensure_ascii=False), dedupe_key, stamp, stamp),
+        )
+        return count > 0
+
+    async def due(
+        self, now: datetime, channels: Iterable[str], limit: int = 100
+    ) -> list[OutboxMessage]:
+        names = sorted(set(channels))
+        if not names:
+            return []
+        marks = ",".join("?" * len(names))
+        rows = await self._db.fetchall(
+            "SELECT id, channel, chat_id, payload, attempts FROM outbox"
+            f" WHERE status = 'pending' AND next_attempt_at <= ? AND channel IN ({marks})"
+            " ORDER BY id LIMIT ?",
+            (to_db_time(now), *names, limit),
+        )
+        return [
+            OutboxMessage(
+                r["id"], r["channel"], r["chat_id"], json.loads(r["payload"]), r["attempts"]
+            )
+            for r in rows
+        ]
+
+    async def mark_sent(self, message_id: int, now: datetime) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?,"
+            " last_error = NULL WHERE id = ?",
+            (to_db_time(now), message_id),
+        )
+
+    async def mark_retry(self, message_id: int, error: str, retry_at: datetime) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
+            " WHERE id = ?",
+            (error, to_db_time(retry_at), message_id),
+        )
+
+    async def mark_failed(self, message_id: int, error: str) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?"
+            " WHERE id = ?",
+            (error, message_id),
+        )
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self._db.fetchall("SELECT status, count(*) AS n FROM outbox GROUP BY status")
+        return {r["status"]: int(r["n"]) for r in rows}
+
+    async def next_due_at(self, channels: Iterable[str]) -> datetime | None:
+        names = sorted(set(channels))
+        if not names:
+            return None
+        marks = ",".join("?" * len(names))
+        row = await self._db.fetchone(
+            "SELECT min(next_attempt_at) FROM outbox"
+            f" WHERE status = 'pending' AND channel IN ({marks})",
+            names,
+        )
+        return from_db_time(row[0]) if row and row[0] else None
+
+
+class Repositories:
+    """Every repository over one database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.org = OrgRepo(db)
+        self.people = PeopleRepo(db)
+        self.ideas = IdeaRepo(db)
+        self.attachments = AttachmentRepo(db)
+        self.inbox = InboxRepo(db)
+        self.conversations = ConversationRepo(db)
+        self.outbox = OutboxRepo(db)
