@@ -14,7 +14,7 @@ from bot.console import ConsoleChannel
 from bot.outbox import OutboxSender, Transport
 from bot.roster import RosterProblems, import_roster
 from handlers import Router, Services, Settings, build_router
-from nlp import KeywordClassifier, build_tokenizer
+from nlp import Classifier, KeywordClassifier, build_tokenizer
 from storage import Branch, Database, Department, Repositories
 
 log = logging.getLogger(__name__)
@@ -63,11 +63,15 @@ async def open_storage(config: Config) -> AsyncIterator[Repositories]:
 
 @asynccontextmanager
 async def open_app(
-    config: Config, *, clock: Callable[[], datetime] = utc_now
+    config: Config,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    classifier: Classifier | None = None,
 ) -> AsyncIterator[App]:
     """Storage plus the classifier: everything a chat channel needs."""
     async with open_storage(config) as repos:
-        classifier = await asyncio.to_thread(build_classifier, config)
+        if classifier is None:
+            classifier = await asyncio.to_thread(build_classifier, config)
         settings = Settings(
             timezone=config.tz,
             max_text_chars=config.ideas.max_chars,

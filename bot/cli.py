@@ -51,20 +51,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _setup_logging(config: Config | None, to_file: bool) -> None:
+def _setup_logging(config: Config) -> None:
+    """Log to a file in the data folder: the terminal is for people (and the console chat)."""
     root = logging.getLogger()
     root.handlers.clear()
-    if to_file and config is not None:
-        config.storage.data_dir.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.FileHandler(
-            config.storage.data_dir / "jindianzi.log", encoding="utf-8"
-        )
-        root.setLevel(logging.INFO)
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-        root.setLevel(logging.WARNING)
+    config.storage.data_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(config.storage.data_dir / "jindianzi.log", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
+    root.setLevel(logging.INFO)
 
 
 def classify_stream(classifier: Classifier, lines: TextIO, out: TextIO) -> int:
@@ -129,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"配置错误 {exc}", file=sys.stderr)
         return 2
-    _setup_logging(config, to_file=args.command in ("run", "console"))
+    _setup_logging(config)
     try:
         return asyncio.run(_main(args, config))
     except KeyboardInterrupt:
@@ -147,5 +142,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except Exception as exc:
         log.exception("command %s failed", args.command)
-        print(f"出错了: {type(exc).__name__}: {exc}", file=sys.stderr)
+        log_file = config.storage.data_dir / "jindianzi.log"
+        print(f"出错了: {type(exc).__name__}: {exc}(详情见 {log_file})", file=sys.stderr)
         return 1

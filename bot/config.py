@@ -81,6 +81,7 @@ class Secret:
 @dataclass(frozen=True, slots=True)
 class StorageConfig:
     path: Path = Path("data/jindianzi.db")
+    """Relative paths here are taken from the configuration file's folder."""
     sample_roster: Path | None = None
     """Loaded by `run` and `console` when the roster is empty (for trying the bot out)."""
 
@@ -207,7 +208,21 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     if not isinstance(raw, dict):
         raise ConfigError(str(path), "顶层必须是键值对")
     _apply_env(raw, environ)
-    return _build(raw)
+    config = _build(raw)
+    return _relative_to(config, path.parent)
+
+
+def _relative_to(config: Config, base: Path) -> Config:
+    """Relative storage paths are taken from the configuration file's folder."""
+    storage = config.storage
+    roster = storage.sample_roster
+    return dataclasses.replace(
+        config,
+        storage=StorageConfig(
+            path=storage.path if storage.path.is_absolute() else base / storage.path,
+            sample_roster=roster if roster is None or roster.is_absolute() else base / roster,
+        ),
+    )
 
 
 def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> None:

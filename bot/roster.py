@@ -6,7 +6,6 @@ import csv
 import io
 import re
 import sqlite3
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -18,11 +17,12 @@ _EMPLOYEE_NO = re.compile(r"^[A-Za-z0-9-]{1,32}$")
 _WECOM_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 
 
-@dataclass(frozen=True, slots=True)
 class RosterProblems(Exception):
     """Bad rows, each as 'line N: problem'; nothing was imported."""
 
-    problems: tuple[str, ...]
+    def __init__(self, problems: tuple[str, ...]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
 
 
 def read_roster(path: Path) -> str:

@@ -1,0 +1,129 @@
+"""Test doubles that fake only the outside world: a recording transport and a chat driver."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.app import App
+from bot.config import Config, load_config
+from bot.outbox import OutboxSender, RetryLater, Undeliverable
+from handlers import Incoming
+from storage import Repositories
+
+ROOT = Path(__file__).resolve().parent.parent
+CHANNEL = "test"
+
+
+def project_config(db_path: Path, **environ: str) -> Config:
+    """The shipped config.yaml with the database moved to `db_path`."""
+    env = {"JINDIANZI_STORAGE_PATH": str(db_path), **environ}
+    return load_config(ROOT / "config.yaml", env)
+
+
+class Clock:
+    """A settable clock, so retries and times are deterministic."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class RecordingTransport:
+    """The far end of a channel: records what arrives; can be told to fail."""
+
+    channel = CHANNEL
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.failures: list[Exception] = []
+
+    async def send(self, chat_id: str, payload: dict[str, Any]) -> None:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append((chat_id, payload))
+
+
+_update_ids = itertools.count(1000)
+
+
+class Chat:
+    """One person talking to the bot through the router, as a channel adapter would."""
+
+    def __init__(
+        self,
+        app: App,
+        transport: RecordingTransport,
+        sender: OutboxSender,
+        user: str,
+        chat_type: str = "private",
+        chat_id: str | None = None,
+    ) -> None:
+        self.app = app
+        self.transport = transport
+        self.sender = sender
+        self.user = user
+        self.chat_type = chat_type
+        self.chat_id = chat_id or user
+        self.last_buttons: list[dict[str, str]] = []
+
+    def incoming(
+        self,
+        text: str = "",
+        *,
+        callback: str | None = None,
+        update_id: str | None = None,
+        **extra: Any,
+    ) -> Incoming:
+        return Incoming(
+            channel=CHANNEL,
+            update_id=update_id or str(next(_update_ids)),
+            chat_id=self.chat_id,
+            sender_id=self.user,
+            chat_type=self.chat_type,  # type: ignore[arg-type]
+            text=text,
+            callback=callback,
+            message_ref="m1" if callback else None,
+            **extra,
+        )
+
+    async def deliver(self, msg: Incoming) -> list[str]:
+        before = len(self.transport.sent)
+        await self.app.router.dispatch(msg, self.app.services)
+        await self.sender.run_once()
+        new = self.transport.sent[before:]
+        for _, payload in new:
+            if payload.get("buttons"):
+                self.last_buttons = [b for row in payload["buttons"] for b in row]
+        return [str(p["text"]) for chat, p in new if chat == self.chat_id]
+
+    async def say(self, text: str, **extra: Any) -> list[str]:
+        return await self.deliver(self.incoming(text, **extra))
+
+    async def press(self, label: str) -> list[str]:
+        data = next(b["data"] for b in self.last_buttons if b["label"] == label)
+        return await self.deliver(self.incoming(callback=data))
+
+    async def register(self, employee_no: str, name: str) -> list[str]:
+        await self.say("/start")
+        await self.say(employee_no)
+        return await self.say(name)
+
+
+async def idea_rows(repos: Repositories) -> list[dict[str, Any]]:
+    return [dict(r) for r in await repos.db.fetchall("SELECT * FROM ideas ORDER BY id")]
+
+
+def replace_config(config: Config, **changes: Any) -> Config:
+    return dataclasses.replace(config, **changes)
+
+
+__all__ = ["RetryLater", "Undeliverable"]

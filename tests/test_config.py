@@ -1,0 +1,134 @@
+"""Configuration: typed, overridable from the environment, and loud about mistakes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.config import CATEGORY_IDS, ConfigError, Secret, load_config
+from tests.support import ROOT
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def shipped() -> dict[str, object]:
+    data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_shipped_config_is_shaped_like_the_case() -> None:
+    config = load_config(ROOT / "config.yaml", {})
+    assert [c.id for c in config.categories] == list(CATEGORY_IDS)
+    assert {c.label for c in config.categories} == {
+        "技术创新",
+        "工艺改良",
+        "修旧利废",
+        "节能环保",
+        "安全生产",
+        "管理提升",
+        "其他",
+    }
+    assert all(c.keywords for c in config.categories)
+    assert [d.name for d in config.org.departments] == [
+        "组织部",
+        "宣传部",
+        "党委办公室",
+        "纪委",
+        "工会",
+        "团委",
+    ]
+    assert len(config.org.branches) >= 12
+    supervised = {b.department for b in config.org.branches}
+    assert supervised == {d.id for d in config.org.departments}
+    assert config.timezone == "Asia/Shanghai"
+    assert config.storage.path == ROOT / "data" / "jindianzi.db"
+    assert set(config.schedule) >= {"weekly_meeting", "monthly_scores", "reward_meeting"}
+    assert config.telegram.enabled is False and config.wecom.enabled is False
+
+
+def test_environment_overrides_and_secrets_stay_hidden() -> None:
+    env = {
+        "JINDIANZI_TELEGRAM_TOKEN": "123456:ABC-secret",
+        "JINDIANZI_WECOM_ENCODING_AES_KEY": "k" * 43,
+        "JINDIANZI_WECOM_AGENT_ID": "1000002",
+        "JINDIANZI_IDEAS_MAX_CHARS": "500",
+        "JINDIANZI_TIMEZONE": "UTC",
+        "JINDIANZI_CONFIG": "ignored here",
+    }
+    config = load_config(ROOT / "config.yaml", env)
+    assert config.telegram.token == Secret("123456:ABC-secret")
+    assert config.telegram.token is not None and config.telegram.token.get() == "123456:ABC-secret"
+    assert config.wecom.agent_id == 1000002
+    assert config.ideas.max_chars == 500
+    assert config.timezone == "UTC"
+    assert config.telegram.enabled
+    shown = repr(config) + str(config.telegram)
+    assert "ABC-secret" not in shown and "kkkk" not in shown
+
+
+@pytest.mark.parametrize(
+    ("env", "key"),
+    [
+        ({"JINDIANZI_TELEGRAM_TOKN": "x"}, "JINDIANZI_TELEGRAM_TOKN"),
+        ({"JINDIANZI_IDEAS_MAX_CHARS": "lots"}, "ideas.max_chars"),
+        ({"JINDIANZI_TIMEZONE": "Mars/Olympus"}, "timezone"),
+        ({"JINDIANZI_TELEGRAM_MODE": "carrier-pigeon"}, "telegram.mode"),
+    ],
+)
+def test_bad_environment_values_name_the_key(env: dict[str, str], key: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(ROOT / "config.yaml", env)
+    assert err.value.key == key
+
+
+def mutate(tmp_path: Path, change: str) -> Path:
+    data = shipped()
+    categories = data["categories"]
+    org = data["org"]
+    schedule = data["schedule"]
+    assert isinstance(categories, list) and isinstance(org, dict) and isinstance(schedule, dict)
+    if change == "unknown_category":
+        categories[2]["id"] = "bolt_magic"
+    elif change == "missing_category":
+        del categories[4]
+    elif change == "branch_department":
+        org["branches"][3]["department"] = "marketing"
+    elif change == "numeric_weekday":
+        schedule["weekly_meeting"] = {"day_of_week": 0, "hour": 8}
+    elif change == "bad_schedule":
+        schedule["reward_meeting"] = {"day": "first thu", "hour": 7}
+    elif change == "unknown_key":
+        data["storage"] = {"paht": "x.db"}
+    return write(tmp_path, yaml.safe_dump(data, allow_unicode=True))
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ("unknown_category", "categories[2].id"),
+        ("missing_category", "categories"),
+        ("branch_department", "org.branches[3].department"),
+        ("numeric_weekday", "schedule.weekly_meeting.day_of_week"),
+        ("bad_schedule", "schedule.reward_meeting"),
+        ("unknown_key", "storage.paht"),
+    ],
+)
+def test_bad_file_names_the_key(tmp_path: Path, change: str, key: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(mutate(tmp_path, change), {})
+    assert err.value.key == key
+    assert "\n" not in str(err.value)
+
+
+def test_syntax_error_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="YAML 语法错误"):
+        load_config(write(tmp_path, "storage: [unclosed\n"), {})
+    with pytest.raises(ConfigError, match="不存在"):
+        load_config(tmp_path / "nope.yaml", {})

@@ -1,0 +1,74 @@
+"""Outbound delivery: retried with back-off, failures told to the admins, never sent twice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.app import App
+from bot.outbox import MAX_ATTEMPTS, OutboxSender
+from tests.support import Chat, Clock, RecordingTransport, RetryLater, Undeliverable
+
+
+async def queue(app: App, key: str, chat_id: str = "c1") -> None:
+    async with app.repos.db.transaction():
+        await app.repos.outbox.enqueue(
+            channel="test",
+            chat_id=chat_id,
+            payload={"text": key},
+            dedupe_key=key,
+            now=app.services.now(),
+        )
+
+
+async def test_same_key_is_queued_once(
+    app: App, sender: OutboxSender, transport: RecordingTransport
+) -> None:
+    await queue(app, "notice-1")
+    await queue(app, "notice-1")
+    assert await sender.run_once() == 1
+    assert await sender.run_once() == 0
+    assert transport.sent == [("c1", {"text": "notice-1"})]
+
+
+async def test_retry_after_is_waited_out(
+    app: App, sender: OutboxSender, transport: RecordingTransport, clock: Clock
+) -> None:
+    transport.failures = [RetryLater("429", retry_after=30)]
+    await queue(app, "n")
+    assert await sender.run_once() == 0
+    clock.advance(29)
+    assert await sender.run_once() == 0
+    clock.advance(2)
+    assert await sender.run_once() == 1
+    assert transport.sent == [("c1", {"text": "n"})]
+
+
+async def test_network_errors_back_off_then_give_up_and_tell_admins(
+    app: App,
+    sender: OutboxSender,
+    transport: RecordingTransport,
+    clock: Clock,
+    chat: Callable[..., Chat],
+) -> None:
+    await chat("admin-1").register("A001", "管理员")
+    transport.sent.clear()
+    transport.failures = [RetryLater("timeout")] * MAX_ATTEMPTS
+    await queue(app, "doomed", chat_id="c9")
+    for _ in range(MAX_ATTEMPTS):
+        await sender.run_once()
+        clock.advance(600)
+    counts = await app.repos.outbox.counts()
+    assert counts.get("failed") == 1
+    await sender.run_once()
+    assert [chat_id for chat_id, _ in transport.sent] == ["admin-1"]
+    assert "没能送达" in transport.sent[0][1]["text"]
+
+
+async def test_undeliverable_fails_at_once(
+    app: App, sender: OutboxSender, transport: RecordingTransport
+) -> None:
+    transport.failures = [Undeliverable("blocked by user")]
+    await queue(app, "x")
+    await sender.run_once()
+    assert (await app.repos.outbox.counts()).get("failed") == 1
+    assert transport.sent == []  # no admin has an identity yet: nobody to tell
