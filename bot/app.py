@@ -8,13 +8,15 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bot.config import Config
 from bot.console import ConsoleChannel
 from bot.outbox import OutboxSender, Transport
 from bot.roster import RosterProblems, import_roster
 from handlers import Router, Services, Settings, build_router
-from nlp import Classifier, KeywordClassifier, build_tokenizer
+from nlp import Classifier, FeatureExtractor, LinearModel, ModelClassifier, build_tokenizer
+from nlp.training import shipped_model_path
 from storage import Branch, Database, Department, Repositories
 
 log = logging.getLogger(__name__)
@@ -43,10 +45,26 @@ class App:
         )
 
 
-def build_classifier(config: Config) -> KeywordClassifier:
-    keywords = [k for c in config.categories for k in c.keywords]
-    tokenizer = build_tokenizer(config.storage.data_dir, keywords)
-    return KeywordClassifier(tokenizer, config.categories)
+MODEL_FILE = "nlp-model.npz"
+
+
+def model_path(config: Config) -> Path:
+    """The model trained here (`jindianzi nlp train`) if there is one, else the shipped one."""
+    local = config.storage.data_dir / MODEL_FILE
+    return local if local.is_file() else shipped_model_path()
+
+
+def build_extractor(config: Config) -> FeatureExtractor:
+    keywords = {c.id: c.keywords for c in config.categories}
+    words = [k for c in config.categories for k in c.keywords]
+    return FeatureExtractor(build_tokenizer(config.storage.data_dir, words), keywords)
+
+
+def build_classifier(config: Config) -> ModelClassifier:
+    path = model_path(config)
+    if not path.is_file():
+        raise FileNotFoundError(f"没有分类模型 {path},请先运行 jindianzi nlp train")
+    return ModelClassifier(build_extractor(config), LinearModel.load(path), config.categories)
 
 
 @asynccontextmanager
@@ -78,7 +96,9 @@ async def open_app(
             min_idea_chars=config.ideas.min_chars,
             page_size=config.ideas.page_size,
             confidence_threshold=config.nlp.confidence_threshold,
+            similarity_threshold=config.nlp.similarity_threshold,
         )
+        await index_ideas(repos, classifier)
         services = Services(
             repos=repos,
             classifier=classifier,
@@ -87,6 +107,17 @@ async def open_app(
             outbox_signal=asyncio.Event(),
         )
         yield App(config, services, build_router())
+
+
+async def index_ideas(repos: Repositories, classifier: Classifier) -> int:
+    """Add ideas stored before the similarity index existed to it."""
+    done = 0
+    while batch := await repos.ideas.unindexed():
+        async with repos.db.transaction():
+            for idea_id, text in batch:
+                await repos.ideas.index_terms(idea_id, classifier.terms(text))
+        done += len(batch)
+    return done
 
 
 async def load_sample_roster(app: App) -> int:

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import app as app_module
+from bot import nlp_commands
 from bot.config import Config, ConfigError, config_path, load_config
 from bot.export import export_ledger
 from bot.roster import RosterProblems, import_roster
-from nlp import Classifier
+from nlp import ModelClassifier
 
 log = logging.getLogger("jindianzi")
 
@@ -37,7 +38,17 @@ def _parser() -> argparse.ArgumentParser:
     console.add_argument(
         "--as", dest="as_employee_no", metavar="EMPLOYEE_NO", help="以花名册里这个工号的身份对话"
     )
-    commands.add_parser("classify", help="每行一条建议(stdin) → 每行一个 JSON(stdout)")
+    classify = commands.add_parser("classify", help="每行一条建议(stdin) → 每行一个 JSON(stdout)")
+    classify.add_argument("--explain", action="store_true", help="同时给出最有分量的词")
+    nlp = commands.add_parser("nlp", help="分类模型")
+    nlp_cmds = nlp.add_subparsers(dest="nlp_command", required=True, metavar="ACTION")
+    train = nlp_cmds.add_parser("train", help="用语料和人工更正重新训练模型")
+    train.add_argument(
+        "--ship",
+        action="store_true",
+        help="只用语料训练,写入随代码发布的 nlp/data/model.npz(开发者用)",
+    )
+    nlp_cmds.add_parser("eval", help="5 折交叉验证报告,以及人工更正训练前后的分类")
     roster = commands.add_parser("roster", help="花名册")
     roster_cmds = roster.add_subparsers(dest="roster_command", required=True, metavar="ACTION")
     roster_import = roster_cmds.add_parser(
@@ -62,22 +73,22 @@ def _setup_logging(config: Config) -> None:
     root.setLevel(logging.INFO)
 
 
-def classify_stream(classifier: Classifier, lines: TextIO, out: TextIO) -> int:
+def classify_stream(
+    classifier: ModelClassifier, lines: TextIO, out: TextIO, *, explain: bool = False
+) -> int:
     labels = {c.id: c.label for c in classifier.categories}
     count = 0
     for line in lines:
-        prediction = classifier.classify(line.rstrip("\r\n"))
-        out.write(
-            json.dumps(
-                {
-                    "category": prediction.category,
-                    "label": labels[prediction.category],
-                    "confidence": prediction.confidence,
-                },
-                ensure_ascii=False,
-            )
-            + "\n"
-        )
+        text = line.rstrip("\r\n")
+        prediction = classifier.classify(text)
+        item: dict[str, object] = {
+            "category": prediction.category,
+            "label": labels[prediction.category],
+            "confidence": prediction.confidence,
+        }
+        if explain:
+            item["explain"] = [[word, weight] for word, weight in classifier.explain(text)]
+        out.write(json.dumps(item, ensure_ascii=False) + "\n")
         out.flush()
         count += 1
     return count
@@ -87,7 +98,14 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
     command = args.command
     if command == "classify":
         classifier = await asyncio.to_thread(app_module.build_classifier, config)
-        classify_stream(classifier, sys.stdin, sys.stdout)
+        classify_stream(classifier, sys.stdin, sys.stdout, explain=args.explain)
+        return 0
+    if command == "nlp":
+        if args.nlp_command == "train":
+            path, size, learned = await nlp_commands.train(config, ship=args.ship)
+            print(f"模型已训练:语料 {size} 条,人工更正 {learned} 条 → {path}")
+        else:
+            print(await nlp_commands.evaluate(config))
         return 0
     if command in ("run", "console"):
         async with app_module.open_app(config) as app:
@@ -129,6 +147,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_main(args, config))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. `jindianzi nlp eval | head`: the reader has gone
+        sys.stderr.close()
+        return 0
     except RosterProblems as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

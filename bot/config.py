@@ -124,6 +124,7 @@ class WecomConfig:
 @dataclass(frozen=True, slots=True)
 class NlpConfig:
     confidence_threshold: float = 0.45
+    similarity_threshold: float = 0.35
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,8 +259,9 @@ def _build(raw: dict[str, Any]) -> Config:
     if telegram.mode not in ("polling", "webhook"):
         raise ConfigError("telegram.mode", "只能是 polling 或 webhook")
     nlp: NlpConfig = sections["nlp"]
-    if not 0 <= nlp.confidence_threshold <= 1:
-        raise ConfigError("nlp.confidence_threshold", "要在 0 到 1 之间")
+    for name in ("confidence_threshold", "similarity_threshold"):
+        if not 0 <= getattr(nlp, name) <= 1:
+            raise ConfigError(f"nlp.{name}", "要在 0 到 1 之间")
     ideas: IdeasConfig = sections["ideas"]
     if not 1 <= ideas.min_chars < ideas.max_chars:
         raise ConfigError("ideas.min_chars", "要大于 0 且小于 ideas.max_chars")

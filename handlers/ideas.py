@@ -5,7 +5,8 @@ from __future__ import annotations
 from handlers.messages import Button, Incoming, Reply
 from handlers.router import Command, Feature
 from handlers.services import Services
-from storage import Idea
+from nlp.similarity import cosine
+from storage import Idea, Person
 
 STATUS_LABELS = {
     "submitted": "已提交",
@@ -51,6 +52,7 @@ async def _submit(msg: Incoming, services: Services, text: str) -> list[Reply]:
         channel=msg.channel,
         now=services.now(),
     )
+    similar = await _similar(idea, services)
     for attachment in msg.attachments:
         await services.repos.attachments.add(
             idea_id=idea.id,
@@ -60,13 +62,55 @@ async def _submit(msg: Incoming, services: Services, text: str) -> list[Reply]:
             file_ref=attachment.file_ref,
             now=services.now(),
         )
+    if prediction.confidence < services.settings.confidence_threshold:
+        top = [category for category, _ in prediction.ranking[:3]]
+        picks = tuple(Button(services.category_label(c), f"i:{idea.id}:set:{c}") for c in top)
+        return [
+            Reply(
+                f"收到您的金点子 #{idea.id},谢谢!\n"
+                "它属于哪一类我拿不准,请您选一下(前三个最像):" + similar,
+                buttons=(
+                    picks,
+                    (Button("其他类别…", f"i:{idea.id}:cat"), Button("撤回", f"i:{idea.id}:wd")),
+                ),
+            )
+        ]
     label = services.category_label(idea.category)
     text_out = (
         f"收到您的金点子 #{idea.id},谢谢!\n"
         f"类别:{label}(把握 {round(idea.confidence * 100)}%)\n"
-        "类别对吗?对就点“确认”,不对请点“改类别”。"
+        "类别对吗?对就点“确认”,不对请点“改类别”。" + similar
     )
     return [Reply(text_out, buttons=(_idea_buttons(idea.id),))]
+
+
+async def _similar(idea: Idea, services: Services) -> str:
+    """Index the new idea and name up to three similar earlier ones (for leaders to merge)."""
+    ideas = services.repos.ideas
+    words = services.classifier.terms(idea.text)
+    candidates = await ideas.term_candidates(words, exclude=idea.id, limit=20)
+    await ideas.index_terms(idea.id, words)
+    if not candidates:
+        return ""
+    split = [(other_id, other.split()) for other_id, other in candidates]
+    total, df = await ideas.document_frequencies([*words, *(w for _, ws in split for w in ws)])
+    scored = sorted(
+        ((cosine(words, other, total, df), other_id) for other_id, other in split), reverse=True
+    )
+    hits = [
+        other_id
+        for score, other_id in scored[:3]
+        if score >= services.settings.similarity_threshold
+    ]
+    if not hits:
+        return ""
+    lines = []
+    for other_id in hits:
+        other_idea = await ideas.get(other_id)
+        if other_idea is not None:
+            excerpt = other_idea.text if len(other_idea.text) <= 20 else other_idea.text[:20] + "…"
+            lines.append(f"#{other_id} {excerpt}")
+    return "\n相似的金点子:" + ";".join(lines)
 
 
 def _idea_buttons(idea_id: int) -> tuple[Button, ...]:
@@ -85,7 +129,9 @@ async def on_button(msg: Incoming, services: Services) -> list[Reply]:
         return [Reply("这个按钮已经失效了。")]
     idea_id, action = int(parts[1]), parts[2]
     idea = await services.repos.ideas.get(idea_id)
-    if idea is None or idea.author_id != person.id:
+    if idea is None or not (
+        idea.author_id == person.id or (action in ("cat", "set") and may_recategorize(person, idea))
+    ):
         return [Reply("这条金点子不是您提交的,不能操作。")]
     if idea.status == "withdrawn":
         return [Reply(f"金点子 #{idea.id} 已经撤回,不能再操作了。", edit=True)]
@@ -104,6 +150,37 @@ async def on_button(msg: Incoming, services: Services) -> list[Reply]:
         await services.repos.ideas.set_status(idea.id, "withdrawn", services.now())
         return [Reply(f"金点子 #{idea.id} 已撤回。有新想法随时再发给我。", edit=True)]
     return [Reply("这个按钮已经失效了。")]
+
+
+def may_recategorize(person: Person, idea: Idea) -> bool:
+    """Authors, their branch secretary and leaders may correct a category."""
+    if idea.author_id == person.id or person.has_role("leader", "admin"):
+        return True
+    return person.has_role("secretary") and person.branch_id == idea.branch_id
+
+
+async def category_command(msg: Incoming, services: Services) -> list[Reply]:
+    """更正金点子的类别:/category 编号"""
+    person = msg.person
+    assert person is not None
+    arg = msg.args.strip().lstrip("#")
+    if not arg.isdigit():
+        return [Reply("请写上金点子的编号,例如:/category 12")]
+    idea = await services.repos.ideas.get(int(arg))
+    if idea is None:
+        return [Reply(f"没有编号为 #{arg} 的金点子。")]
+    if not may_recategorize(person, idea):
+        return [Reply("只有作者本人、本支部书记或党委领导可以更正这条金点子的类别。")]
+    if idea.status == "withdrawn":
+        return [Reply(f"金点子 #{idea.id} 已经撤回,不能再操作了。")]
+    current = services.category_label(idea.category)
+    choice = _category_choice(idea, services)
+    return [
+        Reply(
+            f"金点子 #{idea.id}:{idea.text[:40]}\n现在的类别:{current}。{choice.text}",
+            buttons=choice.buttons,
+        )
+    ]
 
 
 def _category_choice(idea: Idea, services: Services) -> Reply:
@@ -166,6 +243,7 @@ FEATURE = Feature(
     commands=[
         Command("idea", idea_command),
         Command("my", my_ideas),
+        Command("category", category_command),
     ],
     callbacks={"i": on_button, "my": on_my_page},
     text=submit_text,

@@ -21,6 +21,7 @@ class Settings:
     min_idea_chars: int = 4
     page_size: int = 8
     confidence_threshold: float = 0.45
+    similarity_threshold: float = 0.35
 
 
 @dataclass(frozen=True, slots=True)

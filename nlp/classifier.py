@@ -1,21 +1,22 @@
 """Idea classification behind one small interface.
 
-The first classifier scores the configured keywords over jieba tokens; the model
-of the classifier issue implements the same `Classifier` protocol.
+`ModelClassifier` feeds jieba words, character n-grams and the configured keywords
+to a calibrated linear model (see `nlp/model.py`). Text with no Chinese at all
+(emoji, numbers, punctuation, English) gets `other` with low confidence.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-import jieba
-
-from nlp.tokenizer import normalize
+from nlp import similarity
+from nlp.features import FeatureExtractor, has_content, prepare
+from nlp.model import LinearModel
 
 FALLBACK = "other"
+UNKNOWN_CONFIDENCE = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,55 +40,64 @@ class Classifier(Protocol):
 
     def classify(self, text: str) -> Prediction: ...
 
+    def terms(self, text: str) -> list[str]: ...
 
-class KeywordClassifier:
-    """Sums keyword evidence per category and turns it into probabilities with a softmax.
 
-    A keyword found as a whole jieba token counts fully, one found only inside a
-    longer token counts half (typos and unknown compounds still leave a trace).
-    With no evidence at all the answer is `other` with low confidence.
-    """
-
+class ModelClassifier:
     def __init__(
-        self, tokenizer: jieba.Tokenizer, categories: Sequence[Category], sharpness: float = 1.5
+        self, extractor: FeatureExtractor, model: LinearModel, categories: Sequence[Category]
     ) -> None:
-        self.categories = tuple(categories)
-        self._tokenizer = tokenizer
-        self._sharpness = sharpness
-        self._keywords = {c.id: tuple(k for k in c.keywords if k) for c in self.categories}
-        ids = [c.id for c in self.categories]
-        self._fallback = FALLBACK if FALLBACK in ids else ids[-1]
+        by_id = {c.id: c for c in categories}
+        missing = [c for c in model.categories if c not in by_id]
+        if missing:
+            raise ValueError(f"model knows categories the configuration lacks: {missing}")
+        self._categories = tuple(categories)
+        self._extractor = extractor
+        self._model = model
 
-    def tokens(self, text: str) -> list[str]:
-        return [t for t in self._tokenizer.lcut(normalize(text)) if t.strip()]
+    @property
+    def categories(self) -> Sequence[Category]:
+        return self._categories
 
-    def scores(self, text: str) -> dict[str, float]:
-        clean = normalize(text).lower()
-        tokens = set(self.tokens(clean))
-        scores: dict[str, float] = {}
-        for cat_id, keywords in self._keywords.items():
-            score = 0.0
-            for word in keywords:
-                weight = min(len(word), 4) / 2
-                if word in tokens:
-                    score += weight
-                elif word in clean:
-                    score += weight / 2
-            scores[cat_id] = score
-        return scores
+    @property
+    def extractor(self) -> FeatureExtractor:
+        return self._extractor
 
     def classify(self, text: str) -> Prediction:
-        scores = self.scores(text)
-        if not any(scores.values()):
-            share = 1 / len(self.categories)
-            low = min(share * 2, 0.3)
-            rest = (1 - low) / max(len(self.categories) - 1, 1)
-            ranking = [(self._fallback, low)] + [
-                (c.id, rest) for c in self.categories if c.id != self._fallback
+        prepared = prepare(text)
+        if not has_content(prepared):
+            rest = (1 - UNKNOWN_CONFIDENCE) / (len(self._model.categories) - 1)
+            unknown = [(FALLBACK, UNKNOWN_CONFIDENCE)] + [
+                (c, rest) for c in self._model.categories if c != FALLBACK
             ]
-            return Prediction(self._fallback, round(low, 4), tuple(ranking))
-        exps = {c: math.exp(self._sharpness * s) for c, s in scores.items()}
-        total = sum(exps.values())
-        ranked = sorted(((c, e / total) for c, e in exps.items()), key=lambda p: -p[1])
-        best, confidence = ranked[0]
-        return Prediction(best, round(confidence, 4), tuple(ranked))
+            return Prediction(FALLBACK, UNKNOWN_CONFIDENCE, tuple(unknown))
+        idx, val, _ = self._extractor.vector(prepared, prepared=True)
+        probs = self._model.probabilities(idx, val)
+        ranking = tuple(
+            sorted(
+                ((c, round(p, 4)) for c, p in zip(self._model.categories, probs, strict=True)),
+                key=lambda item: -item[1],
+            )
+        )
+        return Prediction(ranking[0][0], ranking[0][1], ranking)
+
+    def terms(self, text: str) -> list[str]:
+        """The words of `text` that similarity compares."""
+        return similarity.terms(self._extractor, text)
+
+    def explain(self, text: str, top: int = 5) -> list[tuple[str, float]]:
+        """The features that pushed hardest towards the predicted category."""
+        prediction = self.classify(text)
+        if not has_content(prepare(text)):
+            return []
+        k = self._model.categories.index(prediction.category)
+        idx, val, names = self._extractor.vector(text)
+        contributions: dict[str, float] = {}
+        for i, v, name in zip(idx, val, names, strict=True):
+            if name == "bias":
+                continue
+            shown = name.split(":", 1)[1] if not name.startswith("k:") else f"关键词({name[2:]})"
+            weight = float(self._model.weights[i, k]) * v
+            contributions[shown] = contributions.get(shown, 0.0) + weight
+        ranked = sorted(contributions.items(), key=lambda kv: -kv[1])
+        return [(name, round(weight, 3)) for name, weight in ranked[:top] if weight > 0]

@@ -33,8 +33,8 @@ def build_tokenizer(cache_dir: Path, extra_words: Iterable[str] = ()) -> jieba.T
     tokenizer.initialize()
     user_dict = resources.files("nlp").joinpath(USER_DICT)
     if user_dict.is_file():
-        with resources.as_file(user_dict) as path:
-            tokenizer.load_userdict(str(path))
+        with resources.as_file(user_dict) as path, path.open("rb") as stream:
+            tokenizer.load_userdict(stream)  # given a path, jieba never closes the file
     for word in extra_words:
         if word.strip():
             tokenizer.add_word(word.strip())

@@ -267,6 +267,51 @@ class IdeaRepo:
         )
         return [(r["text"], r["old_category"], r["new_category"]) for r in rows]
 
+    async def index_terms(self, idea_id: int, terms: Sequence[str]) -> None:
+        """Store an idea's words for the similarity search (rowid = idea id)."""
+        await self._db.execute(
+            "INSERT OR REPLACE INTO idea_terms (rowid, terms) VALUES (?, ?)",
+            (idea_id, " ".join(terms)),
+        )
+
+    async def unindexed(self, limit: int = 1000) -> list[tuple[int, str]]:
+        rows = await self._db.fetchall(
+            "SELECT id, text FROM ideas WHERE id NOT IN (SELECT rowid FROM idea_terms)"
+            " ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return [(r["id"], r["text"]) for r in rows]
+
+    async def term_candidates(
+        self, terms: Sequence[str], *, exclude: int, limit: int
+    ) -> list[tuple[int, str]]:
+        """(idea id, its terms) of the live ideas sharing the most weight with `terms` (BM25)."""
+        if not terms:
+            return []
+        query = " OR ".join('"' + t.replace('"', '""') + '"' for t in sorted(set(terms)))
+        rows = await self._db.fetchall(
+            "SELECT t.rowid AS id, t.terms FROM idea_terms t JOIN ideas i ON i.id = t.rowid"
+            " WHERE idea_terms MATCH ? AND t.rowid != ? AND i.status NOT IN ('withdrawn')"
+            " ORDER BY rank LIMIT ?",
+            (query, exclude, limit),
+        )
+        return [(r["id"], r["terms"]) for r in rows]
+
+    async def document_frequencies(self, terms: Iterable[str]) -> tuple[int, dict[str, int]]:
+        """(number of indexed ideas, term → number of ideas containing it)."""
+        wanted = sorted(set(terms))
+        total_row = await self._db.fetchone("SELECT count(*) FROM idea_terms")
+        total = int(total_row[0]) if total_row else 0
+        found: dict[str, int] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._db.fetchall(
+                f"SELECT term, doc FROM idea_terms_vocab WHERE term IN ({marks})", chunk
+            )
+            found.update({r["term"]: int(r["doc"]) for r in rows})
+        return total, found
+
     async def ledger(self) -> list[dict[str, Any]]:
         """Every idea with its author and branch names, oldest first (the 台账)."""
         rows = await self._db.fetchall(

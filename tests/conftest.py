@@ -8,12 +8,12 @@ import pytest
 from bot.app import App, build_classifier, load_sample_roster, open_app
 from bot.config import Config
 from bot.outbox import OutboxSender
-from nlp import KeywordClassifier
+from nlp import ModelClassifier
 from tests.support import Chat, Clock, RecordingTransport, project_config
 
 
 @pytest.fixture(scope="session")
-def classifier(tmp_path_factory: pytest.TempPathFactory) -> KeywordClassifier:
+def classifier(tmp_path_factory: pytest.TempPathFactory) -> ModelClassifier:
     """Built once: jieba's dictionary load is the slow part of start-up."""
     cache = tmp_path_factory.mktemp("nlp")
     return build_classifier(project_config(cache / "unused.db"))
@@ -30,7 +30,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def app(config: Config, clock: Clock, classifier: KeywordClassifier) -> AsyncIterator[App]:
+async def app(config: Config, clock: Clock, classifier: ModelClassifier) -> AsyncIterator[App]:
     async with open_app(config, clock=clock, classifier=classifier) as app:
         await load_sample_roster(app)
         yield app

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from bot.app import load_sample_roster, open_app
-from nlp import KeywordClassifier
+from nlp import ModelClassifier
 from tests.support import ROOT, Clock, project_config
 
 
@@ -142,7 +142,7 @@ def test_roster_import_reports_bad_rows_and_imports_nothing(tmp_path: Path) -> N
     assert result.returncode == 0 and "已导入 2 人" in result.stdout
 
 
-async def test_export_formats(tmp_path: Path, classifier: KeywordClassifier) -> None:
+async def test_export_formats(tmp_path: Path, classifier: ModelClassifier) -> None:
     db = tmp_path / "j.db"
     config = project_config(db)
     async with open_app(config, clock=Clock(), classifier=classifier) as app:
@@ -178,7 +178,7 @@ async def test_export_formats(tmp_path: Path, classifier: KeywordClassifier) -> 
 
 
 async def test_backup_command_while_the_bot_writes(
-    tmp_path: Path, classifier: KeywordClassifier
+    tmp_path: Path, classifier: ModelClassifier
 ) -> None:
     db = tmp_path / "j.db"
     config = project_config(db)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from bot.app import App, open_app
 from bot.config import Config
-from nlp import KeywordClassifier
+from nlp import ModelClassifier
 from tests.support import Chat, Clock, RecordingTransport, idea_rows
 
 
@@ -84,7 +84,7 @@ async def test_redelivered_update_creates_one_idea(app: App, chat: Callable[...,
 
 
 async def test_conversation_survives_a_restart(
-    config: Config, clock: Clock, classifier: KeywordClassifier
+    config: Config, clock: Clock, classifier: ModelClassifier
 ) -> None:
     transport = RecordingTransport()
     async with open_app(config, clock=clock, classifier=classifier) as app:

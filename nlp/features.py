@@ -1,0 +1,130 @@
+"""Text to sparse features: jieba words, character n-grams and configured keywords.
+
+Character n-grams survive typos (皮代 for 皮带 still shares 皮) and words jieba does
+not know; the keyword features carry the configuration's vocabulary into the model.
+Features are binary (present or not; counting repeats did not help accuracy) and
+hashed into a fixed number of buckets with a stable hash, so no
+vocabulary file is needed and unseen words cost nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+
+import jieba
+
+from nlp.tokenizer import normalize
+
+BUCKETS = 1 << 17
+MAX_CHARS = 2000
+"""Longer texts are cut: the start of an idea says what it is about."""
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_KEEP = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
+
+# Traditional → simplified for the characters that matter here (jieba knows only simplified).
+_TRAD = (
+    "錨復節電設備機帶護礦風檢測頂層運輸舊廢維環費約動業產術藝優質員訓練錢萬個車們來這時為發現開關線過進"
+    "還點將對從無與採號傳壓滅災險報錯鋼鐵軌纜輥燈熱減塵廠選濃縮濾淨勵獎倉庫領購計劃統績責組織黨團會書記級"
+    "隊區處換條應該讓說話題問間長鍋爐氣溫體積雙單齒輪軸絲鑽錘桿網噴漿撐頭據實際準確規範標腦視監數聯遙語資"
+    "訊類別廣裝備檯臺灣鏈礙艙"
+)
+_SIMP = (
+    "锚复节电设备机带护矿风检测顶层运输旧废维环费约动业产术艺优质员训练钱万个车们来这时为发现开关线过进"
+    "还点将对从无与采号传压灭灾险报错钢铁轨缆辊灯热减尘厂选浓缩滤净励奖仓库领购计划统绩责组织党团会书记级"
+    "队区处换条应该让说话题问间长锅炉气温体积双单齿轮轴丝钻锤杆网喷浆撑头据实际准确规范标脑视监数联遥语资"
+    "讯类别广装备台台湾链碍舱"
+)
+assert len(_TRAD) == len(_SIMP)
+_TO_SIMPLIFIED = str.maketrans(_TRAD, _SIMP)
+
+
+def prepare(text: str) -> str:
+    """Normalised, simplified, lower-cased and cut to MAX_CHARS."""
+    return normalize(text).translate(_TO_SIMPLIFIED).lower()[:MAX_CHARS]
+
+
+def has_content(text: str) -> bool:
+    """Whether there is anything to classify: at least one Chinese character."""
+    return _CJK.search(text) is not None
+
+
+def bucket(feature: str) -> int:
+    """A stable bucket for a feature name (Python's own hash changes between runs)."""
+    return zlib.crc32(feature.encode()) % BUCKETS
+
+
+CACHE_LIMIT = 1 << 19
+
+
+BIAS_BUCKET = bucket("bias")
+
+
+class FeatureExtractor:
+    def __init__(self, tokenizer: jieba.Tokenizer, keywords: Mapping[str, Sequence[str]]) -> None:
+        self._tokenizer = tokenizer
+        self._buckets: dict[str, int] = {}
+        """Feature name → bucket, remembered: hashing was a third of the extraction time."""
+        self._keywords = {
+            cat: tuple(k.lower() for k in words if k) for cat, words in keywords.items()
+        }
+
+    def words(self, prepared: str) -> list[str]:
+        # Without jieba's HMM: the character n-grams already cover unknown words, and the
+        # cross-validated accuracy is the same at two thirds of the time.
+        return [t for t in self._tokenizer.lcut(prepared, HMM=False) if t.isalnum()]
+
+    def search_words(self, prepared: str) -> list[str]:
+        """Words plus the shorter words inside long ones (锚杆回收 → 锚杆, 回收, 锚杆回收)."""
+        return [t for t in self._tokenizer.lcut_for_search(prepared, HMM=False) if t.isalnum()]
+
+    def features(self, prepared: str) -> list[str]:
+        """The distinct feature names of a text already through `prepare`, in order."""
+        names = ["n:#" if w.isdigit() else "w:" + w for w in self.words(prepared)]
+        for run in _KEEP.findall(prepared):
+            if not _CJK.search(run):
+                continue
+            names.extend(["c1:" + ch for ch in run])
+            names.extend(["c2:" + run[i : i + 2] for i in range(len(run) - 1)])
+            names.extend(["c3:" + run[i : i + 3] for i in range(len(run) - 2)])
+        for cat, words in self._keywords.items():
+            names.extend(["k:" + cat for w in words if w in prepared])
+        return list(dict.fromkeys(names))
+
+    def _bucket_list(self, names: list[str]) -> list[int]:
+        cache = self._buckets
+        found = [BIAS_BUCKET, *map(cache.get, names)]
+        if None in found:
+            if len(cache) > CACHE_LIMIT:
+                cache.clear()
+            for name in names:
+                if name not in cache:
+                    cache[name] = bucket(name)
+            found = [BIAS_BUCKET, *map(cache.__getitem__, names)]
+        return found  # type: ignore[return-value]  # no None left
+
+    def vector(
+        self, text: str, *, prepared: bool = False
+    ) -> tuple[list[int], list[float], list[str]]:
+        """Hashed buckets of the distinct features, L2-normalised binary weights, the names."""
+        names = self.features(text if prepared else prepare(text))
+        share = 1.0 / math.sqrt(len(names)) if names else 0.0
+        return self._bucket_list(names), [1.0, *[share] * len(names)], ["bias", *names]
+
+
+def batch(
+    extractor: FeatureExtractor, texts: Iterable[str]
+) -> tuple[list[int], list[float], list[int]]:
+    """CSR-style (indices, values, row lengths) for many texts."""
+    indices: list[int] = []
+    values: list[float] = []
+    lengths: list[int] = []
+    for text in texts:
+        idx, val, _ = extractor.vector(text)
+        indices.extend(idx)
+        values.extend(val)
+        lengths.append(len(idx))
+    return indices, values, lengths
