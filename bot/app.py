@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from bot.config import Config
 from bot.console import ConsoleChannel
 from bot.outbox import OutboxSender, Transport
 from bot.roster import RosterProblems, import_roster
+from bot.telegram import open_telegram
 from handlers import Router, Services, Settings, build_router
 from nlp import Classifier, FeatureExtractor, LinearModel, ModelClassifier, build_tokenizer
 from nlp.training import shipped_model_path
@@ -169,11 +171,22 @@ async def run_console(app: App, as_employee_no: str | None) -> None:
 async def run(app: App) -> None:
     """Every configured channel plus the outbox sender; the console when none is configured."""
     config = app.config
-    if config.telegram.enabled or config.wecom.enabled:
-        names = [
-            n
-            for n, on in (("telegram", config.telegram.enabled), ("wecom", config.wecom.enabled))
-            if on
-        ]
-        raise NotImplementedError(f"{'、'.join(names)} 渠道还没有接入这一版本")
-    await run_console(app, None)
+    if config.wecom.enabled:
+        raise NotImplementedError("企业微信渠道还没有接入这一版本")
+    if not config.telegram.enabled:
+        await run_console(app, None)
+        return
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with open_telegram(config.telegram, app.router, app.services) as telegram:
+        sender = app.sender([telegram])
+        log.info("serving Telegram (%s)", config.telegram.mode)
+        tasks = [asyncio.create_task(telegram.run(stop)), asyncio.create_task(sender.run(stop))]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):
+                raise result

@@ -258,6 +258,14 @@ def _build(raw: dict[str, Any]) -> Config:
     telegram: TelegramConfig = sections["telegram"]
     if telegram.mode not in ("polling", "webhook"):
         raise ConfigError("telegram.mode", "只能是 polling 或 webhook")
+    if telegram.enabled and telegram.mode == "webhook":
+        if not telegram.webhook_url.startswith("https://"):
+            raise ConfigError("telegram.webhook_url", "webhook 模式需要公网 https:// 地址")
+        if telegram.webhook_secret is None:
+            raise ConfigError(
+                "telegram.webhook_secret", "webhook 模式必须设置(JINDIANZI_TELEGRAM_WEBHOOK_SECRET)"
+            )
+    _listen(telegram.webhook_listen, "telegram.webhook_listen")
     nlp: NlpConfig = sections["nlp"]
     for name in ("confidence_threshold", "similarity_threshold"):
         if not 0 <= getattr(nlp, name) <= 1:
@@ -274,6 +282,12 @@ def _build(raw: dict[str, Any]) -> Config:
         schedule=_schedule(raw.get("schedule"), timezone),
         **sections,
     )
+
+
+def _listen(value: str, key: str) -> None:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(key, f"应该是 主机:端口,例如 127.0.0.1:8443,现在是 {value!r}")
 
 
 def _string(value: Any, key: str) -> str:

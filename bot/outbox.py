@@ -115,6 +115,8 @@ class OutboxSender:
         repos = self._repos
         async with repos.db.transaction():
             await repos.outbox.mark_failed(message.id, reason)
+            # A group that cannot be reached (bot removed, robot key revoked) gets no more notices.
+            await repos.groups.deactivate(message.channel, message.chat_id, self._clock())
             if message.payload.get("kind") == "delivery_failure":
                 return  # never report a failed report: that could loop
             text = str(message.payload.get("text", ""))[:60]

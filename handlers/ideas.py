@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from handlers.messages import Button, Incoming, Reply
-from handlers.router import Command, Feature
+from handlers.router import NOT_REGISTERED, Command, Feature
 from handlers.services import Services
 from nlp.similarity import cosine
 from storage import Idea, Person
@@ -26,23 +28,83 @@ def meaningful_chars(text: str) -> int:
     return sum(1 for ch in text if ch.isalnum())
 
 
+STATE_AWAIT_TEXT = "idea.await_text"
+
+
 async def submit_text(msg: Incoming, services: Services) -> list[Reply]:
-    return await _submit(msg, services, msg.text)
+    _, replies = await _submit(msg, services, msg.text)
+    return replies
+
+
+async def on_media(msg: Incoming, services: Services) -> list[Reply]:
+    """A photo or voice note without text: keep it and ask for the idea in words."""
+    person = msg.person
+    assert person is not None
+    conversations = services.repos.conversations
+    current = await conversations.get(msg.channel, msg.sender_id)
+    kept: list[int] = []
+    if current is not None and current.state == STATE_AWAIT_TEXT:
+        kept = [int(i) for i in current.data.get("attachments", [])]
+    for attachment in msg.attachments:
+        kept.append(
+            await services.repos.attachments.add(
+                idea_id=None,
+                person_id=person.id,
+                channel=msg.channel,
+                kind=attachment.kind,
+                file_ref=attachment.file_ref,
+                now=services.now(),
+            )
+        )
+    await conversations.set(
+        msg.channel, msg.sender_id, STATE_AWAIT_TEXT, {"attachments": kept}, services.now()
+    )
+    if any(a.kind == "voice" for a in msg.attachments):
+        return [
+            Reply(
+                "语音已经保存。请再发一句文字说说您的金点子,方便分类和登记。(发送 /cancel 可取消)"
+            )
+        ]
+    return [
+        Reply(
+            "照片收到了。请用一两句话说说这个金点子是什么,我会把照片附在上面。(发送 /cancel 可取消)"
+        )
+    ]
+
+
+async def on_state(msg: Incoming, services: Services) -> list[Reply]:
+    """The text that goes with photos or voice notes sent just before."""
+    conversation = await services.repos.conversations.get(msg.channel, msg.sender_id)
+    assert conversation is not None
+    if msg.person is None:
+        await services.repos.conversations.clear(msg.channel, msg.sender_id)
+        return [Reply(NOT_REGISTERED)]
+    if not msg.text.strip() and msg.attachments:
+        return await on_media(msg, services)
+    pending = [int(i) for i in conversation.data.get("attachments", [])]
+    idea, replies = await _submit(msg, services, msg.text, pending=pending)
+    if idea is not None:
+        await services.repos.conversations.clear(msg.channel, msg.sender_id)
+    return replies
 
 
 async def idea_command(msg: Incoming, services: Services) -> list[Reply]:
     """提交金点子:/idea 内容(群里也能用)"""
     if not msg.args:
         return [Reply(f"请把金点子写在 /idea 后面,{EXAMPLE.replace('例如:', '例如:/idea ')}")]
-    return await _submit(msg, services, msg.args)
+    _, replies = await _submit(msg, services, msg.args)
+    return replies
 
 
-async def _submit(msg: Incoming, services: Services, text: str) -> list[Reply]:
+async def _submit(
+    msg: Incoming, services: Services, text: str, pending: Sequence[int] = ()
+) -> tuple[Idea | None, list[Reply]]:
+    """Classify and store an idea; the idea is None when the text was refused."""
     person = msg.person
     assert person is not None
     text = text.strip()
     if meaningful_chars(text) < services.settings.min_idea_chars:
-        return [Reply(f"内容太短了,请用一两句话写清楚您的金点子。{EXAMPLE}")]
+        return None, [Reply(f"内容太短了,请用一两句话写清楚您的金点子。{EXAMPLE}")]
     prediction = services.classifier.classify(text)
     idea = await services.repos.ideas.add(
         author=person,
@@ -53,6 +115,7 @@ async def _submit(msg: Incoming, services: Services, text: str) -> list[Reply]:
         now=services.now(),
     )
     similar = await _similar(idea, services)
+    await services.repos.attachments.attach(pending, idea.id, person.id)
     for attachment in msg.attachments:
         await services.repos.attachments.add(
             idea_id=idea.id,
@@ -65,7 +128,7 @@ async def _submit(msg: Incoming, services: Services, text: str) -> list[Reply]:
     if prediction.confidence < services.settings.confidence_threshold:
         top = [category for category, _ in prediction.ranking[:3]]
         picks = tuple(Button(services.category_label(c), f"i:{idea.id}:set:{c}") for c in top)
-        return [
+        return idea, [
             Reply(
                 f"收到您的金点子 #{idea.id},谢谢!\n"
                 "它属于哪一类我拿不准,请您选一下(前三个最像):" + similar,
@@ -81,7 +144,7 @@ async def _submit(msg: Incoming, services: Services, text: str) -> list[Reply]:
         f"类别:{label}(把握 {round(idea.confidence * 100)}%)\n"
         "类别对吗?对就点“确认”,不对请点“改类别”。" + similar
     )
-    return [Reply(text_out, buttons=(_idea_buttons(idea.id),))]
+    return idea, [Reply(text_out, buttons=(_idea_buttons(idea.id),))]
 
 
 async def _similar(idea: Idea, services: Services) -> str:
@@ -246,5 +309,7 @@ FEATURE = Feature(
         Command("category", category_command),
     ],
     callbacks={"i": on_button, "my": on_my_page},
+    states={"idea": on_state},
     text=submit_text,
+    media=on_media,
 )

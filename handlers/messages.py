@@ -8,6 +8,8 @@ from typing import Any, Literal
 from storage import Person
 
 ChatType = Literal["private", "group"]
+Kind = Literal["message", "edited", "unsupported", "bot_added", "bot_removed", "migrated"]
+"""What an update is: a message (text, button press, media), or something about the chat."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +39,14 @@ class Incoming:
     chat_id: str
     sender_id: str
     chat_type: ChatType = "private"
+    kind: Kind = "message"
     text: str = ""
     callback: str | None = None
     message_ref: str | None = None
     """The platform id of the message whose button was pressed."""
     attachments: tuple[IncomingAttachment, ...] = ()
+    migrate_to: str | None = None
+    """For kind 'migrated': the chat's new id."""
     person: Person | None = None
     """Filled in by the router from the sender's bound identity."""
     args: str = ""

@@ -62,6 +62,10 @@ class Feature:
     """Conversation-state prefix (before the first '.') → handler."""
     text: Handler | None = None
     """Plain text in a private chat from a registered person."""
+    media: Handler | None = None
+    """A photo, voice note or file without text, in a private chat, from a registered person."""
+    events: dict[str, Handler] = dataclasses.field(default_factory=dict)
+    """Update kind (bot_added, bot_removed, migrated) → handler."""
 
 
 ROLE_NAMES = {
@@ -79,6 +83,8 @@ class Router:
         self._callbacks: dict[str, Handler] = {}
         self._states: dict[str, Handler] = {}
         self._text: Handler | None = None
+        self._media: Handler | None = None
+        self._events: dict[str, Handler] = {}
         for feature in features:
             for command in feature.commands:
                 if command.name in self.commands:
@@ -86,8 +92,11 @@ class Router:
                 self.commands[command.name] = command
             self._callbacks.update(feature.callbacks)
             self._states.update(feature.states)
+            self._events.update(feature.events)
             if feature.text is not None:
                 self._text = feature.text
+            if feature.media is not None:
+                self._media = feature.media
         self.commands["help"] = Command("help", self._help, frozenset({PUBLIC}))
 
     async def dispatch(self, msg: Incoming, services: Services) -> Outcome:
@@ -123,6 +132,8 @@ class Router:
             )
 
     async def _route(self, msg: Incoming, services: Services) -> list[Reply]:
+        if msg.kind != "message":
+            return await self._route_other(msg, services)
         if msg.callback is not None:
             return await self._route_callback(msg, services)
         text = msg.text.strip()
@@ -145,9 +156,28 @@ class Router:
             return []  # plain group chatter is not for the bot
         if msg.person is None:
             return [Reply(NOT_REGISTERED)]
+        if not text and msg.attachments:
+            return await self._media(msg, services) if self._media else []
         if self._text is None:
             return []
         return await self._text(msg, services)
+
+    async def _route_other(self, msg: Incoming, services: Services) -> list[Reply]:
+        handler = self._events.get(msg.kind)
+        if handler is not None:
+            return await handler(msg, services)
+        if msg.chat_type != "private":
+            return []  # nobody in a group needs to hear about stickers
+        if msg.kind == "edited":
+            return [
+                Reply(
+                    "修改后的消息我收不到新内容,已提交的金点子不会跟着改。"
+                    "如需更正,请重新发送一条,再把原来那条撤回。"
+                )
+            ]
+        if msg.kind == "unsupported":
+            return [Reply("这类消息我看不懂。请直接发文字说说您的金点子,也可以附一张照片。")]
+        return []
 
     async def _route_command(self, msg: Incoming, text: str, services: Services) -> list[Reply]:
         word, _, args = text.partition(" ")

@@ -14,7 +14,7 @@ from storage.models import (
     Person,
     Role,
 )
-from storage.repos import Repositories, RosterEntry
+from storage.repos import GroupBinding, Repositories, RosterEntry
 
 __all__ = [
     "Attachment",
@@ -22,6 +22,7 @@ __all__ = [
     "Conversation",
     "Database",
     "Department",
+    "GroupBinding",
     "Idea",
     "MigrationError",
     "OutboxMessage",

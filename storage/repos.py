@@ -343,6 +343,15 @@ class AttachmentRepo:
             (idea_id, person_id, channel, kind, file_ref, to_db_time(now)),
         )
 
+    async def attach(self, attachment_ids: Sequence[int], idea_id: int, person_id: int) -> None:
+        """Link a person's loose attachments (sent before the idea's text) to the idea."""
+        for attachment_id in attachment_ids:
+            await self._db.execute(
+                "UPDATE attachments SET idea_id = ? WHERE id = ? AND person_id = ?"
+                " AND idea_id IS NULL",
+                (idea_id, attachment_id, person_id),
+            )
+
     async def for_idea(self, idea_id: int) -> list[Attachment]:
         rows = await self._db.fetchall(
             "SELECT id, idea_id, kind, file_ref FROM attachments WHERE idea_id = ? ORDER BY id",
@@ -502,6 +511,77 @@ class OutboxRepo:
         return from_db_time(row[0]) if row and row[0] else None
 
 
+@dataclass(frozen=True, slots=True)
+class GroupBinding:
+    channel: str
+    chat_id: str
+    branch_id: str
+    active: bool
+
+
+class GroupRepo:
+    """Group chats bound to branches for notices."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def bind(
+        self, channel: str, chat_id: str, branch_id: str, person_id: int, now: datetime
+    ) -> None:
+        stamp = to_db_time(now)
+        await self._db.execute(
+            "INSERT INTO group_bindings (channel, chat_id, branch_id, active, bound_by, bound_at,"
+            " updated_at) VALUES (?, ?, ?, 1, ?, ?, ?) ON CONFLICT(channel, chat_id) DO UPDATE"
+            " SET branch_id = excluded.branch_id, active = 1, bound_by = excluded.bound_by,"
+            " bound_at = excluded.bound_at, updated_at = excluded.updated_at",
+            (channel, chat_id, branch_id, person_id, stamp, stamp),
+        )
+
+    async def get(self, channel: str, chat_id: str) -> GroupBinding | None:
+        row = await self._db.fetchone(
+            "SELECT channel, chat_id, branch_id, active FROM group_bindings"
+            " WHERE channel = ? AND chat_id = ?",
+            (channel, chat_id),
+        )
+        return GroupBinding(row[0], row[1], row[2], bool(row[3])) if row else None
+
+    async def deactivate(self, channel: str, chat_id: str, now: datetime) -> bool:
+        count = await self._db.execute(
+            "UPDATE group_bindings SET active = 0, updated_at = ?"
+            " WHERE channel = ? AND chat_id = ? AND active = 1",
+            (to_db_time(now), channel, chat_id),
+        )
+        return count > 0
+
+    async def reactivate(self, channel: str, chat_id: str, now: datetime) -> bool:
+        """The bot is back in a group that was bound before; False if it never was."""
+        count = await self._db.execute(
+            "UPDATE group_bindings SET active = 1, updated_at = ?"
+            " WHERE channel = ? AND chat_id = ?",
+            (to_db_time(now), channel, chat_id),
+        )
+        return count > 0
+
+    async def migrate(
+        self, channel: str, old_chat_id: str, new_chat_id: str, now: datetime
+    ) -> bool:
+        """Keep a binding when a group becomes a supergroup with a new id."""
+        count = await self._db.execute(
+            "UPDATE OR REPLACE group_bindings SET chat_id = ?, updated_at = ?"
+            " WHERE channel = ? AND chat_id = ?",
+            (new_chat_id, to_db_time(now), channel, old_chat_id),
+        )
+        return count > 0
+
+    async def for_branch(self, branch_id: str) -> list[GroupBinding]:
+        rows = await self._db.fetchall(
+            "SELECT channel, chat_id, branch_id, active FROM group_bindings"
+            " WHERE branch_id = ? AND active = 1 ORDER BY channel, chat_id",
+            (branch_id,),
+        )
+        return [GroupBinding(r[0], r[1], r[2], True) for r in rows]
+
+
 class Repositories:
     """Every repository over one database."""
 
@@ -514,3 +594,4 @@ class Repositories:
         self.inbox = InboxRepo(db)
         self.conversations = ConversationRepo(db)
         self.outbox = OutboxRepo(db)
+        self.groups = GroupRepo(db)
