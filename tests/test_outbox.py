@@ -72,3 +72,19 @@ async def test_undeliverable_fails_at_once(
     await sender.run_once()
     assert (await app.repos.outbox.counts()).get("failed") == 1
     assert transport.sent == []  # no admin has an identity yet: nobody to tell
+
+
+async def test_unreachable_group_is_unbound_and_admins_told(
+    app: App, sender: OutboxSender, transport: RecordingTransport, chat: Callable[..., Chat]
+) -> None:
+    await chat("admin-1").register("A001", "管理员")
+    group = chat("admin-1", chat_type="group", chat_id="-42")
+    await group.say("/bind jj1")
+    transport.sent.clear()
+    transport.failures = [Undeliverable("bot was kicked")]
+    await queue(app, "weekly reminder", chat_id="-42")
+    await sender.run_once()
+    binding = await app.repos.groups.get("test", "-42")
+    assert binding is not None and not binding.active
+    assert [chat_id for chat_id, _ in transport.sent] == ["admin-1"]
+    assert "bot was kicked" in transport.sent[0][1]["text"]
