@@ -60,6 +60,12 @@ async def run(count: int) -> None:
                     "INSERT INTO idea_terms (rowid, terms) VALUES (?, ?)",
                     [(i + 1, " ".join(ws)) for i, ws in enumerate(term_lists)],
                 )
+                document_counts = Counter(w for ws in term_lists for w in set(ws))
+                document_counts[""] = count
+                await db.executemany(
+                    "INSERT OR REPLACE INTO idea_term_docs (term, docs) VALUES (?, ?)",
+                    list(document_counts.items()),
+                )
             load_s = time.perf_counter() - start
             queries = [
                 "建议" + rows[rng.randrange(len(rows))][1] + ",大家看看行不行"
@@ -76,7 +82,7 @@ async def run(count: int) -> None:
                 )
                 max((cosine(words, ws, total, df), i) for i, ws in split)
                 indexed.append(time.perf_counter() - begin)
-            df_all = Counter(w for ws in term_lists for w in set(ws))
+            df_all = document_counts
             brute: list[float] = []
             for query in queries[:20]:
                 begin = time.perf_counter()

@@ -99,6 +99,9 @@ class TelegramConfig:
     webhook_listen: str = "127.0.0.1:8443"
     webhook_url: str = ""
     webhook_secret: Secret | None = None
+    max_messages_per_second: float = 30.0
+    """Telegram's overall flood limit; higher only with paid broadcasts."""
+    max_messages_per_minute_per_group: float = 20.0
 
     @property
     def enabled(self) -> bool:

@@ -69,7 +69,13 @@ def build_application(config: TelegramConfig) -> Application[Any, Any, Any, Any,
         .token(config.token.get())
         .base_url(config.base_url)
         .base_file_url(config.base_file_url)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=config.max_messages_per_second,
+                group_max_rate=config.max_messages_per_minute_per_group,
+                max_retries=3,
+            )
+        )
         .updater(None)
         .build()
     )

@@ -110,20 +110,16 @@ class PeopleRepo:
         return len(entries)
 
     async def by_employee_no(self, employee_no: str) -> Person | None:
-        row = await self._db.fetchone("SELECT * FROM people WHERE employee_no = ?", (employee_no,))
-        return await self._person(row)
+        return await self._one("WHERE p.employee_no = ?", (employee_no,))
 
     async def by_id(self, person_id: int) -> Person | None:
-        row = await self._db.fetchone("SELECT * FROM people WHERE id = ?", (person_id,))
-        return await self._person(row)
+        return await self._one("WHERE p.id = ?", (person_id,))
 
     async def by_identity(self, channel: str, external_id: str) -> Person | None:
-        row = await self._db.fetchone(
-            "SELECT p.* FROM people p JOIN identities i ON i.person_id = p.id"
-            " WHERE i.channel = ? AND i.external_id = ?",
+        return await self._one(
+            "JOIN identities i ON i.person_id = p.id WHERE i.channel = ? AND i.external_id = ?",
             (channel, external_id),
         )
-        return await self._person(row)
 
     async def identity_of(self, person_id: int, channel: str) -> str | None:
         row = await self._db.fetchone(
@@ -156,19 +152,28 @@ class PeopleRepo:
         )
         return [(r["channel"], r["external_id"]) for r in rows]
 
-    async def _person(self, row: sqlite3.Row | None) -> Person | None:
+    async def _one(self, where: str, params: Sequence[Any]) -> Person | None:
+        """One person with their roles, in one query (this runs for every update)."""
+        row = await self._db.fetchone(
+            "SELECT p.id, p.employee_no, p.name, p.branch_id, p.wecom_userid,"
+            " (SELECT group_concat(r.role || ':' || coalesce(r.department_id, ''), ' ')"
+            "  FROM roles r WHERE r.person_id = p.id) AS roles"
+            f" FROM people p {where}",
+            params,
+        )
         if row is None:
             return None
-        roles = await self._db.fetchall(
-            "SELECT role, department_id FROM roles WHERE person_id = ? ORDER BY role", (row["id"],)
-        )
+        roles = []
+        for item in sorted((row["roles"] or "").split()):
+            name, _, department = item.partition(":")
+            roles.append(Role(name, department or None))
         return Person(
             id=row["id"],
             employee_no=row["employee_no"],
             name=row["name"],
             branch_id=row["branch_id"],
             wecom_userid=row["wecom_userid"],
-            roles=tuple(Role(r["role"], r["department_id"]) for r in roles),
+            roles=tuple(roles),
         )
 
 
@@ -203,14 +208,13 @@ class IdeaRepo:
         now: datetime,
     ) -> Idea:
         stamp = to_db_time(now)
-        idea_id = await self._db.insert(
+        row = await self._db.fetchone(
             "INSERT INTO ideas (author_id, branch_id, text, category, confidence, channel,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
             (author.id, author.branch_id, text, category, confidence, channel, stamp, stamp),
         )
-        idea = await self.get(idea_id)
-        assert idea is not None
-        return idea
+        assert row is not None
+        return _idea(row)
 
     async def get(self, idea_id: int) -> Idea | None:
         row = await self._db.fetchone("SELECT * FROM ideas WHERE id = ?", (idea_id,))
@@ -268,11 +272,18 @@ class IdeaRepo:
         return [(r["text"], r["old_category"], r["new_category"]) for r in rows]
 
     async def index_terms(self, idea_id: int, terms: Sequence[str]) -> None:
-        """Store an idea's words for the similarity search (rowid = idea id)."""
-        await self._db.execute(
-            "INSERT OR REPLACE INTO idea_terms (rowid, terms) VALUES (?, ?)",
-            (idea_id, " ".join(terms)),
+        """Store an idea's words for the similarity search (rowid = idea id), once."""
+        added = await self._db.execute(
+            "INSERT INTO idea_terms (rowid, terms) SELECT ?, ?"
+            " WHERE NOT EXISTS (SELECT 1 FROM idea_terms WHERE rowid = ?)",
+            (idea_id, " ".join(terms), idea_id),
         )
+        if added:
+            await self._db.executemany(
+                "INSERT INTO idea_term_docs (term, docs) VALUES (?, 1)"
+                " ON CONFLICT(term) DO UPDATE SET docs = docs + 1",
+                [(t,) for t in {"", *(t.lower() for t in terms)}],
+            )
 
     async def unindexed(self, limit: int = 1000) -> list[tuple[int, str]]:
         rows = await self._db.fetchall(
@@ -299,18 +310,16 @@ class IdeaRepo:
 
     async def document_frequencies(self, terms: Iterable[str]) -> tuple[int, dict[str, int]]:
         """(number of indexed ideas, term → number of ideas containing it)."""
-        wanted = sorted(set(terms))
-        total_row = await self._db.fetchone("SELECT count(*) FROM idea_terms")
-        total = int(total_row[0]) if total_row else 0
+        wanted = sorted({t.lower() for t in terms} | {""})
         found: dict[str, int] = {}
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = await self._db.fetchall(
-                f"SELECT term, doc FROM idea_terms_vocab WHERE term IN ({marks})", chunk
+                f"SELECT term, docs FROM idea_term_docs WHERE term IN ({marks})", chunk
             )
-            found.update({r["term"]: int(r["doc"]) for r in rows})
-        return total, found
+            found.update({r["term"]: int(r["docs"]) for r in rows})
+        return found.pop("", 0), found
 
     async def ledger(self) -> list[dict[str, Any]]:
         """Every idea with its author and branch names, oldest first (the 台账)."""

@@ -1,0 +1,369 @@
+"""The real python-telegram-bot stack against a fake Bot API server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.app import App, load_sample_roster, open_app
+from bot.config import Config
+from bot.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramChannel, open_telegram
+from nlp import ModelClassifier
+from tests.botapi_fake import FakeTelegram
+from tests.support import ROOT, project_config
+
+TOKEN = "123456:TEST-token"
+ZHANG = 1001  # Telegram user ids
+LI = 1002
+SECRETARY = 1006
+ADMIN = 1009
+
+
+def telegram_config(tmp_path: Path, tg: FakeTelegram, **extra: str) -> Config:
+    return project_config(
+        tmp_path / "data" / "j.db",
+        JINDIANZI_TELEGRAM_TOKEN=TOKEN,
+        JINDIANZI_TELEGRAM_BASE_URL=f"{tg.url}/bot",
+        JINDIANZI_TELEGRAM_BASE_FILE_URL=f"{tg.url}/file/bot",
+        **extra,
+    )
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(token=TOKEN) as fake:
+        yield fake
+
+
+@asynccontextmanager
+async def serving(
+    config: Config, classifier: ModelClassifier
+) -> AsyncIterator[tuple[App, TelegramChannel]]:
+    async with open_app(config, classifier=classifier) as app:
+        await load_sample_roster(app)
+        stop = asyncio.Event()
+        async with open_telegram(config.telegram, app.router, app.services) as channel:
+            sender = app.sender([channel])
+            tasks = [asyncio.create_task(channel.run(stop)), asyncio.create_task(sender.run(stop))]
+            try:
+                yield app, channel
+            finally:
+                stop.set()
+                await asyncio.gather(*tasks)
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, tg: FakeTelegram, classifier: ModelClassifier) -> AsyncIterator[App]:
+    async with serving(telegram_config(tmp_path, tg), classifier) as (app, _):
+        yield app
+
+
+async def say(tg: FakeTelegram, user: int, text: str, **kwargs: Any) -> list[dict[str, Any]]:
+    """Send a text and wait for the bot's answer (one or more new messages or edits)."""
+    chat = kwargs.get("chat_id") or user
+    before = len(tg.sent(chat_id=chat))
+    tg.push_text(user, text, **kwargs)
+    return (await tg.wait_sent(before + 1, chat_id=chat))[before:]
+
+
+async def press(
+    tg: FakeTelegram, user: int, message: dict[str, Any], label: str
+) -> list[dict[str, Any]]:
+    markup = message["reply_markup"]["inline_keyboard"]
+    data = next(b["callback_data"] for row in markup for b in row if b["text"] == label)
+    before = len(tg.sent(chat_id=user))
+    tg.push_callback(user, data, message_id=message["message_id"])
+    return (await tg.wait_sent(before + 1, chat_id=user))[before:]
+
+
+async def register(tg: FakeTelegram, user: int, employee_no: str, name: str) -> None:
+    await say(tg, user, "/start")
+    await say(tg, user, employee_no)
+    assert "登记成功" in (await say(tg, user, name))[0]["text"]
+
+
+async def ideas(app: App) -> list[tuple[str, str]]:
+    rows = await app.repos.db.fetchall("SELECT text, category FROM ideas ORDER BY id")
+    return [(r[0], r[1]) for r in rows]
+
+
+async def test_register_idea_buttons_change_category_and_my(bot: App, tg: FakeTelegram) -> None:
+    await register(tg, ZHANG, "E001", "张三")
+    reply = (await say(tg, ZHANG, "井下回收复用锚杆,每月能省好几万"))[0]
+    assert "#1" in reply["text"] and "修旧利废" in reply["text"]
+    labels = [b["text"] for row in reply["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels == ["确认", "改类别", "撤回"]
+    assert all(
+        len(b["callback_data"].encode()) <= 64
+        for row in reply["reply_markup"]["inline_keyboard"]
+        for b in row
+    )
+    choice = (await press(tg, ZHANG, reply, "改类别"))[0]
+    assert choice["method"] == "editMessageText"  # the button message changes in place
+    assert choice["message_id"] == reply["message_id"]
+    done = (await press(tg, ZHANG, choice, "管理提升"))[0]
+    assert done["method"] == "editMessageText" and "管理提升" in done["text"]
+    assert await ideas(bot) == [("井下回收复用锚杆,每月能省好几万", "management")]
+    assert any(m == "answerCallbackQuery" for m, _ in tg.calls)
+    listing = (await say(tg, ZHANG, "/my"))[0]
+    assert "#1 管理提升 · 已提交" in listing["text"]
+    commands = [p for m, p in tg.calls if m == "setMyCommands"]
+    assert commands and {"idea", "my", "start", "help"} <= {
+        c["command"] for c in commands[0]["commands"]
+    }
+
+
+async def test_photo_idea_and_photo_alone(bot: App, tg: FakeTelegram) -> None:
+    await register(tg, ZHANG, "E001", "张三")
+    before = len(tg.sent(chat_id=ZHANG))
+    tg.push_photo(ZHANG, caption="旧托辊修一修还能用")
+    reply = (await tg.wait_sent(before + 1, chat_id=ZHANG))[before]
+    assert "#1" in reply["text"]
+    before += 1
+    tg.push_photo(ZHANG)
+    asked = (await tg.wait_sent(before + 1, chat_id=ZHANG))[before]
+    assert "照片收到了" in asked["text"]
+    reply = (await say(tg, ZHANG, "皮带机头加装防护栏,防止卷人"))[0]
+    assert "#2" in reply["text"]
+    assert len(await bot.repos.attachments.for_idea(1)) == 1
+    assert len(await bot.repos.attachments.for_idea(2)) == 1
+
+
+async def test_redelivered_update_creates_nothing_new(bot: App, tg: FakeTelegram) -> None:
+    await register(tg, ZHANG, "E001", "张三")
+    update = tg.push_text(ZHANG, "井下回收复用锚杆,每月能省好几万")
+    await tg.wait_sent(4, chat_id=ZHANG)
+    tg.push_raw(update)  # Telegram sends the same update again
+    await say(tg, ZHANG, "/my")
+    assert len(await ideas(bot)) == 1
+    assert len(tg.sent(chat_id=ZHANG)) == 5
+
+
+async def test_429_is_waited_out(bot: App, tg: FakeTelegram) -> None:
+    await register(tg, ZHANG, "E001", "张三")
+    tg.fail_next("sendMessage", error_code=429, retry_after=1)
+    started = asyncio.get_running_loop().time()
+    reply = (await say(tg, ZHANG, "/help"))[0]
+    assert "/my" in reply["text"]
+    assert asyncio.get_running_loop().time() - started >= 1.0
+    assert [m for m, _ in tg.calls].count("sendMessage") >= 5  # the refused try was recorded
+
+
+async def test_group_bind_by_secretary_refused_for_worker_and_removal(
+    bot: App, tg: FakeTelegram
+) -> None:
+    await register(tg, ZHANG, "E001", "张三")
+    await register(tg, SECRETARY, "S001", "刘书记")
+    group = -1001234
+    refused = (await say(tg, ZHANG, "/bind jj1", chat_id=group, chat_type="group"))[0]
+    assert "只有机掘一队党支部的支部书记或管理员" in refused["text"]
+    bound = (await say(tg, SECRETARY, "/bind jj1", chat_id=group, chat_type="group"))[0]
+    assert "绑定为「机掘一队党支部」" in bound["text"]
+    tg.push_text(ZHANG, "大家今天辛苦了", chat_id=group, chat_type="group")  # chatter: ignored
+    idea = (await say(tg, ZHANG, "/idea 旧托辊修一修还能用", chat_id=group, chat_type="group"))[0]
+    assert "#1" in idea["text"]
+    assert [b.chat_id for b in await bot.repos.groups.for_branch("jj1")] == [str(group)]
+    tg.push_my_chat_member(group, new_status="kicked", chat_type="group")
+    for _ in range(100):
+        if not await bot.repos.groups.for_branch("jj1"):
+            break
+        await asyncio.sleep(0.05)
+    assert await bot.repos.groups.for_branch("jj1") == []
+
+
+async def test_supergroup_migration_keeps_the_binding(bot: App, tg: FakeTelegram) -> None:
+    await register(tg, SECRETARY, "S001", "刘书记")
+    await say(tg, SECRETARY, "/bind jj1", chat_id=-500, chat_type="group")
+    tg.push_migrate(-500, -1009999)
+    for _ in range(100):
+        if [b.chat_id for b in await bot.repos.groups.for_branch("jj1")] == ["-1009999"]:
+            break
+        await asyncio.sleep(0.05)
+    assert [b.chat_id for b in await bot.repos.groups.for_branch("jj1")] == ["-1009999"]
+
+
+async def test_long_message_is_refused_and_long_reply_split(bot: App, tg: FakeTelegram) -> None:
+    await register(tg, ZHANG, "E001", "张三")
+    reply = (await say(tg, ZHANG, "锚" * 5000))[0]
+    assert "消息太长了(5000 字)" in reply["text"]
+    assert await ideas(bot) == []
+    async with bot.repos.db.transaction():
+        await bot.repos.outbox.enqueue(
+            channel="telegram",
+            chat_id=str(ZHANG),
+            payload={"text": "\n".join(f"第{i}行 锚杆回收复用" for i in range(900))},
+            dedupe_key="long-1",
+            now=bot.services.now(),
+        )
+    bot.services.outbox_signal.set()
+    before = len(tg.sent(chat_id=ZHANG))
+    pieces = (await tg.wait_sent(before + 3, chat_id=ZHANG))[before:]
+    assert all(len(p["text"]) <= 4096 for p in pieces)
+    assert "\n".join(p["text"] for p in pieces).count("锚杆回收复用") == 900
+
+
+async def test_forbidden_chat_unbinds_and_tells_admins(bot: App, tg: FakeTelegram) -> None:
+    await register(tg, ADMIN, "A001", "管理员")
+    await say(tg, ADMIN, "/bind xmc", chat_id=-77, chat_type="group")
+    tg.forbid_chat(-77)
+    async with bot.repos.db.transaction():
+        await bot.repos.outbox.enqueue(
+            channel="telegram",
+            chat_id="-77",
+            payload={"text": "周一例会提醒"},
+            dedupe_key="n-1",
+            now=bot.services.now(),
+        )
+    bot.services.outbox_signal.set()
+    before = len(tg.sent(chat_id=ADMIN))
+    notice = (await tg.wait_sent(before + 1, chat_id=ADMIN))[before]
+    assert "没能送达" in notice["text"]
+    assert await bot.repos.groups.for_branch("xmc") == []
+
+
+async def test_webhook_checks_the_secret_token(
+    tmp_path: Path, tg: FakeTelegram, classifier: ModelClassifier, unused_tcp_port: int
+) -> None:
+    config = telegram_config(
+        tmp_path,
+        tg,
+        JINDIANZI_TELEGRAM_MODE="webhook",
+        JINDIANZI_TELEGRAM_WEBHOOK_URL="https://bot.example.com",
+        JINDIANZI_TELEGRAM_WEBHOOK_SECRET="s3cret-Token",
+        JINDIANZI_TELEGRAM_WEBHOOK_LISTEN=f"127.0.0.1:{unused_tcp_port}",
+    )
+    async with serving(config, classifier) as (app, _):
+        webhook = await tg.wait_for(lambda method, _: method == "setWebhook")
+        assert webhook[1]["secret_token"] == "s3cret-Token"
+        assert webhook[1]["url"] == "https://bot.example.com" + WEBHOOK_PATH
+        update = {
+            "update_id": 77,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "chat": {"id": ZHANG, "type": "private"},
+                "from": {"id": ZHANG, "is_bot": False, "first_name": "张"},
+                "text": "/help",
+            },
+        }
+        url = f"http://127.0.0.1:{unused_tcp_port}{WEBHOOK_PATH}"
+        async with httpx.AsyncClient() as client:
+            wrong = await client.post(url, json=update, headers={SECRET_HEADER: "guess"})
+            missing = await client.post(url, json=update)
+            assert wrong.status_code == missing.status_code == 403
+            assert await app.repos.inbox.status("telegram", "77") is None
+            garbage = await client.post(
+                url, content=b"{not json", headers={SECRET_HEADER: "s3cret-Token"}
+            )
+            assert garbage.status_code == 400
+            right = await client.post(url, json=update, headers={SECRET_HEADER: "s3cret-Token"})
+            assert right.status_code == 200
+        reply = (await tg.wait_sent(1, chat_id=ZHANG))[0]
+        assert "/start" in reply["text"]
+
+
+# -- the whole program, killed and restarted -------------------------------------------------
+
+
+def start_bot(config_env: dict[str, str], stderr: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JINDIANZI_")}
+    env.update(config_env)
+    with stderr.open("ab") as err:
+        return subprocess.Popen(
+            [str(Path(sys.executable).parent / "jindianzi"), "run"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+
+
+def seed_people(db: Path, users: int) -> None:
+    """Registered people, as if each had done /start before."""
+    with sqlite3.connect(db) as conn:
+        for n in range(users):
+            conn.execute(
+                "INSERT INTO people (employee_no, name, branch_id, created_at, updated_at)"
+                " VALUES (?, ?, 'jj1', 'x', 'x')",
+                (f"T{n:04d}", f"工人{n}"),
+            )
+            conn.execute(
+                "INSERT INTO identities (channel, external_id, person_id, bound_at)"
+                " VALUES ('telegram', ?, last_insert_rowid(), 'x')",
+                (str(5000 + n),),
+            )
+
+
+async def test_killed_after_fetch_then_restarted_handles_each_update_once(
+    tmp_path: Path, tg: FakeTelegram, classifier: ModelClassifier
+) -> None:
+    db = tmp_path / "data" / "j.db"
+    env = {
+        "JINDIANZI_STORAGE_PATH": str(db),
+        "JINDIANZI_TELEGRAM_TOKEN": TOKEN,
+        "JINDIANZI_TELEGRAM_BASE_URL": f"{tg.url}/bot",
+        "JINDIANZI_TELEGRAM_BASE_FILE_URL": f"{tg.url}/file/bot",
+    }
+    async with open_app(telegram_config(tmp_path, tg), classifier=classifier):
+        pass  # creates and migrates the database
+    seed_people(db, 1)
+    count = 120
+    for n in range(count):
+        tg.push_text(5000, f"第{n}号建议:把{n}号皮带机的旧托辊修好再用")
+    last_id = max(u["update_id"] for u in tg.pending_updates())
+    errors = tmp_path / "stderr.txt"
+    first = start_bot(env, errors)
+    try:
+        await tg.wait_for(
+            lambda method, params: (
+                method == "getUpdates" and int(params.get("offset") or 0) > last_id
+            ),
+            timeout=60,
+        )
+        first.send_signal(signal.SIGKILL)  # fetched and confirmed, mostly not yet handled
+        first.wait(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute("SELECT count(*) FROM inbox WHERE channel='telegram'").fetchone()[0]
+        pending = conn.execute("SELECT count(*) FROM inbox WHERE status='pending'").fetchone()[0]
+    assert stored == count  # every confirmed update had been committed first
+    assert pending > 0, "the kill came too late to test recovery"
+    assert tg.pending_updates() == []  # Telegram will not send them again
+
+    second = start_bot(env, errors)
+    try:
+        for _ in range(600):
+            with sqlite3.connect(db) as conn:
+                left = conn.execute("SELECT count(*) FROM inbox WHERE status='pending'").fetchone()[
+                    0
+                ]
+            if left == 0:
+                break
+            await asyncio.sleep(0.1)
+        await tg.wait_sent(count, chat_id=5000, timeout=60)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(second.wait, 30)
+    assert second.returncode == 0, errors.read_text()
+    assert "Traceback" not in errors.read_text()
+    with sqlite3.connect(db) as conn:
+        texts = [r[0] for r in conn.execute("SELECT text FROM ideas ORDER BY id")]
+    assert sorted(texts) == sorted(
+        f"第{n}号建议:把{n}号皮带机的旧托辊修好再用" for n in range(count)
+    )
+    answered = [m for m in tg.sent(chat_id=5000) if "收到您的金点子" in m["text"]]
+    assert len({m["text"].split("#")[1].split(",")[0] for m in answered}) == count
