@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from storage import OutboxMessage, Repositories
 
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 MAX_BACKOFF_S = 600.0
 IDLE_POLL_S = 5.0
+CONCURRENT_CHATS = 16
 
 
 class RetryLater(Exception):
@@ -36,6 +38,13 @@ class Transport(Protocol):
     channel: str
 
     async def send(self, chat_id: str, payload: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: Literal["sent", "retry", "failed"]
+    error: str = ""
+    delay: float = 0.0
 
 
 def backoff(attempts: int) -> float:
@@ -58,26 +67,43 @@ class OutboxSender:
         self._lock = asyncio.Lock()
 
     async def run_once(self) -> int:
-        """Deliver everything due now; returns how many were delivered."""
+        """Deliver everything due now; returns how many were delivered.
+
+        Chats are served concurrently (a slow or rate-limited group does not hold up the
+        rest), each chat's messages in order; outcomes are recorded in one transaction.
+        """
         async with self._lock:
             delivered = 0
-            while True:
-                batch = await self._repos.outbox.due(self._clock(), self._transports)
-                if not batch:
-                    return delivered
+            while batch := await self._repos.outbox.due(self._clock(), self._transports):
+                by_chat: dict[tuple[str, str], list[OutboxMessage]] = {}
                 for message in batch:
-                    delivered += await self._deliver(message)
+                    by_chat.setdefault((message.channel, message.chat_id), []).append(message)
+                gate = asyncio.Semaphore(CONCURRENT_CHATS)
 
-    async def _deliver(self, message: OutboxMessage) -> int:
-        outbox = self._repos.outbox
+                async def serve(
+                    messages: list[OutboxMessage], gate: asyncio.Semaphore = gate
+                ) -> list[tuple[OutboxMessage, Outcome]]:
+                    async with gate:
+                        done: list[tuple[OutboxMessage, Outcome]] = []
+                        for message in messages:
+                            outcome = await self._attempt(message)
+                            done.append((message, outcome))
+                            if outcome.status != "sent":
+                                break  # the chat's later messages wait for this one
+                        return done
+
+                chats = await asyncio.gather(*(serve(m) for m in by_chat.values()))
+                delivered += await self._record([pair for chat in chats for pair in chat])
+            return delivered
+
+    async def _attempt(self, message: OutboxMessage) -> Outcome:
         transport = self._transports[message.channel]
+        attempts = message.attempts + 1
         try:
             await transport.send(message.chat_id, message.payload)
         except RetryLater as exc:
-            attempts = message.attempts + 1
             if attempts >= MAX_ATTEMPTS:
-                await self._fail(message, f"gave up after {attempts} tries: {exc}")
-                return 0
+                return Outcome("failed", f"gave up after {attempts} tries: {exc}")
             delay = exc.retry_after if exc.retry_after is not None else backoff(attempts)
             log.warning(
                 "outbox %s to %s:%s: retry in %.0fs (%s)",
@@ -87,22 +113,30 @@ class OutboxSender:
                 delay,
                 exc,
             )
-            await outbox.mark_retry(message.id, str(exc), self._clock() + timedelta(seconds=delay))
-            return 0
+            return Outcome("retry", str(exc), delay)
         except Undeliverable as exc:
-            await self._fail(message, str(exc))
-            return 0
+            return Outcome("failed", str(exc))
         except Exception as exc:  # a bug in a transport must not stop delivery of the rest
             log.exception("outbox %s: transport error", message.id)
-            attempts = message.attempts + 1
             if attempts >= MAX_ATTEMPTS:
-                await self._fail(message, repr(exc))
-            else:
-                retry_at = self._clock() + timedelta(seconds=backoff(attempts))
-                await outbox.mark_retry(message.id, repr(exc), retry_at)
-            return 0
-        await outbox.mark_sent(message.id, self._clock())
-        return 1
+                return Outcome("failed", repr(exc))
+            return Outcome("retry", repr(exc), backoff(attempts))
+        return Outcome("sent")
+
+    async def _record(self, outcomes: list[tuple[OutboxMessage, Outcome]]) -> int:
+        outbox = self._repos.outbox
+        now = self._clock()
+        async with self._repos.db.transaction():
+            for message, outcome in outcomes:
+                if outcome.status == "sent":
+                    await outbox.mark_sent(message.id, now)
+                elif outcome.status == "retry":
+                    retry_at = now + timedelta(seconds=outcome.delay)
+                    await outbox.mark_retry(message.id, outcome.error, retry_at)
+        for message, outcome in outcomes:
+            if outcome.status == "failed":
+                await self._fail(message, outcome.error)
+        return sum(1 for _, outcome in outcomes if outcome.status == "sent")
 
     async def _fail(self, message: OutboxMessage, reason: str) -> None:
         log.error(

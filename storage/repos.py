@@ -463,17 +463,23 @@ class OutboxRepo:
         return count > 0
 
     async def due(
-        self, now: datetime, channels: Iterable[str], limit: int = 100
+        self, now: datetime, channels: Iterable[str], limit: int = 200
     ) -> list[OutboxMessage]:
+        """Pending messages due now, oldest first. A chat whose earlier message waits for a
+        retry gets nothing newer, so every chat sees its messages in order."""
         names = sorted(set(channels))
         if not names:
             return []
         marks = ",".join("?" * len(names))
+        stamp = to_db_time(now)
         rows = await self._db.fetchall(
-            "SELECT id, channel, chat_id, payload, attempts FROM outbox"
+            "SELECT id, channel, chat_id, payload, attempts FROM outbox o"
             f" WHERE status = 'pending' AND next_attempt_at <= ? AND channel IN ({marks})"
+            " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.status = 'pending'"
+            "  AND e.channel = o.channel AND e.chat_id = o.chat_id AND e.id < o.id"
+            "  AND e.next_attempt_at > ?)"
             " ORDER BY id LIMIT ?",
-            (to_db_time(now), *names, limit),
+            (stamp, *names, stamp, limit),
         )
         return [
             OutboxMessage(

@@ -88,3 +88,17 @@ async def test_unreachable_group_is_unbound_and_admins_told(
     assert binding is not None and not binding.active
     assert [chat_id for chat_id, _ in transport.sent] == ["admin-1"]
     assert "bot was kicked" in transport.sent[0][1]["text"]
+
+
+async def test_a_chat_keeps_its_order_while_others_go_ahead(
+    app: App, sender: OutboxSender, transport: RecordingTransport, clock: Clock
+) -> None:
+    transport.failures = [RetryLater("timeout", retry_after=10)]
+    await queue(app, "first", chat_id="c1")
+    await queue(app, "second", chat_id="c1")
+    await queue(app, "other chat", chat_id="c2")
+    await sender.run_once()
+    assert transport.sent == [("c2", {"text": "other chat"})]  # c1 waits behind "first"
+    clock.advance(11)
+    await sender.run_once()
+    assert [p["text"] for c, p in transport.sent if c == "c1"] == ["first", "second"]

@@ -1,0 +1,2 @@
+-- Pending messages by chat, so that a chat's messages go out in order after a retry.
+CREATE INDEX outbox_pending_chat ON outbox(channel, chat_id, id) WHERE status = 'pending';
