@@ -367,3 +367,21 @@ async def test_killed_after_fetch_then_restarted_handles_each_update_once(
     )
     answered = [m for m in tg.sent(chat_id=5000) if "收到您的金点子" in m["text"]]
     assert len({m["text"].split("#")[1].split(",")[0] for m in answered}) == count
+
+
+async def test_send_to_a_migrated_group_follows_it(bot: App, tg: FakeTelegram) -> None:
+    await register(tg, SECRETARY, "S001", "刘书记")
+    await say(tg, SECRETARY, "/bind jj1", chat_id=-600, chat_type="group")
+    tg.migrate_chat(-600, -1006000)
+    async with bot.repos.db.transaction():
+        await bot.repos.outbox.enqueue(
+            channel="telegram",
+            chat_id="-600",
+            payload={"text": "周一例会提醒"},
+            dedupe_key="m-1",
+            now=bot.services.now(),
+        )
+    bot.services.outbox_signal.set()
+    delivered = (await tg.wait_sent(1, chat_id=-1006000))[0]
+    assert delivered["text"] == "周一例会提醒"
+    assert [b.chat_id for b in await bot.repos.groups.for_branch("jj1")] == ["-1006000"]
