@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bot.config import Config
 from bot.console import ConsoleChannel
 from bot.outbox import OutboxSender, Transport
 from bot.roster import RosterProblems, import_roster
 from bot.telegram import open_telegram
+from bot.wecom import open_wecom
 from handlers import Router, Services, Settings, build_router
 from nlp import Classifier, FeatureExtractor, LinearModel, ModelClassifier, build_tokenizer
 from nlp.training import shipped_model_path
@@ -169,24 +171,36 @@ async def run_console(app: App, as_employee_no: str | None) -> None:
 
 
 async def run(app: App) -> None:
-    """Every configured channel plus the outbox sender; the console when none is configured."""
+    """Every configured channel plus the outbox sender, in one event loop; the console when
+    no messenger is configured."""
     config = app.config
-    if config.wecom.enabled:
-        raise NotImplementedError("企业微信渠道还没有接入这一版本")
-    if not config.telegram.enabled:
+    if not (config.telegram.enabled or config.wecom.enabled):
         await run_console(app, None)
         return
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with open_telegram(config.telegram, app.router, app.services) as telegram:
-        sender = app.sender([telegram])
-        log.info("serving Telegram (%s)", config.telegram.mode)
-        tasks = [asyncio.create_task(telegram.run(stop)), asyncio.create_task(sender.run(stop))]
+    async with AsyncExitStack() as stack:
+        runners: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = []
+        transports: list[Transport] = []
+        if config.telegram.enabled:
+            telegram = await stack.enter_async_context(
+                open_telegram(config.telegram, app.router, app.services)
+            )
+            runners.append(telegram.run)
+            transports.append(telegram)
+            log.info("serving Telegram (%s)", config.telegram.mode)
+        if config.wecom.enabled:
+            wecom, robots = await stack.enter_async_context(
+                open_wecom(config.wecom, config.org, app.router, app.services)
+            )
+            runners.append(wecom.run)
+            transports += [wecom, robots]
+        runners.append(app.sender(transports).run)
+        tasks = [asyncio.create_task(runner(stop)) for runner in runners]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         stop.set()
-        results = await asyncio.gather(*tasks, return_exceptions=True)
-        for result in results:
+        for result in await asyncio.gather(*tasks, return_exceptions=True):
             if isinstance(result, Exception):
                 raise result

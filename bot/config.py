@@ -118,6 +118,8 @@ class WecomConfig:
     api_base_url: str = "https://qyapi.weixin.qq.com"
     listen: str = "127.0.0.1:8080"
     callback_path: str = "/wecom/callback"
+    timestamp_window_s: int = 300
+    """Callbacks whose timestamp is further from now than this are refused (replays)."""
 
     @property
     def enabled(self) -> bool:
@@ -269,6 +271,16 @@ def _build(raw: dict[str, Any]) -> Config:
                 "telegram.webhook_secret", "webhook 模式必须设置(JINDIANZI_TELEGRAM_WEBHOOK_SECRET)"
             )
     _listen(telegram.webhook_listen, "telegram.webhook_listen")
+    wecom: WecomConfig = sections["wecom"]
+    _listen(wecom.listen, "wecom.listen")
+    if not wecom.callback_path.startswith("/"):
+        raise ConfigError("wecom.callback_path", "要以 / 开头")
+    if wecom.enabled:
+        if wecom.agent_id is None:
+            raise ConfigError("wecom.agent_id", "企业微信应用需要 AgentId")
+        key = wecom.encoding_aes_key.get() if wecom.encoding_aes_key else ""
+        if len(key) != 43:
+            raise ConfigError("wecom.encoding_aes_key", "EncodingAESKey 应该是 43 个字符")
     nlp: NlpConfig = sections["nlp"]
     for name in ("confidence_threshold", "similarity_threshold"):
         if not 0 <= getattr(nlp, name) <= 1:

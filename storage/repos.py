@@ -115,6 +115,16 @@ class PeopleRepo:
     async def by_id(self, person_id: int) -> Person | None:
         return await self._one("WHERE p.id = ?", (person_id,))
 
+    async def bind_by_wecom_userid(self, userid: str, now: datetime) -> bool:
+        """Bind a WeCom user to the roster person carrying that userid; False if none."""
+        count = await self._db.execute(
+            "INSERT INTO identities (channel, external_id, person_id, bound_at)"
+            " SELECT 'wecom', ?, id, ? FROM people WHERE wecom_userid = ?"
+            " ON CONFLICT DO NOTHING",
+            (userid, to_db_time(now), userid),
+        )
+        return count > 0
+
     async def by_identity(self, channel: str, external_id: str) -> Person | None:
         return await self._one(
             "JOIN identities i ON i.person_id = p.id WHERE i.channel = ? AND i.external_id = ?",
@@ -541,7 +551,7 @@ class GroupRepo:
         self._db = db
 
     async def bind(
-        self, channel: str, chat_id: str, branch_id: str, person_id: int, now: datetime
+        self, channel: str, chat_id: str, branch_id: str, person_id: int | None, now: datetime
     ) -> None:
         stamp = to_db_time(now)
         await self._db.execute(
@@ -597,6 +607,43 @@ class GroupRepo:
         return [GroupBinding(r[0], r[1], r[2], True) for r in rows]
 
 
+class MenuRepo:
+    """The last buttons a chat was shown, for platforms where a number stands for a button."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def remember(
+        self, channel: str, chat_id: str, buttons: Sequence[tuple[str, str]], ref: str,
+        now: datetime,
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO button_menus (channel, chat_id, buttons, ref, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT(channel, chat_id) DO UPDATE SET"
+            " buttons = excluded.buttons, ref = excluded.ref, updated_at = excluded.updated_at",
+            (channel, chat_id, json.dumps(list(buttons), ensure_ascii=False), ref,
+             to_db_time(now)),
+        )
+
+    async def choice(self, channel: str, chat_id: str, number: int) -> tuple[str, str] | None:
+        """(callback data, menu ref) of button `number` (from 1) of the chat's last menu."""
+        row = await self._db.fetchone(
+            "SELECT buttons, ref FROM button_menus WHERE channel = ? AND chat_id = ?",
+            (channel, chat_id),
+        )
+        if row is None:
+            return None
+        buttons = json.loads(row["buttons"])
+        if not 1 <= number <= len(buttons):
+            return None
+        return str(buttons[number - 1][1]), str(row["ref"] or "")
+
+    async def forget(self, channel: str, chat_id: str) -> None:
+        await self._db.execute(
+            "DELETE FROM button_menus WHERE channel = ? AND chat_id = ?", (channel, chat_id)
+        )
+
+
 class Repositories:
     """Every repository over one database."""
 
@@ -610,3 +657,4 @@ class Repositories:
         self.conversations = ConversationRepo(db)
         self.outbox = OutboxRepo(db)
         self.groups = GroupRepo(db)
+        self.menus = MenuRepo(db)

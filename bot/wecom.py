@@ -1,0 +1,444 @@
+"""The WeCom (企业微信) channel: encrypted callbacks in, async API calls and robot webhooks out.
+
+wechatpy does what it does well here: the callback crypto and XML parsing. Its HTTP
+client is synchronous, has no default timeout and hard-codes the API host, so the API
+is spoken with httpx against `wecom.api_base_url`. A callback is answered with an empty
+200 as soon as it is committed to the inbox (WeCom retries after 5 s otherwise); the
+reply goes out later through message/send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import collections
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import xmltodict
+from aiohttp import web
+from wechatpy.enterprise import parse_message
+from wechatpy.enterprise.crypto import PrpCrypto
+from wechatpy.enterprise.exceptions import InvalidCorpIdException
+
+from bot.config import OrgConfig, WecomConfig
+from bot.outbox import RetryLater, Undeliverable
+from bot.text import split_text
+from handlers import Incoming, IncomingAttachment, Router, Services
+from storage import Repositories
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "wecom"
+ROBOT_CHANNEL = "wecom_robot"
+MAX_BODY = 64 * 1024
+TEXT_LIMIT_BYTES = 2048
+TOKEN_ERRORS = {40001, 40014, 42001}
+BUSY_ERRORS = {-1, 45009, 45033}
+MEMBER_PER_MINUTE = 30
+ROBOT_PER_MINUTE = 20
+CARD_MAX_BUTTONS = 6
+HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+def signature(token: str, timestamp: str, nonce: str, encrypted: str) -> str:
+    return hashlib.sha1("".join(sorted([token, timestamp, nonce, encrypted])).encode()).hexdigest()
+
+
+class CallbackError(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+class Window:
+    """At most `limit` events per `period` seconds per key (a sliding window)."""
+
+    def __init__(
+        self, limit: int, period: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._limit = limit
+        self._period = period
+        self._clock = clock
+        self._events: dict[str, collections.deque[float]] = {}
+
+    def wait(self, key: str) -> float:
+        """Seconds to wait before the next event for `key`; 0 means go (and it is counted)."""
+        now = self._clock()
+        events = self._events.setdefault(key, collections.deque())
+        while events and now - events[0] >= self._period:
+            events.popleft()
+        if len(events) >= self._limit:
+            return self._period - (now - events[0])
+        events.append(now)
+        return 0.0
+
+
+class Callbacks:
+    """Verifies, decrypts and parses callback requests (no I/O)."""
+
+    def __init__(self, config: WecomConfig, clock: Callable[[], float] = time.time) -> None:
+        assert config.token is not None and config.encoding_aes_key is not None
+        self._token = config.token.get()
+        self._corp_id = config.corp_id
+        self._window = config.timestamp_window_s
+        self._clock = clock
+        self._key = base64.b64decode(config.encoding_aes_key.get() + "=")
+
+    def _check(self, query: Any, encrypted: str) -> None:
+        timestamp = str(query.get("timestamp", ""))
+        nonce = str(query.get("nonce", ""))
+        given = str(query.get("msg_signature", ""))
+        if not timestamp.isdigit() or not nonce or not given:
+            raise CallbackError(400, "missing signature fields")
+        if abs(self._clock() - int(timestamp)) > self._window:
+            raise CallbackError(403, "stale timestamp")
+        expected = signature(self._token, timestamp, nonce, encrypted)
+        if not hmac.compare_digest(expected.encode(), given.encode()):
+            raise CallbackError(403, "bad signature")
+
+    def _decrypt(self, encrypted: str) -> str:
+        try:
+            text: Any = PrpCrypto(self._key).decrypt(encrypted, self._corp_id)
+        except InvalidCorpIdException:
+            raise CallbackError(403, "wrong corp id") from None
+        except Exception:
+            raise CallbackError(400, "cannot decrypt") from None
+        return text.decode() if isinstance(text, bytes) else str(text)
+
+    def verify_url(self, query: Any) -> str:
+        """GET: the decrypted echostr, exactly."""
+        echostr = str(query.get("echostr", ""))
+        if not echostr:
+            raise CallbackError(400, "missing echostr")
+        self._check(query, echostr)
+        return self._decrypt(echostr)
+
+    def open(self, query: Any, body: bytes) -> tuple[str, str]:
+        """POST: (update id, decrypted XML) of a genuine callback."""
+        try:
+            envelope = xmltodict.parse(body.decode())["xml"]
+            encrypted = str(envelope["Encrypt"])
+        except Exception:
+            raise CallbackError(400, "not a WeCom XML envelope") from None
+        self._check(query, encrypted)
+        plain = self._decrypt(encrypted)
+        try:
+            fields = xmltodict.parse(plain)["xml"]
+        except Exception:
+            raise CallbackError(400, "decrypted body is not XML") from None
+        msg_id = fields.get("MsgId")
+        if msg_id:
+            return str(msg_id), plain
+        # Events have no MsgId: the sender and the second they happened identify them.
+        event = fields.get("Event", "")
+        return f"{fields.get('FromUserName')}:{fields.get('CreateTime')}:{event}", plain
+
+
+def translate(update_id: str, plain: str) -> Incoming | None:
+    """A decrypted callback as the router's neutral message; None for what the bot ignores."""
+    fields = xmltodict.parse(plain)["xml"]
+    user = str(fields.get("FromUserName") or "")
+    if not user:
+        return None
+    base = Incoming(channel=CHANNEL, update_id=update_id, chat_id=user, sender_id=user)
+    if fields.get("MsgType") == "event":
+        if fields.get("Event") == "template_card_event":  # wechatpy does not parse these
+            key = str(fields.get("EventKey") or "")
+            return (
+                Incoming(
+                    **{
+                        **base.__dict__,
+                        "callback": key,
+                        "message_ref": str(fields.get("TaskId") or ""),
+                    }
+                )
+                if key
+                else None
+            )
+        return None  # enter_agent, subscribe and the like need no answer
+    message = parse_message(plain)
+    kind = message.type
+    if kind == "text":
+        return replace(base, text=str(message.content))
+    if kind == "image":
+        return replace(base, attachments=(IncomingAttachment("photo", str(message.media_id)),))
+    if kind == "voice":
+        return replace(base, attachments=(IncomingAttachment("voice", str(message.media_id)),))
+    return replace(base, kind="unsupported")
+
+
+class WecomApi:
+    """The WeCom server API over httpx, with a cached access token."""
+
+    def __init__(self, http: httpx.AsyncClient, config: WecomConfig) -> None:
+        assert config.secret is not None
+        self._http = http
+        self._base = config.api_base_url.rstrip("/")
+        self._corp_id = config.corp_id
+        self._secret = config.secret.get()
+        self._token: str | None = None
+        self._expires = 0.0
+        self._lock = asyncio.Lock()
+
+    async def token(self, *, refresh: bool = False) -> str:
+        async with self._lock:
+            if refresh or self._token is None or time.monotonic() >= self._expires:
+                body = await self._get(
+                    "/cgi-bin/gettoken", {"corpid": self._corp_id, "corpsecret": self._secret}
+                )
+                if body.get("errcode", 0) != 0:
+                    raise RetryLater(
+                        f"gettoken errcode {body.get('errcode')}: {body.get('errmsg')}", 60
+                    )
+                self._token = str(body["access_token"])
+                self._expires = time.monotonic() + int(body.get("expires_in", 7200)) - 300
+            return self._token
+
+    async def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        try:
+            response = await self._http.get(self._base + path, params=params)
+            response.raise_for_status()
+            result: dict[str, Any] = response.json()
+            return result
+        except (httpx.HTTPError, ValueError) as exc:
+            raise RetryLater(f"network: {exc!r}") from exc
+
+    async def _post(self, url: str, params: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = await self._http.post(url, params=params, json=body)
+            response.raise_for_status()
+            result: dict[str, Any] = response.json()
+            return result
+        except (httpx.HTTPError, ValueError) as exc:
+            raise RetryLater(f"network: {exc!r}") from exc
+
+    async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST an API method; an expired token is refreshed and the call retried once."""
+        result = await self._post(self._base + path, {"access_token": await self.token()}, body)
+        if result.get("errcode") in TOKEN_ERRORS:
+            token = await self.token(refresh=True)
+            result = await self._post(self._base + path, {"access_token": token}, body)
+        check(result, path)
+        return result
+
+    async def robot(self, key: str, body: dict[str, Any]) -> None:
+        result = await self._post(self._base + "/cgi-bin/webhook/send", {"key": key}, body)
+        check(result, "webhook/send")
+
+
+def check(result: dict[str, Any], what: str) -> None:
+    code = result.get("errcode", 0)
+    if code == 0:
+        return
+    message = f"{what} errcode {code}: {result.get('errmsg', '')}"
+    log.warning("WeCom %s", message)
+    if code in BUSY_ERRORS or code in TOKEN_ERRORS:
+        raise RetryLater(message, 60 if code in (45009, 45033) else None)
+    raise Undeliverable(message)
+
+
+class WecomChannel:
+    """Adapter (callbacks → router) and transport (outbox → message/send)."""
+
+    channel = CHANNEL
+
+    def __init__(
+        self, config: WecomConfig, api: WecomApi, router: Router, services: Services
+    ) -> None:
+        self._config = config
+        self._api = api
+        self._router = router
+        self._services = services
+        self._callbacks = Callbacks(config)
+        self._stored = asyncio.Event()
+        self._per_member = Window(MEMBER_PER_MINUTE, 60)
+
+    @property
+    def _repos(self) -> Repositories:
+        return self._services.repos
+
+    # -- intake -----------------------------------------------------------------------------
+
+    def web_app(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY)
+        app.router.add_get(self._config.callback_path, self._verify)
+        app.router.add_post(self._config.callback_path, self._receive)
+        return app
+
+    async def _verify(self, request: web.Request) -> web.Response:
+        try:
+            return web.Response(text=self._callbacks.verify_url(request.query))
+        except CallbackError as exc:
+            log.warning("WeCom URL verification refused (%s) from %s", exc, request.remote)
+            return web.Response(status=exc.status)
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            log.warning("WeCom callback over %d bytes refused from %s", MAX_BODY, request.remote)
+            return web.Response(status=413)
+        try:
+            update_id, plain = self._callbacks.open(request.query, body)
+        except CallbackError as exc:
+            log.warning("WeCom callback refused (%s) from %s", exc, request.remote)
+            return web.Response(status=exc.status)
+        async with self._repos.db.transaction():
+            await self._repos.inbox.store(CHANNEL, update_id, plain, self._services.now())
+        self._stored.set()
+        return web.Response(text="")  # committed: WeCom may forget it now
+
+    async def process_pending(self) -> int:
+        done = 0
+        while pending := await self._repos.inbox.pending(CHANNEL):
+            for update_id, plain in pending:
+                await self._handle(update_id, plain)
+                done += 1
+        return done
+
+    async def _handle(self, update_id: str, plain: str) -> None:
+        msg = translate(update_id, plain)
+        if msg is None:
+            async with self._repos.db.transaction():
+                await self._repos.inbox.finish(CHANNEL, update_id, "done", self._services.now())
+            return
+        if msg.callback is None and msg.text.strip().isdigit():
+            choice = await self._repos.menus.choice(CHANNEL, msg.chat_id, int(msg.text))
+            if choice is not None:  # the numbered fallback for buttons
+                msg = replace(msg, text="", callback=choice[0], message_ref=choice[1])
+        if await self._repos.people.by_identity(CHANNEL, msg.sender_id) is None:
+            async with self._repos.db.transaction():  # a roster userid needs no /start
+                await self._repos.people.bind_by_wecom_userid(msg.sender_id, self._services.now())
+        await self._router.dispatch(msg, self._services)
+
+    async def _process_forever(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self._stored.clear()
+            try:
+                await self.process_pending()
+            except Exception:
+                log.exception("processing stored WeCom callbacks failed")
+                await asyncio.sleep(3)
+                continue
+            waiters = [
+                asyncio.ensure_future(self._stored.wait()),
+                asyncio.ensure_future(stop.wait()),
+            ]
+            try:
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        host, _, port = self._config.listen.rpartition(":")
+        runner = web.AppRunner(self.web_app(), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, host, int(port)).start()
+        log.info("WeCom callbacks on %s%s", self._config.listen, self._config.callback_path)
+        processor = asyncio.create_task(self._process_forever(stop))
+        try:
+            await stop.wait()
+        finally:
+            processor.cancel()
+            await asyncio.gather(processor, return_exceptions=True)
+            await runner.cleanup()
+
+    # -- transport --------------------------------------------------------------------------
+
+    async def send(self, chat_id: str, payload: dict[str, Any]) -> None:
+        wait = self._per_member.wait(chat_id)
+        if wait:
+            raise RetryLater("30 messages a minute per member", wait)
+        text = str(payload.get("text", ""))
+        buttons = [(b["label"], b["data"]) for row in payload.get("buttons", []) for b in row]
+        agent = self._config.agent_id
+        if buttons:
+            task_id = f"m{time.time_ns()}"
+            async with self._repos.db.transaction():
+                await self._repos.menus.remember(
+                    CHANNEL, chat_id, buttons, task_id, self._services.now()
+                )
+            if len(buttons) <= CARD_MAX_BUTTONS:
+                title, _, rest = text.partition("\n")
+                await self._api.call(
+                    "/cgi-bin/message/send",
+                    {
+                        "touser": chat_id,
+                        "msgtype": "template_card",
+                        "agentid": agent,
+                        "template_card": {
+                            "card_type": "button_interaction",
+                            "main_title": {"title": title[:26]},
+                            "sub_title_text": (rest or title)[:200],
+                            "task_id": task_id,
+                            "button_list": [
+                                {"text": label[:10], "style": 1, "key": data}
+                                for label, data in buttons
+                            ],
+                        },
+                    },
+                )
+                return
+            numbered = "\n".join(f"{i}. {label}" for i, (label, _) in enumerate(buttons, 1))
+            text = f"{text}\n回复数字选择:\n{numbered}"
+        for piece in split_text(text, TEXT_LIMIT_BYTES, lambda t: len(t.encode())):
+            await self._api.call(
+                "/cgi-bin/message/send",
+                {
+                    "touser": chat_id,
+                    "msgtype": "text",
+                    "agentid": agent,
+                    "text": {"content": piece},
+                },
+            )
+
+
+class RobotTransport:
+    """Branch group notices through each group's robot webhook (20 a minute per key)."""
+
+    channel = ROBOT_CHANNEL
+
+    def __init__(self, api: WecomApi, org: OrgConfig) -> None:
+        self._api = api
+        self._keys = {
+            b.id: b.wecom_webhook_key.get() for b in org.branches if b.wecom_webhook_key is not None
+        }
+        self._window = Window(ROBOT_PER_MINUTE, 60)
+
+    async def send(self, chat_id: str, payload: dict[str, Any]) -> None:
+        key = self._keys.get(chat_id)
+        if key is None:
+            raise Undeliverable(f"branch {chat_id} has no wecom_webhook_key")
+        wait = self._window.wait(chat_id)
+        if wait:
+            raise RetryLater("20 messages a minute per group robot", wait)
+        text = str(payload.get("text", ""))
+        for piece in split_text(text, 4000, lambda t: len(t.encode())):
+            await self._api.robot(key, {"msgtype": "markdown", "markdown": {"content": piece}})
+
+
+async def bind_robot_groups(repos: Repositories, org: OrgConfig, services: Services) -> None:
+    """Every branch with a robot key has a (re)activated group binding for notices."""
+    async with repos.db.transaction():
+        for branch in org.branches:
+            if branch.wecom_webhook_key is not None:
+                await repos.groups.bind(ROBOT_CHANNEL, branch.id, branch.id, None, services.now())
+
+
+@asynccontextmanager
+async def open_wecom(
+    config: WecomConfig, org: OrgConfig, router: Router, services: Services
+) -> AsyncIterator[tuple[WecomChannel, RobotTransport]]:
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as http:
+        api = WecomApi(http, config)
+        await bind_robot_groups(services.repos, org, services)
+        yield WecomChannel(config, api, router, services), RobotTransport(api, org)
