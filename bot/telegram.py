@@ -208,8 +208,16 @@ class TelegramChannel:
         """Feed every stored, unprocessed update to the Application, oldest first."""
         done = 0
         while pending := await self._repos.inbox.pending(CHANNEL):
-            for _, raw in pending:
-                update = Update.de_json(json.loads(raw), self.application.bot)
+            for update_id, raw in pending:
+                try:
+                    update = Update.de_json(json.loads(raw), self.application.bot)
+                except Exception:  # one unreadable update must not block the ones behind it
+                    log.exception("Telegram update %s cannot be read", update_id)
+                    async with self._repos.db.transaction():
+                        await self._repos.inbox.finish(
+                            CHANNEL, update_id, "failed", self._services.now()
+                        )
+                    continue
                 await self.application.process_update(update)
                 done += 1
         return done

@@ -152,17 +152,9 @@ def translate(update_id: str, plain: str) -> Incoming | None:
     if fields.get("MsgType") == "event":
         if fields.get("Event") == "template_card_event":  # wechatpy does not parse these
             key = str(fields.get("EventKey") or "")
-            return (
-                Incoming(
-                    **{
-                        **base.__dict__,
-                        "callback": key,
-                        "message_ref": str(fields.get("TaskId") or ""),
-                    }
-                )
-                if key
-                else None
-            )
+            if not key:
+                return None
+            return replace(base, callback=key, message_ref=str(fields.get("TaskId") or ""))
         return None  # enter_agent, subscribe and the like need no answer
     message = parse_message(plain)
     kind = message.type
@@ -305,7 +297,11 @@ class WecomChannel:
         return done
 
     async def _handle(self, update_id: str, plain: str) -> None:
-        msg = translate(update_id, plain)
+        try:
+            msg = translate(update_id, plain)
+        except Exception:  # one unreadable callback must not block the ones behind it
+            log.exception("WeCom callback %s cannot be read", update_id)
+            msg = None
         if msg is None:
             async with self._repos.db.transaction():
                 await self._repos.inbox.finish(CHANNEL, update_id, "done", self._services.now())

@@ -1,0 +1,304 @@
+"""WeCom: real WeChatCrypto round trips to the real callback server, a fake API on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
+
+from bot.app import App, load_sample_roster, open_app
+from bot.config import Config, load_config
+from bot.outbox import OutboxSender
+from bot.wecom import ROBOT_CHANNEL, WecomChannel, open_wecom, signature
+from nlp import ModelClassifier
+from tests.support import ROOT
+from tests.wecom_fake import FakeWecomApi
+
+TOKEN = "callbacktoken"
+AES_KEY = base64.b64encode(bytes(range(32))).decode().rstrip("=")
+CORP = "wwjindianzi"
+ZHANG = "zhangsan"  # E001's wecom_userid in the sample roster
+
+
+def wecom_config(tmp_path: Path, api_url: str, port: int) -> Config:
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    text = text.replace(
+        "机掘一队党支部, department: publicity}",
+        "机掘一队党支部, department: publicity, wecom_webhook_key: robot-jj1}",
+    )
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        text.replace("sample_roster: bot/", f"sample_roster: {ROOT}/bot/"), encoding="utf-8"
+    )
+    return load_config(
+        path,
+        {
+            "JINDIANZI_STORAGE_PATH": str(tmp_path / "data" / "j.db"),
+            "JINDIANZI_WECOM_CORP_ID": CORP,
+            "JINDIANZI_WECOM_AGENT_ID": "1000002",
+            "JINDIANZI_WECOM_SECRET": "app-secret",
+            "JINDIANZI_WECOM_TOKEN": TOKEN,
+            "JINDIANZI_WECOM_ENCODING_AES_KEY": AES_KEY,
+            "JINDIANZI_WECOM_API_BASE_URL": api_url,
+            "JINDIANZI_WECOM_LISTEN": f"127.0.0.1:{port}",
+        },
+    )
+
+
+class Phone:
+    """WeCom's side of the callback: encrypts like the platform does."""
+
+    def __init__(self, url: str, corp: str = CORP) -> None:
+        self.url = url
+        self.crypto = WeChatCrypto(TOKEN, AES_KEY, corp)
+        self._ids = iter(range(10_000_000, 99_999_999))
+
+    def xml(
+        self,
+        user: str,
+        content: str | None = None,
+        msg_id: int | None = None,
+        event_key: str | None = None,
+    ) -> str:
+        now = int(time.time())
+        if event_key is not None:
+            return (
+                f"<xml><ToUserName>{CORP}</ToUserName><FromUserName>{user}</FromUserName>"
+                f"<CreateTime>{now}</CreateTime><MsgType>event</MsgType>"
+                "<Event>template_card_event</Event>"
+                f"<EventKey><![CDATA[{event_key}]]></EventKey><TaskId>t1</TaskId>"
+                "<CardType>button_interaction</CardType><AgentID>1000002</AgentID></xml>"
+            )
+        return (
+            f"<xml><ToUserName>{CORP}</ToUserName><FromUserName>{user}</FromUserName>"
+            f"<CreateTime>{now}</CreateTime><MsgType>text</MsgType>"
+            f"<Content><![CDATA[{content}]]></Content>"
+            f"<MsgId>{msg_id or next(self._ids)}</MsgId><AgentID>1000002</AgentID></xml>"
+        )
+
+    async def post(
+        self,
+        client: httpx.AsyncClient,
+        plain: str,
+        *,
+        timestamp: int | None = None,
+        forge: bool = False,
+    ) -> httpx.Response:
+        stamp = str(timestamp or int(time.time()))
+        envelope = self.crypto.encrypt_message(plain, "nonce123", stamp)
+        sig = envelope.split("<MsgSignature><![CDATA[")[1].split("]]>")[0]
+        if forge:
+            sig = "0" * 40
+        params = {"msg_signature": sig, "timestamp": stamp, "nonce": "nonce123"}
+        return await client.post(self.url, params=params, content=envelope.encode())
+
+
+@pytest.fixture
+async def wecom_api() -> AsyncIterator[FakeWecomApi]:
+    async with FakeWecomApi() as api:
+        yield api
+
+
+@pytest.fixture
+async def served(
+    tmp_path: Path, wecom_api: FakeWecomApi, classifier: ModelClassifier, unused_tcp_port: int
+) -> AsyncIterator[tuple[App, WecomChannel, OutboxSender]]:
+    config = wecom_config(tmp_path, wecom_api.url, unused_tcp_port)
+    async with open_app(config, classifier=classifier) as app:
+        await load_sample_roster(app)
+        async with open_wecom(config.wecom, config.org, app.router, app.services) as (
+            channel,
+            robots,
+        ):
+            sender = app.sender([channel, robots])
+            stop = asyncio.Event()
+            tasks = [asyncio.create_task(channel.run(stop)), asyncio.create_task(sender.run(stop))]
+            await asyncio.sleep(0.2)  # the server is listening
+            try:
+                yield app, channel, sender
+            finally:
+                stop.set()
+                await asyncio.gather(*tasks)
+
+
+@pytest.fixture
+def phone(unused_tcp_port: int) -> Phone:
+    return Phone(f"http://127.0.0.1:{unused_tcp_port}/wecom/callback")
+
+
+async def wait_texts(api: FakeWecomApi, user: str, count: int) -> list[str]:
+    for _ in range(300):
+        if len(api.texts(user)) >= count:
+            return api.texts(user)
+        await asyncio.sleep(0.02)
+    raise TimeoutError(api.texts(user))
+
+
+async def test_url_verification_returns_the_echostr(served: Any, phone: Phone) -> None:
+    echo = PrpCrypto(base64.b64decode(AES_KEY + "=")).encrypt("echo-4711", CORP)
+    echo = echo.decode() if isinstance(echo, bytes) else echo
+    stamp = str(int(time.time()))
+    params = {
+        "msg_signature": signature(TOKEN, stamp, "n1", echo),
+        "timestamp": stamp,
+        "nonce": "n1",
+        "echostr": echo,
+    }
+    async with httpx.AsyncClient() as client:
+        ok = await client.get(phone.url, params=params)
+        assert ok.status_code == 200 and ok.text == "echo-4711"
+        bad = await client.get(phone.url, params={**params, "msg_signature": "f" * 40})
+        assert bad.status_code == 403
+
+
+async def test_text_idea_answered_through_message_send(
+    served: Any, phone: Phone, wecom_api: FakeWecomApi
+) -> None:
+    app, _, _ = served
+    async with httpx.AsyncClient() as client:
+        response = await phone.post(
+            client, phone.xml(ZHANG, "井下回收复用锚杆,每月能省好几万", msg_id=555)
+        )
+        assert response.status_code == 200 and response.text == ""
+        again = await phone.post(
+            client, phone.xml(ZHANG, "井下回收复用锚杆,每月能省好几万", msg_id=555)
+        )
+        assert again.status_code == 200
+    texts = await wait_texts(wecom_api, ZHANG, 1)
+    assert "#1" in texts[0] and "修旧利废" in texts[0]
+    await asyncio.sleep(0.3)
+    assert len(wecom_api.texts(ZHANG)) == 1  # the redelivery did nothing
+    rows = await app.repos.db.fetchall("SELECT text FROM ideas")
+    assert len(rows) == 1
+    card = wecom_api.sent[0]
+    assert card["msgtype"] == "template_card" and card["agentid"] == 1000002
+    assert [b["text"] for b in card["template_card"]["button_list"]] == ["确认", "改类别", "撤回"]
+
+
+async def test_card_button_then_numbered_choice_changes_the_category(
+    served: Any, phone: Phone, wecom_api: FakeWecomApi
+) -> None:
+    app, _, _ = served
+    async with httpx.AsyncClient() as client:
+        await phone.post(client, phone.xml(ZHANG, "井下回收复用锚杆,每月能省好几万"))
+        await wait_texts(wecom_api, ZHANG, 1)
+        keys = {b["text"]: b["key"] for b in wecom_api.sent[0]["template_card"]["button_list"]}
+        await phone.post(client, phone.xml(ZHANG, event_key=keys["改类别"]))
+        texts = await wait_texts(wecom_api, ZHANG, 2)
+        assert "回复数字选择" in texts[1] and "5. 安全生产" in texts[1]  # 7 choices: text
+        await phone.post(client, phone.xml(ZHANG, "5"))
+        texts = await wait_texts(wecom_api, ZHANG, 3)
+    assert "已改为:安全生产" in texts[2]
+    row = await app.repos.db.fetchone("SELECT category, confirmed FROM ideas WHERE id = 1")
+    assert (row[0], row[1]) == ("safety", 1)
+
+
+async def test_bad_callbacks_are_refused_and_store_nothing(served: Any, phone: Phone) -> None:
+    app, _, _ = served
+    plain = phone.xml(ZHANG, "井下回收复用锚杆")
+    async with httpx.AsyncClient() as client:
+        forged = await phone.post(client, plain, forge=True)
+        stale = await phone.post(client, plain, timestamp=int(time.time()) - 3600)
+        other_corp = await Phone(phone.url, corp="wwsomeoneelse").post(client, plain)
+        stamp = str(int(time.time()))
+        params = {"msg_signature": "a" * 40, "timestamp": stamp, "nonce": "n"}
+        not_xml = await client.post(phone.url, params=params, content=b"hello, not xml")
+        huge = await client.post(phone.url, params=params, content=b"<xml>" + b"a" * (20 << 20))
+    assert forged.status_code == 403
+    assert stale.status_code == 403
+    assert other_corp.status_code == 403
+    assert not_xml.status_code == 400
+    assert huge.status_code == 413
+    assert await app.repos.db.fetchall("SELECT * FROM inbox") == []
+
+
+async def test_expired_token_is_refreshed_and_the_send_retried_once(
+    served: Any, phone: Phone, wecom_api: FakeWecomApi
+) -> None:
+    async with httpx.AsyncClient() as client:
+        await phone.post(client, phone.xml(ZHANG, "/help"))
+        await wait_texts(wecom_api, ZHANG, 1)
+        assert wecom_api.token_requests == 1
+        wecom_api.expire_tokens()
+        await phone.post(client, phone.xml(ZHANG, "/my"))
+        texts = await wait_texts(wecom_api, ZHANG, 2)
+    assert wecom_api.token_requests == 2
+    assert "还没有提交过金点子" in texts[1]
+
+
+async def test_group_robot_keeps_under_20_a_minute(served: Any, wecom_api: FakeWecomApi) -> None:
+    app, _, sender = served
+    async with app.repos.db.transaction():
+        for n in range(25):
+            await app.repos.outbox.enqueue(
+                channel=ROBOT_CHANNEL,
+                chat_id="jj1",
+                payload={"text": f"通知 {n}"},
+                dedupe_key=f"r{n}",
+                now=app.services.now(),
+            )
+    await sender.run_once()
+    assert len(wecom_api.robot) == 20
+    assert {key for key, _ in wecom_api.robot} == {"robot-jj1"}
+    assert wecom_api.robot[0][1]["msgtype"] == "markdown"
+    assert (await app.repos.outbox.counts()).get("pending") == 5
+
+
+async def test_rejected_robot_key_unbinds_and_tells_admins(
+    served: Any, wecom_api: FakeWecomApi, phone: Phone
+) -> None:
+    app, _, sender = served
+    assert [b.chat_id for b in await app.repos.groups.for_branch("jj1")] == ["jj1"]
+    wecom_api.rejected_keys.add("robot-jj1")
+    async with app.repos.db.transaction():
+        person = await app.repos.people.by_employee_no("A001")
+        assert person is not None
+        await app.repos.people.bind_identity(person.id, "wecom", "admin-user", app.services.now())
+        await app.repos.outbox.enqueue(
+            channel=ROBOT_CHANNEL,
+            chat_id="jj1",
+            payload={"text": "周一例会提醒"},
+            dedupe_key="r-x",
+            now=app.services.now(),
+        )
+    await sender.run_once()
+    assert await app.repos.groups.for_branch("jj1") == []
+    assert any("没能送达" in text for text in wecom_api.texts("admin-user"))
+
+
+async def test_callbacks_are_answered_fast_during_a_burst(
+    served: Any, phone: Phone, wecom_api: FakeWecomApi
+) -> None:
+    app, _, _ = served
+    async with app.repos.db.transaction():
+        for n in range(150):
+            await app.repos.db.execute(
+                "INSERT INTO people (employee_no, name, branch_id, wecom_userid, created_at,"
+                " updated_at) VALUES (?, ?, 'jj1', ?, 'x', 'x')",
+                (f"W{n}", f"工人{n}", f"w{n}"),
+            )
+    texts = [t for t in ("皮带机托辊修一修还能用", "巷道照明换成LED灯", "回风巷瓦斯老是超限")]
+
+    async def one(client: httpx.AsyncClient, n: int) -> float:
+        started = time.perf_counter()
+        response = await phone.post(client, phone.xml(f"w{n}", f"{texts[n % 3]}({n})"))
+        assert response.status_code == 200
+        return time.perf_counter() - started
+
+    async with httpx.AsyncClient(timeout=30) as client:
+        slowest = max(await asyncio.gather(*(one(client, n) for n in range(150))))
+    assert slowest < 5.0  # WeCom's own deadline: later than this it sends the callback again
+    for _ in range(500):
+        row = await app.repos.db.fetchone("SELECT count(*) FROM ideas")
+        if row is not None and row[0] == 150:
+            break
+        await asyncio.sleep(0.05)
+    row = await app.repos.db.fetchone("SELECT count(*), count(DISTINCT author_id) FROM ideas")
+    assert row is not None and (row[0], row[1]) == (150, 150)

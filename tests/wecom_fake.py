@@ -1,0 +1,89 @@
+"""A fake WeCom server API on loopback: gettoken, message/send and the group robot webhook."""
+
+from __future__ import annotations
+
+import itertools
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+
+class FakeWecomApi:
+    def __init__(self) -> None:
+        self.url = ""
+        self.token_requests = 0
+        self.sent: list[dict[str, Any]] = []
+        self.robot: list[tuple[str, dict[str, Any]]] = []
+        self.expired: set[str] = set()
+        self.rejected_keys: set[str] = set()
+        self._tokens = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+
+    async def __aenter__(self) -> FakeWecomApi:
+        app = web.Application()
+        app.router.add_get("/cgi-bin/gettoken", self._gettoken)
+        app.router.add_post("/cgi-bin/message/send", self._send)
+        app.router.add_post("/cgi-bin/webhook/send", self._webhook)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def expire_tokens(self) -> None:
+        """Every token handed out so far now answers 42001."""
+        self.expired.update(f"tok-{n}" for n in range(1, self.token_requests + 1))
+
+    async def _gettoken(self, request: web.Request) -> web.Response:
+        if request.query.get("corpsecret") != "app-secret":
+            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
+        self.token_requests += 1
+        return web.json_response(
+            {
+                "errcode": 0,
+                "errmsg": "ok",
+                "access_token": f"tok-{next(self._tokens)}",
+                "expires_in": 7200,
+            }
+        )
+
+    async def _send(self, request: web.Request) -> web.Response:
+        if request.query.get("access_token") in self.expired:
+            return web.json_response({"errcode": 42001, "errmsg": "access_token expired"})
+        body = await request.json()
+        self.sent.append(body)
+        return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": str(len(self.sent))})
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        key = request.query.get("key", "")
+        if key in self.rejected_keys:
+            return web.json_response({"errcode": 93000, "errmsg": "invalid webhook url"})
+        self.robot.append((key, await request.json()))
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    def texts(self, user: str) -> list[str]:
+        """What one member saw: text messages and the cards' titles and texts."""
+        found = []
+        for body in self.sent:
+            if body.get("touser") != user:
+                continue
+            if body["msgtype"] == "text":
+                found.append(body["text"]["content"])
+            else:
+                card = body["template_card"]
+                found.append(card["main_title"]["title"] + "\n" + card["sub_title_text"])
+        return found
