@@ -101,6 +101,9 @@ async def open_app(
             page_size=config.ideas.page_size,
             confidence_threshold=config.nlp.confidence_threshold,
             similarity_threshold=config.nlp.similarity_threshold,
+            visits_per_month=config.supervision.visits_per_month,
+            long_open_days=config.supervision.long_open_days,
+            notify_group=config.supervision.notify_group,
         )
         await index_ideas(repos, classifier)
         services = Services(

@@ -140,6 +140,15 @@ class IdeasConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SupervisionConfig:
+    visits_per_month: int = 4
+    long_open_days: int = 14
+    """Open findings older than this go on the Monday agenda even when not escalated."""
+    notify_group: bool = True
+    """Tell the branch's bound group about a new finding, besides its secretaries."""
+
+
+@dataclass(frozen=True, slots=True)
 class DepartmentConfig:
     id: str
     name: str
@@ -168,6 +177,7 @@ class Config:
     wecom: WecomConfig = field(default_factory=WecomConfig)
     nlp: NlpConfig = field(default_factory=NlpConfig)
     ideas: IdeasConfig = field(default_factory=IdeasConfig)
+    supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
     categories: tuple[Category, ...] = ()
     org: OrgConfig = field(default_factory=OrgConfig)
     schedule: Mapping[str, Mapping[str, Any]] = field(
@@ -185,6 +195,7 @@ SCALAR_SECTIONS: dict[str, type[Any]] = {
     "wecom": WecomConfig,
     "nlp": NlpConfig,
     "ideas": IdeasConfig,
+    "supervision": SupervisionConfig,
 }
 
 
@@ -290,6 +301,11 @@ def _build(raw: dict[str, Any]) -> Config:
         raise ConfigError("ideas.min_chars", "要大于 0 且小于 ideas.max_chars")
     if not 1 <= ideas.page_size <= 30:
         raise ConfigError("ideas.page_size", "要在 1 到 30 之间")
+    supervision: SupervisionConfig = sections["supervision"]
+    if not 1 <= supervision.visits_per_month <= 31:
+        raise ConfigError("supervision.visits_per_month", "要在 1 到 31 之间")
+    if not 1 <= supervision.long_open_days <= 365:
+        raise ConfigError("supervision.long_open_days", "要在 1 到 365 之间")
     return Config(
         timezone=timezone,
         categories=_categories(raw.get("categories")),
@@ -331,6 +347,14 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
             return int(value)
         except (TypeError, ValueError):
             raise ConfigError(key, f"应该是整数,现在是 {value!r}") from None
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("true", "1", "yes", "on"):
+            return True
+        if str(value).lower() in ("false", "0", "no", "off"):
+            return False
+        raise ConfigError(key, f"应该是 true 或 false,现在是 {value!r}")
     if hint is float:
         try:
             if isinstance(value, bool):

@@ -1,6 +1,6 @@
 """Channel-neutral conversation logic: one module per feature, composed by the router."""
 
-from handlers import admin, groups, ideas, registration
+from handlers import admin, groups, ideas, registration, supervision
 from handlers.messages import Button, Incoming, IncomingAttachment, Outcome, Reply
 from handlers.router import Router
 from handlers.services import Services, Settings
@@ -8,7 +8,9 @@ from handlers.services import Services, Settings
 
 def build_router() -> Router:
     """The router with every feature's table."""
-    return Router([registration.FEATURE, ideas.FEATURE, groups.FEATURE, admin.FEATURE])
+    return Router(
+        [registration.FEATURE, ideas.FEATURE, groups.FEATURE, supervision.FEATURE, admin.FEATURE]
+    )
 
 
 __all__ = [

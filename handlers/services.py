@@ -22,6 +22,9 @@ class Settings:
     page_size: int = 8
     confidence_threshold: float = 0.45
     similarity_threshold: float = 0.35
+    visits_per_month: int = 4
+    long_open_days: int = 14
+    notify_group: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,3 +80,25 @@ class OutboxMessage:
     chat_id: str
     payload: dict[str, Any]
     attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    id: int
+    branch_id: str
+    department_id: str
+    text: str
+    status: str
+    escalated: bool
+    project_ref: str | None
+    raised_by: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FindingEvent:
+    action: str
+    text: str
+    person_name: str
+    created_at: datetime

@@ -15,6 +15,8 @@ from storage.models import (
     Branch,
     Conversation,
     Department,
+    Finding,
+    FindingEvent,
     Idea,
     OutboxMessage,
     Person,
@@ -63,6 +65,10 @@ class OrgRepo:
     async def branches(self) -> list[Branch]:
         rows = await self._db.fetchall("SELECT id, name, department_id FROM branches ORDER BY id")
         return [Branch(r["id"], r["name"], r["department_id"]) for r in rows]
+
+    async def department_names(self) -> list[tuple[str, str]]:
+        rows = await self._db.fetchall("SELECT id, name FROM departments ORDER BY rowid")
+        return [(r["id"], r["name"]) for r in rows]
 
     async def department_ids(self) -> set[str]:
         rows = await self._db.fetchall("SELECT id FROM departments")
@@ -152,6 +158,27 @@ class PeopleRepo:
         await self._db.execute(
             "DELETE FROM identities WHERE channel = ? AND person_id = ?", (channel, person_id)
         )
+
+    async def identities_with_role(
+        self, role: str, *, branch_id: str | None = None, department_id: str | None = None
+    ) -> list[tuple[str, str]]:
+        """(channel, external id) of everyone with `role`, optionally in one branch or one
+        supervising department."""
+        rows = await self._db.fetchall(
+            "SELECT i.channel, i.external_id FROM identities i"
+            " JOIN roles r ON r.person_id = i.person_id JOIN people p ON p.id = i.person_id"
+            " WHERE r.role = ? AND (? IS NULL OR p.branch_id = ?)"
+            " AND (? IS NULL OR r.department_id = ?) ORDER BY i.channel, i.external_id",
+            (role, branch_id, branch_id, department_id, department_id),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    async def identities_of(self, person_id: int) -> list[tuple[str, str]]:
+        rows = await self._db.fetchall(
+            "SELECT channel, external_id FROM identities WHERE person_id = ? ORDER BY channel",
+            (person_id,),
+        )
+        return [(r[0], r[1]) for r in rows]
 
     async def admin_identities(self) -> list[tuple[str, str]]:
         """(channel, external id) of every admin's chat identity."""
@@ -370,6 +397,11 @@ class AttachmentRepo:
                 " AND idea_id IS NULL",
                 (idea_id, attachment_id, person_id),
             )
+
+    async def link_finding(self, attachment_id: int, finding_id: int) -> None:
+        await self._db.execute(
+            "UPDATE attachments SET finding_id = ? WHERE id = ?", (finding_id, attachment_id)
+        )
 
     async def for_idea(self, idea_id: int) -> list[Attachment]:
         rows = await self._db.fetchall(
@@ -614,15 +646,18 @@ class MenuRepo:
         self._db = db
 
     async def remember(
-        self, channel: str, chat_id: str, buttons: Sequence[tuple[str, str]], ref: str,
+        self,
+        channel: str,
+        chat_id: str,
+        buttons: Sequence[tuple[str, str]],
+        ref: str,
         now: datetime,
     ) -> None:
         await self._db.execute(
             "INSERT INTO button_menus (channel, chat_id, buttons, ref, updated_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT(channel, chat_id) DO UPDATE SET"
             " buttons = excluded.buttons, ref = excluded.ref, updated_at = excluded.updated_at",
-            (channel, chat_id, json.dumps(list(buttons), ensure_ascii=False), ref,
-             to_db_time(now)),
+            (channel, chat_id, json.dumps(list(buttons), ensure_ascii=False), ref, to_db_time(now)),
         )
 
     async def choice(self, channel: str, chat_id: str, number: int) -> tuple[str, str] | None:
@@ -644,6 +679,144 @@ class MenuRepo:
         )
 
 
+def _finding(row: sqlite3.Row) -> Finding:
+    return Finding(
+        id=row["id"],
+        branch_id=row["branch_id"],
+        department_id=row["department_id"],
+        text=row["text"],
+        status=row["status"],
+        escalated=bool(row["escalated"]),
+        project_ref=row["project_ref"],
+        raised_by=row["raised_by"],
+        created_at=from_db_time(row["created_at"]),
+        updated_at=from_db_time(row["updated_at"]),
+    )
+
+
+class FindingRepo:
+    """Supervision findings and their history."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(
+        self,
+        *,
+        branch: Branch,
+        text: str,
+        person_id: int,
+        project_ref: str | None,
+        now: datetime,
+    ) -> Finding:
+        stamp = to_db_time(now)
+        row = await self._db.fetchone(
+            "INSERT INTO findings (branch_id, department_id, text, project_ref, raised_by,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            (branch.id, branch.department_id, text, project_ref, person_id, stamp, stamp),
+        )
+        assert row is not None
+        await self.log(row["id"], person_id, "add", text, now)
+        return _finding(row)
+
+    async def get(self, finding_id: int) -> Finding | None:
+        row = await self._db.fetchone("SELECT * FROM findings WHERE id = ?", (finding_id,))
+        return _finding(row) if row else None
+
+    async def change(
+        self,
+        finding_id: int,
+        person_id: int,
+        action: str,
+        text: str,
+        now: datetime,
+        *,
+        status: str | None = None,
+        escalated: bool | None = None,
+    ) -> int:
+        """Record an action; status and the escalation flag change with it."""
+        await self._db.execute(
+            "UPDATE findings SET status = coalesce(?, status),"
+            " escalated = coalesce(?, escalated), updated_at = ? WHERE id = ?",
+            (status, None if escalated is None else int(escalated), to_db_time(now), finding_id),
+        )
+        return await self.log(finding_id, person_id, action, text, now)
+
+    async def log(
+        self, finding_id: int, person_id: int, action: str, text: str, now: datetime
+    ) -> int:
+        return await self._db.insert(
+            "INSERT INTO finding_history (finding_id, person_id, action, text, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (finding_id, person_id, action, text, to_db_time(now)),
+        )
+
+    async def history(self, finding_id: int) -> list[FindingEvent]:
+        rows = await self._db.fetchall(
+            "SELECT h.action, h.text, p.name, h.created_at FROM finding_history h"
+            " JOIN people p ON p.id = h.person_id WHERE h.finding_id = ? ORDER BY h.id",
+            (finding_id,),
+        )
+        return [FindingEvent(r[0], r[1], r[2], from_db_time(r[3])) for r in rows]
+
+    async def search(
+        self,
+        *,
+        branches: Sequence[str] | None,
+        include_resolved: bool = False,
+        escalated_only: bool = False,
+        limit: int = 50,
+    ) -> list[Finding]:
+        """Findings of the given branches (None: all), oldest first."""
+        where = ["1 = 1"]
+        params: list[Any] = []
+        if branches is not None:
+            if not branches:
+                return []
+            where.append(f"branch_id IN ({','.join('?' * len(branches))})")
+            params.extend(branches)
+        if not include_resolved:
+            where.append("status = 'open'")
+        if escalated_only:
+            where.append("escalated = 1")
+        rows = await self._db.fetchall(
+            f"SELECT * FROM findings WHERE {' AND '.join(where)} ORDER BY created_at, id LIMIT ?",
+            (*params, limit),
+        )
+        return [_finding(r) for r in rows]
+
+    async def for_agenda(self, opened_before: datetime) -> list[Finding]:
+        """Open findings that are escalated or older than `opened_before`."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM findings WHERE status = 'open' AND (escalated = 1 OR created_at < ?)"
+            " ORDER BY department_id, branch_id, created_at, id",
+            (to_db_time(opened_before),),
+        )
+        return [_finding(r) for r in rows]
+
+
+class VisitRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(
+        self, *, branch: Branch, person_id: int, note: str, now: datetime, local_month: str
+    ) -> int:
+        return await self._db.insert(
+            "INSERT INTO visits (branch_id, department_id, person_id, note, visited_at,"
+            " local_month) VALUES (?, ?, ?, ?, ?, ?)",
+            (branch.id, branch.department_id, person_id, note, to_db_time(now), local_month),
+        )
+
+    async def counts(self, local_month: str) -> dict[str, int]:
+        """Branch id → visits in that month (the configured timezone's month)."""
+        rows = await self._db.fetchall(
+            "SELECT branch_id, count(*) FROM visits WHERE local_month = ? GROUP BY branch_id",
+            (local_month,),
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+
 class Repositories:
     """Every repository over one database."""
 
@@ -658,3 +831,5 @@ class Repositories:
         self.outbox = OutboxRepo(db)
         self.groups = GroupRepo(db)
         self.menus = MenuRepo(db)
+        self.findings = FindingRepo(db)
+        self.visits = VisitRepo(db)

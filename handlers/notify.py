@@ -1,0 +1,25 @@
+"""Notices to people and groups, queued in the outbox once per key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from handlers.services import Services
+
+
+async def notify(
+    services: Services, recipients: Iterable[tuple[str, str]], text: str, key: str
+) -> int:
+    """Queue `text` for every (channel, chat id) once; `key` names the occasion."""
+    queued = 0
+    for channel, chat_id in dict.fromkeys(recipients):
+        queued += await services.repos.outbox.enqueue(
+            channel=channel,
+            chat_id=chat_id,
+            payload={"text": text},
+            dedupe_key=f"{key}:{channel}:{chat_id}",
+            now=services.now(),
+        )
+    if queued:
+        services.outbox_signal.set()
+    return queued
