@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +21,7 @@ from bot.wecom import open_wecom
 from handlers import Router, Services, Settings, build_router
 from nlp import Classifier, FeatureExtractor, LinearModel, ModelClassifier, build_tokenizer
 from nlp.training import shipped_model_path
+from scheduler.runner import build_scheduler, catch_up
 from storage import Branch, Database, Department, Repositories
 
 log = logging.getLogger(__name__)
@@ -173,19 +174,12 @@ async def run_console(app: App, as_employee_no: str | None) -> None:
     await console.run(app.router, app.services, sender, banner)
 
 
-async def run(app: App) -> None:
-    """Every configured channel plus the outbox sender, in one event loop; the console when
-    no messenger is configured."""
+@asynccontextmanager
+async def open_channels(app: App) -> AsyncIterator[tuple[list[Any], list[Transport]]]:
+    """The configured messenger channels: (their intake runners, every outbound transport)."""
     config = app.config
-    if not (config.telegram.enabled or config.wecom.enabled):
-        await run_console(app, None)
-        return
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     async with AsyncExitStack() as stack:
-        runners: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = []
+        runners: list[Any] = []
         transports: list[Transport] = []
         if config.telegram.enabled:
             telegram = await stack.enter_async_context(
@@ -200,10 +194,30 @@ async def run(app: App) -> None:
             )
             runners.append(wecom.run)
             transports += [wecom, robots]
-        runners.append(app.sender(transports).run)
+        yield runners, transports
+
+
+async def run(app: App) -> None:
+    """Every configured channel plus the outbox sender, in one event loop; the console when
+    no messenger is configured."""
+    config = app.config
+    if not (config.telegram.enabled or config.wecom.enabled):
+        await run_console(app, None)
+        return
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with open_channels(app) as (runners, transports):
+        sender = app.sender(transports)
+        runners = [*runners, sender.run]
+        await catch_up(app.services, config.schedule, config.misfire_grace)
+        scheduler = build_scheduler(app.services, config.schedule, config.misfire_grace)
+        scheduler.start()
         tasks = [asyncio.create_task(runner(stop)) for runner in runners]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         stop.set()
+        scheduler.shutdown(wait=False)
         for result in await asyncio.gather(*tasks, return_exceptions=True):
             if isinstance(result, Exception):
                 raise result

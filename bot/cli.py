@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -17,6 +18,8 @@ from bot.config import Config, ConfigError, config_path, load_config
 from bot.export import export_ledger
 from bot.roster import RosterProblems, import_roster
 from nlp import ModelClassifier
+from scheduler.jobs import JOBS
+from scheduler.runner import collect, describe, next_fires, run_job, trigger
 
 log = logging.getLogger("jindianzi")
 
@@ -55,6 +58,14 @@ def _parser() -> argparse.ArgumentParser:
         "import", help="导入 CSV: employee_no,name,branch_id,role[,wecom_userid]"
     )
     roster_import.add_argument("file", type=Path)
+    jobs = commands.add_parser("jobs", help="定时任务")
+    jobs_cmds = jobs.add_subparsers(dest="jobs_command", required=True, metavar="ACTION")
+    jobs_cmds.add_parser("list", help="每个任务的时间和接下来三次运行时间")
+    job_run = jobs_cmds.add_parser("run", help="现在运行一个任务并发出通知")
+    job_run.add_argument("name")
+    job_run.add_argument("--now", help="当作这个时间运行(ISO-8601,不带时区按配置的时区)")
+    job_run.add_argument("--dry-run", action="store_true", help="只打印通知,不发送、不记账")
+    job_run.add_argument("--force", action="store_true", help="这个周期已经运行过也再发一次")
     export = commands.add_parser("export", help="导出金点子台账(.xlsx / .csv / .jsonl)")
     export.add_argument("file", type=Path)
     backup = commands.add_parser("backup", help="在线备份数据库(运行中也一致)")
@@ -94,6 +105,52 @@ def classify_stream(
     return count
 
 
+def _moment(text: str | None, config: Config) -> datetime:
+    if text is None:
+        return app_module.utc_now()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise CliError(f"--now 的时间格式不对: {text!r}(例如 2026-11-30T08:30)", 2) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=config.tz)
+
+
+async def jobs_command(args: argparse.Namespace, config: Config) -> int:
+    if args.jobs_command == "list":
+        now = app_module.utc_now()
+        for name, fields in config.schedule.items():
+            cron = trigger(fields, config.tz)
+            fires = "  ".join(local_label(f, config.tz) for f in next_fires(cron, now, 3))
+            print(f"{name:<18} {JOBS[name].title:<12} {describe(fields):<24} {fires}")
+        return 0
+    name = args.name
+    if name not in config.schedule:
+        raise CliError(f"没有名为 {name} 的定时任务,可用: {', '.join(config.schedule)}", 2)
+    at = _moment(args.now, config)
+    async with app_module.open_app(config) as app:
+        if args.dry_run:
+            async with app.repos.db.transaction():
+                period, notices = await collect(app.services, name, at)
+            print(f"{name} {period}: {len(notices)} 条通知(试运行,未发送)")
+            for notice in notices:
+                print(f"→ {', '.join(f'{c}:{i}' for c, i in notice.recipients)}")
+                print(notice.text)
+            return 0
+        result = await run_job(app.services, name, at, force=args.force)
+        if result.skipped:
+            print(f"{name} {result.period} 已经运行过,没有重复发送(需要时加 --force)。")
+            return 0
+        async with app_module.open_channels(app) as (_, transports):
+            delivered = await app.sender(transports).run_once()
+        left = (await app.repos.outbox.counts()).get("pending", 0)
+        print(
+            f"{name} {result.period}: 排队 {result.queued} 条,已送达 {delivered} 条"
+            + (f",{left} 条等待重试或等待渠道上线(jindianzi run 会继续发送)" if left else "")
+            + "。"
+        )
+    return 0
+
+
 async def _main(args: argparse.Namespace, config: Config) -> int:
     command = args.command
     if command == "classify":
@@ -107,6 +164,8 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
         else:
             print(await nlp_commands.evaluate(config))
         return 0
+    if command == "jobs":
+        return await jobs_command(args, config)
     if command in ("run", "console"):
         async with app_module.open_app(config) as app:
             if command == "run":

@@ -12,6 +12,7 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +21,7 @@ import yaml
 from apscheduler.triggers.cron import CronTrigger
 
 from nlp import Category
+from scheduler.jobs import JOBS
 
 ENV_PREFIX = "JINDIANZI_"
 CONFIG_ENV = "JINDIANZI_CONFIG"
@@ -183,6 +185,8 @@ class Config:
     schedule: Mapping[str, Mapping[str, Any]] = field(
         default_factory=lambda: types.MappingProxyType({})
     )
+    misfire_grace: timedelta = timedelta(hours=12)
+    """A run missed while the bot was down is caught up if it is at most this old."""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -311,6 +315,9 @@ def _build(raw: dict[str, Any]) -> Config:
         categories=_categories(raw.get("categories")),
         org=_org(raw.get("org")),
         schedule=_schedule(raw.get("schedule"), timezone),
+        misfire_grace=_duration(
+            (raw.get("schedule") or {}).get("misfire_grace", "12h"), "schedule.misfire_grace"
+        ),
         **sections,
     )
 
@@ -460,6 +467,20 @@ def _org(value: Any) -> OrgConfig:
     return OrgConfig(tuple(departments.values()), tuple(branches.values()))
 
 
+def _duration(value: Any, key: str) -> timedelta:
+    """'12h', '30m', '45s' or a number of seconds."""
+    text = str(value).strip().lower()
+    units = {"h": 3600, "m": 60, "s": 1}
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    try:
+        seconds = float(number) * units[unit]
+    except ValueError:
+        raise ConfigError(key, f"应该是时长,例如 12h、30m,现在是 {value!r}") from None
+    if not 0 <= seconds <= 7 * 86400:
+        raise ConfigError(key, "要在 0 到 7 天之间")
+    return timedelta(seconds=seconds)
+
+
 def _schedule(value: Any, timezone: str) -> Mapping[str, Mapping[str, Any]]:
     if value is None:
         return types.MappingProxyType({})
@@ -468,6 +489,10 @@ def _schedule(value: Any, timezone: str) -> Mapping[str, Mapping[str, Any]]:
     jobs: dict[str, Mapping[str, Any]] = {}
     for job, fields in value.items():
         key = f"schedule.{job}"
+        if job == "misfire_grace":
+            continue
+        if job not in JOBS:
+            raise ConfigError(key, f"没有这个定时任务,只有 {', '.join(JOBS)}")
         if not isinstance(fields, dict) or not fields:
             raise ConfigError(key, "应该是 CronTrigger 字段,例如 {day_of_week: mon, hour: 8}")
         for name, item in fields.items():

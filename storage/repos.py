@@ -358,6 +358,16 @@ class IdeaRepo:
             found.update({r["term"]: int(r["docs"]) for r in rows})
         return found.pop("", 0), found
 
+    async def for_branch(
+        self, branch_id: str, *, since: datetime | None = None, status: str | None = None
+    ) -> list[Idea]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM ideas WHERE branch_id = ? AND (? IS NULL OR created_at >= ?)"
+            " AND (? IS NULL OR status = ?) ORDER BY id",
+            (branch_id, *([to_db_time(since)] * 2 if since else [None, None]), status, status),
+        )
+        return [_idea(r) for r in rows]
+
     async def ledger(self) -> list[dict[str, Any]]:
         """Every idea with its author and branch names, oldest first (the 台账)."""
         rows = await self._db.fetchall(
@@ -808,6 +818,14 @@ class VisitRepo:
             (branch.id, branch.department_id, person_id, note, to_db_time(now), local_month),
         )
 
+    async def since(self, moment: datetime) -> dict[str, int]:
+        """Branch id → visits from `moment` on."""
+        rows = await self._db.fetchall(
+            "SELECT branch_id, count(*) FROM visits WHERE visited_at >= ? GROUP BY branch_id",
+            (to_db_time(moment),),
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
     async def counts(self, local_month: str) -> dict[str, int]:
         """Branch id → visits in that month (the configured timezone's month)."""
         rows = await self._db.fetchall(
@@ -815,6 +833,49 @@ class VisitRepo:
             (local_month,),
         )
         return {r[0]: int(r[1]) for r in rows}
+
+
+class JobRunRepo:
+    """The ledger of scheduled runs by (job, period)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def status(self, job: str, period: str) -> str | None:
+        row = await self._db.fetchone(
+            "SELECT status FROM job_runs WHERE job = ? AND period = ?", (job, period)
+        )
+        return str(row[0]) if row else None
+
+    async def record(
+        self,
+        job: str,
+        period: str,
+        status: str,
+        fire_time: datetime,
+        now: datetime,
+        notices: int,
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO job_runs (job, period, status, fire_time, ran_at, notices)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(job, period) DO UPDATE SET"
+            " status = excluded.status, ran_at = excluded.ran_at,"
+            " notices = job_runs.notices + excluded.notices",
+            (job, period, status, to_db_time(fire_time), to_db_time(now), notices),
+        )
+
+    async def first_start(self, now: datetime) -> datetime:
+        """When the scheduler first ran on this database (recorded on the first call)."""
+        await self._db.execute(
+            "INSERT INTO job_runs (job, period, status, fire_time, ran_at) VALUES"
+            " ('_scheduler', 'first_start', 'done', ?, ?) ON CONFLICT DO NOTHING",
+            (to_db_time(now), to_db_time(now)),
+        )
+        row = await self._db.fetchone(
+            "SELECT fire_time FROM job_runs WHERE job = '_scheduler' AND period = 'first_start'"
+        )
+        assert row is not None
+        return from_db_time(row[0])
 
 
 class Repositories:
@@ -833,3 +894,4 @@ class Repositories:
         self.menus = MenuRepo(db)
         self.findings = FindingRepo(db)
         self.visits = VisitRepo(db)
+        self.job_runs = JobRunRepo(db)
