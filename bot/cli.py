@@ -19,7 +19,7 @@ from bot.export import export_ledger
 from bot.roster import RosterProblems, import_roster
 from nlp import ModelClassifier
 from scheduler.jobs import JOBS
-from scheduler.runner import collect, describe, next_fires, run_job, trigger
+from scheduler.runner import collect, describe, local_label, next_fires, run_job, trigger
 
 log = logging.getLogger("jindianzi")
 
