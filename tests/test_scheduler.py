@@ -1,0 +1,227 @@
+"""The calendar: triggers over a year, once per period, catch-up, notices, the CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.app import App, load_sample_roster, open_app
+from bot.config import Config, ConfigError, load_config
+from nlp import ModelClassifier
+from scheduler.runner import catch_up, next_fires, run_job, trigger
+from tests.support import ROOT, Chat, Clock, RecordingTransport
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def local(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
+
+
+def test_next_fire_times_over_a_year(config: Config) -> None:
+    start = local(2026, 11, 24, 12, 0)
+    year = {
+        name: next_fires(trigger(fields, SHANGHAI), start, 60)
+        for name, fields in config.schedule.items()
+    }
+    in_year = {
+        name: [f for f in fires if f < start + timedelta(days=365)] for name, fires in year.items()
+    }
+    assert in_year["weekly_meeting"][0] == local(2026, 11, 30, 8, 30)
+    assert all(
+        f.weekday() == 0 and (f.hour, f.minute) == (8, 30) for f in in_year["weekly_meeting"]
+    )
+    assert len(in_year["weekly_meeting"]) == 52
+    assert in_year["supervision_check"][0] == local(2026, 11, 27, 16, 0)
+    assert in_year["monthly_scores"][:2] == [local(2026, 12, 1, 9, 0), local(2027, 1, 1, 9, 0)]
+    assert len(in_year["monthly_scores"]) == 12
+    assert in_year["quarterly_review"] == [
+        local(2027, 1, 4, 9, 0),
+        local(2027, 4, 5, 9, 0),
+        local(2027, 7, 5, 9, 0),
+        local(2027, 10, 4, 9, 0),
+    ]
+    assert in_year["reward_meeting"][:3] == [
+        local(2026, 12, 3, 7, 30),
+        local(2027, 1, 7, 7, 30),
+        local(2027, 2, 4, 7, 30),
+    ]
+    assert all(f.weekday() == 3 and f.day <= 7 for f in in_year["reward_meeting"])
+    assert in_year["weekly_digest"][0] == local(2026, 11, 29, 18, 0)
+    assert in_year["progress_nudge"][0] == local(2026, 11, 26, 10, 0)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("  weekly_meeting: {", "  weekly_meetin: {", "schedule.weekly_meetin"),
+        ("  misfire_grace: 12h", "  misfire_grace: soon", "schedule.misfire_grace"),
+    ],
+)
+def test_unknown_job_and_bad_grace_are_refused(
+    tmp_path: Path, old: str, new: str, key: str
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        (ROOT / "config.yaml").read_text(encoding="utf-8").replace(old, new), encoding="utf-8"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(path, {})
+    assert err.value.key == key
+
+
+@pytest.fixture
+async def seeded(app: App, chat: Callable[..., Chat]) -> dict[str, Chat]:
+    people = {}
+    for key, number, name in [
+        ("supervisor", "D001", "周督导"),
+        ("secretary", "S001", "刘书记"),
+        ("leader", "L001", "孙矿长"),
+        ("worker", "E001", "张三"),
+        ("admin", "A001", "管理员"),
+    ]:
+        people[key] = chat(f"u-{number}")
+        await people[key].register(number, name)
+    await chat("u-S001", chat_type="group", chat_id="-900").say("/bind jj1")
+    await people["supervisor"].say("/findings add jj1 班前会记录不全")
+    await people["supervisor"].say("/findings add jj2 宣传栏内容过期")
+    await people["supervisor"].say("/findings escalate 2")
+    await people["worker"].say("井下回收复用锚杆,每月能省好几万")
+    return people
+
+
+def texts(transport: RecordingTransport, chat_id: str) -> list[str]:
+    return [str(p["text"]) for c, p in transport.sent if c == chat_id]
+
+
+async def test_weekly_meeting_notices(
+    app: App, seeded: dict[str, Chat], sender: object, transport: RecordingTransport
+) -> None:
+    transport.sent.clear()
+    result = await run_job(
+        app.services, "weekly_meeting", datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
+    )
+    assert result.period == "2026-W49" and result.queued == 3
+    await seeded["worker"].sender.run_once()
+    group = texts(transport, "-900")
+    assert len(group) == 1 and "今天(11月30日)下午召开政工例会" in group[0]
+    assert "#1 班前会记录不全" in group[0] and "#2" not in group[0]  # jj2 is not this group
+    for person in ("u-D001", "u-L001"):
+        agenda = texts(transport, person)
+        assert len(agenda) == 1 and "【宣传部】" in agenda[0] and "#2 宣传栏内容过期" in agenda[0]
+    assert texts(transport, "u-E001") == [] and texts(transport, "u-S001") == []
+
+
+async def test_other_jobs_notices(
+    app: App, seeded: dict[str, Chat], transport: RecordingTransport
+) -> None:
+    sender = seeded["worker"].sender
+    transport.sent.clear()
+    await seeded["supervisor"].say("/visit jj1")
+    transport.sent.clear()
+    await run_job(app.services, "supervision_check", app.services.now())
+    await run_job(app.services, "weekly_digest", app.services.now())
+    await run_job(app.services, "quarterly_review", datetime(2027, 1, 4, 1, 0, tzinfo=UTC))
+    for name in ("monthly_scores", "reward_meeting", "progress_nudge"):
+        assert (await run_job(app.services, name, app.services.now())).queued == 0
+    await sender.run_once()
+    check = texts(transport, "u-D001")[0]
+    assert "本周还没有走访:机掘二队党支部、开掘一队党支部" in check
+    assert "机掘一队党支部 1/4" in check
+    secretary = texts(transport, "u-S001")
+    assert any("新提交 1 条,待审核 1 条" in t and "#1 修旧利废" in t for t in secretary)
+    assert any("2027 年第 1 季度重点项目评审会" in t for t in secretary)
+    assert any("第 1 季度" in t for t in texts(transport, "-900"))
+
+
+async def test_the_same_period_sends_once(
+    app: App, seeded: dict[str, Chat], transport: RecordingTransport
+) -> None:
+    at = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
+    first = await run_job(app.services, "weekly_meeting", at)
+    again = await run_job(app.services, "weekly_meeting", at + timedelta(hours=3))
+    assert not first.skipped and again.skipped and again.queued == 0
+    forced = await run_job(app.services, "weekly_meeting", at, force=True)
+    assert forced.queued == first.queued
+    next_week = await run_job(app.services, "weekly_meeting", at + timedelta(days=7))
+    assert not next_week.skipped and next_week.period == "2026-W50"
+
+
+async def test_enqueued_then_killed_delivers_once_after_restart(
+    config: Config, clock: Clock, classifier: ModelClassifier
+) -> None:
+    async with open_app(config, clock=clock, classifier=classifier) as app:
+        await load_sample_roster(app)
+        secretary = Chat(app, RecordingTransport(), app.sender([]), "u-S001")
+        await secretary.register("S001", "刘书记")
+        await Chat(
+            app, RecordingTransport(), app.sender([]), "u-S001", chat_type="group", chat_id="-900"
+        ).say("/bind jj1")
+        result = await run_job(app.services, "weekly_meeting", clock())
+        assert result.queued == 1
+        # the process dies here: queued, nothing sent
+    transport = RecordingTransport()
+    async with open_app(config, clock=clock, classifier=classifier) as app:
+        sender = app.sender([transport])
+        await sender.run_once()
+        await sender.run_once()
+        assert (await run_job(app.services, "weekly_meeting", clock())).skipped
+        await sender.run_once()
+    meeting = [c for c, p in transport.sent if "政工例会" in str(p["text"])]
+    assert meeting == ["-900"]
+
+
+async def test_catch_up_within_grace_and_missed_beyond(
+    app: App, seeded: dict[str, Chat], clock: Clock, transport: RecordingTransport
+) -> None:
+    config = app.config
+    grace = timedelta(hours=12)
+    clock.now = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    assert await catch_up(app.services, config.schedule, grace) == []  # first start: nothing due
+    clock.now = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)  # Monday 11:00, meeting due at 08:30
+    done = await catch_up(app.services, config.schedule, grace)
+    assert "weekly_meeting:2026-W49:caught-up" in done
+    assert "weekly_digest:2026-W48:missed" in done  # Sunday 18:00 was 17 hours ago
+    assert await catch_up(app.services, config.schedule, grace) == []  # nothing twice
+    await seeded["worker"].sender.run_once()
+    admin = texts(transport, "u-A001")
+    assert any("周日金点子周报" in t and "已超过补发时限" in t for t in admin)
+    assert any("政工例会" in t for t in texts(transport, "-900"))
+
+
+def test_jobs_cli(tmp_path: Path) -> None:
+    env = {"JINDIANZI_STORAGE_PATH": str(tmp_path / "j.db"), "PYTHONIOENCODING": "utf-8"}
+    jindianzi = str(Path(sys.executable).parent / "jindianzi")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [jindianzi, *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=120,
+            check=False,
+        )
+
+    listing = cli("jobs", "list")
+    assert listing.returncode == 0
+    assert "每周一 08:30" in listing.stdout and "每月第一个周四 07:30" in listing.stdout
+    assert "1、4、7、10 月第一个周一 09:00" in listing.stdout
+    dry = cli("jobs", "run", "quarterly_review", "--now", "2027-01-04T09:00", "--dry-run")
+    assert dry.returncode == 0 and "2027-Q1" in dry.stdout and "试运行" in dry.stdout
+    first = cli("jobs", "run", "quarterly_review", "--now", "2027-01-04T09:00")
+    assert first.returncode == 0 and "2027-Q1" in first.stdout
+    second = cli("jobs", "run", "quarterly_review", "--now", "2027-01-05T09:00")
+    assert "已经运行过" in second.stdout
+    bad = cli("jobs", "run", "quarterly_review", "--now", "next monday")
+    assert bad.returncode == 2 and "--now 的时间格式不对" in bad.stderr
+    unknown = cli("jobs", "run", "coffee_break")
+    assert unknown.returncode == 2 and "没有名为 coffee_break" in unknown.stderr
