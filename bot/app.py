@@ -81,6 +81,13 @@ async def open_storage(config: Config) -> AsyncIterator[Repositories]:
             [Department(d.id, d.name) for d in config.org.departments],
             [Branch(b.id, b.name, b.department) for b in config.org.branches],
         )
+        async with repos.db.transaction():  # groups named in config need no /bind
+            for b in config.org.branches:
+                if (
+                    b.telegram_chat_id
+                    and await repos.groups.get("telegram", b.telegram_chat_id) is None
+                ):
+                    await repos.groups.bind("telegram", b.telegram_chat_id, b.id, None, utc_now())
         yield repos
 
 

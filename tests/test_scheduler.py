@@ -225,3 +225,23 @@ def test_jobs_cli(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "--now 的时间格式不对" in bad.stderr
     unknown = cli("jobs", "run", "coffee_break")
     assert unknown.returncode == 2 and "没有名为 coffee_break" in unknown.stderr
+
+
+async def test_groups_named_in_config_are_bound(tmp_path: Path) -> None:
+    from bot.app import open_storage
+
+    text = (
+        (ROOT / "config.yaml")
+        .read_text(encoding="utf-8")
+        .replace(
+            "洗煤厂党支部, department: union}",
+            "洗煤厂党支部, department: union, telegram_chat_id: '-42'}",
+        )
+    )
+    path = tmp_path / "c.yaml"
+    path.write_text(text, encoding="utf-8")
+    config = load_config(path, {"JINDIANZI_STORAGE_PATH": str(tmp_path / "j.db")})
+    async with open_storage(config) as repos:
+        assert [(g.channel, g.chat_id) for g in await repos.groups.for_branch("xmc")] == [
+            ("telegram", "-42")
+        ]
