@@ -112,6 +112,7 @@ async def open_app(
             visits_per_month=config.supervision.visits_per_month,
             long_open_days=config.supervision.long_open_days,
             notify_group=config.supervision.notify_group,
+            reward_tiers=config.reward_tiers,
         )
         await index_ideas(repos, classifier)
         services = Services(

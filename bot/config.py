@@ -49,6 +49,13 @@ CRON_FIELDS = {
 }
 
 
+DEFAULT_REWARD_TIERS: tuple[tuple[int | None, float], ...] = (
+    (10_000_000, 0.6),
+    (100_000_000, 0.3),
+    (None, 0.1),
+)
+
+
 class ConfigError(ValueError):
     """A configuration problem, worded as '<key>: <problem>'."""
 
@@ -185,6 +192,9 @@ class Config:
     schedule: Mapping[str, Mapping[str, Any]] = field(
         default_factory=lambda: types.MappingProxyType({})
     )
+    reward_tiers: tuple[tuple[int | None, float], ...] = DEFAULT_REWARD_TIERS
+    """(verified benefit up to, in fen, or None; the workers' share): small projects, most
+    to the workers; big projects, most to the company."""
     misfire_grace: timedelta = timedelta(hours=12)
     """A run missed while the bot was down is caught up if it is at most this old."""
 
@@ -265,7 +275,8 @@ def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
 
 
 def _build(raw: dict[str, Any]) -> Config:
-    known = {f.name for f in dataclasses.fields(Config)}
+    known = {f.name for f in dataclasses.fields(Config)} - {"reward_tiers", "misfire_grace"}
+    known.add("rewards")
     for key in raw:
         if key not in known:
             raise ConfigError(str(key), "不认识的配置项")
@@ -315,6 +326,7 @@ def _build(raw: dict[str, Any]) -> Config:
         categories=_categories(raw.get("categories")),
         org=_org(raw.get("org")),
         schedule=_schedule(raw.get("schedule"), timezone),
+        reward_tiers=_reward_tiers(raw.get("rewards")),
         misfire_grace=_duration(
             (raw.get("schedule") or {}).get("misfire_grace", "12h"), "schedule.misfire_grace"
         ),
@@ -465,6 +477,33 @@ def _org(value: Any) -> OrgConfig:
             raise ConfigError(f"{key}.department", f"部门 {branch.department!r} 不存在")
         branches[branch.id] = branch
     return OrgConfig(tuple(departments.values()), tuple(branches.values()))
+
+
+def _reward_tiers(value: Any) -> tuple[tuple[int | None, float], ...]:
+    if value is None:
+        return DEFAULT_REWARD_TIERS
+    if not isinstance(value, dict) or set(value) != {"tiers"}:
+        raise ConfigError("rewards", "应该只有 tiers 一项")
+    tiers = []
+    previous = 0
+    items = _list_of_maps(value["tiers"], "rewards.tiers")
+    for index, item in enumerate(items):
+        key = f"rewards.tiers[{index}]"
+        share = _convert(item.get("worker_share"), float, f"{key}.worker_share")
+        if not 0 <= share <= 1:
+            raise ConfigError(f"{key}.worker_share", "要在 0 到 1 之间")
+        up_to = item.get("up_to_yuan")
+        last = index == len(items) - 1
+        if (up_to is None) != last:
+            raise ConfigError(f"{key}.up_to_yuan", "除最后一档外都要写上限,最后一档不写")
+        fen = None if up_to is None else _convert(up_to, int, f"{key}.up_to_yuan") * 100
+        if fen is not None and fen <= previous:
+            raise ConfigError(f"{key}.up_to_yuan", "上限要逐档增大")
+        previous = fen or previous
+        tiers.append((fen, share))
+    if not tiers:
+        raise ConfigError("rewards.tiers", "至少要有一档")
+    return tuple(tiers)
 
 
 def _duration(value: Any, key: str) -> timedelta:

@@ -1,6 +1,6 @@
 """Channel-neutral conversation logic: one module per feature, composed by the router."""
 
-from handlers import admin, groups, ideas, registration, supervision
+from handlers import admin, groups, ideas, projects, registration, supervision
 from handlers.messages import Button, Incoming, IncomingAttachment, Outcome, Reply
 from handlers.router import Router
 from handlers.services import Services, Settings
@@ -9,7 +9,14 @@ from handlers.services import Services, Settings
 def build_router() -> Router:
     """The router with every feature's table."""
     return Router(
-        [registration.FEATURE, ideas.FEATURE, groups.FEATURE, supervision.FEATURE, admin.FEATURE]
+        [
+            registration.FEATURE,
+            ideas.FEATURE,
+            groups.FEATURE,
+            supervision.FEATURE,
+            projects.FEATURE,
+            admin.FEATURE,
+        ]
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from handlers.messages import Button, Incoming, Reply
+from handlers.money import format_yuan
 from handlers.router import NOT_REGISTERED, Command, Feature
 from handlers.services import Services
 from nlp.similarity import cosine
@@ -294,6 +295,14 @@ async def _my_page(msg: Incoming, services: Services, page: int, *, edit: bool) 
         lines.append(
             f"#{idea.id} {services.category_label(idea.category)} · {status} · {day}\n    {excerpt}"
         )
+    if page == 1:
+        rewards = await services.repos.projects.rewards_of(person.id)
+        if rewards:
+            lines.append("您获得的奖励:")
+            lines += [
+                f"  {number} {title[:16]}:{format_yuan(fen)}({services.local(when):%Y-%m-%d})"
+                for number, title, fen, when in rewards
+            ]
     nav = []
     if page > 1:
         nav.append(Button("上一页", f"my:{page - 1}"))

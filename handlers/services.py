@@ -25,6 +25,12 @@ class Settings:
     visits_per_month: int = 4
     long_open_days: int = 14
     notify_group: bool = True
+    reward_tiers: tuple[tuple[int | None, float], ...] = (
+        (10_000_000, 0.6),
+        (100_000_000, 0.3),
+        (None, 0.1),
+    )
+    """(verified benefit up to, in fen, or None for the rest; the workers' share)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from handlers.ideas import STATUS_LABELS
+from handlers.projects import reward_meeting_list, stale_projects
 from handlers.services import Services
 from handlers.supervision import build_agenda, render_agenda
 
@@ -130,8 +131,36 @@ async def quarterly_review(services: Services, at: datetime) -> list[Notice]:
     return notices
 
 
+async def reward_meeting(services: Services, at: datetime) -> list[Notice]:
+    """First Thursday: leaders, the projects verified since the last meeting and proposals."""
+    since = await services.repos.job_runs.last_fire("reward_meeting", before=at)
+    text = await reward_meeting_list(services, since or at - timedelta(days=35))
+    leaders = await services.repos.people.identities_with_role("leader")
+    return [Notice(tuple(leaders), text)] if text and leaders else []
+
+
+async def progress_nudge(services: Services, at: datetime) -> list[Notice]:
+    """Thursday: project leads and secretaries whose project had no progress for 7 days."""
+    notices = []
+    for project in await stale_projects(services, at):
+        recipients = list(await services.repos.people.identities_of(project.lead_id))
+        for branch in project.branches:
+            recipients += await services.repos.people.identities_with_role(
+                "secretary", branch_id=branch
+            )
+        if recipients:
+            notices.append(
+                Notice(
+                    tuple(dict.fromkeys(recipients)),
+                    f"⏰ 重点项目 {project.number}「{project.title}」已经 7 天没有报告"
+                    f"进展了。请发送 /progress {project.number} [百分比] 进展。",
+                )
+            )
+    return notices
+
+
 async def not_landed(services: Services, at: datetime) -> list[Notice]:
-    """Key projects and monthly scores have not landed yet: nothing to say, nothing faked."""
+    """Monthly scores have not landed yet: nothing to say, nothing faked."""
     return []
 
 
@@ -150,9 +179,9 @@ JOBS = {
         Job("supervision_check", "周五督导走访检查", "week", supervision_check),
         Job("monthly_scores", "月度百分考核通报", "month", not_landed),
         Job("quarterly_review", "季度重点项目评审", "quarter", quarterly_review),
-        Job("reward_meeting", "首个周四安全办公会奖励", "month", not_landed),
+        Job("reward_meeting", "首个周四安全办公会奖励", "month", reward_meeting),
         Job("weekly_digest", "周日金点子周报", "week", weekly_digest),
-        Job("progress_nudge", "周四项目进展提醒", "week", not_landed),
+        Job("progress_nudge", "周四项目进展提醒", "week", progress_nudge),
     )
 }
 
