@@ -15,7 +15,7 @@ from typing import TextIO
 from bot import app as app_module
 from bot import nlp_commands
 from bot.config import Config, ConfigError, config_path, load_config
-from bot.export import export_ledger
+from bot.export import build_sheets, export_ledger
 from bot.roster import RosterProblems, import_roster
 from nlp import ModelClassifier
 from scheduler.jobs import JOBS
@@ -180,7 +180,8 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
         elif command == "export":
             labels = {c.id: c.label for c in config.categories}
             try:
-                count = export_ledger(args.file, await repos.ideas.ledger(), labels, config.tz)
+                sheets = await build_sheets(repos, labels, config.tz)
+                count = export_ledger(args.file, sheets)
             except ValueError as exc:
                 raise CliError(str(exc), 2) from None
             print(f"已导出 {count} 条金点子到 {args.file}。")

@@ -12,6 +12,8 @@ _AMOUNT = re.compile(r"^(\d+(?:\.\d{1,2})?)(万)?(?:元)?$")
 def parse_yuan(text: str) -> int | str:
     """Fen for '40000', '4万', '4.5万元', '40,000'; else the Chinese reason it is not an amount."""
     clean = text.strip().replace(",", "").replace(",", "")
+    if clean.startswith("-"):
+        return "金额要大于 0。"
     match = _AMOUNT.match(clean)
     if match is None:
         return f"“{text[:20]}”不是金额,请写数字,例如 40000 或 4万。"

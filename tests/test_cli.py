@@ -172,7 +172,7 @@ async def test_export_formats(tmp_path: Path, classifier: ModelClassifier) -> No
     from openpyxl import load_workbook
 
     sheet = load_workbook(tmp_path / "ledger.xlsx").active
-    assert sheet is not None and sheet.cell(row=3, column=13).value.startswith("'=")
+    assert sheet is not None and sheet.cell(row=3, column=14).value.startswith("'=")
     bad = await asyncio.to_thread(cli, "export", str(tmp_path / "ledger.pdf"), db=db)
     assert bad.returncode == 2 and "不支持 .pdf" in bad.stderr
 
