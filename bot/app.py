@@ -113,6 +113,14 @@ async def open_app(
             long_open_days=config.supervision.long_open_days,
             notify_group=config.supervision.notify_group,
             reward_tiers=config.reward_tiers,
+            project_weight=config.scoring.project_weight,
+            part_weights=(
+                ("self", config.scoring.self_weight),
+                ("dept", config.scoring.dept_weight),
+                ("leader", config.scoring.leader_weight),
+            ),
+            yearly_target_fen=config.scoring.yearly_benefit_target_yuan * 100,
+            chart_dir=config.storage.data_dir / "charts",
         )
         await index_ideas(repos, classifier)
         services = Services(

@@ -15,8 +15,8 @@ from typing import TextIO
 from bot import app as app_module
 from bot import nlp_commands
 from bot.config import Config, ConfigError, config_path, load_config
-from bot.export import build_sheets, export_ledger
-from bot.roster import RosterProblems, import_roster
+from bot.export import ScoreWeights, build_sheets, export_ledger
+from bot.roster import RosterProblems, import_base_scores, import_roster
 from nlp import ModelClassifier
 from scheduler.jobs import JOBS
 from scheduler.runner import collect, describe, local_label, next_fires, run_job, trigger
@@ -58,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
         "import", help="导入 CSV: employee_no,name,branch_id,role[,wecom_userid]"
     )
     roster_import.add_argument("file", type=Path)
+    scores = commands.add_parser("scores", help="月度考核")
+    scores_cmds = scores.add_subparsers(dest="scores_command", required=True, metavar="ACTION")
+    scores_import = scores_cmds.add_parser("import", help="导入基础分 CSV: branch_id,month,base")
+    scores_import.add_argument("file", type=Path)
     jobs = commands.add_parser("jobs", help="定时任务")
     jobs_cmds = jobs.add_subparsers(dest="jobs_command", required=True, metavar="ACTION")
     jobs_cmds.add_parser("list", help="每个任务的时间和接下来三次运行时间")
@@ -174,13 +178,24 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
                 await app_module.run_console(app, args.as_employee_no)
         return 0
     async with app_module.open_storage(config) as repos:
-        if command == "roster":
+        if command == "scores":
+            count = await import_base_scores(args.file, repos, app_module.utc_now())
+            print(f"已导入 {count} 条基础分。")
+        elif command == "roster":
             count = await import_roster(args.file, repos, app_module.utc_now())
             print(f"已导入 {count} 人。")
         elif command == "export":
             labels = {c.id: c.label for c in config.categories}
             try:
-                sheets = await build_sheets(repos, labels, config.tz)
+                weights = ScoreWeights(
+                    config.scoring.project_weight,
+                    (
+                        ("self", config.scoring.self_weight),
+                        ("dept", config.scoring.dept_weight),
+                        ("leader", config.scoring.leader_weight),
+                    ),
+                )
+                sheets = await build_sheets(repos, labels, config.tz, weights)
                 count = export_ledger(args.file, sheets)
             except ValueError as exc:
                 raise CliError(str(exc), 2) from None
@@ -213,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RosterProblems as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
-        print("花名册有错误,什么都没有导入。", file=sys.stderr)
+        print("文件有错误,什么都没有导入。", file=sys.stderr)
         return 1
     except CliError as exc:
         print(str(exc), file=sys.stderr)

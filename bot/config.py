@@ -158,6 +158,17 @@ class SupervisionConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ScoringConfig:
+    project_weight: float = 0.20
+    """The key-project part's share of the monthly 100 points (the case raised it from 8%)."""
+    self_weight: float = 0.3
+    dept_weight: float = 0.4
+    leader_weight: float = 0.3
+    yearly_benefit_target_yuan: int = 51_000_000
+    """The campaign's yearly verified-benefit target, for /stats (the case expected ~5100 万)."""
+
+
+@dataclass(frozen=True, slots=True)
 class DepartmentConfig:
     id: str
     name: str
@@ -187,6 +198,7 @@ class Config:
     nlp: NlpConfig = field(default_factory=NlpConfig)
     ideas: IdeasConfig = field(default_factory=IdeasConfig)
     supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
     categories: tuple[Category, ...] = ()
     org: OrgConfig = field(default_factory=OrgConfig)
     schedule: Mapping[str, Mapping[str, Any]] = field(
@@ -210,6 +222,7 @@ SCALAR_SECTIONS: dict[str, type[Any]] = {
     "nlp": NlpConfig,
     "ideas": IdeasConfig,
     "supervision": SupervisionConfig,
+    "scoring": ScoringConfig,
 }
 
 
@@ -316,6 +329,13 @@ def _build(raw: dict[str, Any]) -> Config:
         raise ConfigError("ideas.min_chars", "要大于 0 且小于 ideas.max_chars")
     if not 1 <= ideas.page_size <= 30:
         raise ConfigError("ideas.page_size", "要在 1 到 30 之间")
+    scoring: ScoringConfig = sections["scoring"]
+    if not 0 <= scoring.project_weight <= 1:
+        raise ConfigError("scoring.project_weight", "要在 0 到 1 之间")
+    if abs(scoring.self_weight + scoring.dept_weight + scoring.leader_weight - 1) > 1e-6:
+        raise ConfigError(
+            "scoring.self_weight", "self_weight、dept_weight、leader_weight 之和要等于 1"
+        )
     supervision: SupervisionConfig = sections["supervision"]
     if not 1 <= supervision.visits_per_month <= 31:
         raise ConfigError("supervision.visits_per_month", "要在 1 到 31 之间")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from handlers.scores import compute
 from storage import Repositories
 
 FORMATS = (".csv", ".jsonl", ".xlsx")
@@ -46,7 +47,19 @@ def _local(text: str | None, tz: ZoneInfo) -> str:
     return datetime.fromisoformat(text).astimezone(tz).strftime("%Y-%m-%d %H:%M") if text else ""
 
 
-async def build_sheets(repos: Repositories, labels: dict[str, str], tz: ZoneInfo) -> list[Sheet]:
+@dataclass(frozen=True)
+class ScoreWeights:
+    project: float = 0.20
+    parts: tuple[tuple[str, float], ...] = (("self", 0.3), ("dept", 0.4), ("leader", 0.3))
+
+
+async def build_sheets(
+    repos: Repositories,
+    labels: dict[str, str],
+    tz: ZoneInfo,
+    weights: ScoreWeights | None = None,
+) -> list[Sheet]:
+    weights = weights or ScoreWeights()
     ideas = Sheet(
         "金点子",
         [
@@ -159,7 +172,51 @@ async def build_sheets(repos: Repositories, labels: dict[str, str], tz: ZoneInfo
     )
     for row in await repos.projects.sheet("rewards"):
         rewards.rows.append({**row, "created_at": _local(row["created_at"], tz)})
-    return [ideas, projects, progress, benefits, rewards]
+    assessment = Sheet(
+        "月度考核",
+        [
+            ("month", "月份"),
+            ("branch", "支部"),
+            ("base", "基础分"),
+            ("self", "项目自评"),
+            ("dept", "部门评价"),
+            ("leader", "领导评价"),
+            ("project", "项目部分"),
+            ("total", "总分"),
+            ("rank", "名次"),
+        ],
+    )
+    assessment.rows = await _assessment_rows(repos, weights)
+    return [ideas, projects, progress, benefits, rewards, assessment]
+
+
+async def _assessment_rows(repos: Repositories, weights: ScoreWeights) -> list[dict[str, Any]]:
+    rows = []
+    names = {b.id: b.name for b in await repos.org.branches()}
+    for month in await repos.scores.months():
+        entries = await repos.scores.month(month)
+        scored: list[dict[str, Any]] = []
+        for branch_id, name in names.items():
+            parts = entries.get(branch_id, {})
+            project, total, _ = compute(parts, weights.project, weights.parts)
+            scored.append(
+                {
+                    "month": month,
+                    "branch": name,
+                    **parts,
+                    "project": project,
+                    "total": total,
+                    "rank": None,
+                }
+            )
+        ordered = sorted(
+            (r for r in scored if r["total"] is not None), key=lambda r: -float(r["total"])
+        )
+        for index, row in enumerate(ordered):
+            same = index and row["total"] == ordered[index - 1]["total"]
+            row["rank"] = ordered[index - 1]["rank"] if same else index + 1
+        rows += scored
+    return rows
 
 
 def _cell(value: Any) -> Any:

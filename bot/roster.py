@@ -101,3 +101,54 @@ async def import_roster(path: Path, repos: Repositories, now: datetime) -> int:
             return await repos.people.upsert_roster(entries, now)
     except sqlite3.IntegrityError:
         raise RosterProblems(("有企业微信账号已经属于花名册里的另一个人,请核对后再导入",)) from None
+
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+async def import_base_scores(path: Path, repos: Repositories, now: datetime) -> int:
+    """Base scores `branch_id,month,base` all-or-nothing; closed months are refused."""
+    text = read_roster(path)
+    branches = {b.id for b in await repos.org.branches()}
+    problems: list[str] = []
+    rows: list[tuple[str, str, float]] = []
+    reader = csv.reader(io.StringIO(text))
+    for row in reader:
+        cells = [c.strip() for c in row]
+        line = reader.line_num
+        if (
+            not any(cells)
+            or cells[0].startswith("#")
+            or cells[:3] == ["branch_id", "month", "base"]
+        ):
+            continue
+        if len(cells) != 3:
+            problems.append(f"第 {line} 行: 应该有 3 列(支部编号,月份,基础分)")
+            continue
+        branch_id, month, value = cells
+        reasons = []
+        if branch_id not in branches:
+            reasons.append(f"支部 {branch_id!r} 不在配置里")
+        if not _MONTH.match(month):
+            reasons.append(f"月份 {month!r} 要写成 YYYY-MM")
+        elif await repos.scores.is_closed(month):
+            reasons.append(f"{month} 已经结账")
+        try:
+            score = float(value)
+            if not 0 <= score <= 100:
+                raise ValueError
+        except ValueError:
+            reasons.append(f"基础分 {value!r} 要是 0 到 100 的数字")
+            score = 0.0
+        if reasons:
+            problems.append(f"第 {line} 行: " + ";".join(reasons))
+        else:
+            rows.append((branch_id, month, score))
+    if problems:
+        raise RosterProblems(tuple(problems))
+    if not rows:
+        raise RosterProblems(("文件里没有任何分数",))
+    async with repos.db.transaction():
+        for branch_id, month, score in rows:
+            await repos.scores.enter(branch_id, month, "base", score, "导入", None, now)
+    return len(rows)

@@ -1,6 +1,6 @@
 """Channel-neutral conversation logic: one module per feature, composed by the router."""
 
-from handlers import admin, groups, ideas, projects, registration, supervision
+from handlers import admin, groups, ideas, projects, registration, scores, supervision
 from handlers.messages import Button, Incoming, IncomingAttachment, Outcome, Reply
 from handlers.router import Router
 from handlers.services import Services, Settings
@@ -15,6 +15,7 @@ def build_router() -> Router:
             groups.FEATURE,
             supervision.FEATURE,
             projects.FEATURE,
+            scores.FEATURE,
             admin.FEATURE,
         ]
     )

@@ -8,15 +8,22 @@ from handlers.services import Services
 
 
 async def notify(
-    services: Services, recipients: Iterable[tuple[str, str]], text: str, key: str
+    services: Services,
+    recipients: Iterable[tuple[str, str]],
+    text: str,
+    key: str,
+    image_path: str | None = None,
 ) -> int:
-    """Queue `text` for every (channel, chat id) once; `key` names the occasion."""
+    """Queue `text` (and an image) for every (channel, chat id) once; `key` names the occasion."""
     queued = 0
+    payload: dict[str, str] = {"text": text}
+    if image_path:
+        payload["image_path"] = image_path
     for channel, chat_id in dict.fromkeys(recipients):
         queued += await services.repos.outbox.enqueue(
             channel=channel,
             chat_id=chat_id,
-            payload={"text": text},
+            payload=payload,
             dedupe_key=f"{key}:{channel}:{chat_id}",
             now=services.now(),
         )

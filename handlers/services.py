@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from nlp import Classifier
@@ -31,6 +32,10 @@ class Settings:
         (None, 0.1),
     )
     """(verified benefit up to, in fen, or None for the rest; the workers' share)."""
+    project_weight: float = 0.20
+    part_weights: tuple[tuple[str, float], ...] = (("self", 0.3), ("dept", 0.4), ("leader", 0.3))
+    yearly_target_fen: int = 5_100_000_000
+    chart_dir: Path = Path("data/charts")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,7 @@
 """The periodic jobs: each asks the same services a chat command would and returns notices.
 
 A job never sends: the runner queues its notices in the outbox together with the
-ledger row, so a period runs once. Where a feature has not landed yet (key projects,
-monthly scores) its job has nothing to say and returns no notices rather than fake ones.
+ledger row, so a period runs once. A job with nothing real to say returns no notices.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from datetime import datetime, timedelta
 
 from handlers.ideas import STATUS_LABELS
 from handlers.projects import reward_meeting_list, stale_projects
+from handlers.scores import month_scores, previous_month, ranking_image, render
 from handlers.services import Services
 from handlers.supervision import build_agenda, render_agenda
 
@@ -23,6 +23,7 @@ Recipient = tuple[str, str]
 class Notice:
     recipients: tuple[Recipient, ...]
     text: str
+    image_path: str | None = None
 
 
 JobFunction = Callable[[Services, datetime], Awaitable[list[Notice]]]
@@ -159,9 +160,24 @@ async def progress_nudge(services: Services, at: datetime) -> list[Notice]:
     return notices
 
 
-async def not_landed(services: Services, at: datetime) -> list[Notice]:
-    """Monthly scores have not landed yet: nothing to say, nothing faked."""
-    return []
+async def monthly_scores(services: Services, at: datetime) -> list[Notice]:
+    """The 1st: each branch group, last month's total, parts, rank and change; leaders, the
+    ranking with its chart."""
+    month = previous_month(at.strftime("%Y-%m"))
+    scores = await month_scores(services, month)
+    if not any(s.parts for s in scores):
+        return []  # nobody entered anything for that month: nothing to announce
+    notices = []
+    for branch_score in scores:
+        groups = await _groups(services, branch_score.branch_id)
+        if groups:
+            notices.append(Notice(tuple(groups), f"📈 {month} 月度考核:{render(branch_score)}"))
+    leaders = await services.repos.people.identities_with_role("leader")
+    if leaders:
+        image = await ranking_image(services, month, scores)
+        text = f"📈 {month} 支部月度考核排名:\n" + "\n".join(render(s) for s in scores)
+        notices.append(Notice(tuple(leaders), text, image))
+    return notices
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +193,7 @@ JOBS = {
     for job in (
         Job("weekly_meeting", "周一政工例会提醒", "week", weekly_meeting),
         Job("supervision_check", "周五督导走访检查", "week", supervision_check),
-        Job("monthly_scores", "月度百分考核通报", "month", not_landed),
+        Job("monthly_scores", "月度百分考核通报", "month", monthly_scores),
         Job("quarterly_review", "季度重点项目评审", "quarter", quarterly_review),
         Job("reward_meeting", "首个周四安全办公会奖励", "month", reward_meeting),
         Job("weekly_digest", "周日金点子周报", "week", weekly_digest),

@@ -125,7 +125,11 @@ async def run_job(services: Services, name: str, at: datetime, *, force: bool = 
         queued = 0
         for notice in notices:
             queued += await notify(
-                services, notice.recipients, notice.text, key=f"job:{name}:{period}{suffix}"
+                services,
+                notice.recipients,
+                notice.text,
+                key=f"job:{name}:{period}{suffix}",
+                image_path=notice.image_path,
             )
         await repos.job_runs.record(name, period, "done", at, services.now(), queued)
     log.info("job %s for %s queued %d notices", name, period, queued)

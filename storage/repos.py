@@ -406,6 +406,14 @@ class IdeaRepo:
         )
         return [_idea(r) for r in rows]
 
+    async def facts(self, since: datetime) -> list[tuple[datetime, str, str, str]]:
+        """(created at, category, branch id, status) of every idea since `since`."""
+        rows = await self._db.fetchall(
+            "SELECT created_at, category, branch_id, status FROM ideas WHERE created_at >= ?",
+            (to_db_time(since),),
+        )
+        return [(from_db_time(r[0]), r[1], r[2], r[3]) for r in rows]
+
     async def ledger(self) -> list[dict[str, Any]]:
         """Every idea with its author and branch names, oldest first (the 台账)."""
         rows = await self._db.fetchall(
@@ -1120,6 +1128,15 @@ class ProjectRepo:
         )
         return reward_id
 
+    async def verified_facts(self, since: datetime) -> list[tuple[datetime, int, int]]:
+        """(verified at, amount fen, project id) of benefits verified since `since`."""
+        rows = await self._db.fetchall(
+            "SELECT decided_at, amount_fen, project_id FROM benefits WHERE status = 'verified'"
+            " AND decided_at >= ?",
+            (to_db_time(since),),
+        )
+        return [(from_db_time(r[0]), int(r[1]), int(r[2])) for r in rows]
+
     async def rewarded_basis(self, project_id: int) -> int:
         row = await self._db.fetchone(
             "SELECT coalesce(sum(basis_fen), 0) FROM rewards WHERE project_id = ?", (project_id,)
@@ -1154,6 +1171,60 @@ class ProjectRepo:
         return [dict(r) for r in await self._db.fetchall(queries[name])]
 
 
+class ScoreRepo:
+    """Score entries by branch, month and part; the latest entry of each part counts."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def enter(
+        self,
+        branch_id: str,
+        month: str,
+        part: str,
+        value: float,
+        text: str,
+        person_id: int | None,
+        now: datetime,
+    ) -> int:
+        return await self._db.insert(
+            "INSERT INTO score_entries (branch_id, month, part, value, text, person_id,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (branch_id, month, part, value, text, person_id, to_db_time(now)),
+        )
+
+    async def month(self, month: str) -> dict[str, dict[str, float]]:
+        """Branch id → part → latest value for the month."""
+        rows = await self._db.fetchall(
+            "SELECT branch_id, part, value FROM score_entries e WHERE month = ? AND id ="
+            " (SELECT max(id) FROM score_entries WHERE branch_id = e.branch_id"
+            "  AND month = e.month AND part = e.part)",
+            (month,),
+        )
+        found: dict[str, dict[str, float]] = {}
+        for r in rows:
+            found.setdefault(r[0], {})[r[1]] = float(r[2])
+        return found
+
+    async def months(self) -> list[str]:
+        rows = await self._db.fetchall("SELECT DISTINCT month FROM score_entries ORDER BY month")
+        return [r[0] for r in rows]
+
+    async def is_closed(self, month: str) -> bool:
+        return (
+            await self._db.fetchone("SELECT 1 FROM closed_months WHERE month = ?", (month,))
+            is not None
+        )
+
+    async def close(self, month: str, person_id: int, now: datetime) -> bool:
+        count = await self._db.execute(
+            "INSERT INTO closed_months (month, closed_by, closed_at) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (month, person_id, to_db_time(now)),
+        )
+        return count > 0
+
+
 class Repositories:
     """Every repository over one database."""
 
@@ -1172,3 +1243,4 @@ class Repositories:
         self.visits = VisitRepo(db)
         self.job_runs = JobRunRepo(db)
         self.projects = ProjectRepo(db)
+        self.scores = ScoreRepo(db)
