@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -284,7 +285,8 @@ async def stats(msg: Incoming, services: Services) -> list[Reply]:
         benefit = sum(v[1] for v in verified if services.local(v[0]).month == number)
         monthly.append((f"{number}月", count, benefit / 1_000_000))
     path = services.settings.chart_dir / f"stats-{person.id}-{services.now():%Y%m%d%H%M%S}.png"
-    stats_chart(
+    await asyncio.to_thread(  # rendering takes a while: keep the event loop free
+        stats_chart,
         path,
         f"{scope} {local.year} 年金点子",
         [(c.label, by_category.get(c.label, 0)) for c in services.classifier.categories],
@@ -296,7 +298,8 @@ async def stats(msg: Incoming, services: Services) -> list[Reply]:
 
 async def ranking_image(services: Services, month: str, scores: list[BranchScore]) -> str:
     path = services.settings.chart_dir / f"ranking-{month}.png"
-    ranking_chart(
+    await asyncio.to_thread(
+        ranking_chart,
         path,
         f"{month} 支部月度考核",
         [(s.name, s.total or 0.0) for s in scores if s.total is not None],
