@@ -218,3 +218,23 @@ def test_scores_import_cli(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0 and "已导入 2 条基础分" in result.stdout
+
+
+async def test_assessment_sheet_in_the_ledger(app: App, tmp_path: Path, clock: Clock) -> None:
+    from openpyxl import load_workbook
+
+    from bot.export import build_sheets, export_ledger
+
+    for branch, base in (("jj1", 90), ("jj2", 90)):
+        for part, value in (("base", base), ("self", 80), ("dept", 70), ("leader", 100)):
+            await app.repos.scores.enter(branch, "2026-11", part, value, "", None, clock())
+    await app.repos.scores.enter("kj1", "2026-11", "base", 99, "", None, clock())
+    labels = {c.id: c.label for c in app.config.categories}
+    path = tmp_path / "ledger.xlsx"
+    export_ledger(path, await build_sheets(app.repos, labels, app.config.tz))
+    sheet = load_workbook(path)["月度考核"]
+    rows = {r[1]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows["机掘一队党支部"][7] == rows["机掘二队党支部"][7] == 88.4
+    assert rows["机掘一队党支部"][8] == rows["机掘二队党支部"][8] == 1
+    assert rows["开掘一队党支部"][2] == 99 and rows["开掘一队党支部"][7] is None
+    assert len(rows) == len(app.config.org.branches)
