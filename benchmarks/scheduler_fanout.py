@@ -2,11 +2,11 @@
 
     .venv/bin/python -m benchmarks.scheduler_fanout [--groups 42]
 
-`monthly_scores` has no content until the scores feature lands, so the Monday
-`weekly_meeting` job stands in: one notice per bound branch group, the same fan-out.
-The yardstick is the bound Telegram's limits allow: n messages at 30 per second overall
-(each group gets one message, far under its 20 a minute). Reported: job start to last
-delivery, the bound, and their ratio (target under 1.5).
+`monthly_scores` on the 1st sends each bound branch group its month's total, parts, rank
+and change (here with every part entered for every branch). The yardstick is the bound
+Telegram's limits allow: n messages at 30 per second overall (each group gets one
+message, far under its 20 a minute). Reported: job start to last delivery, the bound,
+and their ratio (target under 1.5).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 
 from bot.app import open_app, open_channels
 from bot.config import load_config
+from handlers.scores import previous_month
 from scheduler.runner import run_job
 from tests.botapi_fake import FakeTelegram
 
@@ -64,10 +65,23 @@ async def run(groups: int) -> None:
                         await app.repos.groups.bind(
                             "telegram", f"-{1000 + n}", f"b{n:02d}", None, app.services.now()
                         )
+                first = app.services.local(app.services.now()).replace(day=1, hour=9)
+                month = previous_month(first.strftime("%Y-%m"))
+                async with app.repos.db.transaction():
+                    for n in range(groups):
+                        for part, value in (
+                            ("base", 80 + n % 20),
+                            ("self", 90),
+                            ("dept", 85),
+                            ("leader", 88),
+                        ):
+                            await app.repos.scores.enter(
+                                f"b{n:02d}", month, part, value, "", None, app.services.now()
+                            )
                 async with open_channels(app) as (_, transports):
                     sender = app.sender(transports)
                     start = time.perf_counter()
-                    result = await run_job(app.services, "weekly_meeting", app.services.now())
+                    result = await run_job(app.services, "monthly_scores", first)
                     delivered = await sender.run_once()
                     elapsed = time.perf_counter() - start
             sent = len(tg.sent())
@@ -80,7 +94,7 @@ async def run(groups: int) -> None:
     print(f"{groups} branch groups, one notice each, every one delivered once")
     print()
     print(
-        "| measure | weekly_meeting job → last delivery | bound from the limits (n / 30 per s)"
+        "| measure | monthly_scores job → last delivery | bound from the limits (n / 30 per s)"
         " | ratio |"
     )
     print("| --- | --- | --- | --- |")

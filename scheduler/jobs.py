@@ -12,7 +12,13 @@ from datetime import datetime, timedelta
 
 from handlers.ideas import STATUS_LABELS
 from handlers.projects import reward_meeting_list, stale_projects
-from handlers.scores import month_scores, previous_month, ranking_image, render
+from handlers.scores import (
+    month_scores,
+    previous_month,
+    quarter_material,
+    ranking_image,
+    render,
+)
 from handlers.services import Services
 from handlers.supervision import build_agenda, render_agenda
 
@@ -114,21 +120,30 @@ async def weekly_digest(services: Services, at: datetime) -> list[Notice]:
 
 
 async def quarterly_review(services: Services, at: datetime) -> list[Notice]:
-    """First Monday of a quarter: the review meeting notice to each branch and secretary."""
+    """First Monday of a quarter: the review meeting notice to each branch group, and each
+    secretary the projects to report on with their last progress."""
     repos = services.repos
     quarter = (at.month - 1) // 3 + 1
+    previous = (at.year, quarter - 1) if quarter > 1 else (at.year - 1, 4)
+    material = await quarter_material(services, *previous)
     text = (
         f"📊 {at.year} 年第 {quarter} 季度重点项目评审会将在本月上旬召开,"
         "请各支部书记准备汇报本支部重点项目的进展和效益。"
     )
     notices = []
     for branch in await repos.org.branches():
-        recipients = [
-            *await _groups(services, branch.id),
-            *await repos.people.identities_with_role("secretary", branch_id=branch.id),
-        ]
-        if recipients:
-            notices.append(Notice(tuple(dict.fromkeys(recipients)), text))
+        groups = await _groups(services, branch.id)
+        if groups:
+            notices.append(Notice(tuple(groups), text))
+        secretaries = await repos.people.identities_with_role("secretary", branch_id=branch.id)
+        if secretaries:
+            item = material[branch.id]
+            lines = (
+                [text, "要汇报的项目:", *(f"  {p}" for p in item.projects)]
+                if item.projects
+                else [text, "本支部目前没有重点项目。"]
+            )
+            notices.append(Notice(tuple(secretaries), "\n".join(lines)))
     return notices
 
 
