@@ -13,24 +13,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from handlers.ideas import STATUS_LABELS
 from handlers.scores import compute
 from storage import Repositories
 
 FORMATS = (".csv", ".jsonl", ".xlsx")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-STATUS = {
-    "submitted": "已提交",
-    "under_review": "审核中",
-    "adopted": "已采纳",
-    "merged": "已合并",
-    "not_adopted": "未采纳",
-    "implemented": "已实施",
-    "rewarded": "已奖励",
-    "withdrawn": "已撤回",
-    "claimed": "待核实",
-    "verified": "已核实",
-    "rejected": "未核实",
-}
+STATUS = {**STATUS_LABELS, "claimed": "待核实", "verified": "已核实", "rejected": "未核实"}
 
 
 @dataclass

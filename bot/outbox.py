@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
+from bot.intake import wait_either
 from storage import OutboxMessage, Repositories
 
 log = logging.getLogger(__name__)
@@ -180,12 +181,4 @@ class OutboxSender:
             next_due = await self._repos.outbox.next_due_at(self._transports)
             if next_due is not None:
                 wait = min(max((next_due - self._clock()).total_seconds(), 0.05), IDLE_POLL_S)
-            waiters = [
-                asyncio.ensure_future(self._signal.wait()),
-                asyncio.ensure_future(stop.wait()),
-            ]
-            try:
-                await asyncio.wait(waiters, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiter in waiters:
-                    waiter.cancel()
+            await wait_either(self._signal, stop, wait)

@@ -44,6 +44,7 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 
 from bot.config import TelegramConfig
+from bot.intake import RETRY_DELAY_S, process_forever
 from bot.outbox import RetryLater, Undeliverable
 from bot.text import split_text
 from handlers import Incoming, IncomingAttachment, Router, Services
@@ -56,7 +57,6 @@ CHANNEL = "telegram"
 POLL_TIMEOUT_S = 25
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_PATH = "/telegram"
-RETRY_DELAY_S = 3.0
 
 
 def build_application(config: TelegramConfig) -> Application[Any, Any, Any, Any, Any, Any]:
@@ -235,17 +235,6 @@ class TelegramChannel:
             return
         await self._router.dispatch(msg, self._services)
 
-    async def _process_forever(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            self._stored.clear()
-            try:
-                await self.process_pending()
-            except Exception:
-                log.exception("processing stored Telegram updates failed")
-                await asyncio.sleep(RETRY_DELAY_S)
-                continue
-            await _wait_either(self._stored, stop)
-
     async def _poll_forever(self, stop: asyncio.Event) -> None:
         bot = self.application.bot
         await bot.delete_webhook()
@@ -313,7 +302,9 @@ class TelegramChannel:
         intake = self._serve_webhook if self._config.mode == "webhook" else self._poll_forever
         tasks = [
             asyncio.create_task(intake(stop)),
-            asyncio.create_task(self._process_forever(stop)),
+            asyncio.create_task(
+                process_forever("Telegram", self.process_pending, self._stored, stop)
+            ),
         ]
         try:
             await stop.wait()
@@ -383,15 +374,6 @@ class TelegramChannel:
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1
             await bot.send_message(chat_id, piece, reply_markup=markup if last else None)
-
-
-async def _wait_either(event: asyncio.Event, stop: asyncio.Event) -> None:
-    waiters = [asyncio.ensure_future(event.wait()), asyncio.ensure_future(stop.wait())]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
 
 
 @asynccontextmanager

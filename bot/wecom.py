@@ -29,6 +29,7 @@ from wechatpy.enterprise.crypto import PrpCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 
 from bot.config import OrgConfig, WecomConfig
+from bot.intake import process_forever
 from bot.outbox import RetryLater, Undeliverable
 from bot.text import split_text
 from handlers import Incoming, IncomingAttachment, Router, Services
@@ -315,32 +316,15 @@ class WecomChannel:
                 await self._repos.people.bind_by_wecom_userid(msg.sender_id, self._services.now())
         await self._router.dispatch(msg, self._services)
 
-    async def _process_forever(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            self._stored.clear()
-            try:
-                await self.process_pending()
-            except Exception:
-                log.exception("processing stored WeCom callbacks failed")
-                await asyncio.sleep(3)
-                continue
-            waiters = [
-                asyncio.ensure_future(self._stored.wait()),
-                asyncio.ensure_future(stop.wait()),
-            ]
-            try:
-                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiter in waiters:
-                    waiter.cancel()
-
     async def run(self, stop: asyncio.Event) -> None:
         host, _, port = self._config.listen.rpartition(":")
         runner = web.AppRunner(self.web_app(), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, host, int(port)).start()
         log.info("WeCom callbacks on %s%s", self._config.listen, self._config.callback_path)
-        processor = asyncio.create_task(self._process_forever(stop))
+        processor = asyncio.create_task(
+            process_forever("WeCom", self.process_pending, self._stored, stop)
+        )
         try:
             await stop.wait()
         finally:

@@ -202,8 +202,7 @@ async def project(msg: Incoming, services: Services) -> list[Reply]:
         return [await _new(services, person, rest)]
     if action == "link":
         return [await _link_command(services, person, rest)]
-    number = project_number(action)
-    found = await services.repos.projects.get(number) if number else None
+    found = await _project_arg(services, action)
     if found is None:
         return [Reply(f"没有这个重点项目。查看全部:/projects\n{NEW_USAGE}")]
     names = {b.id: b.name for b in await services.repos.org.branches()}
@@ -273,8 +272,7 @@ async def _link_command(services: Services, person: Person, rest: str) -> Reply:
     if not person.has_role("leader", "admin"):
         return Reply("只有党委领导可以把金点子纳入重点项目。")
     number, _, items = rest.strip().partition(" ")
-    project_id = project_number(number)
-    found = await services.repos.projects.get(project_id) if project_id else None
+    found = await _project_arg(services, number)
     if found is None or not items.strip():
         return Reply("用法:/project link P07 金点子编号 …")
     lines = []
@@ -306,6 +304,12 @@ async def projects(msg: Incoming, services: Services) -> list[Reply]:
     ]
 
 
+async def _project_arg(services: Services, text: str) -> Project | None:
+    """The project named by 'P07' (or '7'), if there is one."""
+    number = project_number(text) if text else None
+    return await services.repos.projects.get(number) if number else None
+
+
 async def _project_member(services: Services, person: Person, found: Project) -> bool:
     if person.has_role("leader", "admin") or person.id == found.lead_id:
         return True
@@ -317,8 +321,7 @@ async def progress(msg: Incoming, services: Services) -> list[Reply]:
     person = msg.person
     assert person is not None
     number, _, rest = msg.args.strip().partition(" ")
-    project_id = project_number(number) if number else None
-    found = await services.repos.projects.get(project_id) if project_id else None
+    found = await _project_arg(services, number)
     if found is None:
         return [Reply("用法:/progress P07 [百分比] 进展,例如:/progress P07 60 已完成第一批改造")]
     if not await _project_member(services, person, found):
@@ -344,8 +347,7 @@ async def benefit(msg: Incoming, services: Services) -> list[Reply]:
     person = msg.person
     assert person is not None
     parts = msg.args.strip().split(" ", 2)
-    project_id = project_number(parts[0]) if parts and parts[0] else None
-    found = await services.repos.projects.get(project_id) if project_id else None
+    found = await _project_arg(services, parts[0])
     if found is None or len(parts) < 3:
         return [Reply("用法:/benefit P07 金额 说明,例如:/benefit P07 4万 11月回收锚杆1740根")]
     if not await _project_member(services, person, found):
@@ -426,8 +428,7 @@ async def reward(msg: Incoming, services: Services) -> list[Reply]:
     person = msg.person
     assert person is not None
     number, _, rest = msg.args.strip().partition(" ")
-    project_id = project_number(number) if number else None
-    found = await services.repos.projects.get(project_id) if project_id else None
+    found = await _project_arg(services, number)
     if found is None:
         return [Reply("用法:/reward P07 查看建议;/reward P07 confirm E001:2000,jj1:3000 备注")]
     basis, share, proposed = await proposal(services, found)
