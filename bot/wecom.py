@@ -309,8 +309,10 @@ class WecomChannel:
             return
         if msg.callback is None and msg.text.strip().isdigit():
             choice = await self._repos.menus.choice(CHANNEL, msg.chat_id, int(msg.text))
-            if choice is not None:  # the numbered fallback for buttons
+            if choice is not None:  # the numbered fallback for buttons, good for one press
                 msg = replace(msg, text="", callback=choice[0], message_ref=choice[1])
+                async with self._repos.db.transaction():
+                    await self._repos.menus.forget(CHANNEL, msg.chat_id)
         if await self._repos.people.by_identity(CHANNEL, msg.sender_id) is None:
             async with self._repos.db.transaction():  # a roster userid needs no /start
                 await self._repos.people.bind_by_wecom_userid(msg.sender_id, self._services.now())

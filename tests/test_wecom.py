@@ -195,7 +195,10 @@ async def test_card_button_then_numbered_choice_changes_the_category(
         assert "回复数字选择" in texts[1] and "5. 安全生产" in texts[1]  # 7 choices: text
         await phone.post(client, phone.xml(ZHANG, "5"))
         texts = await wait_texts(wecom_api, ZHANG, 3)
+        await phone.post(client, phone.xml(ZHANG, "5"))  # the menu was good for one press
+        texts = await wait_texts(wecom_api, ZHANG, 4)
     assert "已改为:安全生产" in texts[2]
+    assert "内容太短" in texts[3]
     row = await app.repos.db.fetchone("SELECT category, confirmed FROM ideas WHERE id = 1")
     assert (row[0], row[1]) == ("safety", 1)
 
