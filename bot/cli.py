@@ -33,46 +33,61 @@ class CliError(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
+    # --config may come before the command or after it (`jindianzi run --config PATH`).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        help="配置文件(默认 ./config.yaml 或 $JINDIANZI_CONFIG)",
+    )
     parser = argparse.ArgumentParser(prog="jindianzi", description="金点子: 煤矿合理化建议机器人")
     parser.add_argument("--config", help="配置文件(默认 ./config.yaml 或 $JINDIANZI_CONFIG)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("run", help="启动所有已配置的渠道;没有凭据时打开控制台")
-    console = commands.add_parser("console", help="在终端里和机器人对话")
+    commands.add_parser("run", parents=[common], help="启动所有已配置的渠道;没有凭据时打开控制台")
+    console = commands.add_parser("console", parents=[common], help="在终端里和机器人对话")
     console.add_argument(
         "--as", dest="as_employee_no", metavar="EMPLOYEE_NO", help="以花名册里这个工号的身份对话"
     )
-    classify = commands.add_parser("classify", help="每行一条建议(stdin) → 每行一个 JSON(stdout)")
+    classify = commands.add_parser(
+        "classify", parents=[common], help="每行一条建议(stdin) → 每行一个 JSON(stdout)"
+    )
     classify.add_argument("--explain", action="store_true", help="同时给出最有分量的词")
-    nlp = commands.add_parser("nlp", help="分类模型")
+    nlp = commands.add_parser("nlp", parents=[common], help="分类模型")
     nlp_cmds = nlp.add_subparsers(dest="nlp_command", required=True, metavar="ACTION")
-    train = nlp_cmds.add_parser("train", help="用语料和人工更正重新训练模型")
+    train = nlp_cmds.add_parser("train", parents=[common], help="用语料和人工更正重新训练模型")
     train.add_argument(
         "--ship",
         action="store_true",
         help="只用语料训练,写入随代码发布的 nlp/data/model.npz(开发者用)",
     )
-    nlp_cmds.add_parser("eval", help="5 折交叉验证报告,以及人工更正训练前后的分类")
-    roster = commands.add_parser("roster", help="花名册")
+    nlp_cmds.add_parser(
+        "eval", parents=[common], help="5 折交叉验证报告,以及人工更正训练前后的分类"
+    )
+    roster = commands.add_parser("roster", parents=[common], help="花名册")
     roster_cmds = roster.add_subparsers(dest="roster_command", required=True, metavar="ACTION")
     roster_import = roster_cmds.add_parser(
-        "import", help="导入 CSV: employee_no,name,branch_id,role[,wecom_userid]"
+        "import", parents=[common], help="导入 CSV: employee_no,name,branch_id,role[,wecom_userid]"
     )
     roster_import.add_argument("file", type=Path)
-    scores = commands.add_parser("scores", help="月度考核")
+    scores = commands.add_parser("scores", parents=[common], help="月度考核")
     scores_cmds = scores.add_subparsers(dest="scores_command", required=True, metavar="ACTION")
-    scores_import = scores_cmds.add_parser("import", help="导入基础分 CSV: branch_id,month,base")
+    scores_import = scores_cmds.add_parser(
+        "import", parents=[common], help="导入基础分 CSV: branch_id,month,base"
+    )
     scores_import.add_argument("file", type=Path)
-    jobs = commands.add_parser("jobs", help="定时任务")
+    jobs = commands.add_parser("jobs", parents=[common], help="定时任务")
     jobs_cmds = jobs.add_subparsers(dest="jobs_command", required=True, metavar="ACTION")
-    jobs_cmds.add_parser("list", help="每个任务的时间和接下来三次运行时间")
-    job_run = jobs_cmds.add_parser("run", help="现在运行一个任务并发出通知")
+    jobs_cmds.add_parser("list", parents=[common], help="每个任务的时间和接下来三次运行时间")
+    job_run = jobs_cmds.add_parser("run", parents=[common], help="现在运行一个任务并发出通知")
     job_run.add_argument("name")
     job_run.add_argument("--now", help="当作这个时间运行(ISO-8601,不带时区按配置的时区)")
     job_run.add_argument("--dry-run", action="store_true", help="只打印通知,不发送、不记账")
     job_run.add_argument("--force", action="store_true", help="这个周期已经运行过也再发一次")
-    export = commands.add_parser("export", help="导出金点子台账(.xlsx / .csv / .jsonl)")
+    export = commands.add_parser(
+        "export", parents=[common], help="导出金点子台账(.xlsx / .csv / .jsonl)"
+    )
     export.add_argument("file", type=Path)
-    backup = commands.add_parser("backup", help="在线备份数据库(运行中也一致)")
+    backup = commands.add_parser("backup", parents=[common], help="在线备份数据库(运行中也一致)")
     backup.add_argument("file", type=Path)
     return parser
 

@@ -125,6 +125,8 @@ def test_bad_config_is_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "配置错误 org.branches[9].department: 部门 'ghost' 不存在"
     ]
+    after = cli("export", "x.csv", "--config", str(bad), db=tmp_path / "j.db")  # DESIGN's form
+    assert after.returncode == 2 and after.stderr == result.stderr
 
 
 def test_roster_import_reports_bad_rows_and_imports_nothing(tmp_path: Path) -> None:
