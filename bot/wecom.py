@@ -19,6 +19,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -222,6 +223,24 @@ class WecomApi:
         check(result, path)
         return result
 
+    async def upload_image(self, content: bytes, filename: str) -> str:
+        """media/upload an image; returns its media_id (valid three days)."""
+        url = self._base + "/cgi-bin/media/upload"
+        for refresh in (False, True):
+            params = {"access_token": await self.token(refresh=refresh), "type": "image"}
+            try:
+                response = await self._http.post(
+                    url, params=params, files={"media": (filename, content, "image/png")}
+                )
+                response.raise_for_status()
+                result: dict[str, Any] = response.json()
+            except (httpx.HTTPError, ValueError) as exc:
+                raise RetryLater(f"network: {exc!r}") from exc
+            if result.get("errcode") not in TOKEN_ERRORS:
+                break
+        check(result, "media/upload")
+        return str(result["media_id"])
+
     async def robot(self, key: str, body: dict[str, Any]) -> None:
         result = await self._post(self._base + "/cgi-bin/webhook/send", {"key": key}, body)
         check(result, "webhook/send")
@@ -343,6 +362,21 @@ class WecomChannel:
         text = str(payload.get("text", ""))
         buttons = [(b["label"], b["data"]) for row in payload.get("buttons", []) for b in row]
         agent = self._config.agent_id
+        image = payload.get("image_path")
+        if image:  # charts: the picture first, then the text
+            path = Path(str(image))
+            media_id = await self._api.upload_image(
+                await asyncio.to_thread(path.read_bytes), path.name
+            )
+            await self._api.call(
+                "/cgi-bin/message/send",
+                {
+                    "touser": chat_id,
+                    "msgtype": "image",
+                    "agentid": agent,
+                    "image": {"media_id": media_id},
+                },
+            )
         if buttons:
             task_id = f"m{time.time_ns()}"
             async with self._repos.db.transaction():

@@ -305,3 +305,18 @@ async def test_callbacks_are_answered_fast_during_a_burst(
         await asyncio.sleep(0.05)
     row = await app.repos.db.fetchone("SELECT count(*), count(DISTINCT author_id) FROM ideas")
     assert row is not None and (row[0], row[1]) == (150, 150)
+
+
+async def test_stats_chart_reaches_wecom_as_an_image(
+    served: Any, phone: Phone, wecom_api: FakeWecomApi
+) -> None:
+    app, _, _ = served
+    async with app.repos.db.transaction():
+        leader = await app.repos.people.by_employee_no("L001")
+        assert leader is not None
+        await app.repos.people.bind_identity(leader.id, "wecom", "sun", app.services.now())
+    async with httpx.AsyncClient() as client:
+        await phone.post(client, phone.xml("sun", "/stats"))
+        texts = await wait_texts(wecom_api, "sun", 2)
+    assert texts[0] == "<image media-1>" and "金点子统计" in texts[1]
+    assert wecom_api.uploads[0][:8] == b"\x89PNG\r\n\x1a\n"

@@ -17,6 +17,7 @@ class FakeWecomApi:
         self.robot: list[tuple[str, dict[str, Any]]] = []
         self.expired: set[str] = set()
         self.rejected_keys: set[str] = set()
+        self.uploads: list[bytes] = []
         self._tokens = itertools.count(1)
         self._runner: web.AppRunner | None = None
 
@@ -25,6 +26,7 @@ class FakeWecomApi:
         app.router.add_get("/cgi-bin/gettoken", self._gettoken)
         app.router.add_post("/cgi-bin/message/send", self._send)
         app.router.add_post("/cgi-bin/webhook/send", self._webhook)
+        app.router.add_post("/cgi-bin/media/upload", self._upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -68,6 +70,19 @@ class FakeWecomApi:
         self.sent.append(body)
         return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": str(len(self.sent))})
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        if request.query.get("access_token") in self.expired or request.query.get("type") != (
+            "image"
+        ):
+            return web.json_response({"errcode": 42001, "errmsg": "access_token expired"})
+        form = await request.post()
+        media = form["media"]
+        assert isinstance(media, web.FileField)
+        self.uploads.append(media.file.read())
+        return web.json_response(
+            {"errcode": 0, "type": "image", "media_id": f"media-{len(self.uploads)}"}
+        )
+
     async def _webhook(self, request: web.Request) -> web.Response:
         key = request.query.get("key", "")
         if key in self.rejected_keys:
@@ -83,6 +98,8 @@ class FakeWecomApi:
                 continue
             if body["msgtype"] == "text":
                 found.append(body["text"]["content"])
+            elif body["msgtype"] == "image":
+                found.append(f"<image {body['image']['media_id']}>")
             else:
                 card = body["template_card"]
                 found.append(card["main_title"]["title"] + "\n" + card["sub_title_text"])
