@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import itertools
 from datetime import UTC, datetime, timedelta
@@ -116,6 +117,42 @@ class Chat:
         await self.say("/start")
         await self.say(employee_no)
         return await self.say(name)
+
+
+class Writer:
+    """Commits one idea after another until stopped, counting what was committed."""
+
+    def __init__(self, app: App, pause: float = 0.0) -> None:
+        self.app = app
+        self.pause = pause
+        self.committed = 0
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        repos = self.app.repos
+        author = await repos.people.by_employee_no("E001")
+        assert author is not None
+        while not self._stop.is_set():
+            async with repos.db.transaction():
+                await repos.ideas.add(
+                    author=author,
+                    text=f"回收旧锚杆第{self.committed}批",
+                    category="repair_reuse",
+                    confidence=0.9,
+                    channel="test",
+                    now=self.app.services.now(),
+                )
+            self.committed += 1
+            await asyncio.sleep(self.pause)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        self._stop.set()
+        assert self._task is not None
+        await self._task
 
 
 async def idea_rows(repos: Repositories) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bot.app import load_sample_roster, open_app
 from nlp import ModelClassifier
-from tests.support import ROOT, Clock, project_config
+from tests.support import ROOT, Clock, Writer, project_config
 
 
 def cli(
@@ -186,32 +186,12 @@ async def test_backup_command_while_the_bot_writes(
     config = project_config(db)
     async with open_app(config, clock=Clock(), classifier=classifier) as app:
         await load_sample_roster(app)
-        author = await app.repos.people.by_employee_no("E001")
-        assert author is not None
-        stop = asyncio.Event()
-        committed = 0
-
-        async def writer() -> None:
-            nonlocal committed
-            while not stop.is_set():
-                async with app.repos.db.transaction():
-                    await app.repos.ideas.add(
-                        author=author,
-                        text=f"修旧利废第{committed}条",
-                        category="repair_reuse",
-                        confidence=0.9,
-                        channel="test",
-                        now=app.services.now(),
-                    )
-                committed += 1
-                await asyncio.sleep(0.001)
-
-        task = asyncio.create_task(writer())
+        writer = Writer(app, pause=0.001)
+        writer.start()
         await asyncio.sleep(0.1)
-        before = committed
+        before = writer.committed
         result = await asyncio.to_thread(cli, "backup", str(tmp_path / "b.db"), db=db)
-        stop.set()
-        await task
+        await writer.stop()
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(tmp_path / "b.db") as copy:
         assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -13,7 +13,7 @@ from bot.config import Config
 from bot.roster import RosterProblems, import_roster
 from storage import Database
 
-from .support import Clock
+from .support import Clock, Writer
 
 
 async def test_connection_settings_and_migrations(tmp_path: Path) -> None:
@@ -97,34 +97,14 @@ async def test_bad_roster_imports_nothing(config: Config, tmp_path: Path, clock:
 
 async def test_backup_while_writes_go_on(app: App, tmp_path: Path) -> None:
     repos = app.repos
-    author = await repos.people.by_employee_no("E001")
-    assert author is not None
-    stop = asyncio.Event()
-    committed = 0
-
-    async def writer() -> None:
-        nonlocal committed
-        while not stop.is_set():
-            async with repos.db.transaction():
-                await repos.ideas.add(
-                    author=author,
-                    text=f"回收旧锚杆第{committed}批",
-                    category="repair_reuse",
-                    confidence=0.9,
-                    channel="test",
-                    now=app.services.now(),
-                )
-            committed += 1
-            await asyncio.sleep(0)
-
-    task = asyncio.create_task(writer())
+    writer = Writer(app)
+    writer.start()
     await asyncio.sleep(0.05)
     target = tmp_path / "backup" / "copy.db"
-    at_backup = committed
+    at_backup = writer.committed
     await repos.db.backup(target)
     await asyncio.sleep(0.02)
-    stop.set()
-    await task
+    await writer.stop()
     assert at_backup > 0
     copy = sqlite3.connect(target)
     try:
