@@ -103,18 +103,20 @@ async def score(msg: Incoming, services: Services) -> list[Reply]:
     assert person is not None
     words = msg.args.split()
     now_month = services.local(services.now()).strftime("%Y-%m")
-    if not words or _MONTH.match(words[0]):
-        month = words[0] if words else now_month
+    month = now_month
+    if words and _MONTH.match(words[0]):  # /score 2026-10 [self 85 …]: another month
+        month, words = words[0], words[1:]
         if month > now_month:
             return [Reply("这个月份还没到。")]
+    if not words:
         return [await _show(services, person, month)]
     action = words[0].lower()
     if action == "close":
         return [await _close(services, person, words[1:], now_month)]
     if action not in ("self", "dept", "leader", "base"):
         return [Reply(USAGE)]
-    if await services.repos.scores.is_closed(now_month):
-        return [Reply(f"{now_month} 已经结账,不能再修改。")]
+    if await services.repos.scores.is_closed(month):
+        return [Reply(f"{month} 已经结账,不能再修改。")]
     if action == "self":
         if not person.has_role("secretary"):
             return [Reply("项目自评由支部书记填写。")]
@@ -138,9 +140,9 @@ async def score(msg: Incoming, services: Services) -> list[Reply]:
         return [Reply("分数要在 0 到 100 之间。")]
     text = " ".join(rest[1:])[:200]
     await services.repos.scores.enter(
-        branch.id, now_month, action, value, text, person.id, services.now()
+        branch.id, month, action, value, text, person.id, services.now()
     )
-    return [Reply(f"已记录 {branch.name} {now_month} 的{PART_LABELS[action]}:{value:g} 分。")]
+    return [Reply(f"已记录 {branch.name} {month} 的{PART_LABELS[action]}:{value:g} 分。")]
 
 
 async def _show(services: Services, person: Person, month: str) -> Reply:

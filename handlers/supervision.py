@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -155,8 +156,17 @@ async def _add(msg: Incoming, services: Services, person: Person, rest: str) -> 
     branch_id, _, text = rest.partition(" ")
     branch = await services.repos.org.branch(branch_id)
     if branch is None:
-        return [Reply(f"没有编号为“{branch_id[:20]}”的支部。用法:/findings add 支部编号 问题")]
-    _, replies = await _record(msg, services, person, branch, text.strip())
+        return [
+            Reply(f"没有编号为“{branch_id[:20]}”的支部。用法:/findings add 支部编号 [P项目号] 问题")
+        ]
+    project_ref = None
+    first, _, remainder = text.strip().partition(" ")
+    if re.fullmatch(r"[Pp]\d{1,4}", first):  # the key project the problem concerns
+        project = await services.repos.projects.get(int(first[1:]))
+        if project is None or branch.id not in project.branches:
+            return [Reply(f"{branch.name}没有参与重点项目 {first.upper()}。")]
+        project_ref, text = project.number, remainder
+    _, replies = await _record(msg, services, person, branch, text.strip(), project_ref)
     return replies
 
 
@@ -218,7 +228,12 @@ async def _may_raise(services: Services, person: Person, branch: Branch) -> bool
 
 
 async def _record(
-    msg: Incoming, services: Services, person: Person, branch: Branch, text: str
+    msg: Incoming,
+    services: Services,
+    person: Person,
+    branch: Branch,
+    text: str,
+    project_ref: str | None = None,
 ) -> tuple[Finding | None, list[Reply]]:
     """Store a finding and tell the branch; the finding is None when refused."""
     if not await _may_raise(services, person, branch):
@@ -230,7 +245,11 @@ async def _record(
             Reply(f"问题描述太长了({len(text)} 字),请控制在 {MAX_FINDING_CHARS} 字以内。")
         ]
     finding = await services.repos.findings.add(
-        branch=branch, text=text, person_id=person.id, project_ref=None, now=services.now()
+        branch=branch,
+        text=text,
+        person_id=person.id,
+        project_ref=project_ref,
+        now=services.now(),
     )
     for attachment in msg.attachments:
         attachment_id = await services.repos.attachments.add(

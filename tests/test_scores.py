@@ -238,3 +238,18 @@ async def test_assessment_sheet_in_the_ledger(app: App, tmp_path: Path, clock: C
     assert rows["机掘一队党支部"][8] == rows["机掘二队党支部"][8] == 1
     assert rows["开掘一队党支部"][2] == 99 and rows["开掘一队党支部"][7] is None
     assert len(rows) == len(app.config.org.branches)
+
+
+async def test_scores_for_another_month(app: App, people: dict[str, Chat], clock: Clock) -> None:
+    clock.now = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+    leader = people["leader"]
+    assert (
+        "机掘一队党支部 2026-10 的基础分:91 分"
+        in (await leader.say("/score 2026-10 base jj1 91"))[0]
+    )
+    assert await app.repos.scores.month("2026-10") == {"jj1": {"base": 91.0}}
+    await leader.say("/score close 2026-10")
+    assert "2026-10 已经结账" in (await leader.say("/score 2026-10 base jj1 95"))[0]
+    assert "还没到" in (await leader.say("/score 2026-12 base jj1 95"))[0]
+    assert await app.repos.scores.month("2026-10") == {"jj1": {"base": 91.0}}
+    assert await app.repos.scores.month("2026-12") == {}

@@ -192,3 +192,14 @@ async def test_leader_filters_and_long_open_findings(
     clock.advance(15 * 86400)
     agenda = await build_agenda(app.services, clock())
     assert sorted(f.id for d in agenda for b in d.branches for f in b.findings) == [2, 3]
+
+
+async def test_a_finding_can_name_its_key_project(app: App, people: dict[str, Chat]) -> None:
+    await people["leader"].say("/project new 锚杆回收 | repair_reuse | L001 | jj1 | 10万")
+    supervisor = people["supervisor"]
+    assert "没有参与重点项目 P01" in (await supervisor.say("/findings add jj2 P01 台账不全"))[0]
+    assert "没有参与重点项目 P09" in (await supervisor.say("/findings add jj1 P09 台账不全"))[0]
+    assert "已记录问题 #1" in (await supervisor.say("/findings add jj1 p01 回收台账不全"))[0]
+    finding = await app.repos.findings.get(1)
+    assert finding is not None and finding.project_ref == "P01" and finding.text == "回收台账不全"
+    assert "项目 P01" in (await supervisor.say("/findings"))[0]
