@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from tests.botapi_fake import FakeTelegram
+from tests.support import seed_telegram_people
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:BENCH"
@@ -44,21 +45,6 @@ app = builder.build()
 app.add_handler(MessageHandler(filters.TEXT, echo))
 app.run_polling(allowed_updates=Update.ALL_TYPES)
 """
-
-
-def seed(db: Path, users: int) -> None:
-    with sqlite3.connect(db) as conn:
-        for n in range(users):
-            conn.execute(
-                "INSERT INTO people (employee_no, name, branch_id, created_at, updated_at)"
-                " VALUES (?, ?, 'jj1', 'x', 'x')",
-                (f"B{n:05d}", f"工人{n}"),
-            )
-            conn.execute(
-                "INSERT INTO identities (channel, external_id, person_id, bound_at)"
-                " VALUES ('telegram', ?, last_insert_rowid(), 'x')",
-                (str(FIRST_USER + n),),
-            )
 
 
 async def burst(tg: FakeTelegram, users: int, texts: list[str]) -> tuple[float, list[float]]:
@@ -110,7 +96,7 @@ async def run_one(
                 capture_output=True,
                 check=True,
             )
-            seed(db, users)
+            seed_telegram_people(db, users, FIRST_USER)
             command = [jindianzi, "run"]
             if os.environ.get("BENCH_PROFILE"):
                 command = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,23 @@ class Writer:
         self._stop.set()
         assert self._task is not None
         await self._task
+
+
+def seed_telegram_people(db: Path, users: int, first_user: int) -> None:
+    """Registered people with Telegram ids first_user, first_user + 1, …, as if each had
+    done /start (written straight into the file, for a bot running in another process)."""
+    with sqlite3.connect(db) as conn:
+        for n in range(users):
+            conn.execute(
+                "INSERT INTO people (employee_no, name, branch_id, created_at, updated_at)"
+                " VALUES (?, ?, 'jj1', 'x', 'x')",
+                (f"T{n:05d}", f"工人{n}"),
+            )
+            conn.execute(
+                "INSERT INTO identities (channel, external_id, person_id, bound_at)"
+                " VALUES ('telegram', ?, last_insert_rowid(), 'x')",
+                (str(first_user + n),),
+            )
 
 
 async def idea_rows(repos: Repositories) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from bot.config import Config
 from bot.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramChannel, open_telegram
 from nlp import ModelClassifier
 from tests.botapi_fake import FakeTelegram
-from tests.support import ROOT, project_config
+from tests.support import ROOT, project_config, seed_telegram_people
 
 TOKEN = "123456:TEST-token"
 ZHANG = 1001  # Telegram user ids
@@ -290,22 +290,6 @@ def start_bot(config_env: dict[str, str], stderr: Path) -> subprocess.Popen[byte
         )
 
 
-def seed_people(db: Path, users: int) -> None:
-    """Registered people, as if each had done /start before."""
-    with sqlite3.connect(db) as conn:
-        for n in range(users):
-            conn.execute(
-                "INSERT INTO people (employee_no, name, branch_id, created_at, updated_at)"
-                " VALUES (?, ?, 'jj1', 'x', 'x')",
-                (f"T{n:04d}", f"工人{n}"),
-            )
-            conn.execute(
-                "INSERT INTO identities (channel, external_id, person_id, bound_at)"
-                " VALUES ('telegram', ?, last_insert_rowid(), 'x')",
-                (str(5000 + n),),
-            )
-
-
 async def test_killed_after_fetch_then_restarted_handles_each_update_once(
     tmp_path: Path, tg: FakeTelegram, classifier: ModelClassifier
 ) -> None:
@@ -318,7 +302,7 @@ async def test_killed_after_fetch_then_restarted_handles_each_update_once(
     }
     async with open_app(telegram_config(tmp_path, tg), classifier=classifier):
         pass  # creates and migrates the database
-    seed_people(db, 1)
+    seed_telegram_people(db, 1, 5000)
     count = 120
     for n in range(count):
         tg.push_text(5000, f"第{n}号建议:把{n}号皮带机的旧托辊修好再用")
