@@ -369,3 +369,24 @@ async def test_send_to_a_migrated_group_follows_it(bot: App, tg: FakeTelegram) -
     delivered = (await tg.wait_sent(1, chat_id=-1006000))[0]
     assert delivered["text"] == "周一例会提醒"
     assert [b.chat_id for b in await bot.repos.groups.for_branch("jj1")] == ["-1006000"]
+
+
+async def test_a_chart_goes_out_as_a_photo_with_its_text(
+    bot: App, tg: FakeTelegram, tmp_path: Path
+) -> None:
+    image = tmp_path / "chart.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 100)
+    long_text = "本月排名\n" + "\n".join(f"第{i}名 某某党支部 90 分" for i in range(80))
+    async with bot.repos.db.transaction():
+        await bot.repos.outbox.enqueue(
+            channel="telegram",
+            chat_id=str(ZHANG),
+            payload={"text": long_text, "image_path": str(image)},
+            dedupe_key="chart-1",
+            now=bot.services.now(),
+        )
+    bot.services.outbox_signal.set()
+    sent = await tg.wait_sent(2, chat_id=ZHANG)
+    assert sent[0]["method"] == "sendPhoto" and sent[0]["photo"] == "<file>"
+    assert long_text.startswith(sent[0]["caption"]) and len(sent[0]["caption"]) <= 1024
+    assert sent[0]["caption"] + sent[1]["text"] == long_text  # the rest follows as text
