@@ -1,10 +1,13 @@
-"""Plain records the repositories return."""
+"""Plain records the repositories return, and named rows for the smaller queries.
+
+The rows are `NamedTuple`s so that callers written for bare tuples keep unpacking them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,27 @@ class Person:
 
 
 @dataclass(frozen=True, slots=True)
+class RosterEntry:
+    employee_no: str
+    name: str
+    branch_id: str
+    role: Role
+    wecom_userid: str | None
+
+
+class DepartmentName(NamedTuple):
+    id: str
+    name: str
+
+
+class Recipient(NamedTuple):
+    """Where a person or a group is reached: a private chat's id is the person's external id."""
+
+    channel: str
+    chat_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Idea:
     id: int
     author_id: int
@@ -59,6 +83,49 @@ class Idea:
     updated_at: datetime
 
 
+class IdeaEvent(NamedTuple):
+    """One status change of an idea."""
+
+    status: str
+    reason: str
+    actor_name: str
+    at: datetime
+
+
+class CategoryCorrection(NamedTuple):
+    """A person's change of an idea's category: a labelled example for training."""
+
+    text: str
+    old_category: str
+    new_category: str
+
+
+class IdeaText(NamedTuple):
+    id: int
+    text: str
+
+
+class TermMatch(NamedTuple):
+    """An indexed idea and its space-separated terms."""
+
+    idea_id: int
+    terms: str
+
+
+class TermFrequencies(NamedTuple):
+    """How many ideas are indexed, and in how many of them each term occurs."""
+
+    documents: int
+    by_term: dict[str, int]
+
+
+class IdeaFact(NamedTuple):
+    created_at: datetime
+    category: str
+    branch_id: str
+    status: str
+
+
 @dataclass(frozen=True, slots=True)
 class Attachment:
     id: int
@@ -71,6 +138,18 @@ class Attachment:
 class Conversation:
     state: str
     data: dict[str, Any] = field(default_factory=dict)
+
+
+class PendingUpdate(NamedTuple):
+    update_id: str
+    raw: str
+
+
+class MenuChoice(NamedTuple):
+    """A numbered answer to a menu: the button's callback data and the menu's reference."""
+
+    data: str
+    ref: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,3 +181,69 @@ class FindingEvent:
     text: str
     person_name: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GroupBinding:
+    channel: str
+    chat_id: str
+    branch_id: str
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: int
+    title: str
+    category: str
+    lead_id: int
+    lead_name: str
+    expected_benefit_fen: int
+    branches: tuple[str, ...]
+    idea_ids: tuple[int, ...]
+    verified_fen: int
+    rewarded_fen: int
+    last_progress: str | None
+    last_percent: int | None
+    last_progress_at: datetime | None
+    created_at: datetime
+
+    @property
+    def number(self) -> str:
+        return f"P{self.id:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class Benefit:
+    id: int
+    project_id: int
+    amount_fen: int
+    text: str
+    claimed_by: int
+    status: str
+    decided_at: datetime | None
+    created_at: datetime
+
+
+class VerifiedBenefit(NamedTuple):
+    verified_at: datetime
+    amount_fen: int
+    project_id: int
+
+
+class RewardShare(NamedTuple):
+    """One recipient of a reward: a person or a branch (or neither, for a party group)."""
+
+    person_id: int | None
+    branch_id: str | None
+    label: str
+    amount_fen: int
+
+
+class RewardReceived(NamedTuple):
+    """A reward naming a person, as that person sees it."""
+
+    project_number: str
+    title: str
+    amount_fen: int
+    at: datetime

@@ -1,0 +1,65 @@
+"""Typed repositories over the database, one module per aggregate.
+
+The record types are re-exported here because callers imported them from `storage.repos`
+when it was one module; new code imports them from `storage`.
+"""
+
+from __future__ import annotations
+
+from storage.db import Database
+from storage.models import Benefit, GroupBinding, Project, RosterEntry
+from storage.repos.groups import GroupRepo
+from storage.repos.ideas import AttachmentRepo, IdeaRepo
+from storage.repos.jobs import JobRunRepo
+from storage.repos.messaging import ConversationRepo, InboxRepo, MenuRepo, OutboxRepo
+from storage.repos.org import OrgRepo
+from storage.repos.people import PeopleRepo
+from storage.repos.projects import ProjectRepo
+from storage.repos.scores import ScoreRepo
+from storage.repos.supervision import FindingRepo, VisitRepo
+from storage.repos.times import from_db_time, to_db_time
+
+__all__ = [
+    "AttachmentRepo",
+    "Benefit",
+    "ConversationRepo",
+    "FindingRepo",
+    "GroupBinding",
+    "GroupRepo",
+    "IdeaRepo",
+    "InboxRepo",
+    "JobRunRepo",
+    "MenuRepo",
+    "OrgRepo",
+    "OutboxRepo",
+    "PeopleRepo",
+    "Project",
+    "ProjectRepo",
+    "Repositories",
+    "RosterEntry",
+    "ScoreRepo",
+    "VisitRepo",
+    "from_db_time",
+    "to_db_time",
+]
+
+
+class Repositories:
+    """Every repository over one database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.org = OrgRepo(db)
+        self.people = PeopleRepo(db)
+        self.ideas = IdeaRepo(db)
+        self.attachments = AttachmentRepo(db)
+        self.inbox = InboxRepo(db)
+        self.conversations = ConversationRepo(db)
+        self.outbox = OutboxRepo(db)
+        self.groups = GroupRepo(db)
+        self.menus = MenuRepo(db)
+        self.findings = FindingRepo(db)
+        self.visits = VisitRepo(db)
+        self.job_runs = JobRunRepo(db)
+        self.projects = ProjectRepo(db)
+        self.scores = ScoreRepo(db)

@@ -1,0 +1,277 @@
+"""Ideas, their history and category corrections, attachments and the similarity index."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from storage.db import Database
+from storage.models import (
+    Attachment,
+    CategoryCorrection,
+    Idea,
+    IdeaEvent,
+    IdeaFact,
+    IdeaText,
+    Person,
+    TermFrequencies,
+    TermMatch,
+)
+from storage.repos.times import from_db_time, to_db_time
+
+
+def _idea(row: sqlite3.Row) -> Idea:
+    return Idea(
+        id=row["id"],
+        author_id=row["author_id"],
+        branch_id=row["branch_id"],
+        text=row["text"],
+        category=row["category"],
+        confidence=float(row["confidence"]),
+        confirmed=bool(row["confirmed"]),
+        status=row["status"],
+        channel=row["channel"],
+        created_at=from_db_time(row["created_at"]),
+        updated_at=from_db_time(row["updated_at"]),
+    )
+
+
+class IdeaRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(
+        self,
+        *,
+        author: Person,
+        text: str,
+        category: str,
+        confidence: float,
+        channel: str,
+        now: datetime,
+    ) -> Idea:
+        stamp = to_db_time(now)
+        row = await self._db.fetchone(
+            "INSERT INTO ideas (author_id, branch_id, text, category, confidence, channel,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            (author.id, author.branch_id, text, category, confidence, channel, stamp, stamp),
+        )
+        assert row is not None
+        return _idea(row)
+
+    async def get(self, idea_id: int) -> Idea | None:
+        row = await self._db.fetchone("SELECT * FROM ideas WHERE id = ?", (idea_id,))
+        return _idea(row) if row else None
+
+    async def by_author(self, author_id: int, *, limit: int, offset: int) -> list[Idea]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM ideas WHERE author_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+            (author_id, limit, offset),
+        )
+        return [_idea(r) for r in rows]
+
+    async def count_by_author(self, author_id: int) -> int:
+        row = await self._db.fetchone(
+            "SELECT count(*) FROM ideas WHERE author_id = ?", (author_id,)
+        )
+        return int(row[0]) if row else 0
+
+    async def confirm(self, idea_id: int, now: datetime) -> None:
+        await self._db.execute(
+            "UPDATE ideas SET confirmed = 1, updated_at = ? WHERE id = ?",
+            (to_db_time(now), idea_id),
+        )
+
+    async def set_status(self, idea_id: int, status: str, now: datetime) -> None:
+        await self._db.execute(
+            "UPDATE ideas SET status = ?, updated_at = ? WHERE id = ?",
+            (status, to_db_time(now), idea_id),
+        )
+
+    async def move(
+        self,
+        idea: Idea,
+        status: str,
+        person_id: int,
+        reason: str,
+        now: datetime,
+        merged_into: int | None = None,
+    ) -> int:
+        """Change an idea's status and keep the change as history; returns the history id."""
+        await self._db.execute(
+            "UPDATE ideas SET status = ?, merged_into = coalesce(?, merged_into), updated_at = ?"
+            " WHERE id = ?",
+            (status, merged_into, to_db_time(now), idea.id),
+        )
+        return await self._db.insert(
+            "INSERT INTO idea_history (idea_id, person_id, from_status, to_status, reason,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (idea.id, person_id, idea.status, status, reason, to_db_time(now)),
+        )
+
+    async def history(self, idea_id: int) -> list[IdeaEvent]:
+        """(to status, reason, who, when) of every change, oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT h.to_status, h.reason, p.name, h.created_at FROM idea_history h"
+            " JOIN people p ON p.id = h.person_id WHERE h.idea_id = ? ORDER BY h.id",
+            (idea_id,),
+        )
+        return [IdeaEvent(r[0], r[1], r[2], from_db_time(r[3])) for r in rows]
+
+    async def merged_authors(self, idea_id: int) -> list[int]:
+        """Authors of the ideas merged into this one: they share its credit."""
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT author_id FROM ideas WHERE merged_into = ? ORDER BY author_id",
+            (idea_id,),
+        )
+        return [int(r[0]) for r in rows]
+
+    async def change_category(
+        self, idea: Idea, new_category: str, by_person_id: int, now: datetime
+    ) -> None:
+        """Set the category, mark it confirmed and keep the change as a labelled example."""
+        stamp = to_db_time(now)
+        await self._db.execute(
+            "UPDATE ideas SET category = ?, confirmed = 1, updated_at = ? WHERE id = ?",
+            (new_category, stamp, idea.id),
+        )
+        if new_category != idea.category:
+            await self._db.execute(
+                "INSERT INTO category_corrections (idea_id, old_category, new_category,"
+                " person_id, created_at) VALUES (?, ?, ?, ?, ?)",
+                (idea.id, idea.category, new_category, by_person_id, stamp),
+            )
+
+    async def corrections(self) -> list[tuple[str, str, str]]:
+        """(text, old category, new category) for the latest correction of each idea."""
+        # The rows are CategoryCorrections; the annotation stays a plain tuple list while
+        # callers declare list[tuple[str, str, str]] (list is invariant).
+        rows = await self._db.fetchall(
+            "SELECT i.text, c.old_category, c.new_category FROM category_corrections c"
+            " JOIN ideas i ON i.id = c.idea_id"
+            " WHERE c.id = (SELECT max(id) FROM category_corrections WHERE idea_id = c.idea_id)"
+            " ORDER BY c.id"
+        )
+        return [CategoryCorrection(r["text"], r["old_category"], r["new_category"]) for r in rows]
+
+    async def index_terms(self, idea_id: int, terms: Sequence[str]) -> None:
+        """Store an idea's words for the similarity search (rowid = idea id), once."""
+        added = await self._db.execute(
+            "INSERT INTO idea_terms (rowid, terms) SELECT ?, ?"
+            " WHERE NOT EXISTS (SELECT 1 FROM idea_terms WHERE rowid = ?)",
+            (idea_id, " ".join(terms), idea_id),
+        )
+        if added:
+            await self._db.executemany(
+                "INSERT INTO idea_term_docs (term, docs) VALUES (?, 1)"
+                " ON CONFLICT(term) DO UPDATE SET docs = docs + 1",
+                [(t,) for t in {"", *(t.lower() for t in terms)}],
+            )
+
+    async def unindexed(self, limit: int = 1000) -> list[IdeaText]:
+        rows = await self._db.fetchall(
+            "SELECT id, text FROM ideas WHERE id NOT IN (SELECT rowid FROM idea_terms)"
+            " ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return [IdeaText(r["id"], r["text"]) for r in rows]
+
+    async def term_candidates(
+        self, terms: Sequence[str], *, exclude: int, limit: int
+    ) -> list[TermMatch]:
+        """(idea id, its terms) of the live ideas sharing the most weight with `terms` (BM25)."""
+        if not terms:
+            return []
+        query = " OR ".join('"' + t.replace('"', '""') + '"' for t in sorted(set(terms)))
+        rows = await self._db.fetchall(
+            "SELECT t.rowid AS id, t.terms FROM idea_terms t JOIN ideas i ON i.id = t.rowid"
+            " WHERE idea_terms MATCH ? AND t.rowid != ? AND i.status NOT IN ('withdrawn')"
+            " ORDER BY rank LIMIT ?",
+            (query, exclude, limit),
+        )
+        return [TermMatch(r["id"], r["terms"]) for r in rows]
+
+    async def document_frequencies(self, terms: Iterable[str]) -> TermFrequencies:
+        """(number of indexed ideas, term → number of ideas containing it)."""
+        wanted = sorted({t.lower() for t in terms} | {""})
+        found: dict[str, int] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._db.fetchall(
+                f"SELECT term, docs FROM idea_term_docs WHERE term IN ({marks})", chunk
+            )
+            found.update({r["term"]: int(r["docs"]) for r in rows})
+        return TermFrequencies(found.pop("", 0), found)
+
+    async def for_branch(
+        self, branch_id: str, *, since: datetime | None = None, status: str | None = None
+    ) -> list[Idea]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM ideas WHERE branch_id = ? AND (? IS NULL OR created_at >= ?)"
+            " AND (? IS NULL OR status = ?) ORDER BY id",
+            (branch_id, *([to_db_time(since)] * 2 if since else [None, None]), status, status),
+        )
+        return [_idea(r) for r in rows]
+
+    async def facts(self, since: datetime) -> list[IdeaFact]:
+        """(created at, category, branch id, status) of every idea since `since`."""
+        rows = await self._db.fetchall(
+            "SELECT created_at, category, branch_id, status FROM ideas WHERE created_at >= ?",
+            (to_db_time(since),),
+        )
+        return [IdeaFact(from_db_time(r[0]), r[1], r[2], r[3]) for r in rows]
+
+    async def ledger(self) -> list[dict[str, Any]]:
+        """Every idea with its author and branch names, oldest first (the 台账)."""
+        rows = await self._db.fetchall(
+            "SELECT i.id, i.created_at, p.employee_no, p.name AS author, b.id AS branch_id,"
+            " b.name AS branch, i.category, i.confidence, i.confirmed, i.status, i.channel,"
+            " i.text FROM ideas i JOIN people p ON p.id = i.author_id"
+            " JOIN branches b ON b.id = i.branch_id ORDER BY i.id"
+        )
+        return [dict(r) for r in rows]
+
+
+class AttachmentRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(
+        self,
+        *,
+        idea_id: int | None,
+        person_id: int,
+        channel: str,
+        kind: str,
+        file_ref: str,
+        now: datetime,
+    ) -> int:
+        return await self._db.insert(
+            "INSERT INTO attachments (idea_id, person_id, channel, kind, file_ref, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (idea_id, person_id, channel, kind, file_ref, to_db_time(now)),
+        )
+
+    async def attach(self, attachment_ids: Sequence[int], idea_id: int, person_id: int) -> None:
+        """Link a person's loose attachments (sent before the idea's text) to the idea."""
+        for attachment_id in attachment_ids:
+            await self._db.execute(
+                "UPDATE attachments SET idea_id = ? WHERE id = ? AND person_id = ?"
+                " AND idea_id IS NULL",
+                (idea_id, attachment_id, person_id),
+            )
+
+    async def link_finding(self, attachment_id: int, finding_id: int) -> None:
+        await self._db.execute(
+            "UPDATE attachments SET finding_id = ? WHERE id = ?", (finding_id, attachment_id)
+        )
+
+    async def for_idea(self, idea_id: int) -> list[Attachment]:
+        rows = await self._db.fetchall(
+            "SELECT id, idea_id, kind, file_ref FROM attachments WHERE idea_id = ? ORDER BY id",
+            (idea_id,),
+        )
+        return [Attachment(r["id"], r["idea_id"], r["kind"], r["file_ref"]) for r in rows]

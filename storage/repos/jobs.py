@@ -1,0 +1,60 @@
+"""The ledger of scheduled runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from storage.db import Database
+from storage.repos.times import from_db_time, to_db_time
+
+
+class JobRunRepo:
+    """The ledger of scheduled runs by (job, period)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def status(self, job: str, period: str) -> str | None:
+        row = await self._db.fetchone(
+            "SELECT status FROM job_runs WHERE job = ? AND period = ?", (job, period)
+        )
+        return str(row[0]) if row else None
+
+    async def record(
+        self,
+        job: str,
+        period: str,
+        status: str,
+        fire_time: datetime,
+        now: datetime,
+        notices: int,
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO job_runs (job, period, status, fire_time, ran_at, notices)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(job, period) DO UPDATE SET"
+            " status = excluded.status, ran_at = excluded.ran_at,"
+            " notices = job_runs.notices + excluded.notices",
+            (job, period, status, to_db_time(fire_time), to_db_time(now), notices),
+        )
+
+    async def last_fire(self, job: str, *, before: datetime) -> datetime | None:
+        """The scheduled time of the job's latest run before `before`."""
+        row = await self._db.fetchone(
+            "SELECT max(fire_time) FROM job_runs WHERE job = ? AND status = 'done'"
+            " AND fire_time < ?",
+            (job, to_db_time(before)),
+        )
+        return from_db_time(row[0]) if row and row[0] else None
+
+    async def first_start(self, now: datetime) -> datetime:
+        """When the scheduler first ran on this database (recorded on the first call)."""
+        await self._db.execute(
+            "INSERT INTO job_runs (job, period, status, fire_time, ran_at) VALUES"
+            " ('_scheduler', 'first_start', 'done', ?, ?) ON CONFLICT DO NOTHING",
+            (to_db_time(now), to_db_time(now)),
+        )
+        row = await self._db.fetchone(
+            "SELECT fire_time FROM job_runs WHERE job = '_scheduler' AND period = 'first_start'"
+        )
+        assert row is not None
+        return from_db_time(row[0])

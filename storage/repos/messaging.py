@@ -1,0 +1,209 @@
+"""Messages in and out: the inbox, conversations, the outbox and numbered menus."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from storage.db import Database
+from storage.models import Conversation, MenuChoice, OutboxMessage, PendingUpdate
+from storage.repos.times import from_db_time, to_db_time
+
+
+class InboxRepo:
+    """Incoming updates by platform id: the record that makes redelivery a no-op."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def store(self, channel: str, update_id: str, raw: str, now: datetime) -> bool:
+        """Record a raw update before it is confirmed to the platform; False if already known."""
+        count = await self._db.execute(
+            "INSERT INTO inbox (channel, update_id, raw, status, received_at)"
+            " VALUES (?, ?, ?, 'pending', ?) ON CONFLICT DO NOTHING",
+            (channel, update_id, raw, to_db_time(now)),
+        )
+        return count > 0
+
+    async def status(self, channel: str, update_id: str) -> str | None:
+        row = await self._db.fetchone(
+            "SELECT status FROM inbox WHERE channel = ? AND update_id = ?", (channel, update_id)
+        )
+        return str(row["status"]) if row else None
+
+    async def finish(self, channel: str, update_id: str, status: str, now: datetime) -> None:
+        """Mark an update processed; call inside the transaction that holds its effect."""
+        stamp = to_db_time(now)
+        await self._db.execute(
+            "INSERT INTO inbox (channel, update_id, raw, status, received_at, processed_at)"
+            " VALUES (?, ?, NULL, ?, ?, ?) ON CONFLICT(channel, update_id) DO UPDATE SET"
+            " status = excluded.status, processed_at = excluded.processed_at",
+            (channel, update_id, status, stamp, stamp),
+        )
+
+    async def pending(self, channel: str) -> list[PendingUpdate]:
+        """(update_id, raw) of stored updates not yet processed, in arrival order."""
+        rows = await self._db.fetchall(
+            "SELECT update_id, raw FROM inbox WHERE channel = ? AND status = 'pending'"
+            " ORDER BY received_at, rowid",
+            (channel,),
+        )
+        return [PendingUpdate(r["update_id"], r["raw"]) for r in rows]
+
+
+class ConversationRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, channel: str, external_id: str) -> Conversation | None:
+        row = await self._db.fetchone(
+            "SELECT state, data FROM conversations WHERE channel = ? AND external_id = ?",
+            (channel, external_id),
+        )
+        return Conversation(row["state"], json.loads(row["data"])) if row else None
+
+    async def set(
+        self, channel: str, external_id: str, state: str, data: dict[str, Any], now: datetime
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO conversations (channel, external_id, state, data, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT(channel, external_id) DO UPDATE SET"
+            " state = excluded.state, data = excluded.data, updated_at = excluded.updated_at",
+            (channel, external_id, state, json.dumps(data, ensure_ascii=False), to_db_time(now)),
+        )
+
+    async def clear(self, channel: str, external_id: str) -> None:
+        await self._db.execute(
+            "DELETE FROM conversations WHERE channel = ? AND external_id = ?",
+            (channel, external_id),
+        )
+
+
+class OutboxRepo:
+    """Outbound messages, delivered by the sender and retried with back-off."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def enqueue(
+        self,
+        *,
+        channel: str,
+        chat_id: str,
+        payload: dict[str, Any],
+        dedupe_key: str,
+        now: datetime,
+    ) -> bool:
+        """Queue a message once per dedupe key; False if that key was queued before."""
+        stamp = to_db_time(now)
+        count = await self._db.execute(
+            "INSERT INTO outbox (channel, chat_id, payload, dedupe_key, next_attempt_at,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
+            (channel, chat_id, json.dumps(payload, ensure_ascii=False), dedupe_key, stamp, stamp),
+        )
+        return count > 0
+
+    async def due(
+        self, now: datetime, channels: Iterable[str], limit: int = 200
+    ) -> list[OutboxMessage]:
+        """Pending messages due now, oldest first. A chat whose earlier message waits for a
+        retry gets nothing newer, so every chat sees its messages in order."""
+        names = sorted(set(channels))
+        if not names:
+            return []
+        marks = ",".join("?" * len(names))
+        stamp = to_db_time(now)
+        rows = await self._db.fetchall(
+            "SELECT id, channel, chat_id, payload, attempts FROM outbox o"
+            f" WHERE status = 'pending' AND next_attempt_at <= ? AND channel IN ({marks})"
+            " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.status = 'pending'"
+            "  AND e.channel = o.channel AND e.chat_id = o.chat_id AND e.id < o.id"
+            "  AND e.next_attempt_at > ?)"
+            " ORDER BY id LIMIT ?",
+            (stamp, *names, stamp, limit),
+        )
+        return [
+            OutboxMessage(
+                r["id"], r["channel"], r["chat_id"], json.loads(r["payload"]), r["attempts"]
+            )
+            for r in rows
+        ]
+
+    async def mark_sent(self, message_id: int, now: datetime) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?,"
+            " last_error = NULL WHERE id = ?",
+            (to_db_time(now), message_id),
+        )
+
+    async def mark_retry(self, message_id: int, error: str, retry_at: datetime) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
+            " WHERE id = ?",
+            (error, to_db_time(retry_at), message_id),
+        )
+
+    async def mark_failed(self, message_id: int, error: str) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?"
+            " WHERE id = ?",
+            (error, message_id),
+        )
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self._db.fetchall("SELECT status, count(*) AS n FROM outbox GROUP BY status")
+        return {r["status"]: int(r["n"]) for r in rows}
+
+    async def next_due_at(self, channels: Iterable[str]) -> datetime | None:
+        names = sorted(set(channels))
+        if not names:
+            return None
+        marks = ",".join("?" * len(names))
+        row = await self._db.fetchone(
+            "SELECT min(next_attempt_at) FROM outbox"
+            f" WHERE status = 'pending' AND channel IN ({marks})",
+            names,
+        )
+        return from_db_time(row[0]) if row and row[0] else None
+
+
+class MenuRepo:
+    """The last buttons a chat was shown, for platforms where a number stands for a button."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def remember(
+        self,
+        channel: str,
+        chat_id: str,
+        buttons: Sequence[tuple[str, str]],
+        ref: str,
+        now: datetime,
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO button_menus (channel, chat_id, buttons, ref, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT(channel, chat_id) DO UPDATE SET"
+            " buttons = excluded.buttons, ref = excluded.ref, updated_at = excluded.updated_at",
+            (channel, chat_id, json.dumps(list(buttons), ensure_ascii=False), ref, to_db_time(now)),
+        )
+
+    async def choice(self, channel: str, chat_id: str, number: int) -> MenuChoice | None:
+        """(callback data, menu ref) of button `number` (from 1) of the chat's last menu."""
+        row = await self._db.fetchone(
+            "SELECT buttons, ref FROM button_menus WHERE channel = ? AND chat_id = ?",
+            (channel, chat_id),
+        )
+        if row is None:
+            return None
+        buttons = json.loads(row["buttons"])
+        if not 1 <= number <= len(buttons):
+            return None
+        return MenuChoice(str(buttons[number - 1][1]), str(row["ref"] or ""))
+
+    async def forget(self, channel: str, chat_id: str) -> None:
+        await self._db.execute(
+            "DELETE FROM button_menus WHERE channel = ? AND chat_id = ?", (channel, chat_id)
+        )

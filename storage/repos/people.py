@@ -1,0 +1,145 @@
+"""People of the roster, their roles and their bound chat identities."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from storage.db import Database
+from storage.models import Person, Recipient, Role, RosterEntry
+from storage.repos.times import to_db_time
+
+
+class PeopleRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def count(self) -> int:
+        row = await self._db.fetchone("SELECT count(*) FROM people")
+        return int(row[0]) if row else 0
+
+    async def upsert_roster(self, entries: Sequence[RosterEntry], now: datetime) -> int:
+        """Insert or update people and replace their roles; the caller holds the transaction."""
+        stamp = to_db_time(now)
+        for e in entries:
+            await self._db.execute(
+                "INSERT INTO people (employee_no, name, branch_id, wecom_userid, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(employee_no) DO UPDATE SET name = excluded.name,"
+                " branch_id = excluded.branch_id, wecom_userid = excluded.wecom_userid,"
+                " updated_at = excluded.updated_at",
+                (e.employee_no, e.name, e.branch_id, e.wecom_userid, stamp, stamp),
+            )
+            row = await self._db.fetchone(
+                "SELECT id FROM people WHERE employee_no = ?", (e.employee_no,)
+            )
+            assert row is not None
+            await self._db.execute("DELETE FROM roles WHERE person_id = ?", (row["id"],))
+            await self._db.execute(
+                "INSERT INTO roles (person_id, role, department_id) VALUES (?, ?, ?)",
+                (row["id"], e.role.role, e.role.department_id),
+            )
+        return len(entries)
+
+    async def by_employee_no(self, employee_no: str) -> Person | None:
+        return await self._one("WHERE p.employee_no = ?", (employee_no,))
+
+    async def by_id(self, person_id: int) -> Person | None:
+        return await self._one("WHERE p.id = ?", (person_id,))
+
+    async def bind_by_wecom_userid(self, userid: str, now: datetime) -> bool:
+        """Bind a WeCom user to the roster person carrying that userid; False if none."""
+        count = await self._db.execute(
+            "INSERT INTO identities (channel, external_id, person_id, bound_at)"
+            " SELECT 'wecom', ?, id, ? FROM people WHERE wecom_userid = ?"
+            " ON CONFLICT DO NOTHING",
+            (userid, to_db_time(now), userid),
+        )
+        return count > 0
+
+    async def by_identity(self, channel: str, external_id: str) -> Person | None:
+        return await self._one(
+            "JOIN identities i ON i.person_id = p.id WHERE i.channel = ? AND i.external_id = ?",
+            (channel, external_id),
+        )
+
+    async def identity_of(self, person_id: int, channel: str) -> str | None:
+        row = await self._db.fetchone(
+            "SELECT external_id FROM identities WHERE person_id = ? AND channel = ?",
+            (person_id, channel),
+        )
+        return str(row["external_id"]) if row else None
+
+    async def bind_identity(
+        self, person_id: int, channel: str, external_id: str, now: datetime
+    ) -> None:
+        """Bind a chat identity; raises sqlite3.IntegrityError when either side is taken."""
+        await self._db.execute(
+            "INSERT INTO identities (channel, external_id, person_id, bound_at)"
+            " VALUES (?, ?, ?, ?)",
+            (channel, external_id, person_id, to_db_time(now)),
+        )
+
+    async def unbind_identity(self, channel: str, person_id: int) -> None:
+        await self._db.execute(
+            "DELETE FROM identities WHERE channel = ? AND person_id = ?", (channel, person_id)
+        )
+
+    async def identities_with_role(
+        self, role: str, *, branch_id: str | None = None, department_id: str | None = None
+    ) -> list[tuple[str, str]]:
+        """(channel, external id) of everyone with `role`, optionally in one branch or one
+        supervising department."""
+        # The rows are Recipients; the annotation stays a plain tuple list while callers
+        # declare list[tuple[str, str]] (list is invariant). Name the type once they do.
+        rows = await self._db.fetchall(
+            "SELECT i.channel, i.external_id FROM identities i"
+            " JOIN roles r ON r.person_id = i.person_id JOIN people p ON p.id = i.person_id"
+            " WHERE r.role = ? AND (? IS NULL OR p.branch_id = ?)"
+            " AND (? IS NULL OR r.department_id = ?) ORDER BY i.channel, i.external_id",
+            (role, branch_id, branch_id, department_id, department_id),
+        )
+        return [Recipient(r[0], r[1]) for r in rows]
+
+    async def identities_of(self, person_id: int) -> list[tuple[str, str]]:
+        """Every (channel, external id) of one person: Recipients, annotated as for
+        identities_with_role."""
+        rows = await self._db.fetchall(
+            "SELECT channel, external_id FROM identities WHERE person_id = ? ORDER BY channel",
+            (person_id,),
+        )
+        return [Recipient(r[0], r[1]) for r in rows]
+
+    async def admin_identities(self) -> list[Recipient]:
+        """(channel, external id) of every admin's chat identity."""
+        rows = await self._db.fetchall(
+            "SELECT i.channel, i.external_id FROM identities i"
+            " JOIN roles r ON r.person_id = i.person_id WHERE r.role = 'admin'"
+            " ORDER BY i.channel, i.external_id"
+        )
+        return [Recipient(r["channel"], r["external_id"]) for r in rows]
+
+    async def _one(self, where: str, params: Sequence[Any]) -> Person | None:
+        """One person with their roles, in one query (this runs for every update)."""
+        row = await self._db.fetchone(
+            "SELECT p.id, p.employee_no, p.name, p.branch_id, p.wecom_userid,"
+            " (SELECT group_concat(r.role || ':' || coalesce(r.department_id, ''), ' ')"
+            "  FROM roles r WHERE r.person_id = p.id) AS roles"
+            f" FROM people p {where}",
+            params,
+        )
+        if row is None:
+            return None
+        roles = []
+        for item in sorted((row["roles"] or "").split()):
+            name, _, department = item.partition(":")
+            roles.append(Role(name, department or None))
+        return Person(
+            id=row["id"],
+            employee_no=row["employee_no"],
+            name=row["name"],
+            branch_id=row["branch_id"],
+            wecom_userid=row["wecom_userid"],
+            roles=tuple(roles),
+        )

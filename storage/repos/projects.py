@@ -1,0 +1,215 @@
+"""Key projects with their ideas, branches, progress, benefits and rewards."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from storage.db import Database
+from storage.models import Benefit, Project, RewardReceived, VerifiedBenefit
+from storage.repos.times import from_db_time, to_db_time
+
+
+class ProjectRepo:
+    """Key projects, their ideas, branches, progress, benefits and rewards. Money is integer fen."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self,
+        *,
+        title: str,
+        category: str,
+        lead_id: int,
+        branches: Sequence[str],
+        expected_fen: int,
+        person_id: int,
+        now: datetime,
+    ) -> int:
+        stamp = to_db_time(now)
+        project_id = await self._db.insert(
+            "INSERT INTO projects (title, category, lead_id, expected_benefit_fen, created_by,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (title, category, lead_id, expected_fen, person_id, stamp, stamp),
+        )
+        await self._db.executemany(
+            "INSERT INTO project_branches (project_id, branch_id) VALUES (?, ?)",
+            [(project_id, b) for b in dict.fromkeys(branches)],
+        )
+        return project_id
+
+    async def link(self, project_id: int, idea_id: int) -> None:
+        """Raises sqlite3.IntegrityError when the idea already belongs to a project."""
+        await self._db.execute(
+            "INSERT INTO project_ideas (idea_id, project_id) VALUES (?, ?)", (idea_id, project_id)
+        )
+
+    async def project_of(self, idea_id: int) -> int | None:
+        row = await self._db.fetchone(
+            "SELECT project_id FROM project_ideas WHERE idea_id = ?", (idea_id,)
+        )
+        return int(row[0]) if row else None
+
+    async def get(self, project_id: int) -> Project | None:
+        found = await self._select("WHERE p.id = ?", (project_id,))
+        return found[0] if found else None
+
+    async def all(self) -> list[Project]:
+        return await self._select("", ())
+
+    async def _select(self, where: str, params: Sequence[Any]) -> list[Project]:
+        rows = await self._db.fetchall(
+            "SELECT p.*, l.name AS lead_name,"
+            " (SELECT group_concat(branch_id, ' ') FROM project_branches WHERE project_id = p.id)"
+            "   AS branch_ids,"
+            " (SELECT group_concat(idea_id, ' ') FROM project_ideas WHERE project_id = p.id)"
+            "   AS idea_ids,"
+            " (SELECT coalesce(sum(amount_fen), 0) FROM benefits WHERE project_id = p.id"
+            "   AND status = 'verified') AS verified_fen,"
+            " (SELECT coalesce(sum(amount_fen), 0) FROM rewards WHERE project_id = p.id)"
+            "   AS rewarded_fen,"
+            " (SELECT text FROM project_progress WHERE project_id = p.id ORDER BY id DESC LIMIT 1)"
+            "   AS last_text,"
+            " (SELECT percent FROM project_progress WHERE project_id = p.id AND percent IS NOT NULL"
+            "   ORDER BY id DESC LIMIT 1) AS last_percent,"
+            " (SELECT created_at FROM project_progress WHERE project_id = p.id"
+            "   ORDER BY id DESC LIMIT 1) AS last_at"
+            f" FROM projects p JOIN people l ON l.id = p.lead_id {where} ORDER BY p.id",
+            params,
+        )
+        return [
+            Project(
+                id=r["id"],
+                title=r["title"],
+                category=r["category"],
+                lead_id=r["lead_id"],
+                lead_name=r["lead_name"],
+                expected_benefit_fen=r["expected_benefit_fen"],
+                branches=tuple((r["branch_ids"] or "").split()),
+                idea_ids=tuple(sorted(int(i) for i in (r["idea_ids"] or "").split())),
+                verified_fen=int(r["verified_fen"]),
+                rewarded_fen=int(r["rewarded_fen"]),
+                last_progress=r["last_text"],
+                last_percent=r["last_percent"],
+                last_progress_at=from_db_time(r["last_at"]) if r["last_at"] else None,
+                created_at=from_db_time(r["created_at"]),
+            )
+            for r in rows
+        ]
+
+    async def add_progress(
+        self, project_id: int, person_id: int, percent: int | None, text: str, now: datetime
+    ) -> int:
+        return await self._db.insert(
+            "INSERT INTO project_progress (project_id, person_id, percent, text, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (project_id, person_id, percent, text, to_db_time(now)),
+        )
+
+    async def claim(
+        self, project_id: int, amount_fen: int, text: str, person_id: int, now: datetime
+    ) -> int:
+        return await self._db.insert(
+            "INSERT INTO benefits (project_id, amount_fen, text, claimed_by, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (project_id, amount_fen, text, person_id, to_db_time(now)),
+        )
+
+    async def benefit(self, benefit_id: int) -> Benefit | None:
+        row = await self._db.fetchone("SELECT * FROM benefits WHERE id = ?", (benefit_id,))
+        if row is None:
+            return None
+        return Benefit(
+            row["id"],
+            row["project_id"],
+            row["amount_fen"],
+            row["text"],
+            row["claimed_by"],
+            row["status"],
+            from_db_time(row["decided_at"]) if row["decided_at"] else None,
+            from_db_time(row["created_at"]),
+        )
+
+    async def decide(
+        self, benefit_id: int, status: str, person_id: int, reason: str, now: datetime
+    ) -> bool:
+        count = await self._db.execute(
+            "UPDATE benefits SET status = ?, decided_by = ?, decided_at = ?, reason = ?"
+            " WHERE id = ? AND status = 'claimed'",
+            (status, person_id, to_db_time(now), reason, benefit_id),
+        )
+        return count > 0
+
+    async def verified_since(self, moment: datetime) -> list[Benefit]:
+        rows = await self._db.fetchall(
+            "SELECT id FROM benefits WHERE status = 'verified' AND decided_at >= ? ORDER BY id",
+            (to_db_time(moment),),
+        )
+        found = [await self.benefit(r[0]) for r in rows]
+        return [b for b in found if b is not None]
+
+    async def record_reward(
+        self,
+        project_id: int,
+        basis_fen: int,
+        recipients: Sequence[tuple[int | None, str | None, str, int]],
+        note: str,
+        person_id: int,
+        now: datetime,
+    ) -> int:
+        total = sum(amount for *_, amount in recipients)
+        reward_id = await self._db.insert(
+            "INSERT INTO rewards (project_id, amount_fen, basis_fen, note, confirmed_by,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (project_id, total, basis_fen, note, person_id, to_db_time(now)),
+        )
+        await self._db.executemany(
+            "INSERT INTO reward_recipients (reward_id, person_id, branch_id, label, amount_fen)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(reward_id, pid, bid, label, amount) for pid, bid, label, amount in recipients],
+        )
+        return reward_id
+
+    async def verified_facts(self, since: datetime) -> list[VerifiedBenefit]:
+        """(verified at, amount fen, project id) of benefits verified since `since`."""
+        rows = await self._db.fetchall(
+            "SELECT decided_at, amount_fen, project_id FROM benefits WHERE status = 'verified'"
+            " AND decided_at >= ?",
+            (to_db_time(since),),
+        )
+        return [VerifiedBenefit(from_db_time(r[0]), int(r[1]), int(r[2])) for r in rows]
+
+    async def rewarded_basis(self, project_id: int) -> int:
+        row = await self._db.fetchone(
+            "SELECT coalesce(sum(basis_fen), 0) FROM rewards WHERE project_id = ?", (project_id,)
+        )
+        return int(row[0]) if row else 0
+
+    async def rewards_of(self, person_id: int) -> list[RewardReceived]:
+        """(project number, title, amount fen, when) of the rewards naming this person."""
+        rows = await self._db.fetchall(
+            "SELECT p.id, p.title, rr.amount_fen, r.created_at FROM reward_recipients rr"
+            " JOIN rewards r ON r.id = rr.reward_id JOIN projects p ON p.id = r.project_id"
+            " WHERE rr.person_id = ? ORDER BY r.id",
+            (person_id,),
+        )
+        return [RewardReceived(f"P{r[0]:02d}", r[1], int(r[2]), from_db_time(r[3])) for r in rows]
+
+    async def sheet(self, name: str) -> list[dict[str, Any]]:
+        """Rows for the ledger export: progress, benefits or rewards."""
+        queries = {
+            "progress": "SELECT 'P' || printf('%02d', g.project_id) AS project, p.name AS person,"
+            " g.percent, g.text, g.created_at FROM project_progress g"
+            " JOIN people p ON p.id = g.person_id ORDER BY g.id",
+            "benefits": "SELECT b.id, 'P' || printf('%02d', b.project_id) AS project,"
+            " b.amount_fen, b.status, b.text, c.name AS claimed_by, d.name AS decided_by,"
+            " b.created_at, b.decided_at FROM benefits b JOIN people c ON c.id = b.claimed_by"
+            " LEFT JOIN people d ON d.id = b.decided_by ORDER BY b.id",
+            "rewards": "SELECT r.id, 'P' || printf('%02d', r.project_id) AS project, rr.label,"
+            " rr.amount_fen, r.basis_fen, r.note, c.name AS confirmed_by, r.created_at"
+            " FROM rewards r JOIN reward_recipients rr ON rr.reward_id = r.id"
+            " JOIN people c ON c.id = r.confirmed_by ORDER BY r.id, rr.rowid",
+        }
+        return [dict(r) for r in await self._db.fetchall(queries[name])]

@@ -1,0 +1,158 @@
+"""Supervision: findings with their history, and visits."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from storage.db import Database
+from storage.models import Branch, Finding, FindingEvent
+from storage.repos.times import from_db_time, to_db_time
+
+
+def _finding(row: sqlite3.Row) -> Finding:
+    return Finding(
+        id=row["id"],
+        branch_id=row["branch_id"],
+        department_id=row["department_id"],
+        text=row["text"],
+        status=row["status"],
+        escalated=bool(row["escalated"]),
+        project_ref=row["project_ref"],
+        raised_by=row["raised_by"],
+        created_at=from_db_time(row["created_at"]),
+        updated_at=from_db_time(row["updated_at"]),
+    )
+
+
+class FindingRepo:
+    """Supervision findings and their history."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(
+        self,
+        *,
+        branch: Branch,
+        text: str,
+        person_id: int,
+        project_ref: str | None,
+        now: datetime,
+    ) -> Finding:
+        stamp = to_db_time(now)
+        row = await self._db.fetchone(
+            "INSERT INTO findings (branch_id, department_id, text, project_ref, raised_by,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            (branch.id, branch.department_id, text, project_ref, person_id, stamp, stamp),
+        )
+        assert row is not None
+        await self.log(row["id"], person_id, "add", text, now)
+        return _finding(row)
+
+    async def get(self, finding_id: int) -> Finding | None:
+        row = await self._db.fetchone("SELECT * FROM findings WHERE id = ?", (finding_id,))
+        return _finding(row) if row else None
+
+    async def change(
+        self,
+        finding_id: int,
+        person_id: int,
+        action: str,
+        text: str,
+        now: datetime,
+        *,
+        status: str | None = None,
+        escalated: bool | None = None,
+    ) -> int:
+        """Record an action; status and the escalation flag change with it."""
+        await self._db.execute(
+            "UPDATE findings SET status = coalesce(?, status),"
+            " escalated = coalesce(?, escalated), updated_at = ? WHERE id = ?",
+            (status, None if escalated is None else int(escalated), to_db_time(now), finding_id),
+        )
+        return await self.log(finding_id, person_id, action, text, now)
+
+    async def log(
+        self, finding_id: int, person_id: int, action: str, text: str, now: datetime
+    ) -> int:
+        return await self._db.insert(
+            "INSERT INTO finding_history (finding_id, person_id, action, text, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (finding_id, person_id, action, text, to_db_time(now)),
+        )
+
+    async def history(self, finding_id: int) -> list[FindingEvent]:
+        rows = await self._db.fetchall(
+            "SELECT h.action, h.text, p.name, h.created_at FROM finding_history h"
+            " JOIN people p ON p.id = h.person_id WHERE h.finding_id = ? ORDER BY h.id",
+            (finding_id,),
+        )
+        return [FindingEvent(r[0], r[1], r[2], from_db_time(r[3])) for r in rows]
+
+    async def search(
+        self,
+        *,
+        branches: Sequence[str] | None,
+        include_resolved: bool = False,
+        escalated_only: bool = False,
+        limit: int = 50,
+    ) -> list[Finding]:
+        """Findings of the given branches (None: all), oldest first."""
+        where = ["1 = 1"]
+        params: list[Any] = []
+        if branches is not None:
+            if not branches:
+                return []
+            where.append(f"branch_id IN ({','.join('?' * len(branches))})")
+            params.extend(branches)
+        if not include_resolved:
+            where.append("status = 'open'")
+        if escalated_only:
+            where.append("escalated = 1")
+        rows = await self._db.fetchall(
+            f"SELECT * FROM findings WHERE {' AND '.join(where)} ORDER BY created_at, id LIMIT ?",
+            (*params, limit),
+        )
+        return [_finding(r) for r in rows]
+
+    async def for_agenda(self, opened_before: datetime) -> list[Finding]:
+        """Open findings that are escalated or older than `opened_before`."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM findings WHERE status = 'open' AND (escalated = 1 OR created_at < ?)"
+            " ORDER BY department_id, branch_id, created_at, id",
+            (to_db_time(opened_before),),
+        )
+        return [_finding(r) for r in rows]
+
+
+class VisitRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(
+        self, *, branch: Branch, person_id: int, note: str, now: datetime, local_month: str
+    ) -> int:
+        return await self._db.insert(
+            "INSERT INTO visits (branch_id, department_id, person_id, note, visited_at,"
+            " local_month) VALUES (?, ?, ?, ?, ?, ?)",
+            (branch.id, branch.department_id, person_id, note, to_db_time(now), local_month),
+        )
+
+    async def since(self, moment: datetime) -> dict[str, int]:
+        """Branch id → visits from `moment` on."""
+        rows = await self._db.fetchall(
+            "SELECT branch_id, count(*) FROM visits WHERE visited_at >= ? GROUP BY branch_id",
+            (to_db_time(moment),),
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def counts(self, local_month: str) -> dict[str, int]:
+        """Branch id → visits in that month (the configured timezone's month)."""
+        rows = await self._db.fetchall(
+            "SELECT branch_id, count(*) FROM visits WHERE local_month = ? GROUP BY branch_id",
+            (local_month,),
+        )
+        return {r[0]: int(r[1]) for r in rows}
