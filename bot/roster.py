@@ -5,12 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-import sqlite3
 from datetime import datetime
 from pathlib import Path
 
 from handlers.admin import parse_role
-from storage import Repositories, RosterEntry
+from storage import Duplicate, Repositories, RosterEntry
 
 HEADER = ["employee_no", "name", "branch_id", "role", "wecom_userid"]
 _EMPLOYEE_NO = re.compile(r"^[A-Za-z0-9-]{1,32}$")
@@ -99,7 +98,7 @@ async def import_roster(path: Path, repos: Repositories, now: datetime) -> int:
     try:
         async with repos.db.transaction():
             return await repos.people.upsert_roster(entries, now)
-    except sqlite3.IntegrityError:
+    except Duplicate:
         raise RosterProblems(("有企业微信账号已经属于花名册里的另一个人,请核对后再导入",)) from None
 
 

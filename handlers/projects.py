@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timedelta
 
 from handlers.ideas import STATUS_LABELS
@@ -11,7 +10,7 @@ from handlers.money import format_yuan, parse_yuan
 from handlers.notify import notify
 from handlers.router import Command, Feature
 from handlers.services import Services
-from storage import Idea, Person
+from storage import Duplicate, Idea, Person
 from storage.repos import Project
 
 LEADERS = frozenset({"leader", "admin"})
@@ -173,7 +172,7 @@ async def _link(services: Services, person: Person, project: Project, idea: Idea
         )
     try:
         await services.repos.projects.link(project.id, idea.id)
-    except sqlite3.IntegrityError:
+    except Duplicate:
         return f"金点子 #{idea.id} 已经属于一个重点项目了。"
     await move_idea(services, person, idea, "adopted", f"纳入重点项目 {project.number}")
     return f"金点子 #{idea.id} 已纳入重点项目 {project.number},已通知作者。"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 
 from handlers.messages import Incoming, Reply
 from handlers.router import PUBLIC, Command, Feature
 from handlers.services import Services
+from storage import Duplicate
 
 STATE_EMPLOYEE_NO = "reg.employee_no"
 STATE_NAME = "reg.name"
@@ -114,7 +114,7 @@ async def _name(msg: Incoming, services: Services, text: str, employee_no: str) 
     if bound is None:
         try:
             await repos.people.bind_identity(person.id, msg.channel, msg.sender_id, services.now())
-        except sqlite3.IntegrityError:
+        except Duplicate:
             return [Reply("您的账号已经绑定了其他工号。如需更改,请联系管理员。")]
     branch = await repos.org.branch(person.branch_id)
     where = branch.name if branch else person.branch_id

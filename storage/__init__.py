@@ -1,9 +1,10 @@
 """Persistence: one aiosqlite database, numbered migrations and typed repositories.
 
-Only this package speaks SQL or imports aiosqlite.
+Only this package speaks SQL or imports aiosqlite; its errors are its own (`StorageError`).
 """
 
 from storage.db import Database, MigrationError
+from storage.errors import ConstraintViolation, Duplicate, StorageError
 from storage.models import (
     Attachment,
     Benefit,
@@ -40,10 +41,12 @@ __all__ = [
     "Benefit",
     "Branch",
     "CategoryCorrection",
+    "ConstraintViolation",
     "Conversation",
     "Database",
     "Department",
     "DepartmentName",
+    "Duplicate",
     "Finding",
     "FindingEvent",
     "GroupBinding",
@@ -63,6 +66,7 @@ __all__ = [
     "RewardShare",
     "Role",
     "RosterEntry",
+    "StorageError",
     "TermFrequencies",
     "TermMatch",
     "VerifiedBenefit",

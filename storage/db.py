@@ -6,13 +6,15 @@ import asyncio
 import contextvars
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
+
+from storage.errors import ConstraintViolation, Duplicate
 
 BUSY_TIMEOUT_MS = 10_000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -56,6 +58,24 @@ def _all(conn: sqlite3.Connection, sql: str, params: Params) -> list[sqlite3.Row
         return list(cursor.fetchall())
     finally:
         cursor.close()
+
+
+_DUPLICATE_KEY = frozenset({"SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"})
+
+
+@contextmanager
+def constraint_errors() -> Iterator[None]:
+    """Raise the port's errors for SQLite's constraint failures, so no caller sees sqlite3.
+
+    `Database.execute` itself stays raw; repositories wrap the writes whose failure a
+    caller handles."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        # sqlite_errorname is set on errors the driver raises (Python 3.11+), not on ours.
+        if getattr(exc, "sqlite_errorname", None) in _DUPLICATE_KEY:
+            raise Duplicate(str(exc)) from exc
+        raise ConstraintViolation(str(exc)) from exc
 
 
 class MigrationError(RuntimeError):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from storage.db import Database
+from storage.db import Database, constraint_errors
 from storage.models import Person, Recipient, Role, RosterEntry
 from storage.repos.times import to_db_time
 
@@ -20,8 +20,13 @@ class PeopleRepo:
         return int(row[0]) if row else 0
 
     async def upsert_roster(self, entries: Sequence[RosterEntry], now: datetime) -> int:
-        """Insert or update people and replace their roles; the caller holds the transaction."""
-        stamp = to_db_time(now)
+        """Insert or update people and replace their roles; the caller holds the transaction.
+
+        Raises Duplicate when a WeCom userid already belongs to another person."""
+        with constraint_errors():
+            return await self._upsert_roster(entries, to_db_time(now))
+
+    async def _upsert_roster(self, entries: Sequence[RosterEntry], stamp: str) -> int:
         for e in entries:
             await self._db.execute(
                 "INSERT INTO people (employee_no, name, branch_id, wecom_userid, created_at,"
@@ -74,12 +79,13 @@ class PeopleRepo:
     async def bind_identity(
         self, person_id: int, channel: str, external_id: str, now: datetime
     ) -> None:
-        """Bind a chat identity; raises sqlite3.IntegrityError when either side is taken."""
-        await self._db.execute(
-            "INSERT INTO identities (channel, external_id, person_id, bound_at)"
-            " VALUES (?, ?, ?, ?)",
-            (channel, external_id, person_id, to_db_time(now)),
-        )
+        """Bind a chat identity; raises Duplicate when either side is taken."""
+        with constraint_errors():
+            await self._db.execute(
+                "INSERT INTO identities (channel, external_id, person_id, bound_at)"
+                " VALUES (?, ?, ?, ?)",
+                (channel, external_id, person_id, to_db_time(now)),
+            )
 
     async def unbind_identity(self, channel: str, person_id: int) -> None:
         await self._db.execute(

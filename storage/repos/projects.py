@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from storage.db import Database
+from storage.db import Database, constraint_errors
 from storage.models import Benefit, Project, RewardReceived, VerifiedBenefit
 from storage.repos.times import from_db_time, to_db_time
 
@@ -41,10 +41,12 @@ class ProjectRepo:
         return project_id
 
     async def link(self, project_id: int, idea_id: int) -> None:
-        """Raises sqlite3.IntegrityError when the idea already belongs to a project."""
-        await self._db.execute(
-            "INSERT INTO project_ideas (idea_id, project_id) VALUES (?, ?)", (idea_id, project_id)
-        )
+        """Raises Duplicate when the idea already belongs to a project."""
+        with constraint_errors():
+            await self._db.execute(
+                "INSERT INTO project_ideas (idea_id, project_id) VALUES (?, ?)",
+                (idea_id, project_id),
+            )
 
     async def project_of(self, idea_id: int) -> int | None:
         row = await self._db.fetchone(
