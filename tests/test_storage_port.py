@@ -9,7 +9,15 @@ import pytest
 import storage
 from bot.app import App
 from bot.roster import RosterProblems, import_roster
-from storage import ConstraintViolation, Duplicate, IdeaEvent, Person, Recipient, StorageError
+from storage import (
+    ConstraintViolation,
+    Duplicate,
+    Idea,
+    IdeaEvent,
+    Person,
+    Recipient,
+    StorageError,
+)
 from storage.repos import Benefit, GroupBinding, Project, Repositories, RosterEntry
 
 from .support import Clock
@@ -21,18 +29,17 @@ async def _person(app: App, employee_no: str) -> Person:
     return person
 
 
+async def _idea(app: App, author: Person, text: str, clock: Clock) -> Idea:
+    return await app.repos.ideas.add(
+        author=author, text=text, category="other", confidence=0.5, channel="console", now=clock()
+    )
+
+
 async def test_linking_an_idea_twice_raises_duplicate(app: App, clock: Clock) -> None:
     repos = app.repos
     author = await _person(app, "E001")
     async with repos.db.transaction():
-        idea = await repos.ideas.add(
-            author=author,
-            text="回收锚杆",
-            category="repair_reuse",
-            confidence=0.9,
-            channel="console",
-            now=clock(),
-        )
+        idea = await _idea(app, author, "回收锚杆", clock)
         first = await repos.projects.create(
             title="锚杆复用",
             category="repair_reuse",
@@ -80,14 +87,7 @@ async def test_rows_have_names_and_still_unpack(app: App, clock: Clock) -> None:
     author, secretary = await _person(app, "E001"), await _person(app, "S001")
     await repos.people.bind_identity(author.id, "telegram", "100", clock())
     async with repos.db.transaction():
-        idea = await repos.ideas.add(
-            author=author,
-            text="节约用电",
-            category="energy_environment",
-            confidence=0.8,
-            channel="telegram",
-            now=clock(),
-        )
+        idea = await _idea(app, author, "节约用电", clock)
         await repos.ideas.move(idea, "under_review", secretary.id, "看看", clock())
     [event] = await repos.ideas.history(idea.id)
     assert isinstance(event, IdeaEvent)
