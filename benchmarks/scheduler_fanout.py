@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bot.app import open_app, open_channels
 from bot.config import load_config
-from handlers.scores import previous_month
+from handlers.rules.scores import previous_month
 from scheduler.runner import run_job
 from tests.botapi_fake import FakeTelegram
 

@@ -18,7 +18,8 @@ from bot.outbox import OutboxSender, Transport
 from bot.roster import RosterProblems, import_roster
 from bot.telegram import open_telegram
 from bot.wecom import open_wecom
-from handlers import Router, Services, Settings, build_router
+from handlers import Router, Services, Settings
+from handlers.features import build_router
 from nlp import Classifier, FeatureExtractor, LinearModel, ModelClassifier, build_tokenizer
 from nlp.training import shipped_model_path
 from scheduler.runner import build_scheduler, catch_up

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from handlers.ideas import STATUS_LABELS
-from handlers.scores import compute
+from handlers.rules.ideas import STATUS_LABELS
+from handlers.rules.scores import compute
 from storage import Repositories
 
 FORMATS = (".csv", ".jsonl", ".xlsx")

@@ -314,11 +314,7 @@ class TelegramChannel:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _set_commands(self) -> None:
-        commands = [
-            BotCommand(c.name, c.summary[:256])
-            for c in sorted(self._router.commands.values(), key=lambda c: c.name)
-            if c.summary and (c.roles is None or "public" in c.roles)
-        ]
+        commands = [BotCommand(c.name, c.summary[:256]) for c in self._router.menu()]
         try:
             await self.application.bot.set_my_commands(commands)
         except TelegramError as exc:

@@ -1,34 +1,22 @@
-"""Channel-neutral conversation logic: one module per feature, composed by the router."""
+"""Channel-neutral conversation logic: the router, the access rules, the rule core
+(`handlers.rules`) and one chat module per feature, composed in `handlers.features`.
 
-from handlers import admin, groups, ideas, projects, registration, scores, supervision
-from handlers.messages import Button, Incoming, IncomingAttachment, Outcome, Reply
+Importing this package loads only the neutral types; the feature modules load when the
+router is built.
+"""
+
+from handlers.messages import Button, Incoming, IncomingAttachment, Member, Outcome, Reply
 from handlers.router import Router
 from handlers.services import Services, Settings
-
-
-def build_router() -> Router:
-    """The router with every feature's table."""
-    return Router(
-        [
-            registration.FEATURE,
-            ideas.FEATURE,
-            groups.FEATURE,
-            supervision.FEATURE,
-            projects.FEATURE,
-            scores.FEATURE,
-            admin.FEATURE,
-        ]
-    )
-
 
 __all__ = [
     "Button",
     "Incoming",
     "IncomingAttachment",
+    "Member",
     "Outcome",
     "Reply",
     "Router",
     "Services",
     "Settings",
-    "build_router",
 ]

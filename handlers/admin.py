@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from handlers.messages import Incoming, Reply
-from handlers.router import ROLE_NAMES, Command, Feature
+from handlers import access
+from handlers.access import ROLE_NAMES
+from handlers.messages import Member, Reply
+from handlers.router import Command, Feature
 from handlers.services import Services
 from storage import Role, RosterEntry
 
@@ -25,10 +27,9 @@ def parse_role(text: str, departments: set[str]) -> Role | str:
     return Role(name)
 
 
-async def set_role(msg: Incoming, services: Services) -> list[Reply]:
+async def set_role(msg: Member, services: Services) -> list[Reply]:
     """设置他人的角色:/role 工号 角色"""
     admin = msg.person
-    assert admin is not None
     parts = msg.args.split()
     if len(parts) != 2:
         return [Reply(ROLE_USAGE)]
@@ -54,4 +55,4 @@ async def set_role(msg: Incoming, services: Services) -> list[Reply]:
     ]
 
 
-FEATURE = Feature(commands=[Command("role", set_role, frozenset({"admin"}))])
+FEATURE = Feature(commands=[Command("role", set_role, access.ADMINS)])

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from handlers.messages import Incoming, Reply
+from handlers import access
+from handlers.messages import Incoming, Member, Reply
 from handlers.router import Command, Feature
 from handlers.services import Services
 
 
-async def bind(msg: Incoming, services: Services) -> list[Reply]:
+async def bind(msg: Member, services: Services) -> list[Reply]:
     """把本群绑定为支部群(支部书记在群里发):/bind 支部编号"""
     person = msg.person
-    assert person is not None
     if msg.chat_type != "group":
         return [Reply("请在支部的群里发送 /bind 支部编号,把那个群绑定为支部群。")]
     branch_id = msg.args.strip()
@@ -19,8 +19,7 @@ async def bind(msg: Incoming, services: Services) -> list[Reply]:
     branch = await services.repos.org.branch(branch_id)
     if branch is None:
         return [Reply(f"没有编号为“{branch_id[:20]}”的支部,请核对后再发。")]
-    is_secretary = person.has_role("secretary") and person.branch_id == branch.id
-    if not (is_secretary or person.has_role("admin")):
+    if not access.may_bind_group(person, branch):
         return [Reply(f"只有{branch.name}的支部书记或管理员才能绑定支部群。")]
     await services.repos.groups.bind(msg.channel, msg.chat_id, branch.id, person.id, services.now())
     return [Reply(f"本群已绑定为「{branch.name}」的支部群,以后的会议提醒和通知会发到这里。")]

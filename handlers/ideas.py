@@ -4,59 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from handlers.messages import Button, Incoming, Reply
+from handlers import access
+from handlers.messages import Button, Incoming, Member, Reply
 from handlers.money import format_yuan
-from handlers.router import NOT_REGISTERED, Command, Feature
+from handlers.router import NOT_REGISTERED, Command, Feature, member
+from handlers.rules import attachments, ideas
 from handlers.services import Services
-from nlp.similarity import cosine
 from storage import Idea, Person
 
-STATUS_LABELS = {
-    "submitted": "已提交",
-    "under_review": "审核中",
-    "adopted": "已采纳",
-    "merged": "已合并",
-    "not_adopted": "未采纳",
-    "implemented": "已实施",
-    "rewarded": "已奖励",
-    "withdrawn": "已撤回",
-}
 EXAMPLE = "例如:井下回收复用锚杆,每月能省好几万。"
-
-
-def meaningful_chars(text: str) -> int:
-    """Letters, digits and Chinese characters; emoji and punctuation do not count."""
-    return sum(1 for ch in text if ch.isalnum())
-
-
 STATE_AWAIT_TEXT = "idea.await_text"
 
 
-async def submit_text(msg: Incoming, services: Services) -> list[Reply]:
+async def submit_text(msg: Member, services: Services) -> list[Reply]:
     _, replies = await _submit(msg, services, msg.text)
     return replies
 
 
-async def on_media(msg: Incoming, services: Services) -> list[Reply]:
+async def on_media(msg: Member, services: Services) -> list[Reply]:
     """A photo or voice note without text: keep it and ask for the idea in words."""
-    person = msg.person
-    assert person is not None
     conversations = services.repos.conversations
     current = await conversations.get(msg.channel, msg.sender_id)
     kept: list[int] = []
     if current is not None and current.state == STATE_AWAIT_TEXT:
         kept = [int(i) for i in current.data.get("attachments", [])]
-    for attachment in msg.attachments:
-        kept.append(
-            await services.repos.attachments.add(
-                idea_id=None,
-                person_id=person.id,
-                channel=msg.channel,
-                kind=attachment.kind,
-                file_ref=attachment.file_ref,
-                now=services.now(),
-            )
-        )
+    kept += await attachments.keep(services, msg.person.id, msg.channel, msg.attachments)
     await conversations.set(
         msg.channel, msg.sender_id, STATE_AWAIT_TEXT, {"attachments": kept}, services.now()
     )
@@ -76,20 +48,21 @@ async def on_media(msg: Incoming, services: Services) -> list[Reply]:
 async def on_state(msg: Incoming, services: Services) -> list[Reply]:
     """The text that goes with photos or voice notes sent just before."""
     conversation = await services.repos.conversations.get(msg.channel, msg.sender_id)
-    assert conversation is not None
-    if msg.person is None:
+    assert conversation is not None  # the router routes here by the conversation's state
+    sender = member(msg)
+    if sender is None:
         await services.repos.conversations.clear(msg.channel, msg.sender_id)
         return [Reply(NOT_REGISTERED)]
     if not msg.text.strip() and msg.attachments:
-        return await on_media(msg, services)
+        return await on_media(sender, services)
     pending = [int(i) for i in conversation.data.get("attachments", [])]
-    idea, replies = await _submit(msg, services, msg.text, pending=pending)
+    idea, replies = await _submit(sender, services, msg.text, pending=pending)
     if idea is not None:
         await services.repos.conversations.clear(msg.channel, msg.sender_id)
     return replies
 
 
-async def idea_command(msg: Incoming, services: Services) -> list[Reply]:
+async def idea_command(msg: Member, services: Services) -> list[Reply]:
     """提交金点子:/idea 内容(群里也能用)"""
     if not msg.args:
         return [Reply(f"请把金点子写在 /idea 后面,{EXAMPLE.replace('例如:', '例如:/idea ')}")]
@@ -98,36 +71,16 @@ async def idea_command(msg: Incoming, services: Services) -> list[Reply]:
 
 
 async def _submit(
-    msg: Incoming, services: Services, text: str, pending: Sequence[int] = ()
+    msg: Member, services: Services, text: str, pending: Sequence[int] = ()
 ) -> tuple[Idea | None, list[Reply]]:
     """Classify and store an idea; the idea is None when the text was refused."""
-    person = msg.person
-    assert person is not None
-    text = text.strip()
-    if meaningful_chars(text) < services.settings.min_idea_chars:
+    done = await ideas.submit(services, msg.person, msg.channel, text, msg.attachments, pending)
+    if done is None:
         return None, [Reply(f"内容太短了,请用一两句话写清楚您的金点子。{EXAMPLE}")]
-    prediction = services.classifier.classify(text)
-    idea = await services.repos.ideas.add(
-        author=person,
-        text=text,
-        category=prediction.category,
-        confidence=prediction.confidence,
-        channel=msg.channel,
-        now=services.now(),
-    )
-    similar = await _similar(idea, services)
-    await services.repos.attachments.attach(pending, idea.id, person.id)
-    for attachment in msg.attachments:
-        await services.repos.attachments.add(
-            idea_id=idea.id,
-            person_id=person.id,
-            channel=msg.channel,
-            kind=attachment.kind,
-            file_ref=attachment.file_ref,
-            now=services.now(),
-        )
-    if prediction.confidence < services.settings.confidence_threshold:
-        top = [category for category, _ in prediction.ranking[:3]]
+    idea = done.idea
+    similar = _similar_line(done.similar)
+    if done.unsure:
+        top = [category for category, _ in done.prediction.ranking[:3]]
         picks = tuple(Button(services.category_label(c), f"i:{idea.id}:set:{c}") for c in top)
         return idea, [
             Reply(
@@ -148,33 +101,14 @@ async def _submit(
     return idea, [Reply(text_out, buttons=(_idea_buttons(idea.id),))]
 
 
-async def _similar(idea: Idea, services: Services) -> str:
-    """Index the new idea and name up to three similar earlier ones (for leaders to merge)."""
-    ideas = services.repos.ideas
-    words = services.classifier.terms(idea.text)
-    candidates = await ideas.term_candidates(words, exclude=idea.id, limit=20)
-    await ideas.index_terms(idea.id, words)
-    if not candidates:
+def _similar_line(similar: Sequence[Idea]) -> str:
+    if not similar:
         return ""
-    split = [(other_id, other.split()) for other_id, other in candidates]
-    total, df = await ideas.document_frequencies([*words, *(w for _, ws in split for w in ws)])
-    scored = sorted(
-        ((cosine(words, other, total, df), other_id) for other_id, other in split), reverse=True
-    )
-    hits = [
-        other_id
-        for score, other_id in scored[:3]
-        if score >= services.settings.similarity_threshold
-    ]
-    if not hits:
-        return ""
-    lines = []
-    for other_id in hits:
-        other_idea = await ideas.get(other_id)
-        if other_idea is not None:
-            excerpt = other_idea.text if len(other_idea.text) <= 20 else other_idea.text[:20] + "…"
-            lines.append(f"#{other_id} {excerpt}")
-    return "\n相似的金点子:" + ";".join(lines)
+    return "\n相似的金点子:" + ";".join(f"#{i.id} {excerpt(i.text, 20)}" for i in similar)
+
+
+def excerpt(text: str, length: int) -> str:
+    return text if len(text) <= length else text[:length] + "…"
 
 
 def _idea_buttons(idea_id: int) -> tuple[Button, ...]:
@@ -185,55 +119,46 @@ def _idea_buttons(idea_id: int) -> tuple[Button, ...]:
     )
 
 
-async def on_button(msg: Incoming, services: Services) -> list[Reply]:
+async def on_button(msg: Member, services: Services) -> list[Reply]:
     person = msg.person
-    assert person is not None
     parts = (msg.callback or "").split(":")
     if len(parts) < 3 or not parts[1].isdigit():
         return [Reply("这个按钮已经失效了。")]
     idea_id, action = int(parts[1]), parts[2]
     idea = await services.repos.ideas.get(idea_id)
     if idea is None or not (
-        idea.author_id == person.id or (action in ("cat", "set") and may_recategorize(person, idea))
+        idea.author_id == person.id
+        or (action in ("cat", "set") and access.may_recategorize(person, idea))
     ):
         return [Reply("这条金点子不是您提交的,不能操作。")]
     if idea.status == "withdrawn":
         return [Reply(f"金点子 #{idea.id} 已经撤回,不能再操作了。", edit=True)]
     if action == "ok":
-        await services.repos.ideas.confirm(idea.id, services.now())
+        await ideas.confirm(services, idea)
         label = services.category_label(idea.category)
         return [Reply(f"金点子 #{idea.id} 已确认,类别:{label}。谢谢您的金点子!", edit=True)]
     if action == "cat":
         return [_category_choice(idea, services)]
     if action == "set" and len(parts) == 4:
-        return await _set_category(idea, parts[3], person.id, services)
+        return await _set_category(idea, parts[3], person, services)
     if action == "wd":
-        if idea.status != "submitted":
-            status = STATUS_LABELS.get(idea.status, idea.status)
-            return [Reply(f"金点子 #{idea.id} 已经{status},不能撤回了。")]
-        await services.repos.ideas.set_status(idea.id, "withdrawn", services.now())
+        refusal = await ideas.withdraw(services, idea)
+        if refusal:
+            return [Reply(refusal)]
         return [Reply(f"金点子 #{idea.id} 已撤回。有新想法随时再发给我。", edit=True)]
     return [Reply("这个按钮已经失效了。")]
 
 
-def may_recategorize(person: Person, idea: Idea) -> bool:
-    """Authors, their branch secretary and leaders may correct a category."""
-    if idea.author_id == person.id or person.has_role("leader", "admin"):
-        return True
-    return person.has_role("secretary") and person.branch_id == idea.branch_id
-
-
-async def category_command(msg: Incoming, services: Services) -> list[Reply]:
+async def category_command(msg: Member, services: Services) -> list[Reply]:
     """更正金点子的类别:/category 编号"""
     person = msg.person
-    assert person is not None
     arg = msg.args.strip().lstrip("#")
     if not arg.isdigit():
         return [Reply("请写上金点子的编号,例如:/category 12")]
     idea = await services.repos.ideas.get(int(arg))
     if idea is None:
         return [Reply(f"没有编号为 #{arg} 的金点子。")]
-    if not may_recategorize(person, idea):
+    if not access.may_recategorize(person, idea):
         return [Reply("只有作者本人、本支部书记或党委领导可以更正这条金点子的类别。")]
     if idea.status == "withdrawn":
         return [Reply(f"金点子 #{idea.id} 已经撤回,不能再操作了。")]
@@ -254,16 +179,15 @@ def _category_choice(idea: Idea, services: Services) -> Reply:
 
 
 async def _set_category(
-    idea: Idea, category: str, person_id: int, services: Services
+    idea: Idea, category: str, person: Person, services: Services
 ) -> list[Reply]:
-    if category not in {c.id for c in services.classifier.categories}:
+    if not await ideas.set_category(services, idea, category, person):
         return [Reply("没有这个类别,请重新选择。")]
-    await services.repos.ideas.change_category(idea, category, person_id, services.now())
     label = services.category_label(category)
     return [Reply(f"金点子 #{idea.id} 的类别已改为:{label}。谢谢!", edit=True)]
 
 
-async def my_ideas(msg: Incoming, services: Services) -> list[Reply]:
+async def my_ideas(msg: Member, services: Services) -> list[Reply]:
     """查看我提交的金点子:/my [页码]"""
     arg = msg.args.strip()
     if arg and not arg.isdigit():
@@ -271,29 +195,30 @@ async def my_ideas(msg: Incoming, services: Services) -> list[Reply]:
     return [await _my_page(msg, services, int(arg) if arg else 1, edit=False)]
 
 
-async def on_my_page(msg: Incoming, services: Services) -> list[Reply]:
+async def on_my_page(msg: Member, services: Services) -> list[Reply]:
     parts = (msg.callback or "").split(":")
     page = int(parts[1]) if len(parts) == 2 and parts[1].isdigit() else 1
     return [await _my_page(msg, services, page, edit=True)]
 
 
-async def _my_page(msg: Incoming, services: Services, page: int, *, edit: bool) -> Reply:
+async def _my_page(msg: Member, services: Services, page: int, *, edit: bool) -> Reply:
     person = msg.person
-    assert person is not None
     size = services.settings.page_size
     total = await services.repos.ideas.count_by_author(person.id)
     if total == 0:
         return Reply(f"您还没有提交过金点子。直接发一段文字给我就行,{EXAMPLE}")
     pages = (total + size - 1) // size
     page = min(max(page, 1), pages)
-    ideas = await services.repos.ideas.by_author(person.id, limit=size, offset=(page - 1) * size)
+    page_ideas = await services.repos.ideas.by_author(
+        person.id, limit=size, offset=(page - 1) * size
+    )
     lines = [f"您的金点子(共 {total} 条,第 {page}/{pages} 页):"]
-    for idea in ideas:
+    for idea in page_ideas:
         day = services.local(idea.created_at).strftime("%Y-%m-%d")
-        excerpt = idea.text if len(idea.text) <= 24 else idea.text[:24] + "…"
-        status = STATUS_LABELS.get(idea.status, idea.status)
+        status = ideas.status_label(idea.status)
         lines.append(
-            f"#{idea.id} {services.category_label(idea.category)} · {status} · {day}\n    {excerpt}"
+            f"#{idea.id} {services.category_label(idea.category)} · {status} · {day}\n"
+            f"    {excerpt(idea.text, 24)}"
         )
     if page == 1:
         rewards = await services.repos.projects.rewards_of(person.id)

@@ -53,6 +53,13 @@ class Incoming:
     """For a command: the text after the command word."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Member(Incoming):
+    """An update from a registered person: what every handler past registration receives."""
+
+    person: Person
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """One outgoing message; by default it goes back to the chat the update came from."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from handlers.messages import Incoming, Reply
-from handlers.router import PUBLIC, Command, Feature
+from handlers.router import Feature, PublicCommand
 from handlers.services import Services
 from storage import Duplicate
 
@@ -129,8 +129,8 @@ async def _name(msg: Incoming, services: Services, text: str, employee_no: str) 
 
 FEATURE = Feature(
     commands=[
-        Command("start", start, frozenset({PUBLIC})),
-        Command("cancel", cancel, frozenset({PUBLIC})),
+        PublicCommand("start", start),
+        PublicCommand("cancel", cancel),
     ],
     states={"reg": on_state},
 )

@@ -13,15 +13,18 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from handlers.messages import Incoming, Outcome, Reply
+from handlers import access
+from handlers.access import Roles
+from handlers.messages import Incoming, Member, Outcome, Reply
 from handlers.services import Services
+from storage import Person
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Incoming, Services], Awaitable[list[Reply]]]
-
-PUBLIC = "public"
-"""Pseudo-role: usable before registration."""
+"""For what anyone may send, registered or not."""
+MemberHandler = Callable[[Member, Services], Awaitable[list[Reply]]]
+"""For what only registered people may send: the person is there."""
 
 APOLOGY = (
     "抱歉,系统刚才出了点问题,您的消息没有处理成功。请稍后再发一次;如果一直不行,请告诉支部书记。"
@@ -29,61 +32,111 @@ APOLOGY = (
 NOT_REGISTERED = "您还没有登记。请私聊我发送 /start,按提示输入工号和姓名完成登记。"
 
 
+def _first_line(doc: str | None) -> str:
+    text = (doc or "").strip()
+    return text.splitlines()[0] if text else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Subcommand:
+    """A second word of a command (`/findings note …`): its usage line and who may use it."""
+
+    name: str
+    handler: MemberHandler
+    """Receives the message with `args` set to the text after the second word."""
+    usage: str
+    """One line, e.g. "/findings note 编号 进展"; shown in usage replies and /help."""
+    roles: Roles | None = None
+    """Who may use it besides the command's own roles; None: whoever may use the command."""
+    refusal: str = ""
+    """The polite reply for someone who may not; by default it names the roles."""
+
+
 @dataclass(frozen=True, slots=True)
 class Command:
     """A slash command; its handler's first docstring line is the /help text."""
 
     name: str
-    handler: Handler
-    roles: frozenset[str] | None = None
-    """Roles allowed to use it; None means any registered person, PUBLIC anyone."""
+    handler: MemberHandler
+    """The command without a known second word (a number, a filter, nothing)."""
+    roles: Roles | None = None
+    """Roles allowed to use it; None means any registered person."""
+    subcommands: tuple[Subcommand, ...] = ()
 
     @property
     def summary(self) -> str:
-        doc = (self.handler.__doc__ or "").strip()
-        return doc.splitlines()[0] if doc else ""
+        return _first_line(self.handler.__doc__)
 
-    def allows(self, msg: Incoming) -> bool:
-        if self.roles is not None and PUBLIC in self.roles:
-            return True
-        if msg.person is None:
-            return False
-        return self.roles is None or msg.person.has_role(*self.roles)
+    def allows(self, person: Person | None) -> bool:
+        return access.holds(person, self.roles)
+
+    def usage(self, person: Person | None = None) -> str:
+        """The usage lines of the second words, those `person` may use (all for None)."""
+        lines = [
+            s.usage for s in self.subcommands if person is None or access.holds(person, s.roles)
+        ]
+        return "用法:\n" + "\n".join(lines)
+
+    async def run(self, msg: Member, services: Services) -> list[Reply]:
+        """Route to the second word's handler, checking its roles first."""
+        word, _, rest = msg.args.strip().partition(" ")
+        for sub in self.subcommands:
+            if word.lower() == sub.name:
+                if not access.holds(msg.person, sub.roles):
+                    need = access.role_names(sub.roles or ())
+                    refusal = sub.refusal or f"/{self.name} {sub.name} 只有{need}可以使用。"
+                    return [Reply(refusal)]
+                return await sub.handler(dataclasses.replace(msg, args=rest.strip()), services)
+        return await self.handler(msg, services)
+
+
+@dataclass(frozen=True, slots=True)
+class PublicCommand:
+    """A command anyone may send, also before registration (/start, /cancel, /help)."""
+
+    name: str
+    handler: Handler
+
+    @property
+    def summary(self) -> str:
+        return _first_line(self.handler.__doc__)
+
+    def allows(self, person: Person | None) -> bool:
+        return True
 
 
 @dataclass(frozen=True, slots=True)
 class Feature:
     """What one handlers module contributes to the router."""
 
-    commands: Sequence[Command] = ()
-    callbacks: dict[str, Handler] = dataclasses.field(default_factory=dict)
+    commands: Sequence[Command | PublicCommand] = ()
+    callbacks: dict[str, MemberHandler] = dataclasses.field(default_factory=dict)
     """Callback-data prefix (before the first ':') → handler."""
     states: dict[str, Handler] = dataclasses.field(default_factory=dict)
     """Conversation-state prefix (before the first '.') → handler."""
-    text: Handler | None = None
+    text: MemberHandler | None = None
     """Plain text in a private chat from a registered person."""
-    media: Handler | None = None
+    media: MemberHandler | None = None
     """A photo, voice note or file without text, in a private chat, from a registered person."""
     events: dict[str, Handler] = dataclasses.field(default_factory=dict)
     """Update kind (bot_added, bot_removed, migrated) → handler."""
 
 
-ROLE_NAMES = {
-    "worker": "职工",
-    "secretary": "支部书记",
-    "supervisor": "督导人员",
-    "leader": "党委领导",
-    "admin": "管理员",
-}
+def member(msg: Incoming) -> Member | None:
+    """The same message typed as from a registered person, if it is."""
+    if msg.person is None:
+        return None
+    fields = {f.name: getattr(msg, f.name) for f in dataclasses.fields(msg)}
+    return Member(**fields)
 
 
 class Router:
     def __init__(self, features: Iterable[Feature]) -> None:
-        self.commands: dict[str, Command] = {}
-        self._callbacks: dict[str, Handler] = {}
+        self.commands: dict[str, Command | PublicCommand] = {}
+        self._callbacks: dict[str, MemberHandler] = {}
         self._states: dict[str, Handler] = {}
-        self._text: Handler | None = None
-        self._media: Handler | None = None
+        self._text: MemberHandler | None = None
+        self._media: MemberHandler | None = None
         self._events: dict[str, Handler] = {}
         for feature in features:
             for command in feature.commands:
@@ -97,7 +150,7 @@ class Router:
                 self._text = feature.text
             if feature.media is not None:
                 self._media = feature.media
-        self.commands["help"] = Command("help", self._help, frozenset({PUBLIC}))
+        self.commands["help"] = PublicCommand("help", self._help)
 
     async def dispatch(self, msg: Incoming, services: Services) -> Outcome:
         """Process one update exactly once; its replies are queued in the outbox."""
@@ -154,13 +207,14 @@ class Router:
                 return await handler(msg, services)
         if msg.chat_type != "private":
             return []  # plain group chatter is not for the bot
-        if msg.person is None:
+        sender = member(msg)
+        if sender is None:
             return [Reply(NOT_REGISTERED)]
         if not text and msg.attachments:
-            return await self._media(msg, services) if self._media else []
+            return await self._media(sender, services) if self._media else []
         if self._text is None:
             return []
-        return await self._text(msg, services)
+        return await self._text(sender, services)
 
     async def _route_other(self, msg: Incoming, services: Services) -> list[Reply]:
         handler = self._events.get(msg.kind)
@@ -191,27 +245,40 @@ class Router:
                 return []  # commands meant for other bots in the group
             shown = name if len(name) <= 20 else name[:20] + "…"
             return [Reply(f"没有 /{shown} 这个命令。发送 /help 查看您能用的命令。")]
-        if not command.allows(msg):
-            if msg.person is None:
-                return [Reply(NOT_REGISTERED)]
-            need = "、".join(ROLE_NAMES.get(r, r) for r in sorted(command.roles or ()))
+        msg = dataclasses.replace(msg, args=args.strip())
+        if isinstance(command, PublicCommand):
+            return await command.handler(msg, services)
+        sender = member(msg)
+        if sender is None:
+            return [Reply(NOT_REGISTERED)]
+        if not command.allows(sender.person):
+            need = access.role_names(command.roles or ())
             return [Reply(f"/{name} 只有{need}可以使用,您的账号没有这个权限。")]
-        return await command.handler(dataclasses.replace(msg, args=args.strip()), services)
+        return await command.run(sender, services)
 
     async def _route_callback(self, msg: Incoming, services: Services) -> list[Reply]:
-        if msg.person is None:
+        sender = member(msg)
+        if sender is None:
             return [Reply(NOT_REGISTERED)]
         prefix = (msg.callback or "").split(":", 1)[0]
         handler = self._callbacks.get(prefix)
         if handler is None:
             return [Reply("这个按钮已经失效了,请重新发送命令。")]
-        return await handler(msg, services)
+        return await handler(sender, services)
+
+    def menu(self) -> list[Command | PublicCommand]:
+        """The commands every registered person may use, by name: a messenger's command menu."""
+        return [
+            c
+            for c in sorted(self.commands.values(), key=lambda c: c.name)
+            if c.summary and (isinstance(c, PublicCommand) or c.roles is None)
+        ]
 
     async def _help(self, msg: Incoming, services: Services) -> list[Reply]:
         """查看您能用的命令"""
         lines = ["您可以使用这些命令:"]
         for command in sorted(self.commands.values(), key=lambda c: c.name):
-            if command.allows(msg) and command.summary:
+            if command.allows(msg.person) and command.summary:
                 lines.append(f"/{command.name} — {command.summary}")
         if msg.person is not None:
             lines.append("直接发送一段文字,就是提交一条金点子。")

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.app import App
 from handlers.money import format_yuan, parse_yuan
-from handlers.projects import reward_meeting_list, tier_share
+from handlers.render import reward_meeting
+from handlers.rules.projects import reward_meeting_items, tier_share
+from handlers.services import Services
 from scheduler.runner import run_job
 from tests.support import Chat, Clock, RecordingTransport, idea_rows
+
+
+async def reward_meeting_list(services: Services, since: datetime) -> str | None:
+    """The first-Thursday list as the reward_meeting job renders it."""
+    return reward_meeting(await reward_meeting_items(services, since))
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from PIL import Image
 
 from bot.app import App
 from handlers.charts import cjk_font
-from handlers.scores import compute, month_scores
+from handlers.rules.scores import compute, month_scores
 from scheduler.runner import run_job
 from tests.support import ROOT, Chat, Clock, RecordingTransport
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.app import App
-from handlers.supervision import build_agenda
+from handlers.rules.supervision import build_agenda
 from tests.support import Chat, Clock, RecordingTransport
 
 

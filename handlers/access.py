@@ -1,0 +1,156 @@
+"""Who may do what: every role check and every scope in one place.
+
+Commands declare the roles that may use them (`Roles`, checked by the router before a
+handler runs); the rules ask the predicates below about one object (this branch, this
+idea, this project, this finding). Nothing else reads a person's roles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from storage import Branch, Finding, Idea, Person
+
+Roles = frozenset[str]
+
+PUBLIC = "public"
+"""Pseudo-role: usable before registration."""
+
+ROLE_NAMES = {
+    "worker": "职工",
+    "secretary": "支部书记",
+    "supervisor": "督导人员",
+    "leader": "党委领导",
+    "admin": "管理员",
+}
+
+ANYONE: Roles = frozenset({PUBLIC})
+LEADERS: Roles = frozenset({"leader", "admin"})
+ADMINS: Roles = frozenset({"admin"})
+SUPERVISORS: Roles = frozenset({"supervisor"})
+SECRETARIES: Roles = frozenset({"secretary"})
+OVERSIGHT: Roles = frozenset({"supervisor", "leader", "admin"})
+"""Those who watch branches from outside: supervisors and leaders."""
+STAFF: Roles = frozenset({"supervisor", "secretary", "leader", "admin"})
+"""Everyone who handles supervision findings."""
+PROJECT_STAFF: Roles = frozenset({"leader", "admin", "secretary"})
+BRANCH_STAFF: Roles = frozenset({"secretary", "leader", "admin"})
+"""Those who read a branch's or the whole mine's figures."""
+FINDING_RAISERS: Roles = frozenset({"supervisor", "leader", "admin"})
+
+
+def holds(person: Person | None, roles: Roles | None) -> bool:
+    """May `person` use something open to `roles` (None: any registered person)?"""
+    if roles is not None and PUBLIC in roles:
+        return True
+    if person is None:
+        return False
+    return roles is None or person.has_role(*roles)
+
+
+def role_names(roles: Iterable[str]) -> str:
+    return "、".join(ROLE_NAMES.get(r, r) for r in sorted(roles))
+
+
+def is_leader(person: Person) -> bool:
+    """Committee members and admins: they see and decide everything."""
+    return person.has_role("leader", "admin")
+
+
+def is_committee_member(person: Person) -> bool:
+    """Who may lead a key project: a committee member (leader) proper."""
+    return person.has_role("leader")
+
+
+def is_secretary(person: Person) -> bool:
+    return person.has_role("secretary")
+
+
+def secretary_of(person: Person, branch_id: str) -> bool:
+    return person.has_role("secretary") and person.branch_id == branch_id
+
+
+def departments_of(person: Person) -> set[str]:
+    """The departments whose supervisor the person is."""
+    return {r.department_id for r in person.roles if r.role == "supervisor" and r.department_id}
+
+
+def supervises(person: Person, department_id: str) -> bool:
+    return department_id in departments_of(person)
+
+
+def visible_branches(person: Person, branches: Sequence[Branch]) -> list[str] | None:
+    """Branch ids the person may see; None means every branch.
+
+    Leaders see all; a supervisor the branches of their department; a secretary their own.
+    """
+    if is_leader(person):
+        return None
+    departments = departments_of(person)
+    seen = [b.id for b in branches if b.department_id in departments]
+    if is_secretary(person) and person.branch_id not in seen:
+        seen.append(person.branch_id)
+    return seen
+
+
+def own_branch_scope(person: Person) -> str | None:
+    """The branch a secretary's figures are limited to; None for leaders (the whole mine)."""
+    return None if is_leader(person) else person.branch_id
+
+
+# -- ideas -------------------------------------------------------------------------------
+
+
+def may_review_idea(person: Person, idea: Idea) -> bool:
+    """Leaders, and the secretary of the author's branch."""
+    return is_leader(person) or secretary_of(person, idea.branch_id)
+
+
+def may_recategorize(person: Person, idea: Idea) -> bool:
+    """Authors, their branch secretary and leaders may correct a category."""
+    return idea.author_id == person.id or may_review_idea(person, idea)
+
+
+# -- key projects ------------------------------------------------------------------------
+
+
+def may_act_on_project(person: Person, lead_id: int, branch_ids: Iterable[str]) -> bool:
+    """Leaders, the project's lead and the secretaries of its branches."""
+    if is_leader(person) or person.id == lead_id:
+        return True
+    return is_secretary(person) and person.branch_id in set(branch_ids)
+
+
+# -- supervision -------------------------------------------------------------------------
+
+
+def may_raise_finding(person: Person, branch: Branch) -> bool:
+    return is_leader(person) or supervises(person, branch.department_id)
+
+
+def finding_roles(person: Person, finding: Finding) -> set[str]:
+    """How the person stands to a finding: 'secretary', 'supervisor', 'leader' (any of them)."""
+    stands = set()
+    if secretary_of(person, finding.branch_id):
+        stands.add("secretary")
+    if supervises(person, finding.department_id):
+        stands.add("supervisor")
+    if is_leader(person):
+        stands.add("leader")
+    return stands
+
+
+# -- groups and scores -------------------------------------------------------------------
+
+
+def may_bind_group(person: Person, branch: Branch) -> bool:
+    return secretary_of(person, branch.id) or person.has_role("admin")
+
+
+def may_enter_score(person: Person, part: str, branch: Branch) -> bool:
+    """self: the branch's secretary; dept: its supervising department; leader, base: leaders."""
+    if part == "self":
+        return secretary_of(person, branch.id)
+    if part == "dept":
+        return supervises(person, branch.department_id)
+    return is_leader(person)

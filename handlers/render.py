@@ -1,0 +1,164 @@
+"""What people read that is not one reply to one command: texts that chat replies and
+scheduled notices share (a finding, the Monday agenda, a branch's monthly score, the ranking
+chart) and the texts of the scheduled notices themselves."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+
+from handlers.charts import ranking_chart
+from handlers.money import format_yuan
+from handlers.rules.ideas import DIGEST_SHOWN, BranchWeek, status_label
+from handlers.rules.periods import Quarter
+from handlers.rules.projects import STALE_DAYS, MeetingItem, Nudge
+from handlers.rules.scores import PART_LABELS, PARTS, BranchScore
+from handlers.rules.supervision import AgendaDepartment, DepartmentVisits, MeetingBrief
+from handlers.services import Services
+from storage import Finding
+
+
+def age(services: Services, finding: Finding) -> str:
+    days = (services.now() - finding.created_at).days
+    return "今天" if days == 0 else f"{days} 天"
+
+
+def finding_line(services: Services, finding: Finding, names: dict[str, str]) -> str:
+    status = "已解决" if finding.status == "resolved" else "未解决"
+    flags = " · 待党委协调" if finding.escalated and finding.status == "open" else ""
+    project = f" · 项目 {finding.project_ref}" if finding.project_ref else ""
+    text = finding.text if len(finding.text) <= 30 else finding.text[:30] + "…"
+    branch = names.get(finding.branch_id, finding.branch_id)
+    return (
+        f"#{finding.id} {branch} · {age(services, finding)} · {status}{flags}{project}\n    {text}"
+    )
+
+
+def agenda(services: Services, sections: Sequence[AgendaDepartment]) -> str:
+    if not sections:
+        return "本周政工例会议程:没有需要党委协调或长期未解决的问题。"
+    lines = ["本周政工例会议程(需党委协调、长期未解决的问题):"]
+    for section in sections:
+        lines.append(f"【{section.name}】")
+        for item in section.branches:
+            lines.append(f"  {item.branch.name}")
+            for finding in item.findings:
+                why = "待协调" if finding.escalated else f"已 {age(services, finding)}未解决"
+                lines.append(f"    #{finding.id} {finding.text[:40]}({why})")
+    return "\n".join(lines)
+
+
+def score_line(score: BranchScore) -> str:
+    parts = ",".join(f"{PART_LABELS[p]} {score.parts[p]:g}" for p in PARTS if p in score.parts)
+    if score.total is None:
+        missing = "、".join(PART_LABELS[p] for p in score.missing)
+        return f"{score.name}:总分待定(缺 {missing}){';' + parts if parts else ''}"
+    change = ""
+    if score.change is not None:
+        change = f",比上月 {'+' if score.change >= 0 else ''}{score.change:g}"
+    return (
+        f"第 {score.rank} 名 {score.name}:{score.total:g} 分(项目部分 {score.project:g})"
+        f";{parts}{change}"
+    )
+
+
+async def ranking_image(services: Services, month: str, scores: list[BranchScore]) -> str:
+    """The month's ranking as a PNG, drawn off the event loop; its path."""
+    path = services.settings.chart_dir / f"ranking-{month}.png"
+    await asyncio.to_thread(
+        ranking_chart,
+        path,
+        f"{month} 支部月度考核",
+        [(s.name, s.total or 0.0) for s in scores if s.total is not None],
+    )
+    return str(path)
+
+
+# -- scheduled notices -------------------------------------------------------------------
+
+
+def meeting_day(at: datetime) -> str:
+    return at.strftime("%m月%d日")
+
+
+def meeting_brief(brief: MeetingBrief, at: datetime) -> str:
+    lines = [f"📅 今天({meeting_day(at)})下午召开政工例会。"]
+    if brief.open_findings:
+        lines.append(f"{brief.branch.name}尚未解决的督导问题:")
+        lines += [f"  #{f.id} {f.text[:40]}" for f in brief.open_findings]
+        lines.append("请支部书记跟进,解决后发送 /findings resolve 编号 说明。")
+    else:
+        lines.append(f"{brief.branch.name}目前没有未解决的督导问题。")
+    return "\n".join(lines)
+
+
+def meeting_agenda(services: Services, sections: Sequence[AgendaDepartment], at: datetime) -> str:
+    return f"📅 今天({meeting_day(at)})下午政工例会。\n{agenda(services, sections)}"
+
+
+def visit_check(department: DepartmentVisits) -> str:
+    missing = [b.name for b in department.not_this_week]
+    lines = [f"🔎 {department.name}本周督导走访:"]
+    lines.append("本周还没有走访:" + "、".join(missing) if missing else "本周每个支部都走访过了。")
+    lines.append(f"{department.month} 走访次数(目标每支部 {department.target} 次):")
+    lines += [f"  {b.branch.name} {b.this_month}/{department.target}" for b in department.branches]
+    return "\n".join(lines)
+
+
+def weekly_digest(services: Services, week: BranchWeek) -> str:
+    lines = [
+        f"💡 {week.branch.name}本周金点子:新提交 {len(week.new)} 条,待审核 {week.waiting} 条。"
+    ]
+    for idea in week.new[:DIGEST_SHOWN]:
+        label = services.category_label(idea.category)
+        lines.append(f"  #{idea.id} {label} · {status_label(idea.status)} · {idea.text[:30]}")
+    if len(week.new) > DIGEST_SHOWN:
+        lines.append(f"  ……另有 {len(week.new) - DIGEST_SHOWN} 条")
+    return "\n".join(lines)
+
+
+def quarterly_meeting(quarter: Quarter) -> str:
+    return (
+        f"📊 {quarter.year} 年第 {quarter.number} 季度重点项目评审会将在本月上旬召开,"
+        "请各支部书记准备汇报本支部重点项目的进展和效益。"
+    )
+
+
+def quarterly_report_request(quarter: Quarter, projects: Sequence[str]) -> str:
+    lines = (
+        [quarterly_meeting(quarter), "要汇报的项目:", *(f"  {p}" for p in projects)]
+        if projects
+        else [quarterly_meeting(quarter), "本支部目前没有重点项目。"]
+    )
+    return "\n".join(lines)
+
+
+def reward_meeting(items: Sequence[MeetingItem]) -> str | None:
+    if not items:
+        return None
+    lines = ["🏅 安全办公会(矿长特别奖励):上次以来核实效益的重点项目"]
+    for item in items:
+        offer = item.proposal
+        lines.append(
+            f"  {item.project.number} {item.project.title}:新核实 "
+            f"{format_yuan(item.newly_verified_fen)},待奖励 {format_yuan(offer.basis_fen)},"
+            f"建议奖励 {format_yuan(offer.proposed_fen)}({offer.share:.0%})"
+        )
+    return "\n".join(lines)
+
+
+def progress_nudge(nudge: Nudge) -> str:
+    number = nudge.project.number
+    return (
+        f"⏰ 重点项目 {number}「{nudge.project.title}」已经 {STALE_DAYS} 天没有报告"
+        f"进展了。请发送 /progress {number} [百分比] 进展。"
+    )
+
+
+def monthly_score(month: str, score: BranchScore) -> str:
+    return f"📈 {month} 月度考核:{score_line(score)}"
+
+
+def monthly_ranking(month: str, scores: Sequence[BranchScore]) -> str:
+    return f"📈 {month} 支部月度考核排名:\n" + "\n".join(score_line(s) for s in scores)

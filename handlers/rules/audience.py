@@ -1,0 +1,39 @@
+"""Who is told: the chats that reach a branch's secretary, its group, the leaders, an author."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from handlers.services import Services
+
+Recipient = tuple[str, str]
+"""(channel, chat id)."""
+
+
+def unique(recipients: Iterable[Recipient]) -> tuple[Recipient, ...]:
+    return tuple(dict.fromkeys(recipients))
+
+
+async def person(services: Services, person_id: int) -> list[Recipient]:
+    return list(await services.repos.people.identities_of(person_id))
+
+
+async def secretaries(services: Services, branch_id: str) -> list[Recipient]:
+    return list(await services.repos.people.identities_with_role("secretary", branch_id=branch_id))
+
+
+async def leaders(services: Services) -> list[Recipient]:
+    return list(await services.repos.people.identities_with_role("leader"))
+
+
+async def supervisors(services: Services, department_id: str | None = None) -> list[Recipient]:
+    if department_id is None:
+        return list(await services.repos.people.identities_with_role("supervisor"))
+    return list(
+        await services.repos.people.identities_with_role("supervisor", department_id=department_id)
+    )
+
+
+async def branch_groups(services: Services, branch_id: str) -> list[Recipient]:
+    """The branch's bound group chats."""
+    return [(g.channel, g.chat_id) for g in await services.repos.groups.for_branch(branch_id)]

@@ -1,0 +1,192 @@
+"""The life of a golden idea: submitted, classified, indexed for similarity, reviewed, moved
+along its statuses; every step told to its authors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from handlers.messages import IncomingAttachment
+from handlers.notify import notify
+from handlers.rules import attachments, audience
+from handlers.services import Services
+from nlp import Prediction
+from nlp.similarity import cosine
+from storage import Branch, Idea, Person
+
+STATUS_LABELS = {
+    "submitted": "已提交",
+    "under_review": "审核中",
+    "adopted": "已采纳",
+    "merged": "已合并",
+    "not_adopted": "未采纳",
+    "implemented": "已实施",
+    "rewarded": "已奖励",
+    "withdrawn": "已撤回",
+}
+NEXT_STATUSES = {
+    "submitted": {"under_review", "adopted", "merged", "not_adopted"},
+    "under_review": {"adopted", "merged", "not_adopted"},
+    "adopted": {"implemented"},
+    "implemented": {"rewarded"},
+    "not_adopted": {"under_review"},
+}
+ADOPTED = {"adopted", "implemented", "rewarded"}
+"""Statuses that count as adopted in the figures."""
+DIGEST_DAYS = 7
+DIGEST_SHOWN = 15
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
+
+
+def meaningful_chars(text: str) -> int:
+    """Letters, digits and Chinese characters; emoji and punctuation do not count."""
+    return sum(1 for ch in text if ch.isalnum())
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    idea: Idea
+    prediction: Prediction
+    similar: list[Idea]
+    """Up to three earlier ideas like this one (for leaders to merge)."""
+    unsure: bool
+    """The classifier is not confident: ask the author to choose."""
+
+
+async def submit(
+    services: Services,
+    person: Person,
+    channel: str,
+    text: str,
+    files: Sequence[IncomingAttachment] = (),
+    pending: Sequence[int] = (),
+) -> Submission | None:
+    """Classify and store an idea with its attachments; None when the text is too short."""
+    text = text.strip()
+    if meaningful_chars(text) < services.settings.min_idea_chars:
+        return None
+    prediction = services.classifier.classify(text)
+    idea = await services.repos.ideas.add(
+        author=person,
+        text=text,
+        category=prediction.category,
+        confidence=prediction.confidence,
+        channel=channel,
+        now=services.now(),
+    )
+    similar = await _similar(services, idea)
+    await services.repos.attachments.attach(pending, idea.id, person.id)
+    await attachments.keep(services, person.id, channel, files, idea_id=idea.id)
+    unsure = prediction.confidence < services.settings.confidence_threshold
+    return Submission(idea, prediction, similar, unsure)
+
+
+async def _similar(services: Services, idea: Idea) -> list[Idea]:
+    """Index the new idea and find up to three similar earlier ones."""
+    ideas = services.repos.ideas
+    words = services.classifier.terms(idea.text)
+    candidates = await ideas.term_candidates(words, exclude=idea.id, limit=20)
+    await ideas.index_terms(idea.id, words)
+    if not candidates:
+        return []
+    split = [(other_id, other.split()) for other_id, other in candidates]
+    total, df = await ideas.document_frequencies([*words, *(w for _, ws in split for w in ws)])
+    scored = sorted(
+        ((cosine(words, other, total, df), other_id) for other_id, other in split), reverse=True
+    )
+    found = []
+    for score, other_id in scored[:3]:
+        if score >= services.settings.similarity_threshold:
+            other = await ideas.get(other_id)
+            if other is not None:
+                found.append(other)
+    return found
+
+
+async def confirm(services: Services, idea: Idea) -> None:
+    await services.repos.ideas.confirm(idea.id, services.now())
+
+
+async def withdraw(services: Services, idea: Idea) -> str | None:
+    """Withdraw an idea nobody has acted on yet; a refusal reason or None."""
+    if idea.status != "submitted":
+        return f"金点子 #{idea.id} 已经{status_label(idea.status)},不能撤回了。"
+    await services.repos.ideas.set_status(idea.id, "withdrawn", services.now())
+    return None
+
+
+async def set_category(services: Services, idea: Idea, category: str, person: Person) -> bool:
+    """Correct the category; False when there is no such category."""
+    if category not in {c.id for c in services.classifier.categories}:
+        return False
+    await services.repos.ideas.change_category(idea, category, person.id, services.now())
+    return True
+
+
+async def tell_authors(services: Services, idea: Idea, text: str, key: str) -> None:
+    """The idea's author and the authors of ideas merged into it."""
+    authors = [idea.author_id, *await services.repos.ideas.merged_authors(idea.id)]
+    recipients: list[audience.Recipient] = []
+    for author in dict.fromkeys(authors):
+        recipients += await audience.person(services, author)
+    await notify(services, recipients, text, key=key)
+
+
+def may_move(idea: Idea, status: str) -> bool:
+    return status in NEXT_STATUSES.get(idea.status, set())
+
+
+async def move(
+    services: Services,
+    person: Person,
+    idea: Idea,
+    status: str,
+    reason: str,
+    merged_into: int | None = None,
+) -> str | None:
+    """Move an idea along its lifecycle and tell its authors; a refusal reason or None."""
+    if not may_move(idea, status):
+        return (
+            f"金点子 #{idea.id} 现在是“{status_label(idea.status)}”,"
+            f"不能直接改为“{STATUS_LABELS[status]}”。"
+        )
+    event = await services.repos.ideas.move(
+        idea, status, person.id, reason, services.now(), merged_into
+    )
+    why = f",原因:{reason}" if reason else ""
+    await tell_authors(
+        services,
+        idea,
+        f"您的金点子 #{idea.id}「{idea.text[:20]}」有了新进展:{STATUS_LABELS[status]}{why}。",
+        key=f"idea:{idea.id}:history:{event}",
+    )
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class BranchWeek:
+    """A branch's week of ideas, for its secretaries."""
+
+    branch: Branch
+    recipients: tuple[audience.Recipient, ...]
+    new: list[Idea]
+    waiting: int
+
+
+async def weekly_digests(services: Services, at: datetime) -> list[BranchWeek]:
+    """Each branch with a secretary: ideas of the last seven days and those awaiting review."""
+    repos = services.repos
+    since = at - timedelta(days=DIGEST_DAYS)
+    weeks = []
+    for branch in await repos.org.branches():
+        recipients = await audience.secretaries(services, branch.id)
+        if not recipients:
+            continue
+        new = await repos.ideas.for_branch(branch.id, since=since)
+        waiting = await repos.ideas.for_branch(branch.id, status="submitted")
+        weeks.append(BranchWeek(branch, tuple(recipients), new, len(waiting)))
+    return weeks

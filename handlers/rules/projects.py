@@ -1,0 +1,272 @@
+"""Key projects: ideas adopted into projects, progress, benefit claimed and verified, and the
+reward rule "small projects: most to the workers; big projects: most to the company"."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from handlers import access
+from handlers.money import format_yuan
+from handlers.notify import notify
+from handlers.rules import audience, ideas
+from handlers.services import Services
+from storage import Benefit, Duplicate, Idea, Person, Project
+
+STALE_DAYS = 7
+"""A project with no progress for this long is nudged on Thursday."""
+
+
+def project_number(text: str) -> int | None:
+    clean = text.strip().upper().lstrip("P")
+    return int(clean) if clean.isdigit() else None
+
+
+def text_length_ok(text: str) -> bool:
+    return sum(1 for ch in text if ch.isalnum()) >= 2 and len(text) <= 500
+
+
+async def find(services: Services, text: str) -> Project | None:
+    """The project named by 'P07' (or '7'), if there is one."""
+    number = project_number(text) if text else None
+    return await services.repos.projects.get(number) if number else None
+
+
+async def link(services: Services, person: Person, project: Project, idea: Idea) -> str:
+    """Adopt an idea into a project and tell its authors; what happened, in words."""
+    if await services.repos.projects.project_of(idea.id) is not None:
+        return f"金点子 #{idea.id} 已经属于一个重点项目了,一条金点子只能进一个项目。"
+    if idea.status not in ("submitted", "under_review"):
+        return f"金点子 #{idea.id} 现在是“{ideas.status_label(idea.status)}”,不能再采纳。"
+    try:
+        await services.repos.projects.link(project.id, idea.id)
+    except Duplicate:
+        return f"金点子 #{idea.id} 已经属于一个重点项目了。"
+    await ideas.move(services, person, idea, "adopted", f"纳入重点项目 {project.number}")
+    return f"金点子 #{idea.id} 已纳入重点项目 {project.number},已通知作者。"
+
+
+async def unlinked_ideas(services: Services, numbers: Sequence[str]) -> list[Idea] | str:
+    """The ideas named by '#3' or '3', none yet in a project; or why not."""
+    found = []
+    for item in numbers:
+        idea = (
+            await services.repos.ideas.get(int(item.lstrip("#")))
+            if item.lstrip("#").isdigit()
+            else None
+        )
+        if idea is None:
+            return f"没有编号为 {item} 的金点子。"
+        if await services.repos.projects.project_of(idea.id) is not None:
+            return f"金点子 #{idea.id} 已经属于一个重点项目了。"
+        found.append(idea)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class NewProject:
+    title: str
+    category: str
+    lead_no: str
+    branches: list[str]
+    expected_fen: int
+    ideas: list[Idea]
+
+
+async def create(services: Services, person: Person, plan: NewProject) -> tuple[Project, list[str]]:
+    """Create the project and adopt its ideas; the project and what happened to each idea."""
+    lead = await services.repos.people.by_employee_no(plan.lead_no)
+    assert lead is not None  # checked by `check_new`
+    project_id = await services.repos.projects.create(
+        title=plan.title,
+        category=plan.category,
+        lead_id=lead.id,
+        branches=plan.branches,
+        expected_fen=plan.expected_fen,
+        person_id=person.id,
+        now=services.now(),
+    )
+    created = await services.repos.projects.get(project_id)
+    assert created is not None  # just created in this transaction
+    return created, [await link(services, person, created, idea) for idea in plan.ideas]
+
+
+async def check_new(services: Services, lead_no: str, branches: Sequence[str]) -> str | None:
+    """Why a project cannot have this lead or these branches, or None."""
+    lead = await services.repos.people.by_employee_no(lead_no)
+    if lead is None or not access.is_committee_member(lead):
+        return f"负责人要写党委委员(领导)的工号,“{lead_no}”不是。"
+    known = {b.id for b in await services.repos.org.branches()}
+    unknown = [b for b in branches if b not in known]
+    if not branches or unknown:
+        return f"支部编号不对:{'、'.join(unknown) or '没写'}。"
+    return None
+
+
+def may_act(person: Person, project: Project) -> bool:
+    return access.may_act_on_project(person, project.lead_id, project.branches)
+
+
+async def add_progress(
+    services: Services, person: Person, project: Project, percent: int | None, text: str
+) -> None:
+    await services.repos.projects.add_progress(project.id, person.id, percent, text, services.now())
+
+
+async def claim(services: Services, person: Person, project: Project, fen: int, text: str) -> int:
+    """Record a benefit claim and ask the leaders to verify it; the claim's id."""
+    claim_id = await services.repos.projects.claim(project.id, fen, text, person.id, services.now())
+    await notify(
+        services,
+        await audience.leaders(services),
+        f"💰 {project.number} 申报效益 {format_yuan(fen)}({person.name}):{text}\n"
+        f"核实:/verify B{claim_id};不认可:/verify B{claim_id} reject 原因",
+        key=f"benefit:{claim_id}:claimed",
+    )
+    return claim_id
+
+
+def may_decide(person: Person, benefit: Benefit) -> str | None:
+    """Why `person` may not verify this claim now, or None."""
+    if benefit.claimed_by == person.id:
+        return "不能核实自己申报的效益,请另一位党委领导核实。"
+    if benefit.status != "claimed":
+        return f"B{benefit.id} 已经处理过了。"
+    return None
+
+
+async def decide(
+    services: Services, person: Person, benefit: Benefit, verified: bool, reason: str = ""
+) -> None:
+    status = "verified" if verified else "rejected"
+    await services.repos.projects.decide(benefit.id, status, person.id, reason, services.now())
+
+
+# -- rewards -----------------------------------------------------------------------------
+
+
+def tier_share(tiers: tuple[tuple[int | None, float], ...], total_fen: int) -> float:
+    """The workers' share for a project of this verified size: the first tier it fits."""
+    for up_to, share in tiers:
+        if up_to is None or total_fen <= up_to:
+            return share
+    return tiers[-1][1]
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    basis_fen: int
+    """Verified benefit not yet rewarded."""
+    share: float
+    """The workers' share by the tier rule."""
+    proposed_fen: int
+
+
+async def proposal(services: Services, project: Project) -> Proposal:
+    basis = project.verified_fen - await services.repos.projects.rewarded_basis(project.id)
+    share = tier_share(services.settings.reward_tiers, project.verified_fen)
+    return Proposal(max(basis, 0), share, int(max(basis, 0) * share))
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Who receives part of a reward: a person or a branch."""
+
+    person_id: int | None
+    branch_id: str | None
+    label: str
+    fen: int
+
+
+async def recipient(services: Services, who: str, fen: int) -> Recipient | None:
+    """The person (by 工号) or branch (by id) named `who`, if there is one."""
+    someone = await services.repos.people.by_employee_no(who)
+    if someone is not None:
+        return Recipient(someone.id, None, someone.name, fen)
+    branch = await services.repos.org.branch(who)
+    if branch is not None:
+        return Recipient(None, branch.id, branch.name, fen)
+    return None
+
+
+async def record_reward(
+    services: Services,
+    person: Person,
+    project: Project,
+    basis_fen: int,
+    recipients: Sequence[Recipient],
+    note: str,
+) -> str | None:
+    """Record the reward (the system keeps the ledger, pays nothing) and tell each person
+    rewarded; why not, or None."""
+    if sum(r.fen for r in recipients) > basis_fen:
+        return "奖励总额不能超过待奖励的核实效益。"
+    reward_id = await services.repos.projects.record_reward(
+        project.id,
+        basis_fen,
+        [(r.person_id, r.branch_id, r.label, r.fen) for r in recipients],
+        note,
+        person.id,
+        services.now(),
+    )
+    for item in recipients:
+        if item.person_id is not None:
+            await notify(
+                services,
+                await audience.person(services, item.person_id),
+                f"🎉 {item.label},您参与的重点项目 {project.number}「{project.title}」获得奖励 "
+                f"{format_yuan(item.fen)}。",
+                key=f"reward:{reward_id}:{item.person_id}",
+            )
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingItem:
+    project: Project
+    newly_verified_fen: int
+    proposal: Proposal
+
+
+async def reward_meeting_items(services: Services, since: datetime) -> list[MeetingItem]:
+    """Projects whose benefit was verified since `since`, with their proposed rewards."""
+    verified = await services.repos.projects.verified_since(since)
+    items = []
+    for project_id in dict.fromkeys(b.project_id for b in verified):
+        found = await services.repos.projects.get(project_id)
+        if found is None:
+            continue
+        amount = sum(b.amount_fen for b in verified if b.project_id == project_id)
+        items.append(MeetingItem(found, amount, await proposal(services, found)))
+    return items
+
+
+async def stale_projects(
+    services: Services, now: datetime, days: int = STALE_DAYS
+) -> list[Project]:
+    """Projects with no progress (or none since creation) for `days`."""
+    cutoff = now - timedelta(days=days)
+    return [
+        p
+        for p in await services.repos.projects.all()
+        if (p.last_progress_at or p.created_at) < cutoff
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Nudge:
+    project: Project
+    recipients: tuple[audience.Recipient, ...]
+
+
+async def progress_nudges(services: Services, now: datetime) -> list[Nudge]:
+    """Stale projects with the lead and the branch secretaries who should report."""
+    nudges = []
+    for project in await stale_projects(services, now):
+        recipients = await audience.person(services, project.lead_id)
+        for branch in project.branches:
+            recipients += await audience.secretaries(services, branch)
+        if recipients:
+            nudges.append(Nudge(project, audience.unique(recipients)))
+    return nudges

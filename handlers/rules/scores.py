@@ -1,0 +1,198 @@
+"""The monthly 100-point branch assessment, the quarter's review material and the campaign's
+figures for /stats."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from handlers.money import format_yuan
+from handlers.rules.ideas import ADOPTED
+from handlers.rules.periods import Month, Quarter
+from handlers.services import Services
+
+PARTS = ("base", "self", "dept", "leader")
+PART_LABELS = {"base": "基础分", "self": "项目自评", "dept": "部门评价", "leader": "领导评价"}
+
+
+@dataclass
+class BranchScore:
+    branch_id: str
+    name: str
+    parts: dict[str, float]
+    project: float | None
+    total: float | None
+    missing: list[str]
+    rank: int | None = None
+    change: float | None = None
+
+
+def compute(
+    parts: dict[str, float], project_weight: float, part_weights: tuple[tuple[str, float], ...]
+) -> tuple[float | None, float | None, list[str]]:
+    """(project part, total, missing parts); a missing part is never taken as zero."""
+    missing = [p for p in PARTS if p not in parts]
+    project = None
+    if all(name in parts for name, _ in part_weights):
+        project = round(sum(parts[name] * weight for name, weight in part_weights), 2)
+    total = None
+    if project is not None and "base" in parts:
+        total = round(parts["base"] * (1 - project_weight) + project * project_weight, 2)
+    return project, total, missing
+
+
+async def month_scores(services: Services, month: str | Month) -> list[BranchScore]:
+    """Every branch's month, ranked by total (ties share a rank), with the change from the
+    month before."""
+    period = month if isinstance(month, Month) else Month.parse(month)
+    assert period is not None, month
+    settings = services.settings
+    current = await services.repos.scores.month(str(period))
+    before = await services.repos.scores.month(str(period.previous()))
+    scores = []
+    for branch in await services.repos.org.branches():
+        parts = current.get(branch.id, {})
+        project, total, missing = compute(parts, settings.project_weight, settings.part_weights)
+        score = BranchScore(branch.id, branch.name, parts, project, total, missing)
+        _, last, _ = compute(
+            before.get(branch.id, {}), settings.project_weight, settings.part_weights
+        )
+        if total is not None and last is not None:
+            score.change = round(total - last, 2)
+        scores.append(score)
+    ranked = sorted((s for s in scores if s.total is not None), key=lambda s: -(s.total or 0))
+    for index, score in enumerate(ranked):
+        if index and score.total == ranked[index - 1].total:
+            score.rank = ranked[index - 1].rank
+        else:
+            score.rank = index + 1
+    return sorted(scores, key=lambda s: (s.rank is None, s.rank or 0, s.branch_id))
+
+
+def previous_month(month: str) -> str:
+    """'2026-01' → '2025-12'."""
+    period = Month.parse(month)
+    assert period is not None, month
+    return str(period.previous())
+
+
+async def enter(
+    services: Services,
+    person_id: int,
+    branch_id: str,
+    month: Month,
+    part: str,
+    value: float,
+    text: str,
+) -> str | None:
+    """Record one part of a branch's month; why not, or None."""
+    if await services.repos.scores.is_closed(str(month)):
+        return f"{month} 已经结账,不能再修改。"
+    await services.repos.scores.enter(
+        branch_id, str(month), part, value, text, person_id, services.now()
+    )
+    return None
+
+
+async def close(services: Services, person_id: int, month: Month, now_month: Month) -> str:
+    if month > now_month:
+        return "这个月份还没到,不能结账。"
+    if not await services.repos.scores.close(str(month), person_id, services.now()):
+        return f"{month} 已经结账了。"
+    return f"{month} 已结账,之后不能再修改。"
+
+
+# -- quarterly review material -----------------------------------------------------------
+
+
+@dataclass
+class QuarterBranch:
+    name: str
+    projects: list[str] = field(default_factory=list)
+    open_findings: int = 0
+    totals: list[str] = field(default_factory=list)
+
+
+async def quarter_material(services: Services, quarter: Quarter) -> dict[str, QuarterBranch]:
+    """Per branch: its key projects with latest progress and verified benefit, open findings,
+    and the quarter's monthly totals."""
+    branches = {b.id: QuarterBranch(b.name) for b in await services.repos.org.branches()}
+    for project in await services.repos.projects.all():
+        line = (
+            f"{project.number} {project.title}:"
+            f"{project.last_percent if project.last_percent is not None else '—'}% "
+            f"{project.last_progress or '未报告进展'};核实效益 {format_yuan(project.verified_fen)}"
+        )
+        for branch_id in project.branches:
+            if branch_id in branches:
+                branches[branch_id].projects.append(line)
+    for finding in await services.repos.findings.search(branches=None, limit=10_000):
+        if finding.branch_id in branches:
+            branches[finding.branch_id].open_findings += 1
+    for month in quarter.months:
+        for s in await month_scores(services, month):
+            shown = f"{s.total:g}" if s.total is not None else "待定"
+            branches[s.branch_id].totals.append(f"{month.number:02d}月 {shown}")
+    return branches
+
+
+# -- the campaign in figures -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """The year so far, for the whole mine (branch_id None) or one branch."""
+
+    branch_id: str | None
+    year: int
+    ideas_this_month: int
+    ideas_this_quarter: int
+    ideas_this_year: int
+    adopted: int
+    by_category: Counter[str]
+    """Category id → ideas."""
+    by_branch: Counter[str]
+    """Branch id → ideas."""
+    verified_fen: int
+    monthly: list[tuple[int, int, int]]
+    """(month number, ideas, verified fen) from January to this month."""
+
+    @property
+    def adoption_rate(self) -> float:
+        return self.adopted / self.ideas_this_year if self.ideas_this_year else 0.0
+
+
+async def figures(services: Services, branch_id: str | None) -> Figures:
+    """Ideas and verified benefit of this year, withdrawn ideas left out."""
+    local = services.local(services.now())
+    year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    facts = [
+        f
+        for f in await services.repos.ideas.facts(year_start)
+        if (branch_id is None or f[2] == branch_id) and f[3] != "withdrawn"
+    ]
+    quarter_start = Quarter.of(local).start(local)
+    month_start = year_start.replace(month=local.month)
+    projects = {p.id: p for p in await services.repos.projects.all()}
+    verified = [
+        v
+        for v in await services.repos.projects.verified_facts(year_start)
+        if branch_id is None or branch_id in projects[v[2]].branches
+    ]
+    monthly = []
+    for number in range(1, local.month + 1):
+        count = sum(1 for f in facts if services.local(f[0]).month == number)
+        benefit = sum(v[1] for v in verified if services.local(v[0]).month == number)
+        monthly.append((number, count, benefit))
+    return Figures(
+        branch_id=branch_id,
+        year=local.year,
+        ideas_this_month=sum(1 for f in facts if f[0] >= month_start),
+        ideas_this_quarter=sum(1 for f in facts if f[0] >= quarter_start),
+        ideas_this_year=len(facts),
+        adopted=sum(1 for f in facts if f[3] in ADOPTED),
+        by_category=Counter(f[1] for f in facts),
+        by_branch=Counter(f[2] for f in facts),
+        verified_fen=sum(v[1] for v in verified),
+        monthly=monthly,
+    )
