@@ -21,7 +21,7 @@ import yaml
 from apscheduler.triggers.cron import CronTrigger
 
 from nlp import Category
-from scheduler.jobs import JOBS
+from scheduler.calendar import JOB_SPECS
 
 ENV_PREFIX = "JINDIANZI_"
 CONFIG_ENV = "JINDIANZI_CONFIG"
@@ -550,8 +550,8 @@ def _schedule(value: Any, timezone: str) -> Mapping[str, Mapping[str, Any]]:
         key = f"schedule.{job}"
         if job == "misfire_grace":
             continue
-        if job not in JOBS:
-            raise ConfigError(key, f"没有这个定时任务,只有 {', '.join(JOBS)}")
+        if job not in JOB_SPECS:
+            raise ConfigError(key, f"没有这个定时任务,只有 {', '.join(JOB_SPECS)}")
         if not isinstance(fields, dict) or not fields:
             raise ConfigError(key, "应该是 CronTrigger 字段,例如 {day_of_week: mon, hour: 8}")
         for name, item in fields.items():
