@@ -18,8 +18,9 @@ from bot.outbox import OutboxSender, Transport
 from bot.roster import RosterProblems, import_roster
 from bot.telegram import open_telegram
 from bot.wecom import open_wecom
-from handlers import Router, Services, Settings
 from handlers.features import build_router
+from handlers.router import Router
+from handlers.services import Services, Settings
 from nlp import Classifier, FeatureExtractor, LinearModel, ModelClassifier, build_tokenizer
 from nlp.training import shipped_model_path
 from scheduler.runner import build_scheduler, catch_up
@@ -73,6 +74,26 @@ def build_classifier(config: Config) -> ModelClassifier:
     return ModelClassifier(build_extractor(config), LinearModel.load(path), config.categories)
 
 
+def build_settings(config: Config) -> Settings:
+    """The handlers' view of the configuration, taken field by field from its sections."""
+    return Settings(
+        timezone=config.tz,
+        max_text_chars=config.ideas.max_chars,
+        min_idea_chars=config.ideas.min_chars,
+        page_size=config.ideas.page_size,
+        confidence_threshold=config.nlp.confidence_threshold,
+        similarity_threshold=config.nlp.similarity_threshold,
+        visits_per_month=config.supervision.visits_per_month,
+        long_open_days=config.supervision.long_open_days,
+        notify_group=config.supervision.notify_group,
+        reward_tiers=config.reward_tiers,
+        project_weight=config.scoring.project_weight,
+        part_weights=config.scoring.part_weights,
+        yearly_target_fen=config.scoring.yearly_benefit_target_yuan * 100,
+        chart_dir=config.storage.data_dir / "charts",
+    )
+
+
 @asynccontextmanager
 async def open_storage(config: Config) -> AsyncIterator[Repositories]:
     """Open the database and mirror the configured organisation into it."""
@@ -103,31 +124,11 @@ async def open_app(
     async with open_storage(config) as repos:
         if classifier is None:
             classifier = await asyncio.to_thread(build_classifier, config)
-        settings = Settings(
-            timezone=config.tz,
-            max_text_chars=config.ideas.max_chars,
-            min_idea_chars=config.ideas.min_chars,
-            page_size=config.ideas.page_size,
-            confidence_threshold=config.nlp.confidence_threshold,
-            similarity_threshold=config.nlp.similarity_threshold,
-            visits_per_month=config.supervision.visits_per_month,
-            long_open_days=config.supervision.long_open_days,
-            notify_group=config.supervision.notify_group,
-            reward_tiers=config.reward_tiers,
-            project_weight=config.scoring.project_weight,
-            part_weights=(
-                ("self", config.scoring.self_weight),
-                ("dept", config.scoring.dept_weight),
-                ("leader", config.scoring.leader_weight),
-            ),
-            yearly_target_fen=config.scoring.yearly_benefit_target_yuan * 100,
-            chart_dir=config.storage.data_dir / "charts",
-        )
         await index_ideas(repos, classifier)
         services = Services(
             repos=repos,
             classifier=classifier,
-            settings=settings,
+            settings=build_settings(config),
             clock=clock,
             outbox_signal=asyncio.Event(),
         )

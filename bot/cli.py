@@ -15,7 +15,7 @@ from typing import TextIO
 from bot import app as app_module
 from bot import nlp_commands
 from bot.config import Config, ConfigError, config_path, load_config
-from bot.export import ScoreWeights, build_sheets, export_ledger
+from bot.export import build_sheets, export_ledger
 from bot.roster import RosterProblems, import_base_scores, import_roster
 from nlp import ModelClassifier
 from scheduler.jobs import JOBS
@@ -202,15 +202,7 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
         elif command == "export":
             labels = {c.id: c.label for c in config.categories}
             try:
-                weights = ScoreWeights(
-                    config.scoring.project_weight,
-                    (
-                        ("self", config.scoring.self_weight),
-                        ("dept", config.scoring.dept_weight),
-                        ("leader", config.scoring.leader_weight),
-                    ),
-                )
-                sheets = await build_sheets(repos, labels, config.tz, weights)
+                sheets = await build_sheets(repos, labels, config.tz, config.scoring)
                 count = export_ledger(args.file, sheets)
             except ValueError as exc:
                 raise CliError(str(exc), 2) from None

@@ -21,7 +21,7 @@ import yaml
 from apscheduler.triggers.cron import CronTrigger
 
 from nlp import Category
-from scheduler.jobs import JOBS
+from scheduler.calendar import JOB_SPECS
 
 ENV_PREFIX = "JINDIANZI_"
 CONFIG_ENV = "JINDIANZI_CONFIG"
@@ -167,6 +167,15 @@ class ScoringConfig:
     yearly_benefit_target_yuan: int = 51_000_000
     """The campaign's yearly verified-benefit target, for /stats (the case expected ~5100 万)."""
 
+    @property
+    def part_weights(self) -> tuple[tuple[str, float], ...]:
+        """How the key-project part is made of the three evaluations."""
+        return (
+            ("self", self.self_weight),
+            ("dept", self.dept_weight),
+            ("leader", self.leader_weight),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class DepartmentConfig:
@@ -262,7 +271,8 @@ def _relative_to(config: Config, base: Path) -> Config:
     roster = storage.sample_roster
     return dataclasses.replace(
         config,
-        storage=StorageConfig(
+        storage=dataclasses.replace(
+            storage,
             path=storage.path if storage.path.is_absolute() else base / storage.path,
             sample_roster=roster if roster is None or roster.is_absolute() else base / roster,
         ),
@@ -293,7 +303,8 @@ def _build(raw: dict[str, Any]) -> Config:
     for key in raw:
         if key not in known:
             raise ConfigError(str(key), "不认识的配置项")
-    timezone = _string(raw.get("timezone", "Asia/Shanghai"), "timezone")
+    defaults = Config()
+    timezone = _string(raw.get("timezone", defaults.timezone), "timezone")
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -341,14 +352,17 @@ def _build(raw: dict[str, Any]) -> Config:
         raise ConfigError("supervision.visits_per_month", "要在 1 到 31 之间")
     if not 1 <= supervision.long_open_days <= 365:
         raise ConfigError("supervision.long_open_days", "要在 1 到 365 之间")
+    schedule = raw.get("schedule") or {}
     return Config(
         timezone=timezone,
         categories=_categories(raw.get("categories")),
         org=_org(raw.get("org")),
         schedule=_schedule(raw.get("schedule"), timezone),
         reward_tiers=_reward_tiers(raw.get("rewards")),
-        misfire_grace=_duration(
-            (raw.get("schedule") or {}).get("misfire_grace", "12h"), "schedule.misfire_grace"
+        misfire_grace=(
+            _duration(schedule["misfire_grace"], "schedule.misfire_grace")
+            if "misfire_grace" in schedule
+            else defaults.misfire_grace
         ),
         **sections,
     )
@@ -550,8 +564,8 @@ def _schedule(value: Any, timezone: str) -> Mapping[str, Mapping[str, Any]]:
         key = f"schedule.{job}"
         if job == "misfire_grace":
             continue
-        if job not in JOBS:
-            raise ConfigError(key, f"没有这个定时任务,只有 {', '.join(JOBS)}")
+        if job not in JOB_SPECS:
+            raise ConfigError(key, f"没有这个定时任务,只有 {', '.join(JOB_SPECS)}")
         if not isinstance(fields, dict) or not fields:
             raise ConfigError(key, "应该是 CronTrigger 字段,例如 {day_of_week: mon, hour: 8}")
         for name, item in fields.items():

@@ -12,7 +12,9 @@ import uuid
 from typing import Any, TextIO
 
 from bot.outbox import OutboxSender
-from handlers import Incoming, Router, Services
+from handlers.messages import Incoming
+from handlers.router import Router
+from handlers.services import Services
 
 CHANNEL = "console"
 QUIT = {"/quit", "/exit", "退出"}

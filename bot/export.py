@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.config import ScoringConfig
 from handlers.rules.ideas import STATUS_LABELS
 from handlers.rules.scores import compute
 from storage import Repositories
@@ -36,19 +37,14 @@ def _local(text: str | None, tz: ZoneInfo) -> str:
     return datetime.fromisoformat(text).astimezone(tz).strftime("%Y-%m-%d %H:%M") if text else ""
 
 
-@dataclass(frozen=True)
-class ScoreWeights:
-    project: float = 0.20
-    parts: tuple[tuple[str, float], ...] = (("self", 0.3), ("dept", 0.4), ("leader", 0.3))
-
-
 async def build_sheets(
     repos: Repositories,
     labels: dict[str, str],
     tz: ZoneInfo,
-    weights: ScoreWeights | None = None,
+    scoring: ScoringConfig | None = None,
 ) -> list[Sheet]:
-    weights = weights or ScoreWeights()
+    """Every sheet; the assessment one weighs its parts as `scoring` says (default: as shipped)."""
+    scoring = scoring or ScoringConfig()
     ideas = Sheet(
         "金点子",
         [
@@ -175,11 +171,11 @@ async def build_sheets(
             ("rank", "名次"),
         ],
     )
-    assessment.rows = await _assessment_rows(repos, weights)
+    assessment.rows = await _assessment_rows(repos, scoring)
     return [ideas, projects, progress, benefits, rewards, assessment]
 
 
-async def _assessment_rows(repos: Repositories, weights: ScoreWeights) -> list[dict[str, Any]]:
+async def _assessment_rows(repos: Repositories, scoring: ScoringConfig) -> list[dict[str, Any]]:
     rows = []
     names = {b.id: b.name for b in await repos.org.branches()}
     for month in await repos.scores.months():
@@ -187,7 +183,7 @@ async def _assessment_rows(repos: Repositories, weights: ScoreWeights) -> list[d
         scored: list[dict[str, Any]] = []
         for branch_id, name in names.items():
             parts = entries.get(branch_id, {})
-            project, total, _ = compute(parts, weights.project, weights.parts)
+            project, total, _ = compute(parts, scoring.project_weight, scoring.part_weights)
             scored.append(
                 {
                     "month": month,

@@ -47,8 +47,9 @@ from bot.config import TelegramConfig
 from bot.intake import RETRY_DELAY_S, process_forever
 from bot.outbox import RetryLater, Undeliverable
 from bot.text import split_text
-from handlers import Incoming, IncomingAttachment, Router, Services
-from handlers.messages import ChatType, Kind
+from handlers.messages import ChatType, Incoming, IncomingAttachment, Kind
+from handlers.router import Router
+from handlers.services import Services
 from storage import Repositories
 
 log = logging.getLogger(__name__)

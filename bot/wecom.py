@@ -33,7 +33,9 @@ from bot.config import OrgConfig, WecomConfig
 from bot.intake import process_forever
 from bot.outbox import RetryLater, Undeliverable
 from bot.text import split_text
-from handlers import Incoming, IncomingAttachment, Router, Services
+from handlers.messages import Incoming, IncomingAttachment
+from handlers.router import Router
+from handlers.services import Services
 from storage import Repositories
 
 log = logging.getLogger(__name__)

@@ -1,22 +1,8 @@
-"""Channel-neutral conversation logic: the router, the access rules, the rule core
-(`handlers.rules`) and one chat module per feature, composed in `handlers.features`.
+"""Channel-neutral conversation logic: the router (`handlers.router`), the neutral message
+types (`handlers.messages`), who may do what (`handlers.access`), the rule core
+(`handlers.rules`), shared texts (`handlers.render`) and one chat module per feature, composed
+in `handlers.features`.
 
-Importing this package loads only the neutral types; the feature modules load when the
-router is built.
+This package file imports nothing, so that the light parts (`handlers.rules.periods`) load
+without the rest.
 """
-
-from handlers.messages import Button, Incoming, IncomingAttachment, Member, Outcome, Reply
-from handlers.router import Router
-from handlers.services import Services, Settings
-
-__all__ = [
-    "Button",
-    "Incoming",
-    "IncomingAttachment",
-    "Member",
-    "Outcome",
-    "Reply",
-    "Router",
-    "Services",
-    "Settings",
-]

@@ -15,27 +15,27 @@ from storage import Repositories
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """The handful of configuration values the handlers need."""
+    """The handful of configuration values the handlers need.
+
+    No defaults here: the composition root fills every field from the configuration,
+    whose sections are the one home of each default.
+    """
 
     timezone: ZoneInfo
-    max_text_chars: int = 1000
-    min_idea_chars: int = 4
-    page_size: int = 8
-    confidence_threshold: float = 0.45
-    similarity_threshold: float = 0.35
-    visits_per_month: int = 4
-    long_open_days: int = 14
-    notify_group: bool = True
-    reward_tiers: tuple[tuple[int | None, float], ...] = (
-        (10_000_000, 0.6),
-        (100_000_000, 0.3),
-        (None, 0.1),
-    )
+    max_text_chars: int
+    min_idea_chars: int
+    page_size: int
+    confidence_threshold: float
+    similarity_threshold: float
+    visits_per_month: int
+    long_open_days: int
+    notify_group: bool
+    reward_tiers: tuple[tuple[int | None, float], ...]
     """(verified benefit up to, in fen, or None for the rest; the workers' share)."""
-    project_weight: float = 0.20
-    part_weights: tuple[tuple[str, float], ...] = (("self", 0.3), ("dept", 0.4), ("leader", 0.3))
-    yearly_target_fen: int = 5_100_000_000
-    chart_dir: Path = Path("data/charts")
+    project_weight: float
+    part_weights: tuple[tuple[str, float], ...]
+    yearly_target_fen: int
+    chart_dir: Path
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,8 @@ from handlers import render
 from handlers.rules import audience, ideas, projects, scores, supervision
 from handlers.rules.periods import Month, Quarter
 from handlers.services import Services
+from scheduler.calendar import JOB_SPECS, JobSpec
+from scheduler.calendar import period_of as period_of  # callers import it from here
 
 Recipient = tuple[str, str]
 
@@ -114,32 +116,19 @@ async def monthly_scores(services: Services, at: datetime) -> list[Notice]:
 
 
 @dataclass(frozen=True, slots=True)
-class Job:
-    name: str
-    title: str
-    period: str  # week | month | quarter
+class Job(JobSpec):
     run: JobFunction
 
 
-JOBS = {
-    job.name: job
-    for job in (
-        Job("weekly_meeting", "周一政工例会提醒", "week", weekly_meeting),
-        Job("supervision_check", "周五督导走访检查", "week", supervision_check),
-        Job("monthly_scores", "月度百分考核通报", "month", monthly_scores),
-        Job("quarterly_review", "季度重点项目评审", "quarter", quarterly_review),
-        Job("reward_meeting", "首个周四安全办公会奖励", "month", reward_meeting),
-        Job("weekly_digest", "周日金点子周报", "week", weekly_digest),
-        Job("progress_nudge", "周四项目进展提醒", "week", progress_nudge),
-    )
+_RUNS: dict[str, JobFunction] = {
+    "weekly_meeting": weekly_meeting,
+    "supervision_check": supervision_check,
+    "monthly_scores": monthly_scores,
+    "quarterly_review": quarterly_review,
+    "reward_meeting": reward_meeting,
+    "weekly_digest": weekly_digest,
+    "progress_nudge": progress_nudge,
 }
-
-
-def period_of(job: Job, local: datetime) -> str:
-    """The period a run at `local` time belongs to: ISO week, month or quarter."""
-    if job.period == "week":
-        year, week, _ = local.isocalendar()
-        return f"{year}-W{week:02d}"
-    if job.period == "month":
-        return local.strftime("%Y-%m")
-    return f"{local.year}-Q{(local.month - 1) // 3 + 1}"
+JOBS = {
+    name: Job(spec.name, spec.title, spec.period, _RUNS[name]) for name, spec in JOB_SPECS.items()
+}

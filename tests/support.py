@@ -13,7 +13,7 @@ from typing import Any
 from bot.app import App
 from bot.config import Config, load_config
 from bot.outbox import OutboxSender, RetryLater, Undeliverable
-from handlers import Incoming
+from handlers.messages import Incoming
 from storage import Repositories
 
 ROOT = Path(__file__).resolve().parent.parent

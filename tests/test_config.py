@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 
-from bot.config import CATEGORY_IDS, ConfigError, Secret, load_config
+from bot.app import build_settings
+from bot.config import CATEGORY_IDS, Config, ConfigError, Secret, load_config
+from handlers.services import Settings
 from tests.support import ROOT
 
 
@@ -132,3 +136,37 @@ def test_syntax_error_and_missing_file(tmp_path: Path) -> None:
         load_config(write(tmp_path, "storage: [unclosed\n"), {})
     with pytest.raises(ConfigError, match="不存在"):
         load_config(tmp_path / "nope.yaml", {})
+
+
+def test_a_file_with_only_categories_takes_every_default_from_the_sections(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, yaml.safe_dump({"categories": shipped()["categories"]}))
+    config = load_config(path, {})
+    defaults = Config()
+    assert config.timezone == defaults.timezone == "Asia/Shanghai"
+    assert config.misfire_grace == defaults.misfire_grace == timedelta(hours=12)
+    assert config.reward_tiers == defaults.reward_tiers
+    assert config.storage.path == tmp_path / defaults.storage.path
+    for name in ("telegram", "wecom", "nlp", "ideas", "supervision", "scoring"):
+        assert getattr(config, name) == getattr(defaults, name)
+
+
+def test_handler_settings_come_from_the_config_alone() -> None:
+    assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(Settings))
+    env = {
+        "JINDIANZI_SCORING_PROJECT_WEIGHT": "0.25",
+        "JINDIANZI_SCORING_SELF_WEIGHT": "0.5",
+        "JINDIANZI_SCORING_DEPT_WEIGHT": "0.25",
+        "JINDIANZI_SCORING_LEADER_WEIGHT": "0.25",
+        "JINDIANZI_IDEAS_PAGE_SIZE": "5",
+        "JINDIANZI_SUPERVISION_NOTIFY_GROUP": "false",
+    }
+    config = load_config(ROOT / "config.yaml", env)
+    settings = build_settings(config)
+    assert settings.project_weight == 0.25
+    assert settings.part_weights == (("self", 0.5), ("dept", 0.25), ("leader", 0.25))
+    assert settings.page_size == 5 and settings.notify_group is False
+    assert settings.reward_tiers == config.reward_tiers
+    assert settings.yearly_target_fen == config.scoring.yearly_benefit_target_yuan * 100
+    assert settings.chart_dir == config.storage.data_dir / "charts"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.app import App
-from handlers import IncomingAttachment
+from handlers.messages import IncomingAttachment
 from tests.support import Chat, idea_rows
 
 
