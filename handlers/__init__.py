@@ -1,7 +1,7 @@
 """Channel-neutral conversation logic: one module per feature, composed by the router."""
 
 from handlers import admin, groups, ideas, projects, registration, scores, supervision
-from handlers.messages import Button, Incoming, IncomingAttachment, Outcome, Reply
+from handlers.messages import Button, Incoming, IncomingAttachment, Outcome, Outgoing, Reply
 from handlers.router import Router
 from handlers.services import Services, Settings
 
@@ -26,6 +26,7 @@ __all__ = [
     "Incoming",
     "IncomingAttachment",
     "Outcome",
+    "Outgoing",
     "Reply",
     "Router",
     "Services",

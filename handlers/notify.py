@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from handlers.messages import Outgoing, Rows
 from handlers.services import Services
 
 
@@ -13,12 +14,12 @@ async def notify(
     text: str,
     key: str,
     image_path: str | None = None,
+    buttons: Rows = (),
 ) -> int:
-    """Queue `text` (and an image) for every (channel, chat id) once; `key` names the occasion."""
+    """Queue `text` (with an image and buttons) for every (channel, chat id) once; `key`
+    names the occasion."""
     queued = 0
-    payload: dict[str, str] = {"text": text}
-    if image_path:
-        payload["image_path"] = image_path
+    payload = Outgoing(text, buttons, image_path, purpose="notice").to_payload()
     for channel, chat_id in dict.fromkeys(recipients):
         queued += await services.repos.outbox.enqueue(
             channel=channel,
