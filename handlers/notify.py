@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from handlers.messages import Outgoing, Rows
 from handlers.services import Services
 
+Recipient = tuple[str, str]
+"""(channel, chat id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """What a scheduled job has to say, and to whom; the runner queues it with `notify`."""
+
+    recipients: tuple[Recipient, ...]
+    text: str
+    image_path: str | None = None
+    buttons: Rows = ()
+
 
 async def notify(
     services: Services,
-    recipients: Iterable[tuple[str, str]],
+    recipients: Iterable[Recipient],
     text: str,
     key: str,
     image_path: str | None = None,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from handlers.ideas import STATUS_LABELS
+from handlers.notify import Notice, Recipient
 from handlers.projects import reward_meeting_list, stale_projects
 from handlers.scores import (
     month_scores,
@@ -21,16 +22,6 @@ from handlers.scores import (
 )
 from handlers.services import Services
 from handlers.supervision import build_agenda, render_agenda
-
-Recipient = tuple[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class Notice:
-    recipients: tuple[Recipient, ...]
-    text: str
-    image_path: str | None = None
-
 
 JobFunction = Callable[[Services, datetime], Awaitable[list[Notice]]]
 
