@@ -9,10 +9,10 @@ import asyncio
 import itertools
 import sys
 import uuid
-from typing import Any, TextIO
+from typing import TextIO
 
 from bot.outbox import OutboxSender
-from handlers.messages import Incoming
+from handlers.messages import Incoming, Outgoing
 from handlers.router import Router
 from handlers.services import Services
 
@@ -37,13 +37,13 @@ class ConsoleChannel:
         self._button_ref: str | None = None
         self._printed = itertools.count(1)
 
-    async def send(self, chat_id: str, payload: dict[str, Any]) -> None:
+    async def send(self, chat_id: str, message: Outgoing) -> None:
         ref = f"c{next(self._printed)}"
         prefix = "" if chat_id == self.sender_id else f"[发给 {chat_id}] "
-        lines = [f"🤖 {prefix}{payload.get('text', '')}"]
-        if payload.get("image_path"):
-            lines.append(f"   (图片: {payload['image_path']})")
-        buttons = [(b["label"], b["data"]) for row in payload.get("buttons", []) for b in row]
+        lines = [f"🤖 {prefix}{message.text}"]
+        if message.image_path:
+            lines.append(f"   (图片: {message.image_path})")
+        buttons = [(b.label, b.data) for row in message.buttons for b in row]
         if buttons and chat_id == self.sender_id:
             self._buttons, self._button_ref = buttons, ref
             lines.append(

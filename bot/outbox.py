@@ -12,9 +12,10 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from bot.intake import wait_either
+from handlers.messages import Outgoing
 from storage import OutboxMessage, Repositories
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class Undeliverable(Exception):
 class Transport(Protocol):
     channel: str
 
-    async def send(self, chat_id: str, payload: dict[str, Any]) -> None: ...
+    async def send(self, chat_id: str, message: Outgoing) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +102,8 @@ class OutboxSender:
         transport = self._transports[message.channel]
         attempts = message.attempts + 1
         try:
-            await transport.send(message.chat_id, message.payload)
+            # Parsed here, so a row no transport can read is retried and then reported.
+            await transport.send(message.chat_id, Outgoing.from_payload(message.payload))
         except RetryLater as exc:
             if attempts >= MAX_ATTEMPTS:
                 return Outcome("failed", f"gave up after {attempts} tries: {exc}")
@@ -152,18 +154,22 @@ class OutboxSender:
             await repos.outbox.mark_failed(message.id, reason)
             # A group that cannot be reached (bot removed, robot key revoked) gets no more notices.
             await repos.groups.deactivate(message.channel, message.chat_id, self._clock())
-            if message.payload.get("kind") == "delivery_failure":
+            try:
+                failed = Outgoing.from_payload(message.payload)
+            except ValueError:
+                failed = Outgoing("")  # unreadable: report it all the same
+            if failed.purpose == "delivery_failure":
                 return  # never report a failed report: that could loop
-            text = str(message.payload.get("text", ""))[:60]
-            notice = (
+            report = Outgoing(
                 f"⚠️ 一条消息没能送达({message.channel} {message.chat_id}):{reason[:120]}\n"
-                f"内容开头:{text}"
-            )
+                f"内容开头:{failed.text[:60]}",
+                purpose="delivery_failure",
+            ).to_payload()
             for channel, external_id in await repos.people.admin_identities():
                 await repos.outbox.enqueue(
                     channel=channel,
                     chat_id=external_id,
-                    payload={"text": notice, "kind": "delivery_failure"},
+                    payload=report,
                     dedupe_key=f"failure:{message.id}:{channel}:{external_id}",
                     now=self._clock(),
                 )

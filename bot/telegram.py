@@ -47,7 +47,7 @@ from bot.config import TelegramConfig
 from bot.intake import RETRY_DELAY_S, process_forever
 from bot.outbox import RetryLater, Undeliverable
 from bot.text import split_text
-from handlers.messages import ChatType, Incoming, IncomingAttachment, Kind
+from handlers.messages import ChatType, Incoming, IncomingAttachment, Kind, Outgoing, Rows
 from handlers.router import Router
 from handlers.services import Services
 from storage import Repositories
@@ -160,14 +160,11 @@ def _from_message(update_id: str, message: Message) -> Incoming:
     return replace(base, text=text, attachments=tuple(attachments))
 
 
-def _markup(buttons: list[list[dict[str, str]]] | None) -> InlineKeyboardMarkup | None:
+def _markup(buttons: Rows) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
     return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(b["label"], callback_data=b["data"]) for b in row]
-            for row in buttons
-        ]
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in buttons]
     )
 
 
@@ -323,14 +320,14 @@ class TelegramChannel:
 
     # -- transport --------------------------------------------------------------------------
 
-    async def send(self, chat_id: str, payload: dict[str, Any]) -> None:
+    async def send(self, chat_id: str, message: Outgoing) -> None:
         try:
-            await self._send(chat_id, payload)
+            await self._send(chat_id, message)
         except ChatMigrated as exc:
             new_id = str(exc.new_chat_id)
             async with self._repos.db.transaction():
                 await self._repos.groups.migrate(CHANNEL, chat_id, new_id, self._services.now())
-            await self.send(new_id, payload)
+            await self.send(new_id, message)
         except RetryAfter as exc:
             raise RetryLater(str(exc), _seconds(exc.retry_after)) from exc
         except Forbidden as exc:
@@ -340,11 +337,11 @@ class TelegramChannel:
         except NetworkError as exc:  # includes TimedOut
             raise RetryLater(f"network: {exc}") from exc
 
-    async def _send(self, chat_id: str, payload: dict[str, Any]) -> None:
+    async def _send(self, chat_id: str, message: Outgoing) -> None:
         bot = self.application.bot
-        text = str(payload.get("text", ""))
-        markup = _markup(payload.get("buttons"))
-        edit_ref = payload.get("edit_ref")
+        text = message.text
+        markup = _markup(message.buttons)
+        edit_ref = message.edit_ref
         if edit_ref:
             try:
                 await bot.edit_message_text(
@@ -358,7 +355,7 @@ class TelegramChannel:
                 if "not modified" in str(exc).lower():
                     return
                 log.info("edit of %s in %s failed (%s); sending anew", edit_ref, chat_id, exc)
-        image = payload.get("image_path")
+        image = message.image_path
         if image:
             caption = text[: MessageLimit.CAPTION_LENGTH]
             photo = await asyncio.to_thread(Path(image).read_bytes)

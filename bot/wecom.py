@@ -33,7 +33,7 @@ from bot.config import OrgConfig, WecomConfig
 from bot.intake import process_forever
 from bot.outbox import RetryLater, Undeliverable
 from bot.text import split_text
-from handlers.messages import Incoming, IncomingAttachment
+from handlers.messages import Incoming, IncomingAttachment, Outgoing
 from handlers.router import Router
 from handlers.services import Services
 from storage import Repositories
@@ -357,16 +357,15 @@ class WecomChannel:
 
     # -- transport --------------------------------------------------------------------------
 
-    async def send(self, chat_id: str, payload: dict[str, Any]) -> None:
+    async def send(self, chat_id: str, message: Outgoing) -> None:
         wait = self._per_member.wait(chat_id)
         if wait:
             raise RetryLater("30 messages a minute per member", wait)
-        text = str(payload.get("text", ""))
-        buttons = [(b["label"], b["data"]) for row in payload.get("buttons", []) for b in row]
+        text = message.text
+        buttons = [(b.label, b.data) for row in message.buttons for b in row]
         agent = self._config.agent_id
-        image = payload.get("image_path")
-        if image:  # charts: the picture first, then the text
-            path = Path(str(image))
+        if message.image_path:  # charts: the picture first, then the text
+            path = Path(message.image_path)
             media_id = await self._api.upload_image(
                 await asyncio.to_thread(path.read_bytes), path.name
             )
@@ -432,15 +431,14 @@ class RobotTransport:
         }
         self._window = Window(ROBOT_PER_MINUTE, 60)
 
-    async def send(self, chat_id: str, payload: dict[str, Any]) -> None:
+    async def send(self, chat_id: str, message: Outgoing) -> None:
         key = self._keys.get(chat_id)
         if key is None:
             raise Undeliverable(f"branch {chat_id} has no wecom_webhook_key")
         wait = self._window.wait(chat_id)
         if wait:
             raise RetryLater("20 messages a minute per group robot", wait)
-        text = str(payload.get("text", ""))
-        for piece in split_text(text, 4000, lambda t: len(t.encode())):
+        for piece in split_text(message.text, 4000, lambda t: len(t.encode())):
             await self._api.robot(key, {"msgtype": "markdown", "markdown": {"content": piece}})
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from storage import Person
 
 ChatType = Literal["private", "group"]
+Purpose = Literal["reply", "notice", "delivery_failure"]
+"""Why a message goes out: an answer to an update, a notice, or the report of a failed one."""
+PURPOSES: tuple[Purpose, ...] = get_args(Purpose)
 Kind = Literal["message", "edited", "unsupported", "bot_added", "bot_removed", "migrated"]
 """What an update is: a message (text, button press, media), or something about the chat."""
 
@@ -60,19 +64,26 @@ class Member(Incoming):
     person: Person
 
 
+Rows = tuple[tuple[Button, ...], ...]
+
+
 @dataclass(frozen=True, slots=True)
-class Reply:
-    """One outgoing message; by default it goes back to the chat the update came from."""
+class Outgoing:
+    """What one outbox row carries to a transport, whatever the channel.
+
+    Stored as JSON with the keys `text`, `buttons` ([[{label, data}]]), `image_path`,
+    `edit_ref` and `kind` (the purpose; absent for a reply), each only when set, so
+    rows queued before this type existed read back unchanged.
+    """
 
     text: str
-    buttons: tuple[tuple[Button, ...], ...] = ()
+    buttons: Rows = ()
     image_path: str | None = None
-    edit: bool = False
-    """Replace the message whose button was pressed instead of sending a new one."""
-    chat_id: str | None = None
-    channel: str | None = None
+    edit_ref: str | None = None
+    """The platform id of a message to replace instead of sending a new one."""
+    purpose: Purpose = "reply"
 
-    def payload(self, message_ref: str | None) -> dict[str, Any]:
+    def to_payload(self) -> dict[str, Any]:
         body: dict[str, Any] = {"text": self.text}
         if self.buttons:
             body["buttons"] = [
@@ -80,9 +91,56 @@ class Reply:
             ]
         if self.image_path:
             body["image_path"] = self.image_path
-        if self.edit and message_ref:
-            body["edit_ref"] = message_ref
+        if self.edit_ref:
+            body["edit_ref"] = self.edit_ref
+        if self.purpose != "reply":
+            body["kind"] = self.purpose
         return body
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> Outgoing:
+        """The message of a stored row; raises ValueError for a row no transport could send."""
+        try:
+            buttons = tuple(
+                tuple(Button(str(b["label"]), str(b["data"])) for b in row)
+                for row in payload.get("buttons") or ()
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"malformed buttons: {payload.get('buttons')!r}") from exc
+        kind = payload.get("kind") or "reply"
+        purpose = next((p for p in PURPOSES if p == kind), None)
+        if purpose is None:
+            raise ValueError(f"unknown kind: {kind!r}")
+        image_path, edit_ref = payload.get("image_path"), payload.get("edit_ref")
+        return cls(
+            text=str(payload.get("text", "")),
+            buttons=buttons,
+            image_path=str(image_path) if image_path else None,
+            edit_ref=str(edit_ref) if edit_ref else None,
+            purpose=purpose,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One outgoing message; by default it goes back to the chat the update came from."""
+
+    text: str
+    buttons: Rows = ()
+    image_path: str | None = None
+    edit: bool = False
+    """Replace the message whose button was pressed instead of sending a new one."""
+    chat_id: str | None = None
+    channel: str | None = None
+
+    def outgoing(self, message_ref: str | None) -> Outgoing:
+        """The message to queue, answering an update whose pressed button was `message_ref`."""
+        return Outgoing(
+            self.text,
+            self.buttons,
+            self.image_path,
+            edit_ref=message_ref if self.edit else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,22 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from handlers.messages import Outgoing, Rows
 from handlers.services import Services
+
+Recipient = tuple[str, str]
+"""(channel, chat id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """What a scheduled job has to say, and to whom; the runner queues it with `notify`."""
+
+    recipients: tuple[Recipient, ...]
+    text: str
+    image_path: str | None = None
+    buttons: Rows = ()
 
 
 async def notify(
     services: Services,
-    recipients: Iterable[tuple[str, str]],
+    recipients: Iterable[Recipient],
     text: str,
     key: str,
     image_path: str | None = None,
+    buttons: Rows = (),
 ) -> int:
-    """Queue `text` (and an image) for every (channel, chat id) once; `key` names the occasion."""
+    """Queue `text` (with an image and buttons) for every (channel, chat id) once; `key`
+    names the occasion."""
     queued = 0
-    payload: dict[str, str] = {"text": text}
-    if image_path:
-        payload["image_path"] = image_path
+    payload = Outgoing(text, buttons, image_path, purpose="notice").to_payload()
     for channel, chat_id in dict.fromkeys(recipients):
         queued += await services.repos.outbox.enqueue(
             channel=channel,

@@ -179,7 +179,7 @@ class Router:
             await services.repos.outbox.enqueue(
                 channel=reply.channel or msg.channel,
                 chat_id=reply.chat_id or msg.chat_id,
-                payload=reply.payload(msg.message_ref),
+                payload=reply.outgoing(msg.message_ref).to_payload(),
                 dedupe_key=f"reply:{msg.channel}:{msg.update_id}:{index}",
                 now=services.now(),
             )

@@ -11,21 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from handlers import render
+from handlers.notify import Notice
 from handlers.rules import audience, ideas, projects, scores, supervision
 from handlers.rules.periods import Month, Quarter
 from handlers.services import Services
 from scheduler.calendar import JOB_SPECS, JobSpec
 from scheduler.calendar import period_of as period_of  # callers import it from here
-
-Recipient = tuple[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class Notice:
-    recipients: tuple[Recipient, ...]
-    text: str
-    image_path: str | None = None
-
 
 JobFunction = Callable[[Services, datetime], Awaitable[list[Notice]]]
 

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from handlers.notify import notify
+from handlers.notify import Notice, notify
 from handlers.services import Services
-from scheduler.jobs import JOBS, Notice, period_of
+from scheduler.jobs import JOBS, Job, period_of
 
 log = logging.getLogger(__name__)
 
@@ -106,19 +106,28 @@ def describe(fields: Mapping[str, Any]) -> str:
     return "".join(parts) + f" {int(hour):02d}:{int(minute):02d}"
 
 
-async def collect(services: Services, name: str, at: datetime) -> tuple[str, list[Notice]]:
+async def collect(
+    services: Services, name: str, at: datetime, jobs: Mapping[str, Job] = JOBS
+) -> tuple[str, list[Notice]]:
     """The period and the notices of a run as if at `at`, without queueing anything."""
-    job = JOBS[name]
+    job = jobs[name]
     local = services.local(at)
     return period_of(job, local), await job.run(services, local)
 
 
-async def run_job(services: Services, name: str, at: datetime, *, force: bool = False) -> RunResult:
+async def run_job(
+    services: Services,
+    name: str,
+    at: datetime,
+    *,
+    force: bool = False,
+    jobs: Mapping[str, Job] = JOBS,
+) -> RunResult:
     """Queue the job's notices for its period once; a later run of the same period sends
-    nothing unless `force`d."""
+    nothing unless `force`d. `jobs` is the table `name` is looked up in."""
     repos = services.repos
     async with repos.db.transaction():
-        period, notices = await collect(services, name, at)
+        period, notices = await collect(services, name, at, jobs)
         if not force and await repos.job_runs.status(name, period) is not None:
             return RunResult(name, period, True, notices, 0)
         suffix = f":forced:{services.now().isoformat()}" if force else ""
@@ -130,6 +139,7 @@ async def run_job(services: Services, name: str, at: datetime, *, force: bool = 
                 notice.text,
                 key=f"job:{name}:{period}{suffix}",
                 image_path=notice.image_path,
+                buttons=notice.buttons,
             )
         await repos.job_runs.record(name, period, "done", at, services.now(), queued)
     log.info("job %s for %s queued %d notices", name, period, queued)

@@ -13,7 +13,7 @@ from typing import Any
 from bot.app import App
 from bot.config import Config, load_config
 from bot.outbox import OutboxSender, RetryLater, Undeliverable
-from handlers.messages import Incoming
+from handlers.messages import Incoming, Outgoing
 from storage import Repositories
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,10 +48,10 @@ class RecordingTransport:
         self.sent: list[tuple[str, dict[str, Any]]] = []
         self.failures: list[Exception] = []
 
-    async def send(self, chat_id: str, payload: dict[str, Any]) -> None:
+    async def send(self, chat_id: str, message: Outgoing) -> None:
         if self.failures:
             raise self.failures.pop(0)
-        self.sent.append((chat_id, payload))
+        self.sent.append((chat_id, message.to_payload()))  # what a wire would carry
 
 
 _update_ids = itertools.count(1000)

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from bot.app import App
 from bot.outbox import MAX_ATTEMPTS, OutboxSender
 from tests.support import Chat, Clock, RecordingTransport, RetryLater, Undeliverable
 
 
-async def queue(app: App, key: str, chat_id: str = "c1") -> None:
+async def queue(
+    app: App, key: str, chat_id: str = "c1", payload: dict[str, Any] | None = None
+) -> None:
     async with app.repos.db.transaction():
         await app.repos.outbox.enqueue(
             channel="test",
             chat_id=chat_id,
-            payload={"text": key},
+            payload=payload or {"text": key},
             dedupe_key=key,
             now=app.services.now(),
         )
@@ -102,3 +105,29 @@ async def test_a_chat_keeps_its_order_while_others_go_ahead(
     clock.advance(11)
     await sender.run_once()
     assert [p["text"] for c, p in transport.sent if c == "c1"] == ["first", "second"]
+
+
+async def test_a_row_stored_before_typed_messages_arrives_whole(
+    app: App, sender: OutboxSender, transport: RecordingTransport
+) -> None:
+    stored = {
+        "text": "选择类别",
+        "buttons": [[{"label": "确认", "data": "idea:1:ok"}], [{"label": "撤回", "data": "x:1"}]],
+        "image_path": "/tmp/chart.png",
+        "edit_ref": "42",
+    }
+    await queue(app, "old", payload=stored)
+    assert await sender.run_once() == 1
+    assert transport.sent == [("c1", stored)]
+
+
+async def test_a_failure_report_that_fails_is_not_reported(
+    app: App, sender: OutboxSender, transport: RecordingTransport, chat: Callable[..., Chat]
+) -> None:
+    await chat("admin-1").register("A001", "管理员")
+    transport.sent.clear()
+    transport.failures = [Undeliverable("blocked by user")]
+    await queue(app, "r", chat_id="c9", payload={"text": "⚠️ 没能送达", "kind": "delivery_failure"})
+    await sender.run_once()
+    assert (await app.repos.outbox.counts()).get("failed") == 1
+    assert transport.sent == []  # a report of this report could loop

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,12 @@ import pytest
 from bot.app import App, load_sample_roster, open_app
 from bot.config import Config
 from bot.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramChannel, open_telegram
+from handlers.messages import Button
+from handlers.notify import Notice
+from handlers.services import Services
 from nlp import ModelClassifier
+from scheduler.jobs import Job
+from scheduler.runner import run_job
 from tests.botapi_fake import FakeTelegram
 from tests.support import ROOT, project_config, seed_telegram_people
 
@@ -390,3 +396,23 @@ async def test_a_chart_goes_out_as_a_photo_with_its_text(
     assert sent[0]["method"] == "sendPhoto" and sent[0]["photo"] == "<file>"
     assert long_text.startswith(sent[0]["caption"]) and len(sent[0]["caption"]) <= 1024
     assert sent[0]["caption"] + sent[1]["text"] == long_text  # the rest follows as text
+
+
+async def test_a_scheduled_notice_with_buttons_arrives_with_its_keyboard(
+    bot: App, tg: FakeTelegram
+) -> None:
+    async def rsvp(services: Services, at: datetime) -> list[Notice]:
+        buttons = ((Button("参加", "rsvp:yes"), Button("请假", "rsvp:no")),)
+        return [Notice((("telegram", str(LI)),), "周一下午政工例会,请确认", buttons=buttons)]
+
+    jobs = {"rsvp": Job("rsvp", "例会确认", "week", rsvp)}
+    result = await run_job(bot.services, "rsvp", bot.services.now(), jobs=jobs)
+    assert result.queued == 1
+    notice = (await tg.wait_sent(1, chat_id=LI))[0]
+    assert notice["method"] == "sendMessage" and notice["text"] == "周一下午政工例会,请确认"
+    assert notice["reply_markup"]["inline_keyboard"] == [
+        [
+            {"text": "参加", "callback_data": "rsvp:yes"},
+            {"text": "请假", "callback_data": "rsvp:no"},
+        ]
+    ]
