@@ -9,9 +9,10 @@ from bot.app import MODEL_FILE, build_extractor, open_storage
 from bot.config import Config
 from nlp import LinearModel, ModelClassifier
 from nlp.training import Trainer, load_corpus, shipped_model_path
+from storage import CategoryCorrection
 
 
-async def corrections(config: Config) -> list[tuple[str, str, str]]:
+async def corrections(config: Config) -> list[CategoryCorrection]:
     """(text, category before, category after) of every idea whose category a person changed."""
     async with open_storage(config) as repos:
         return await repos.ideas.corrections()

@@ -8,15 +8,15 @@ from dataclasses import dataclass
 from handlers.messages import Outgoing, Rows
 from handlers.services import Services
 
-Recipient = tuple[str, str]
-"""(channel, chat id)."""
+Chat = tuple[str, str]
+"""(channel, chat id): a storage.Recipient, or any chat a notice goes to."""
 
 
 @dataclass(frozen=True, slots=True)
 class Notice:
     """What a scheduled job has to say, and to whom; the runner queues it with `notify`."""
 
-    recipients: tuple[Recipient, ...]
+    recipients: tuple[Chat, ...]
     text: str
     image_path: str | None = None
     buttons: Rows = ()
@@ -24,7 +24,7 @@ class Notice:
 
 async def notify(
     services: Services,
-    recipients: Iterable[Recipient],
+    recipients: Iterable[Chat],
     text: str,
     key: str,
     image_path: str | None = None,

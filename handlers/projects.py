@@ -12,7 +12,7 @@ from handlers.rules import projects as rules
 from handlers.rules.ideas import NEXT_STATUSES, STATUS_LABELS
 from handlers.rules.projects import NewProject, text_length_ok
 from handlers.services import Services
-from storage import Project
+from storage import Project, RewardShare
 
 SIMPLE_MOVES = {"under_review": "审核中", "implemented": "已实施", "rewarded": "已奖励"}
 REVIEW_USAGE = (
@@ -298,24 +298,24 @@ async def reward(msg: Member, services: Services) -> list[Reply]:
     if offer.basis_fen <= 0:
         return [Reply(f"{found.number} 没有待奖励的核实效益。")]
     targets, _, note = detail.strip().partition(" ")
-    recipients: list[rules.Recipient] = []
+    shares: list[RewardShare] = []
     for item in [t for t in targets.replace(",", ",").split(",") if t]:
         who, _, amount = item.partition(":")
         fen = parse_yuan(amount)
         if isinstance(fen, str):
             return [Reply(f"“{item}”:{fen}")]
-        named = await rules.recipient(services, who, fen)
-        if named is None:
+        share = await rules.reward_share(services, who, fen)
+        if share is None:
             return [Reply(f"“{who}”既不是工号也不是支部编号。")]
-        recipients.append(named)
-    if not recipients:
+        shares.append(share)
+    if not shares:
         return [Reply("请写上获奖的人或支部和金额,例如:/reward P07 confirm E001:2000,jj1:3000")]
     refusal = await rules.record_reward(
-        services, msg.person, found, offer.basis_fen, recipients, note.strip()
+        services, msg.person, found, offer.basis_fen, shares, note.strip()
     )
     if refusal:
         return [Reply(refusal)]
-    total = sum(r.fen for r in recipients)
+    total = sum(r.amount_fen for r in shares)
     return [
         Reply(
             f"已记录 {found.number} 的奖励 {format_yuan(total)}"

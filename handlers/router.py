@@ -280,6 +280,12 @@ class Router:
         for command in sorted(self.commands.values(), key=lambda c: c.name):
             if command.allows(msg.person) and command.summary:
                 lines.append(f"/{command.name} — {command.summary}")
+                if isinstance(command, Command):
+                    lines += [
+                        f"    {s.usage}"
+                        for s in command.subcommands
+                        if access.holds(msg.person, s.roles)
+                    ]
         if msg.person is not None:
             lines.append("直接发送一段文字,就是提交一条金点子。")
         else:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from handlers.services import Services
-
-Recipient = tuple[str, str]
-"""(channel, chat id)."""
+from storage import Recipient
 
 
 def unique(recipients: Iterable[Recipient]) -> tuple[Recipient, ...]:
@@ -36,4 +34,5 @@ async def supervisors(services: Services, department_id: str | None = None) -> l
 
 async def branch_groups(services: Services, branch_id: str) -> list[Recipient]:
     """The branch's bound group chats."""
-    return [(g.channel, g.chat_id) for g in await services.repos.groups.for_branch(branch_id)]
+    groups = await services.repos.groups.for_branch(branch_id)
+    return [Recipient(g.channel, g.chat_id) for g in groups]

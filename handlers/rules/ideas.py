@@ -13,7 +13,7 @@ from handlers.rules import attachments, audience
 from handlers.services import Services
 from nlp import Prediction
 from nlp.similarity import cosine
-from storage import Branch, Idea, Person
+from storage import Branch, Idea, Person, Recipient
 
 STATUS_LABELS = {
     "submitted": "已提交",
@@ -130,7 +130,7 @@ async def set_category(services: Services, idea: Idea, category: str, person: Pe
 async def tell_authors(services: Services, idea: Idea, text: str, key: str) -> None:
     """The idea's author and the authors of ideas merged into it."""
     authors = [idea.author_id, *await services.repos.ideas.merged_authors(idea.id)]
-    recipients: list[audience.Recipient] = []
+    recipients: list[Recipient] = []
     for author in dict.fromkeys(authors):
         recipients += await audience.person(services, author)
     await notify(services, recipients, text, key=key)
@@ -172,7 +172,7 @@ class BranchWeek:
     """A branch's week of ideas, for its secretaries."""
 
     branch: Branch
-    recipients: tuple[audience.Recipient, ...]
+    recipients: tuple[Recipient, ...]
     new: list[Idea]
     waiting: int
 

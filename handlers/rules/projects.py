@@ -12,7 +12,7 @@ from handlers.money import format_yuan
 from handlers.notify import notify
 from handlers.rules import audience, ideas
 from handlers.services import Services
-from storage import Benefit, Duplicate, Idea, Person, Project
+from storage import Benefit, Duplicate, Idea, Person, Project, Recipient, RewardShare
 
 STALE_DAYS = 7
 """A project with no progress for this long is nudged on Thursday."""
@@ -169,24 +169,14 @@ async def proposal(services: Services, project: Project) -> Proposal:
     return Proposal(max(basis, 0), share, int(max(basis, 0) * share))
 
 
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """Who receives part of a reward: a person or a branch."""
-
-    person_id: int | None
-    branch_id: str | None
-    label: str
-    fen: int
-
-
-async def recipient(services: Services, who: str, fen: int) -> Recipient | None:
-    """The person (by 工号) or branch (by id) named `who`, if there is one."""
+async def reward_share(services: Services, who: str, fen: int) -> RewardShare | None:
+    """The share of a person (by 工号) or branch (by id) named `who`, if there is one."""
     someone = await services.repos.people.by_employee_no(who)
     if someone is not None:
-        return Recipient(someone.id, None, someone.name, fen)
+        return RewardShare(someone.id, None, someone.name, fen)
     branch = await services.repos.org.branch(who)
     if branch is not None:
-        return Recipient(None, branch.id, branch.name, fen)
+        return RewardShare(None, branch.id, branch.name, fen)
     return None
 
 
@@ -195,28 +185,23 @@ async def record_reward(
     person: Person,
     project: Project,
     basis_fen: int,
-    recipients: Sequence[Recipient],
+    shares: Sequence[RewardShare],
     note: str,
 ) -> str | None:
     """Record the reward (the system keeps the ledger, pays nothing) and tell each person
     rewarded; why not, or None."""
-    if sum(r.fen for r in recipients) > basis_fen:
+    if sum(r.amount_fen for r in shares) > basis_fen:
         return "奖励总额不能超过待奖励的核实效益。"
     reward_id = await services.repos.projects.record_reward(
-        project.id,
-        basis_fen,
-        [(r.person_id, r.branch_id, r.label, r.fen) for r in recipients],
-        note,
-        person.id,
-        services.now(),
+        project.id, basis_fen, shares, note, person.id, services.now()
     )
-    for item in recipients:
+    for item in shares:
         if item.person_id is not None:
             await notify(
                 services,
                 await audience.person(services, item.person_id),
                 f"🎉 {item.label},您参与的重点项目 {project.number}「{project.title}」获得奖励 "
-                f"{format_yuan(item.fen)}。",
+                f"{format_yuan(item.amount_fen)}。",
                 key=f"reward:{reward_id}:{item.person_id}",
             )
     return None
@@ -257,7 +242,7 @@ async def stale_projects(
 @dataclass(frozen=True, slots=True)
 class Nudge:
     project: Project
-    recipients: tuple[audience.Recipient, ...]
+    recipients: tuple[Recipient, ...]
 
 
 async def progress_nudges(services: Services, now: datetime) -> list[Nudge]:

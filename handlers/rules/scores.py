@@ -169,7 +169,7 @@ async def figures(services: Services, branch_id: str | None) -> Figures:
     facts = [
         f
         for f in await services.repos.ideas.facts(year_start)
-        if (branch_id is None or f[2] == branch_id) and f[3] != "withdrawn"
+        if (branch_id is None or f.branch_id == branch_id) and f.status != "withdrawn"
     ]
     quarter_start = Quarter.of(local).start(local)
     month_start = year_start.replace(month=local.month)
@@ -177,22 +177,24 @@ async def figures(services: Services, branch_id: str | None) -> Figures:
     verified = [
         v
         for v in await services.repos.projects.verified_facts(year_start)
-        if branch_id is None or branch_id in projects[v[2]].branches
+        if branch_id is None or branch_id in projects[v.project_id].branches
     ]
     monthly = []
     for number in range(1, local.month + 1):
-        count = sum(1 for f in facts if services.local(f[0]).month == number)
-        benefit = sum(v[1] for v in verified if services.local(v[0]).month == number)
+        count = sum(1 for f in facts if services.local(f.created_at).month == number)
+        benefit = sum(
+            v.amount_fen for v in verified if services.local(v.verified_at).month == number
+        )
         monthly.append((number, count, benefit))
     return Figures(
         branch_id=branch_id,
         year=local.year,
-        ideas_this_month=sum(1 for f in facts if f[0] >= month_start),
-        ideas_this_quarter=sum(1 for f in facts if f[0] >= quarter_start),
+        ideas_this_month=sum(1 for f in facts if f.created_at >= month_start),
+        ideas_this_quarter=sum(1 for f in facts if f.created_at >= quarter_start),
         ideas_this_year=len(facts),
-        adopted=sum(1 for f in facts if f[3] in ADOPTED),
-        by_category=Counter(f[1] for f in facts),
-        by_branch=Counter(f[2] for f in facts),
-        verified_fen=sum(v[1] for v in verified),
+        adopted=sum(1 for f in facts if f.status in ADOPTED),
+        by_category=Counter(f.category for f in facts),
+        by_branch=Counter(f.branch_id for f in facts),
+        verified_fen=sum(v.amount_fen for v in verified),
         monthly=monthly,
     )

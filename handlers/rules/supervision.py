@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 
 from handlers import access
 from handlers.messages import IncomingAttachment
-from handlers.notify import notify
+from handlers.notify import Chat, notify
 from handlers.rules import attachments, audience
 from handlers.rules.periods import Month
 from handlers.services import Services
-from storage import Branch, Finding, Person
+from storage import Branch, Finding, Person, Recipient
 
 MAX_FINDING_CHARS = 500
 MIN_FINDING_CHARS = 4
@@ -93,7 +93,7 @@ class FindingStep:
     needs_text: bool
     blocked: Callable[[Finding], str | None]
     """Why the finding cannot take this step now, or None."""
-    tells: Callable[[Services, Finding], Awaitable[list[audience.Recipient]]]
+    tells: Callable[[Services, Finding], Awaitable[list[Recipient]]]
     notice: str
     """Template with {id}, {name}, {text}."""
     done: str
@@ -102,15 +102,15 @@ class FindingStep:
     escalated: bool | None = None
 
 
-async def _raiser(services: Services, finding: Finding) -> list[audience.Recipient]:
+async def _raiser(services: Services, finding: Finding) -> list[Recipient]:
     return await audience.person(services, finding.raised_by)
 
 
-async def _secretaries(services: Services, finding: Finding) -> list[audience.Recipient]:
+async def _secretaries(services: Services, finding: Finding) -> list[Recipient]:
     return await audience.secretaries(services, finding.branch_id)
 
 
-async def _raiser_and_secretaries(services: Services, finding: Finding) -> list[audience.Recipient]:
+async def _raiser_and_secretaries(services: Services, finding: Finding) -> list[Recipient]:
     return [*await _raiser(services, finding), *await _secretaries(services, finding)]
 
 
@@ -194,7 +194,7 @@ async def take_step(
     finding: Finding,
     step: FindingStep,
     text: str,
-    sender: audience.Recipient,
+    sender: Chat,
 ) -> str:
     """Record the step and tell those it concerns (never the sender); the reply text."""
     if not access.finding_roles(person, finding) & step.allowed:
@@ -328,7 +328,7 @@ class MeetingBrief:
     """What a branch group hears on Monday morning."""
 
     branch: Branch
-    groups: tuple[audience.Recipient, ...]
+    groups: tuple[Recipient, ...]
     open_findings: list[Finding]
 
 
@@ -343,7 +343,7 @@ async def meeting_briefs(services: Services) -> list[MeetingBrief]:
     return briefs
 
 
-async def meeting_staff(services: Services) -> tuple[audience.Recipient, ...]:
+async def meeting_staff(services: Services) -> tuple[Recipient, ...]:
     """Who attends the Monday political-work meeting: supervisors and leaders."""
     return audience.unique(
         [*await audience.supervisors(services), *await audience.leaders(services)]

@@ -144,10 +144,8 @@ class IdeaRepo:
                 (idea.id, idea.category, new_category, by_person_id, stamp),
             )
 
-    async def corrections(self) -> list[tuple[str, str, str]]:
+    async def corrections(self) -> list[CategoryCorrection]:
         """(text, old category, new category) for the latest correction of each idea."""
-        # The rows are CategoryCorrections; the annotation stays a plain tuple list while
-        # callers declare list[tuple[str, str, str]] (list is invariant).
         rows = await self._db.fetchall(
             "SELECT i.text, c.old_category, c.new_category FROM category_corrections c"
             " JOIN ideas i ON i.id = c.idea_id"

@@ -94,11 +94,9 @@ class PeopleRepo:
 
     async def identities_with_role(
         self, role: str, *, branch_id: str | None = None, department_id: str | None = None
-    ) -> list[tuple[str, str]]:
+    ) -> list[Recipient]:
         """(channel, external id) of everyone with `role`, optionally in one branch or one
         supervising department."""
-        # The rows are Recipients; the annotation stays a plain tuple list while callers
-        # declare list[tuple[str, str]] (list is invariant). Name the type once they do.
         rows = await self._db.fetchall(
             "SELECT i.channel, i.external_id FROM identities i"
             " JOIN roles r ON r.person_id = i.person_id JOIN people p ON p.id = i.person_id"
@@ -108,9 +106,8 @@ class PeopleRepo:
         )
         return [Recipient(r[0], r[1]) for r in rows]
 
-    async def identities_of(self, person_id: int) -> list[tuple[str, str]]:
-        """Every (channel, external id) of one person: Recipients, annotated as for
-        identities_with_role."""
+    async def identities_of(self, person_id: int) -> list[Recipient]:
+        """Every (channel, external id) of one person."""
         rows = await self._db.fetchall(
             "SELECT channel, external_id FROM identities WHERE person_id = ? ORDER BY channel",
             (person_id,),

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.db import Database, constraint_errors
-from storage.models import Benefit, Project, RewardReceived, VerifiedBenefit
+from storage.models import Benefit, Project, RewardReceived, RewardShare, VerifiedBenefit
 from storage.repos.times import from_db_time, to_db_time
 
 
@@ -156,7 +156,7 @@ class ProjectRepo:
         self,
         project_id: int,
         basis_fen: int,
-        recipients: Sequence[tuple[int | None, str | None, str, int]],
+        recipients: Sequence[RewardShare],
         note: str,
         person_id: int,
         now: datetime,
