@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import itertools
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,28 @@ class Chat:
         await self.say("/start")
         await self.say(employee_no)
         return await self.say(name)
+
+
+SAMPLE_PEOPLE = {
+    "worker": ("E001", "张三"),
+    "worker2": ("E002", "李四"),
+    "secretary": ("S001", "刘书记"),
+    "other_secretary": ("S002", "陈书记"),
+    "supervisor": ("D001", "周督导"),
+    "leader": ("L001", "孙矿长"),
+    "admin": ("A001", "管理员"),
+}
+"""The sample roster's people by the part they play in a test: (工号, 姓名)."""
+
+
+async def register_people(chat: Callable[..., Chat], *roles: str) -> dict[str, Chat]:
+    """A registered private chat (id u-<工号>) for each of `roles`, in that order."""
+    chats = {}
+    for role in roles:
+        number, name = SAMPLE_PEOPLE[role]
+        chats[role] = chat(f"u-{number}")
+        await chats[role].register(number, name)
+    return chats
 
 
 class Writer:

@@ -13,7 +13,7 @@ from handlers import access
 from handlers.router import Command
 from handlers.rules.periods import Month, Quarter
 from storage import Branch, Finding, Idea, Person, Role
-from tests.support import Chat
+from tests.support import Chat, register_people
 
 JJ1 = Branch("jj1", "综掘一队党支部", "publicity")
 ZC1 = Branch("zc1", "综采一队党支部", "organization")
@@ -132,16 +132,7 @@ def test_every_second_word_declares_its_usage(app: App) -> None:
 
 @pytest.fixture
 async def people(chat: Callable[..., Chat]) -> dict[str, Chat]:
-    chats = {}
-    for role, number, name in [
-        ("worker", "E001", "张三"),
-        ("secretary", "S001", "刘书记"),
-        ("supervisor", "D001", "周督导"),
-        ("leader", "L001", "孙矿长"),
-    ]:
-        chats[role] = chat(f"u-{role}")
-        await chats[role].register(number, name)
-    return chats
+    return await register_people(chat, "worker", "secretary", "supervisor", "leader")
 
 
 async def test_the_router_refuses_a_second_word_before_its_handler_runs(

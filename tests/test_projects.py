@@ -14,7 +14,7 @@ from handlers.render import reward_meeting
 from handlers.rules.projects import reward_meeting_items, tier_share
 from handlers.services import Services
 from scheduler.runner import run_job
-from tests.support import Chat, Clock, RecordingTransport, idea_rows
+from tests.support import Chat, Clock, RecordingTransport, idea_rows, register_people
 
 
 async def reward_meeting_list(services: Services, since: datetime) -> str | None:
@@ -24,18 +24,9 @@ async def reward_meeting_list(services: Services, since: datetime) -> str | None
 
 @pytest.fixture
 async def people(chat: Callable[..., Chat]) -> dict[str, Chat]:
-    chats = {}
-    for role, number, name in [
-        ("worker", "E001", "张三"),
-        ("worker2", "E002", "李四"),
-        ("secretary", "S001", "刘书记"),
-        ("leader", "L001", "孙矿长"),
-        ("admin", "A001", "管理员"),
-        ("other_secretary", "S002", "陈书记"),
-    ]:
-        chats[role] = chat(f"u-{number}")
-        await chats[role].register(number, name)
-    return chats
+    return await register_people(
+        chat, "worker", "worker2", "secretary", "leader", "admin", "other_secretary"
+    )
 
 
 def sent_to(transport: RecordingTransport, chat_id: str) -> list[str]:

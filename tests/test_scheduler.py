@@ -15,7 +15,7 @@ from bot.app import App, load_sample_roster, open_app
 from bot.config import Config, ConfigError, load_config
 from nlp import ModelClassifier
 from scheduler.runner import catch_up, next_fires, run_job, trigger
-from tests.support import ROOT, Chat, Clock, RecordingTransport
+from tests.support import ROOT, Chat, Clock, RecordingTransport, register_people
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -78,16 +78,7 @@ def test_unknown_job_and_bad_grace_are_refused(
 
 @pytest.fixture
 async def seeded(app: App, chat: Callable[..., Chat]) -> dict[str, Chat]:
-    people = {}
-    for key, number, name in [
-        ("supervisor", "D001", "周督导"),
-        ("secretary", "S001", "刘书记"),
-        ("leader", "L001", "孙矿长"),
-        ("worker", "E001", "张三"),
-        ("admin", "A001", "管理员"),
-    ]:
-        people[key] = chat(f"u-{number}")
-        await people[key].register(number, name)
+    people = await register_people(chat, "supervisor", "secretary", "leader", "worker", "admin")
     await chat("u-S001", chat_type="group", chat_id="-900").say("/bind jj1")
     await people["supervisor"].say("/findings add jj1 班前会记录不全")
     await people["supervisor"].say("/findings add jj2 宣传栏内容过期")

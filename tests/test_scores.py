@@ -17,7 +17,7 @@ from bot.app import App
 from handlers.charts import cjk_font
 from handlers.rules.scores import compute, month_scores
 from scheduler.runner import run_job
-from tests.support import ROOT, Chat, Clock, RecordingTransport
+from tests.support import ROOT, Chat, Clock, RecordingTransport, register_people
 
 WEIGHTS = (("self", 0.3), ("dept", 0.4), ("leader", 0.3))
 
@@ -50,17 +50,9 @@ def test_computation(
 
 @pytest.fixture
 async def people(chat: Callable[..., Chat]) -> dict[str, Chat]:
-    chats = {}
-    for role, number, name in [
-        ("worker", "E001", "张三"),
-        ("secretary", "S001", "刘书记"),
-        ("other_secretary", "S002", "陈书记"),
-        ("supervisor", "D001", "周督导"),
-        ("leader", "L001", "孙矿长"),
-    ]:
-        chats[role] = chat(f"u-{number}")
-        await chats[role].register(number, name)
-    return chats
+    return await register_people(
+        chat, "worker", "secretary", "other_secretary", "supervisor", "leader"
+    )
 
 
 async def test_entry_ranking_ties_and_change(

@@ -9,24 +9,14 @@ import pytest
 
 from bot.app import App
 from handlers.rules.supervision import build_agenda
-from tests.support import Chat, Clock, RecordingTransport
+from tests.support import Chat, Clock, RecordingTransport, register_people
 
 
 @pytest.fixture
 async def people(chat: Callable[..., Chat]) -> dict[str, Chat]:
-    """Everyone of the sample roster, registered on the test channel."""
-    roster = {
-        "worker": ("E001", "张三"),
-        "supervisor": ("D001", "周督导"),
-        "secretary": ("S001", "刘书记"),
-        "other_secretary": ("S002", "陈书记"),
-        "leader": ("L001", "孙矿长"),
-    }
-    chats = {}
-    for role, (number, name) in roster.items():
-        chats[role] = chat(f"u-{number}")
-        await chats[role].register(number, name)
-    return chats
+    return await register_people(
+        chat, "worker", "supervisor", "secretary", "other_secretary", "leader"
+    )
 
 
 def sent_to(transport: RecordingTransport, chat_id: str) -> list[str]:
