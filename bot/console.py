@@ -13,6 +13,7 @@ from typing import TextIO
 
 from bot.outbox import OutboxSender
 from handlers.messages import Incoming, Outgoing
+from handlers.parsing import clean, number
 from handlers.router import Router
 from handlers.services import Services
 
@@ -40,10 +41,10 @@ class ConsoleChannel:
     async def send(self, chat_id: str, message: Outgoing) -> None:
         ref = f"c{next(self._printed)}"
         prefix = "" if chat_id == self.sender_id else f"[发给 {chat_id}] "
-        lines = [f"🤖 {prefix}{message.text}"]
+        lines = [f"🤖 {prefix}{clean(message.text)}"]  # no escape sequence reaches the terminal
         if message.image_path:
             lines.append(f"   (图片: {message.image_path})")
-        buttons = [(b.label, b.data) for row in message.buttons for b in row]
+        buttons = [(clean(b.label), b.data) for row in message.buttons for b in row]
         if buttons and chat_id == self.sender_id:
             self._buttons, self._button_ref = buttons, ref
             lines.append(
@@ -54,9 +55,9 @@ class ConsoleChannel:
 
     def _incoming(self, line: str) -> Incoming:
         update_id = f"{self._session}-{next(self._counter)}"
-        choice = line.strip()
-        if choice.isdigit() and self._buttons and 1 <= int(choice) <= len(self._buttons):
-            _, data = self._buttons[int(choice) - 1]
+        choice = number(line, prefixes="")
+        if choice is not None and self._buttons and 1 <= choice <= len(self._buttons):
+            _, data = self._buttons[choice - 1]
             self._buttons = []
             return Incoming(
                 CHANNEL,

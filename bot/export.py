@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import ScoringConfig
+from handlers.parsing import clean
 from handlers.rules.ideas import STATUS_LABELS
 from handlers.rules.scores import compute
 from storage import Repositories
@@ -205,9 +206,12 @@ async def _assessment_rows(repos: Repositories, scoring: ScoringConfig) -> list[
 
 
 def _cell(value: Any) -> Any:
-    """Spreadsheets run text that starts with '=' and friends as a formula: defuse it."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    """Spreadsheets run text that starts with '=' and friends as a formula: defuse it; and
+    control characters (stored before the router removed them) have no place in a cell."""
+    if isinstance(value, str):
+        value = clean(value)
+        if value.startswith(_FORMULA_START):
+            return "'" + value
     return value
 
 

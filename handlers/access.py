@@ -111,11 +111,26 @@ def may_recategorize(person: Person, idea: Idea) -> bool:
     return idea.author_id == person.id or may_review_idea(person, idea)
 
 
+def may_merge(person: Person, idea: Idea, into: Idea) -> bool:
+    """Leaders merge any two ideas; a secretary only two of their own branch."""
+    return is_leader(person) or (
+        secretary_of(person, idea.branch_id) and secretary_of(person, into.branch_id)
+    )
+
+
 # -- key projects ------------------------------------------------------------------------
 
 
+def may_adopt(person: Person, idea: Idea, project_branches: Iterable[str]) -> bool:
+    """Leaders adopt any idea; a secretary their branch's ideas into projects it takes part in."""
+    if is_leader(person):
+        return True
+    return secretary_of(person, idea.branch_id) and idea.branch_id in set(project_branches)
+
+
 def may_act_on_project(person: Person, lead_id: int, branch_ids: Iterable[str]) -> bool:
-    """Leaders, the project's lead and the secretaries of its branches."""
+    """Leaders, the project's lead and the secretaries of its branches: they report on it,
+    claim its benefit and see its details."""
     if is_leader(person) or person.id == lead_id:
         return True
     return is_secretary(person) and person.branch_id in set(branch_ids)
@@ -145,6 +160,11 @@ def finding_roles(person: Person, finding: Finding) -> set[str]:
 
 def may_bind_group(person: Person, branch: Branch) -> bool:
     return secretary_of(person, branch.id) or person.has_role("admin")
+
+
+def may_rebind_group(person: Person) -> bool:
+    """Moving a group from one branch to another takes its notices away: admins only."""
+    return person.has_role("admin")
 
 
 def may_enter_score(person: Person, part: str, branch: Branch) -> bool:

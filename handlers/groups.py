@@ -21,6 +21,12 @@ async def bind(msg: Member, services: Services) -> list[Reply]:
         return [Reply(f"没有编号为“{branch_id[:20]}”的支部,请核对后再发。")]
     if not access.may_bind_group(person, branch):
         return [Reply(f"只有{branch.name}的支部书记或管理员才能绑定支部群。")]
+    current = await services.repos.groups.get(msg.channel, msg.chat_id)
+    if current is not None and current.active and current.branch_id != branch.id:
+        bound_to = await services.repos.org.branch(current.branch_id)
+        if not access.may_rebind_group(person):
+            name = bound_to.name if bound_to else current.branch_id
+            return [Reply(f"本群已经是「{name}」的支部群。要改绑到别的支部,请找管理员。")]
     await services.repos.groups.bind(msg.channel, msg.chat_id, branch.id, person.id, services.now())
     return [Reply(f"本群已绑定为「{branch.name}」的支部群,以后的会议提醒和通知会发到这里。")]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from handlers import access
+from handlers import access, parsing
 from handlers.messages import Button, Incoming, Member, Reply
 from handlers.money import format_yuan
 from handlers.router import NOT_REGISTERED, Command, Feature, member
@@ -122,9 +122,10 @@ def _idea_buttons(idea_id: int) -> tuple[Button, ...]:
 async def on_button(msg: Member, services: Services) -> list[Reply]:
     person = msg.person
     parts = (msg.callback or "").split(":")
-    if len(parts) < 3 or not parts[1].isdigit():
+    idea_id = parsing.number(parts[1]) if len(parts) >= 3 else None
+    if idea_id is None:
         return [Reply("这个按钮已经失效了。")]
-    idea_id, action = int(parts[1]), parts[2]
+    action = parts[2]
     idea = await services.repos.ideas.get(idea_id)
     if idea is None or not (
         idea.author_id == person.id
@@ -152,12 +153,13 @@ async def on_button(msg: Member, services: Services) -> list[Reply]:
 async def category_command(msg: Member, services: Services) -> list[Reply]:
     """更正金点子的类别:/category 编号"""
     person = msg.person
-    arg = msg.args.strip().lstrip("#")
-    if not arg.isdigit():
+    arg = msg.args.strip()
+    number = parsing.number(arg)
+    if number is None:
         return [Reply("请写上金点子的编号,例如:/category 12")]
-    idea = await services.repos.ideas.get(int(arg))
+    idea = await services.repos.ideas.get(number)
     if idea is None:
-        return [Reply(f"没有编号为 #{arg} 的金点子。")]
+        return [Reply(f"没有编号为 #{number} 的金点子。")]
     if not access.may_recategorize(person, idea):
         return [Reply("只有作者本人、本支部书记或党委领导可以更正这条金点子的类别。")]
     if idea.status == "withdrawn":
@@ -190,14 +192,15 @@ async def _set_category(
 async def my_ideas(msg: Member, services: Services) -> list[Reply]:
     """查看我提交的金点子:/my [页码]"""
     arg = msg.args.strip()
-    if arg and not arg.isdigit():
+    page = parsing.number(arg) if arg else 1
+    if page is None:
         return [Reply("页码要写数字,例如:/my 2")]
-    return [await _my_page(msg, services, int(arg) if arg else 1, edit=False)]
+    return [await _my_page(msg, services, page, edit=False)]
 
 
 async def on_my_page(msg: Member, services: Services) -> list[Reply]:
     parts = (msg.callback or "").split(":")
-    page = int(parts[1]) if len(parts) == 2 and parts[1].isdigit() else 1
+    page = (parsing.number(parts[1]) if len(parts) == 2 else None) or 1
     return [await _my_page(msg, services, page, edit=True)]
 
 

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from handlers import access
+from handlers import access, parsing
 from handlers.messages import Button, Member, Reply
-from handlers.money import format_yuan, parse_yuan
+from handlers.money import format_yuan, parse_yuan, take_amount
 from handlers.router import Command, Feature, Subcommand
 from handlers.rules import ideas
 from handlers.rules import projects as rules
@@ -30,12 +30,13 @@ REVIEW_REFUSAL = "只有党委领导或作者所在支部的书记可以审核�
 async def review(msg: Member, services: Services) -> list[Reply]:
     """审核金点子:/review 编号 [动作]"""
     person = msg.person
-    number, _, rest = msg.args.strip().partition(" ")
-    if not number.lstrip("#").isdigit():
+    word, _, rest = msg.args.strip().partition(" ")
+    number = parsing.number(word)
+    if number is None:
         return [Reply(REVIEW_USAGE)]
-    idea = await services.repos.ideas.get(int(number.lstrip("#")))
+    idea = await services.repos.ideas.get(number)
     if idea is None or idea.status == "withdrawn":
-        return [Reply(f"没有编号为 #{number.lstrip('#')} 的金点子(或已撤回)。")]
+        return [Reply(f"没有编号为 #{number} 的金点子(或已撤回)。")]
     if not access.may_review_idea(person, idea):
         return [Reply(REVIEW_REFUSAL)]
     action, _, detail = rest.strip().partition(" ")
@@ -68,20 +69,25 @@ async def review(msg: Member, services: Services) -> list[Reply]:
             return [Reply("不采纳要写明原因,例如:/review 12 reject 已有同类项目在做")]
         refusal = await ideas.move(services, person, idea, "not_adopted", detail)
     elif action == "merge":
+        target_number = parsing.number(detail)
         target = (
-            await services.repos.ideas.get(int(detail.lstrip("#")))
-            if detail.lstrip("#").isdigit()
-            else None
+            await services.repos.ideas.get(target_number) if target_number is not None else None
         )
         if target is None or target.id == idea.id or target.status == "withdrawn":
             return [Reply("请写上要合并到的另一条金点子的编号,例如:/review 12 merge 7")]
+        if not access.may_merge(person, idea, target):
+            return [Reply("只有党委领导可以把金点子合并到其他支部的金点子。")]
         refusal = await ideas.move(
             services, person, idea, "merged", f"与 #{target.id} 合并", merged_into=target.id
         )
     elif action == "adopt":
         project = await rules.find(services, detail)
         if project is None:
+            if rules.project_number(detail) is not None:
+                return [Reply(f"还没有重点项目 {detail.upper()}。查看全部:/projects")]
             return [Reply("请写上重点项目编号,例如:/review 12 adopt P07")]
+        if not access.may_adopt(person, idea, project.branches):
+            return [Reply(f"{project.number} 没有本支部参与,只有党委领导可以把这条金点子纳入。")]
         return [Reply(await rules.link(services, person, project, idea))]
     else:
         return [Reply(REVIEW_USAGE)]
@@ -93,9 +99,10 @@ async def review(msg: Member, services: Services) -> list[Reply]:
 async def on_button(msg: Member, services: Services) -> list[Reply]:
     person = msg.person
     parts = (msg.callback or "").split(":")
-    if len(parts) != 3 or not parts[1].isdigit() or parts[2] not in SIMPLE_MOVES:
+    number = parsing.number(parts[1]) if len(parts) == 3 else None
+    if number is None or parts[2] not in SIMPLE_MOVES:
         return [Reply("这个按钮已经失效了。")]
-    idea = await services.repos.ideas.get(int(parts[1]))
+    idea = await services.repos.ideas.get(number)
     if idea is None or not access.may_review_idea(person, idea):
         return [Reply(REVIEW_REFUSAL)]
     refusal = await ideas.move(services, person, idea, parts[2], "")
@@ -125,6 +132,8 @@ async def project(msg: Member, services: Services) -> list[Reply]:
     found = await rules.find(services, msg.args.strip().partition(" ")[0])
     if found is None:
         return [Reply(f"没有这个重点项目。查看全部:/projects\n{NEW_USAGE}")]
+    if not rules.may_act(msg.person, found):
+        return [Reply(f"{found.number} 没有本支部参与,详情请问项目负责人或党委领导。")]
     names = {b.id: b.name for b in await services.repos.org.branches()}
     lines = [_describe(services, found, names)]
     if found.idea_ids:
@@ -154,7 +163,7 @@ async def _new(msg: Member, services: Services) -> list[Reply]:
     fen = parse_yuan(amount)
     if isinstance(fen, str):
         return [Reply(f"预期年效益:{fen}")]
-    numbers = parts[5].replace(",", " ").split() if len(parts) == 6 else []
+    numbers = parsing.fold_separators(parts[5]).replace(",", " ").split() if len(parts) == 6 else []
     found = await rules.unlinked_ideas(services, numbers)
     if isinstance(found, str):
         return [Reply(found)]
@@ -173,12 +182,9 @@ async def _link_command(msg: Member, services: Services) -> list[Reply]:
     if found is None or not items.strip():
         return [Reply(LINK_USAGE)]
     lines = []
-    for item in items.replace(",", " ").split():
-        idea = (
-            await services.repos.ideas.get(int(item.lstrip("#")))
-            if item.lstrip("#").isdigit()
-            else None
-        )
+    for item in parsing.fold_separators(items).replace(",", " ").split():
+        idea_number = parsing.number(item)
+        idea = await services.repos.ideas.get(idea_number) if idea_number is not None else None
         lines.append(
             f"没有编号为 {item} 的金点子。"
             if idea is None
@@ -189,16 +195,19 @@ async def _link_command(msg: Member, services: Services) -> list[Reply]:
 
 async def projects(msg: Member, services: Services) -> list[Reply]:
     """重点项目一览:/projects"""
-    found = await services.repos.projects.all()
-    if not found:
+    everything = await services.repos.projects.all()
+    if not everything:
         return [Reply("还没有重点项目。党委领导可以用 /project new 建立。")]
+    found = [p for p in everything if rules.may_act(msg.person, p)]
+    if not found:
+        return [Reply(f"全矿有 {len(everything)} 个重点项目,目前没有本支部参与的。")]
     names = {b.id: b.name for b in await services.repos.org.branches()}
-    return [
-        Reply(
-            f"重点项目(共 {len(found)} 个):\n"
-            + "\n".join(_describe(services, p, names) for p in found)
-        )
-    ]
+    title = (
+        f"重点项目(共 {len(found)} 个)"
+        if len(found) == len(everything)
+        else f"本支部参与的重点项目({len(found)} 个,全矿共 {len(everything)} 个)"
+    )
+    return [Reply(f"{title}:\n" + "\n".join(_describe(services, p, names) for p in found))]
 
 
 async def progress(msg: Member, services: Services) -> list[Reply]:
@@ -212,10 +221,10 @@ async def progress(msg: Member, services: Services) -> list[Reply]:
         return [Reply(f"只有 {found.number} 的负责人、参与支部的书记或党委领导可以报告进展。")]
     first, _, text = rest.strip().partition(" ")
     percent: int | None = None
-    if first.rstrip("%").isdigit():
-        percent = int(first.rstrip("%"))
-        if not 0 <= percent <= 100:
-            return [Reply("进度百分比要在 0 到 100 之间。")]
+    if parsing.looks_like_percent(first):
+        percent = parsing.percent(first)
+        if percent is None:
+            return [Reply(f"进度百分比要在 0 到 100 之间(写整数),“{parsing.shown(first)}”不对。")]
     else:
         text = rest.strip()
     if not text_length_ok(text.strip()):
@@ -227,18 +236,21 @@ async def progress(msg: Member, services: Services) -> list[Reply]:
 async def benefit(msg: Member, services: Services) -> list[Reply]:
     """申报项目效益:/benefit P07 金额 说明"""
     person = msg.person
-    parts = msg.args.strip().split(" ", 2)
-    found = await rules.find(services, parts[0])
-    if found is None or len(parts) < 3:
+    word, _, rest = msg.args.strip().partition(" ")
+    found = await rules.find(services, word)
+    amount, text = take_amount(rest)
+    if found is None or not amount:
+        if found is None and rules.project_number(word) is not None:
+            return [Reply(f"还没有重点项目 {word.upper()}。查看全部:/projects")]
         return [Reply("用法:/benefit P07 金额 说明,例如:/benefit P07 4万 11月回收锚杆1740根")]
     if not rules.may_act(person, found):
         return [Reply(f"只有 {found.number} 的负责人、参与支部的书记或党委领导可以申报效益。")]
-    fen = parse_yuan(parts[1])
+    fen = parse_yuan(amount)
     if isinstance(fen, str):
         return [Reply(fen)]
-    if not text_length_ok(parts[2]):
+    if not text_length_ok(text):
         return [Reply("请写上效益的说明(哪个月、怎么算的)。")]
-    claim = await rules.claim(services, person, found, fen, parts[2].strip())
+    claim = await rules.claim(services, person, found, fen, text)
     return [
         Reply(
             f"已申报 {found.number} 效益 {format_yuan(fen)}(编号 B{claim}),等待党委领导核实。"
@@ -251,8 +263,10 @@ async def verify(msg: Member, services: Services) -> list[Reply]:
     """核实效益:/verify B编号 [reject 原因]"""
     person = msg.person
     number, _, rest = msg.args.strip().partition(" ")
-    clean = number.upper().lstrip("B")
-    claim = await services.repos.projects.benefit(int(clean)) if clean.isdigit() else None
+    claim_number = parsing.number(number, prefixes="B")
+    claim = (
+        await services.repos.projects.benefit(claim_number) if claim_number is not None else None
+    )
     if claim is None:
         return [Reply("用法:/verify B编号 [reject 原因]")]
     refusal = rules.may_decide(person, claim)
@@ -297,25 +311,29 @@ async def reward(msg: Member, services: Services) -> list[Reply]:
         return [Reply("用法:/reward P07 confirm E001:2000,jj1:3000 备注")]
     if offer.basis_fen <= 0:
         return [Reply(f"{found.number} 没有待奖励的核实效益。")]
-    targets, _, note = detail.strip().partition(" ")
-    shares: list[RewardShare] = []
-    for item in [t for t in targets.replace(",", ",").split(",") if t]:
-        who, _, amount = item.partition(":")
+    targets, note = parsing.shares(detail)
+    shares: dict[tuple[int | None, str | None], RewardShare] = {}
+    for who, amount in targets:
         fen = parse_yuan(amount)
         if isinstance(fen, str):
-            return [Reply(f"“{item}”:{fen}")]
+            return [Reply(f"“{parsing.shown(who)}:{parsing.shown(amount)}”:{fen}")]
         share = await rules.reward_share(services, who, fen)
         if share is None:
-            return [Reply(f"“{who}”既不是工号也不是支部编号。")]
-        shares.append(share)
+            return [Reply(f"“{parsing.shown(who)}”既不是工号也不是支部编号。")]
+        if share.person_id == msg.person.id:
+            return [Reply("不能给自己确认奖励,请另一位党委领导确认。")]
+        key = (share.person_id, share.branch_id)
+        if key in shares:  # named twice: one share of the sum
+            share = share._replace(amount_fen=shares[key].amount_fen + fen)
+        shares[key] = share
     if not shares:
         return [Reply("请写上获奖的人或支部和金额,例如:/reward P07 confirm E001:2000,jj1:3000")]
     refusal = await rules.record_reward(
-        services, msg.person, found, offer.basis_fen, shares, note.strip()
+        services, msg.person, found, offer.basis_fen, list(shares.values()), note
     )
     if refusal:
         return [Reply(refusal)]
-    total = sum(r.amount_fen for r in shares)
+    total = sum(r.amount_fen for r in shares.values())
     return [
         Reply(
             f"已记录 {found.number} 的奖励 {format_yuan(total)}"

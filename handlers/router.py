@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from handlers import access
+from handlers import access, parsing
 from handlers.access import Roles
 from handlers.messages import Incoming, Member, Outcome, Reply
 from handlers.services import Services
@@ -122,6 +122,12 @@ class Feature:
     """Update kind (bot_added, bot_removed, migrated) → handler."""
 
 
+def normalised(msg: Incoming) -> Incoming:
+    """The update as the handlers read it: no control characters in its text or button."""
+    callback = parsing.clean(msg.callback) if msg.callback is not None else None
+    return dataclasses.replace(msg, text=parsing.clean(msg.text), callback=callback)
+
+
 def member(msg: Incoming) -> Member | None:
     """The same message typed as from a registered person, if it is."""
     if msg.person is None:
@@ -160,7 +166,7 @@ class Router:
                 if await repos.inbox.status(msg.channel, msg.update_id) in ("done", "failed"):
                     return Outcome(duplicate=True)
                 person = await repos.people.by_identity(msg.channel, msg.sender_id)
-                msg = dataclasses.replace(msg, person=person)
+                msg = normalised(dataclasses.replace(msg, person=person))
                 replies = await self._route(msg, services)
                 await self._queue(msg, replies, services)
                 await repos.inbox.finish(msg.channel, msg.update_id, "done", services.now())
@@ -198,8 +204,8 @@ class Router:
                     "这条没有保存。"
                 )
             ]
-        if text.startswith("/"):
-            return await self._route_command(msg, text, services)
+        if parsing.is_command(text):
+            return await self._route_command(msg, parsing.fold(text), services)
         conversation = await services.repos.conversations.get(msg.channel, msg.sender_id)
         if conversation is not None and msg.chat_type == "private":
             handler = self._states.get(conversation.state.split(".", 1)[0])

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-from handlers import access, render
+from handlers import access, parsing, render
 from handlers.messages import Button, Incoming, Member, Reply
 from handlers.router import Command, Feature, Subcommand, member
 from handlers.rules import supervision
@@ -26,8 +24,9 @@ async def findings(msg: Member, services: Services) -> list[Reply]:
     action = word.lower()
     if action in ("help", "?"):
         return [Reply(USAGE)]
-    if word.lstrip("#").isdigit():
-        return [await _show(services, msg.person, int(word.lstrip("#")))]
+    number = parsing.number(word)
+    if number is not None:
+        return [await _show(services, msg.person, number)]
     return [await _list(services, msg.person, action)]
 
 
@@ -74,12 +73,6 @@ async def _show(services: Services, person: Person, number: int) -> Reply:
     return Reply("\n".join(lines))
 
 
-def _parse_number(rest: str) -> tuple[int | None, str]:
-    number, _, text = rest.partition(" ")
-    number = number.lstrip("#")
-    return (int(number) if number.isdigit() else None), text.strip()
-
-
 async def _add(msg: Member, services: Services) -> list[Reply]:
     """记录新问题"""
     person, rest = msg.person, msg.args
@@ -94,8 +87,9 @@ async def _add(msg: Member, services: Services) -> list[Reply]:
         ]
     project_ref = None
     first, _, remainder = text.strip().partition(" ")
-    if re.fullmatch(r"[Pp]\d{1,4}", first):  # the key project the problem concerns
-        project = await services.repos.projects.get(int(first[1:]))
+    if parsing.looks_like_project(first):  # the key project the problem concerns
+        number = parsing.number(first, prefixes="P")
+        project = await services.repos.projects.get(number) if number is not None else None
         if project is None or branch.id not in project.branches:
             return [Reply(f"{branch.name}没有参与重点项目 {first.upper()}。")]
         project_ref, text = project.number, remainder
@@ -172,12 +166,12 @@ def _step(step: FindingStep) -> Subcommand:
 
     async def handler(msg: Member, services: Services) -> list[Reply]:
         number_text, _, text = msg.args.partition(" ")
-        number_text, text = number_text.lstrip("#"), text.strip()
-        if not number_text.isdigit():
+        number, text = parsing.number(number_text), text.strip()
+        if number is None:
             return [Reply(f"请写上问题编号。用法:{step.usage}")]
-        finding = await supervision.visible(services, msg.person, int(number_text))
+        finding = await supervision.visible(services, msg.person, number)
         if finding is None:
-            return [_not_found(int(number_text))]
+            return [_not_found(number)]
         if step.needs_text and not supervision.substantial(text, 2):
             return [Reply(f"请写上说明。用法:{step.usage}")]
         if len(text) > MAX_FINDING_CHARS:
@@ -240,8 +234,9 @@ async def visits(msg: Member, services: Services) -> list[Reply]:
 
 async def agenda(msg: Member, services: Services) -> list[Reply]:
     """周一政工例会议程:/agenda"""
-    at = services.now()
-    return [Reply(render.agenda(services, await supervision.build_agenda(services, at)))]
+    scope = supervision.agenda_scope(msg.person)
+    sections = await supervision.build_agenda(services, services.now(), scope)
+    return [Reply(render.agenda(services, sections))]
 
 
 FINDINGS = Command(

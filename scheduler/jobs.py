@@ -28,10 +28,8 @@ async def weekly_meeting(services: Services, at: datetime) -> list[Notice]:
         Notice(brief.groups, render.meeting_brief(brief, at))
         for brief in await supervision.meeting_briefs(services)
     ]
-    staff = await supervision.meeting_staff(services)
-    if staff:
-        sections = await supervision.build_agenda(services, at)
-        notices.append(Notice(staff, render.meeting_agenda(services, sections, at)))
+    for copy in await supervision.meeting_agendas(services, at):
+        notices.append(Notice(copy.recipients, render.meeting_agenda(services, copy.sections, at)))
     return notices
 
 

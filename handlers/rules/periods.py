@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_MONTH = re.compile(r"^((?:19|2[0-9])[0-9]{2})-(0[1-9]|1[0-2])$")
+_QUARTER = re.compile(r"^((?:19|2[0-9])[0-9]{2})-Q([1-4])$")
+"""Years 1900-2999: what a campaign's records can name (a year 0 has no calendar)."""
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from handlers import access
+from handlers import access, parsing
 from handlers.money import format_yuan
 from handlers.notify import notify
 from handlers.rules import audience, ideas
@@ -19,8 +19,8 @@ STALE_DAYS = 7
 
 
 def project_number(text: str) -> int | None:
-    clean = text.strip().upper().lstrip("P")
-    return int(clean) if clean.isdigit() else None
+    """7 for 'P07', 'p7' or '7'."""
+    return parsing.number(text, prefixes="P")
 
 
 def text_length_ok(text: str) -> bool:
@@ -51,11 +51,8 @@ async def unlinked_ideas(services: Services, numbers: Sequence[str]) -> list[Ide
     """The ideas named by '#3' or '3', none yet in a project; or why not."""
     found = []
     for item in numbers:
-        idea = (
-            await services.repos.ideas.get(int(item.lstrip("#")))
-            if item.lstrip("#").isdigit()
-            else None
-        )
+        number = parsing.number(item)
+        idea = await services.repos.ideas.get(number) if number is not None else None
         if idea is None:
             return f"没有编号为 {item} 的金点子。"
         if await services.repos.projects.project_of(idea.id) is not None:

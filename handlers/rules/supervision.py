@@ -3,7 +3,7 @@ counted against the monthly target, and the Monday meeting's agenda."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -302,10 +302,17 @@ class AgendaDepartment:
     branches: list[AgendaBranch] = field(default_factory=list)
 
 
-async def build_agenda(services: Services, now: datetime) -> list[AgendaDepartment]:
-    """Escalated findings and those open longer than `long_open_days`, by department and branch."""
+async def build_agenda(
+    services: Services, now: datetime, departments: Collection[str] | None = None
+) -> list[AgendaDepartment]:
+    """Escalated findings and those open longer than `long_open_days`, by department and
+    branch; only those of `departments` when given (a supervisor sees their own)."""
     cutoff = now - timedelta(days=services.settings.long_open_days)
-    items = await services.repos.findings.for_agenda(cutoff)
+    items = [
+        f
+        for f in await services.repos.findings.for_agenda(cutoff)
+        if departments is None or f.department_id in departments
+    ]
     branches = {b.id: b for b in await services.repos.org.branches()}
     names = dict(await services.repos.org.department_names())
     agenda: dict[str, AgendaDepartment] = {}
@@ -343,8 +350,27 @@ async def meeting_briefs(services: Services) -> list[MeetingBrief]:
     return briefs
 
 
-async def meeting_staff(services: Services) -> tuple[Recipient, ...]:
-    """Who attends the Monday political-work meeting: supervisors and leaders."""
-    return audience.unique(
-        [*await audience.supervisors(services), *await audience.leaders(services)]
-    )
+def agenda_scope(person: Person) -> set[str] | None:
+    """The departments whose part of the agenda a person sees; None: the whole agenda."""
+    return None if access.is_leader(person) else access.departments_of(person)
+
+
+@dataclass(frozen=True, slots=True)
+class AgendaCopy:
+    recipients: tuple[Recipient, ...]
+    sections: list[AgendaDepartment]
+
+
+async def meeting_agendas(services: Services, now: datetime) -> list[AgendaCopy]:
+    """Who attends the Monday political-work meeting and what each sees: the leaders the
+    whole agenda first, then each department's supervisors their department's part."""
+    copies = []
+    leaders = await audience.leaders(services)
+    if leaders:
+        copies.append(AgendaCopy(audience.unique(leaders), await build_agenda(services, now)))
+    for department, _ in await services.repos.org.department_names():
+        supervisors = await audience.supervisors(services, department)
+        if supervisors:
+            sections = await build_agenda(services, now, {department})
+            copies.append(AgendaCopy(audience.unique(supervisors), sections))
+    return copies
