@@ -70,13 +70,6 @@ class Command:
     def allows(self, person: Person | None) -> bool:
         return access.holds(person, self.roles)
 
-    def usage(self, person: Person | None = None) -> str:
-        """The usage lines of the second words, those `person` may use (all for None)."""
-        lines = [
-            s.usage for s in self.subcommands if person is None or access.holds(person, s.roles)
-        ]
-        return "用法:\n" + "\n".join(lines)
-
     async def run(self, msg: Member, services: Services) -> list[Reply]:
         """Route to the second word's handler, checking its roles first."""
         word, _, rest = msg.args.strip().partition(" ")

@@ -47,6 +47,8 @@ def _part(part: str) -> Subcommand:
         month = _this_month(services)
         if words and (named := Month.parse(words[0])):
             month, words = named, words[1:]
+            if month > _this_month(services):
+                return [Reply("这个月份还没到。")]
         if await services.repos.scores.is_closed(str(month)):
             return [Reply(f"{month} 已经结账,不能再修改。")]
         if part == "self":
