@@ -150,9 +150,9 @@ async def test_the_secretary_refuses_and_privileged_roles_are_never_approved(
 
     admin = chat("u-A001")
     await admin.register("A001", "管理员")
-    sent = len(transport.sent)
     impostor = chat("u-evil")
     await claim(impostor, "L001", "孙矿长")
+    sent = len(transport.sent)
     asked = (await impostor.say("申请审核"))[0]
     assert [c for c, _ in transport.sent[sent:]] == ["u-evil"]  # nobody was asked
     stranger = chat("u-stranger")
@@ -172,7 +172,7 @@ async def test_only_that_branchs_secretary_decides(
     await claim(zhang, "E001", "张三")
     await zhang.say("申请审核")
     notice = next(p for c, p in reversed(transport.sent) if c == "u-S001")
-    assert not [c for c, p in transport.sent if c == "u-S002" and "申请" in p["text"]]
+    assert not [c for c, p in transport.sent if c == "u-S002" and "申请在机器人上登记" in p["text"]]
     other.last_buttons = [b for row in notice["buttons"] for b in row]
     assert "只有" in (await other.press("同意"))[0]
     assert await app.repos.people.by_identity("test", "u-zhang") is None
@@ -184,7 +184,7 @@ async def test_five_failures_a_day_then_come_back_tomorrow(
     guesser = chat("u-guess")
     for n in range(5):
         await claim(guesser, "A001", "管理员")
-        await guesser.say(f"ABCDEFG{n}")
+        await guesser.say(f"ABCDEFG{n + 2}")
     replies = await guesser.say("/start")
     assert "请明天再试或找支部书记" in replies[0]
     clock.advance(timedelta(hours=24, minutes=1).total_seconds())
