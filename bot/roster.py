@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 from handlers.admin import parse_role
-from handlers.rules.identity import normalise_phone
+from handlers.rules.identity import issue_code, normalise_phone
 from storage import Duplicate, Repositories, RosterEntry
 
 HEADER = ["employee_no", "name", "branch_id", "role", "wecom_userid", "phone"]
@@ -22,6 +22,8 @@ COLUMN_NAMES = {
     "wecom_userid": "企业微信账号",
     "phone": "手机号",
 }
+TELEGRAM = "telegram"
+"""The channel code sheets are for: the one where a roster line alone binds nobody."""
 _PHONE_CHARS = re.compile(r"^[\d+\-\s()]+$")
 _EMPLOYEE_NO = re.compile(r"^[A-Za-z0-9-]{1,32}$")
 _WECOM_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -127,6 +129,27 @@ def parse_roster(text: str, branches: set[str], departments: set[str]) -> list[R
     if not entries:
         raise RosterProblems(("文件里没有任何人员",))
     return entries
+
+
+CODE_SHEET_HEADER = ["employee_no", "name", "branch_id", "code", "expires"]
+
+
+async def issue_code_sheet(
+    repos: Repositories, branch_id: str | None, now: datetime, tz: tzinfo
+) -> list[list[str]]:
+    """Fresh one-time codes for everyone (of one branch) not yet on Telegram: rows to print.
+
+    Each replaces the person's unused code; raises LookupError for an unknown branch."""
+    if branch_id is not None and await repos.org.branch(branch_id) is None:
+        known = ", ".join(b.id for b in await repos.org.branches())
+        raise LookupError(f"没有编号为 {branch_id} 的支部,可用: {known}")
+    rows = []
+    async with repos.db.transaction():
+        for person in await repos.people.unbound(TELEGRAM, branch_id):
+            code, expires = await issue_code(repos, person.id, None, now)
+            until = expires.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+            rows.append([person.employee_no, person.name, person.branch_id, code, until])
+    return rows
 
 
 async def import_roster(path: Path, repos: Repositories, now: datetime) -> int:

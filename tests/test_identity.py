@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
-from bot.app import App
-from tests.support import Chat, Clock, RecordingTransport
+import pytest
+
+from bot.app import App, load_sample_roster, open_app
+from bot.roster import RosterProblems, import_roster
+from nlp import ModelClassifier
+from tests.support import Chat, Clock, RecordingTransport, project_config
+from tests.test_cli import cli
 
 
 async def claim(chat: Chat, employee_no: str, name: str) -> list[list[str]]:
@@ -197,3 +204,61 @@ async def test_other_text_at_the_proof_step_explains_the_ways(chat: Callable[...
     replies = await zhang.say("你好")
     assert "手机号" in replies[0] and "邀请码" in replies[0]
     assert "已取消" in (await zhang.say("/cancel"))[0]
+
+
+async def test_code_sheet_from_the_command_line(
+    tmp_path: Path, classifier: ModelClassifier
+) -> None:
+    db = tmp_path / "j.db"
+    config = project_config(db)
+    async with open_app(config, clock=Clock(), classifier=classifier) as app:
+        await load_sample_roster(app)
+    sheet = tmp_path / "codes.csv"
+    result = cli("roster", "codes", "--branch", "jj1", "--out", str(sheet), db=db)
+    assert result.returncode == 0, result.stderr
+    with sheet.open(encoding="utf-8-sig") as opened:
+        rows = list(csv.DictReader(opened))
+    assert [r["employee_no"] for r in rows] == ["D001", "E001", "S001"]
+    bad = cli("roster", "codes", "--branch", "nowhere", db=db)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    assert "nowhere" in bad.stderr and "Traceback" not in bad.stderr
+    unwritable = cli("roster", "codes", "--out", str(tmp_path / "no" / "x.csv"), db=db)
+    assert unwritable.returncode == 2 and len(unwritable.stderr.strip().splitlines()) == 1
+    printed = cli("roster", "codes", db=db)
+    assert printed.returncode == 0 and printed.stdout.count("\n") == 10  # header and 9 people
+    async with open_app(config, clock=Clock(), classifier=classifier) as app:
+        transport = RecordingTransport()
+        zhang = Chat(app, transport, app.sender([transport]), "u-zhang")
+        await claim(zhang, "E001", "张三")
+        code = next(r["code"] for r in rows if r["employee_no"] == "E001")
+        assert "没有完成" in (await zhang.say(code))[0]  # replaced by the printed sheet's
+        fresh = next(
+            line.split(",")[3] for line in printed.stdout.splitlines() if line.startswith("E001")
+        )
+        await claim(zhang, "E001", "张三")
+        assert "登记成功" in (await zhang.say(fresh))[0]
+
+
+async def test_roster_columns_by_header_in_any_order(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "phone,role,name,employee_no,branch_id\n"
+        "+86 139-0000-0007,worker,钱七,E007,jj1\n"
+        ",worker,孙八,E008,jj1\n",
+        encoding="utf-8",
+    )
+    assert await import_roster(path, app.repos, app.services.now()) == 2
+    person = await app.repos.people.by_employee_no("E007")
+    assert person is not None and await app.repos.people.phone_of(person.id) == "13900000007"
+    path.write_text("E009,周九,jj1,worker,,call me\n", encoding="utf-8")
+    with pytest.raises(RosterProblems) as err:
+        await import_roster(path, app.repos, app.services.now())
+    assert "手机号" in err.value.problems[0]
+
+
+async def test_role_change_keeps_the_phone(app: App, chat: Callable[..., Chat]) -> None:
+    admin = chat("u-A001")
+    await admin.register("A001", "管理员")
+    await admin.say("/role E001 secretary")
+    person = await app.repos.people.by_employee_no("E001")
+    assert person is not None and await app.repos.people.phone_of(person.id) == "13800000001"
