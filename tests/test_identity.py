@@ -21,6 +21,30 @@ async def claim(chat: Chat, employee_no: str, name: str) -> list[list[str]]:
     return [await chat.say("/start"), await chat.say(employee_no), await chat.say(name)]
 
 
+async def invite(issuer: Chat, employee_no: str) -> str:
+    """The code `/invite` hands out."""
+    return (await issuer.say(f"/invite {employee_no}"))[0].split("邀请码:")[1][:8]
+
+
+async def ask_approval(
+    worker: Chat, employee_no: str, name: str, decider: Chat, transport: RecordingTransport
+) -> None:
+    """The worker asks for approval; `decider` holds the buttons of the notice sent to them."""
+    await claim(worker, employee_no, name)
+    assert "支部书记" in (await worker.say("申请审核"))[0]
+    notice = next(p for c, p in reversed(transport.sent) if c == "u-S001")
+    assert name in notice["text"] and employee_no in notice["text"]
+    decider.last_buttons = [b for row in notice["buttons"] for b in row]
+
+
+async def decide(decider: Chat, label: str, transport: RecordingTransport) -> tuple[str, str]:
+    """The decider presses 同意 or 拒绝: their reply, and what the worker (u-zhang) is told."""
+    before = len(transport.sent)
+    reply = (await decider.press(label))[0]
+    told = [p["text"] for c, p in transport.sent[before:] if c == "u-zhang"]
+    return reply, told[0] if told else ""
+
+
 async def test_knowing_a_roster_line_makes_nobody_that_person(
     app: App, chat: Callable[..., Chat]
 ) -> None:
@@ -77,8 +101,7 @@ async def test_an_invite_code_from_the_secretary_binds_once(
 ) -> None:
     secretary = chat("u-S001")
     await secretary.register("S001", "刘书记")
-    replies = await secretary.say("/invite E001")
-    code = replies[0].split("邀请码:")[1][:8]
+    code = await invite(secretary, "E001")
     zhang = chat("u-zhang")
     await claim(zhang, "E001", "张三")
     assert "登记成功" in (await zhang.say(code.lower()))[0]
@@ -100,7 +123,7 @@ async def test_who_may_invite_whom(chat: Callable[..., Chat]) -> None:
     assert "没有这个权限" in (await worker.say("/invite E001"))[0]
     admin = chat("u-A001")
     await admin.register("A001", "管理员")
-    code = (await admin.say("/invite L001"))[0].split("邀请码:")[1][:8]
+    code = await invite(admin, "L001")
     leader = chat("u-leader")
     await claim(leader, "L001", "孙矿长")
     assert "登记成功" in (await leader.say(code))[0]
@@ -111,7 +134,7 @@ async def test_a_code_expires_after_seven_days(
 ) -> None:
     admin = chat("u-A001")
     await admin.register("A001", "管理员")
-    code = (await admin.say("/invite E001"))[0].split("邀请码:")[1][:8]
+    code = await invite(admin, "E001")
     clock.advance(timedelta(days=7, minutes=1).total_seconds())
     zhang = chat("u-zhang")
     await claim(zhang, "E001", "张三")
@@ -123,17 +146,9 @@ async def test_the_secretary_approves_a_worker(
 ) -> None:
     secretary = chat("u-S001")
     await secretary.register("S001", "刘书记")
-    zhang = chat("u-zhang")
-    await claim(zhang, "E001", "张三")
-    replies = await zhang.say("申请审核")
-    assert "支部书记" in replies[0]
-    notice = next(p for c, p in reversed(transport.sent) if c == "u-S001")
-    assert "张三" in notice["text"] and "E001" in notice["text"]
-    secretary.last_buttons = [b for row in notice["buttons"] for b in row]
-    before = len(transport.sent)
-    assert "已同意" in (await secretary.press("同意"))[0]
-    told = [p["text"] for c, p in transport.sent[before:] if c == "u-zhang"]
-    assert told and "登记成功" in told[0]
+    await ask_approval(chat("u-zhang"), "E001", "张三", secretary, transport)
+    reply, told = await decide(secretary, "同意", transport)
+    assert "已同意" in reply and "登记成功" in told
     person = await app.repos.people.by_identity("test", "u-zhang")
     assert person is not None and person.employee_no == "E001"
     assert "已经处理过" in (await secretary.press("拒绝"))[0]
@@ -144,15 +159,9 @@ async def test_the_secretary_refuses_and_privileged_roles_are_never_approved(
 ) -> None:
     secretary = chat("u-S001")
     await secretary.register("S001", "刘书记")
-    zhang = chat("u-zhang")
-    await claim(zhang, "E001", "张三")
-    await zhang.say("申请审核")
-    notice = next(p for c, p in reversed(transport.sent) if c == "u-S001")
-    secretary.last_buttons = [b for row in notice["buttons"] for b in row]
-    before = len(transport.sent)
-    assert "已拒绝" in (await secretary.press("拒绝"))[0]
-    told = [p["text"] for c, p in transport.sent[before:] if c == "u-zhang"]
-    assert told and "没有同意" in told[0]
+    await ask_approval(chat("u-zhang"), "E001", "张三", secretary, transport)
+    reply, told = await decide(secretary, "拒绝", transport)
+    assert "已拒绝" in reply and "没有同意" in told
     assert await app.repos.people.by_identity("test", "u-zhang") is None
 
     admin = chat("u-A001")
@@ -175,12 +184,8 @@ async def test_only_that_branchs_secretary_decides(
     await secretary.register("S001", "刘书记")
     other = chat("u-S002")
     await other.register("S002", "陈书记")
-    zhang = chat("u-zhang")
-    await claim(zhang, "E001", "张三")
-    await zhang.say("申请审核")
-    notice = next(p for c, p in reversed(transport.sent) if c == "u-S001")
+    await ask_approval(chat("u-zhang"), "E001", "张三", other, transport)
     assert not [c for c, p in transport.sent if c == "u-S002" and "申请在机器人上登记" in p["text"]]
-    other.last_buttons = [b for row in notice["buttons"] for b in row]
     assert "只有" in (await other.press("同意"))[0]
     assert await app.repos.people.by_identity("test", "u-zhang") is None
 
