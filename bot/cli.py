@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import json
 import logging
 import sys
@@ -16,10 +17,17 @@ from bot import app as app_module
 from bot import nlp_commands
 from bot.config import Config, ConfigError, config_path, load_config
 from bot.export import build_sheets, export_ledger
-from bot.roster import RosterProblems, import_base_scores, import_roster
+from bot.roster import (
+    CODE_SHEET_HEADER,
+    RosterProblems,
+    import_base_scores,
+    import_roster,
+    issue_code_sheet,
+)
 from nlp import ModelClassifier
 from scheduler.jobs import JOBS
 from scheduler.runner import collect, describe, local_label, next_fires, run_job, trigger
+from storage import Repositories
 
 log = logging.getLogger("jindianzi")
 
@@ -66,9 +74,16 @@ def _parser() -> argparse.ArgumentParser:
     roster = commands.add_parser("roster", parents=[common], help="花名册")
     roster_cmds = roster.add_subparsers(dest="roster_command", required=True, metavar="ACTION")
     roster_import = roster_cmds.add_parser(
-        "import", parents=[common], help="导入 CSV: employee_no,name,branch_id,role[,wecom_userid]"
+        "import",
+        parents=[common],
+        help="导入 CSV: employee_no,name,branch_id,role[,wecom_userid[,phone]]",
     )
     roster_import.add_argument("file", type=Path)
+    roster_codes = roster_cmds.add_parser(
+        "codes", parents=[common], help="给还没在 Telegram 登记的人各发一个一次性邀请码"
+    )
+    roster_codes.add_argument("--branch", metavar="ID", help="只给这个支部的人")
+    roster_codes.add_argument("--out", type=Path, metavar="FILE.csv", help="写入 CSV 文件")
     scores = commands.add_parser("scores", parents=[common], help="月度考核")
     scores_cmds = scores.add_subparsers(dest="scores_command", required=True, metavar="ACTION")
     scores_import = scores_cmds.add_parser(
@@ -170,6 +185,23 @@ async def jobs_command(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+async def code_sheet(args: argparse.Namespace, repos: Repositories, config: Config) -> None:
+    rows = await issue_code_sheet(repos, args.branch, app_module.utc_now(), config.tz)
+    if not rows:
+        print("没有需要邀请码的人:都已经在 Telegram 登记了。")
+        return
+    if args.out is None:
+        writer = csv.writer(sys.stdout)
+        writer.writerows([CODE_SHEET_HEADER, *rows])
+        return
+    try:
+        with args.out.open("w", encoding="utf-8-sig", newline="") as sheet:  # Excel reads it
+            csv.writer(sheet).writerows([CODE_SHEET_HEADER, *rows])
+    except OSError as exc:
+        raise CliError(f"写不了文件 {args.out}: {exc.strerror}", 2) from None
+    print(f"已为 {len(rows)} 人生成邀请码,写入 {args.out}(7 天内有效,每个只能用一次)。")
+
+
 async def _main(args: argparse.Namespace, config: Config) -> int:
     command = args.command
     if command == "classify":
@@ -196,6 +228,8 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
         if command == "scores":
             count = await import_base_scores(args.file, repos, app_module.utc_now())
             print(f"已导入 {count} 条基础分。")
+        elif command == "roster" and args.roster_command == "codes":
+            await code_sheet(args, repos, config)
         elif command == "roster":
             count = await import_roster(args.file, repos, app_module.utc_now())
             print(f"已导入 {count} 人。")

@@ -5,13 +5,26 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 from handlers.admin import parse_role
+from handlers.rules.identity import issue_code, normalise_phone
 from storage import Duplicate, Repositories, RosterEntry
 
-HEADER = ["employee_no", "name", "branch_id", "role", "wecom_userid"]
+HEADER = ["employee_no", "name", "branch_id", "role", "wecom_userid", "phone"]
+REQUIRED = HEADER[:4]
+COLUMN_NAMES = {
+    "employee_no": "工号",
+    "name": "姓名",
+    "branch_id": "支部",
+    "role": "角色",
+    "wecom_userid": "企业微信账号",
+    "phone": "手机号",
+}
+TELEGRAM = "telegram"
+"""The channel code sheets are for: the one where a roster line alone binds nobody."""
+_PHONE_CHARS = re.compile(r"^[\d+\-\s()]+$")
 _EMPLOYEE_NO = re.compile(r"^[A-Za-z0-9-]{1,32}$")
 _WECOM_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 
@@ -37,28 +50,54 @@ def read_roster(path: Path) -> str:
     raise RosterProblems((f"{path}: 不是 UTF-8 或 GBK 编码的文本",))
 
 
+def _columns(cells: list[str]) -> list[str] | None:
+    """The column order a header row names (any order), or None if `cells` is no header."""
+    names = [c.lower() for c in cells if c]
+    if set(names) <= set(HEADER) and set(REQUIRED) <= set(names) and len(set(names)) == len(names):
+        return [c.lower() for c in cells]
+    return None
+
+
+def _phone(text: str) -> str | None:
+    """The roster phone as stored (digits, no country code), or None if it is no phone."""
+    if not _PHONE_CHARS.match(text):
+        return None
+    phone = normalise_phone(text)
+    return phone if 5 <= len(phone) <= 15 else None
+
+
 def parse_roster(text: str, branches: set[str], departments: set[str]) -> list[RosterEntry]:
-    """Validate every row; raise RosterProblems listing all bad rows by line number."""
+    """Validate every row; raise RosterProblems listing all bad rows by line number.
+
+    Columns are HEADER's order, or the order a header row gives them."""
     problems: list[str] = []
     entries: list[RosterEntry] = []
     seen: dict[str, int] = {}
     wecom_seen: dict[str, int] = {}
+    columns = HEADER
     reader = csv.reader(io.StringIO(text))
     for row in reader:
         line = reader.line_num
         cells = [c.strip() for c in row]
         if not any(cells) or cells[0].startswith("#"):
             continue
-        if [c.lower() for c in cells[:4]] == HEADER[:4]:
+        header = _columns(cells)
+        if header is not None:  # a prefix of HEADER keeps the optional columns after it
+            columns = HEADER if header == HEADER[: len(header)] else header
             continue
-        if len(cells) not in (4, 5):
+        least = max(columns.index(c) for c in REQUIRED) + 1
+        if not least <= len(cells) <= len(columns):
             problems.append(
-                f"第 {line} 行: 应该有 4 或 5 列(工号,姓名,支部,角色[,企业微信账号]),"
-                f"现在是 {len(cells)} 列"
+                f"第 {line} 行: 应该有 {least} 到 {len(columns)} 列"
+                f"({','.join(COLUMN_NAMES[c] for c in columns)}),现在是 {len(cells)} 列"
             )
             continue
-        employee_no, name, branch_id, role_text = cells[:4]
-        wecom = cells[4] if len(cells) == 5 and cells[4] else None
+        record = dict(zip(columns, cells, strict=False))
+        employee_no, name = record["employee_no"], record["name"]
+        branch_id, role_text = record["branch_id"], record["role"]
+        wecom = record.get("wecom_userid") or None
+        phone_text = record.get("phone") or ""
+        phone = _phone(phone_text) if phone_text else None
         row_problems = []
         if not _EMPLOYEE_NO.match(employee_no):
             row_problems.append(f"工号 {employee_no!r} 只能是 1-32 位字母、数字或短横线")
@@ -78,16 +117,39 @@ def parse_roster(text: str, branches: set[str], departments: set[str]) -> list[R
                 row_problems.append(f"企业微信账号 {wecom} 和第 {wecom_seen[wecom]} 行重复")
             else:
                 wecom_seen[wecom] = line
+        if phone_text and phone is None:
+            row_problems.append(f"手机号 {phone_text!r} 格式不对")
         seen.setdefault(employee_no, line)
         if row_problems:
             problems.append(f"第 {line} 行: " + ";".join(row_problems))
         elif not isinstance(role, str):
-            entries.append(RosterEntry(employee_no, name, branch_id, role, wecom))
+            entries.append(RosterEntry(employee_no, name, branch_id, role, wecom, phone))
     if problems:
         raise RosterProblems(tuple(problems))
     if not entries:
         raise RosterProblems(("文件里没有任何人员",))
     return entries
+
+
+CODE_SHEET_HEADER = ["employee_no", "name", "branch_id", "code", "expires"]
+
+
+async def issue_code_sheet(
+    repos: Repositories, branch_id: str | None, now: datetime, tz: tzinfo
+) -> list[list[str]]:
+    """Fresh one-time codes for everyone (of one branch) not yet on Telegram: rows to print.
+
+    Each replaces the person's unused code; raises LookupError for an unknown branch."""
+    if branch_id is not None and await repos.org.branch(branch_id) is None:
+        known = ", ".join(b.id for b in await repos.org.branches())
+        raise LookupError(f"没有编号为 {branch_id} 的支部,可用: {known}")
+    rows = []
+    async with repos.db.transaction():
+        for person in await repos.people.unbound(TELEGRAM, branch_id):
+            code, expires = await issue_code(repos, person.id, None, now)
+            until = expires.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+            rows.append([person.employee_no, person.name, person.branch_id, code, until])
+    return rows
 
 
 async def import_roster(path: Path, repos: Repositories, now: datetime) -> int:

@@ -29,7 +29,9 @@ from telegram import (
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    KeyboardButton,
     Message,
+    ReplyKeyboardMarkup,
     Update,
 )
 from telegram.constants import MessageLimit
@@ -47,7 +49,15 @@ from bot.config import TelegramConfig
 from bot.intake import RETRY_DELAY_S, process_forever
 from bot.outbox import RetryLater, Undeliverable
 from bot.text import split_text
-from handlers.messages import ChatType, Incoming, IncomingAttachment, Kind, Outgoing, Rows
+from handlers.messages import (
+    ChatType,
+    Incoming,
+    IncomingAttachment,
+    Kind,
+    Outgoing,
+    Rows,
+    SharedContact,
+)
 from handlers.router import Router
 from handlers.services import Services
 from storage import Repositories
@@ -147,6 +157,10 @@ def _from_message(update_id: str, message: Message) -> Incoming:
     )
     if message.migrate_to_chat_id is not None:
         return replace(base, kind="migrated", migrate_to=str(message.migrate_to_chat_id))
+    if message.contact is not None:  # user_id: whose account the number belongs to, if any
+        owner = message.contact.user_id
+        contact = SharedContact(message.contact.phone_number, str(owner) if owner else None)
+        return replace(base, contact=contact)
     attachments: list[IncomingAttachment] = []
     if message.photo:
         attachments.append(IncomingAttachment("photo", message.photo[-1].file_id))
@@ -160,9 +174,16 @@ def _from_message(update_id: str, message: Message) -> Incoming:
     return replace(base, text=text, attachments=tuple(attachments))
 
 
-def _markup(buttons: Rows) -> InlineKeyboardMarkup | None:
+def _markup(buttons: Rows) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
     if not buttons:
         return None
+    if any(b.request_contact for row in buttons for b in row):  # a keyboard under the input
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(b.label, request_contact=b.request_contact) for b in row]
+             for row in buttons],
+            one_time_keyboard=True,
+            resize_keyboard=True,
+        )  # fmt: skip
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in buttons]
     )
@@ -348,7 +369,7 @@ class TelegramChannel:
                     text[: MessageLimit.MAX_TEXT_LENGTH],
                     chat_id=chat_id,
                     message_id=int(edit_ref),
-                    reply_markup=markup,
+                    reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
                 )
                 return
             except BadRequest as exc:

@@ -37,6 +37,10 @@ PROJECT_STAFF: Roles = frozenset({"leader", "admin", "secretary"})
 BRANCH_STAFF: Roles = frozenset({"secretary", "leader", "admin"})
 """Those who read a branch's or the whole mine's figures."""
 FINDING_RAISERS: Roles = frozenset({"supervisor", "leader", "admin"})
+INVITERS: Roles = frozenset({"secretary", "admin"})
+"""Who hands out one-time registration codes."""
+PRIVILEGED: Roles = frozenset({"secretary", "supervisor", "leader", "admin"})
+"""Roles that never bind a chat identity on a roster line or a secretary's word alone."""
 
 
 def holds(person: Person | None, roles: Roles | None) -> bool:
@@ -174,3 +178,23 @@ def may_enter_score(person: Person, part: str, branch: Branch) -> bool:
     if part == "dept":
         return supervises(person, branch.department_id)
     return is_leader(person)
+
+
+# -- identity ----------------------------------------------------------------------------
+
+
+def may_be_vouched_for(person: Person) -> bool:
+    """Only a worker binds on their secretary's approval; privileged roles need a proof."""
+    return not person.has_role(*PRIVILEGED)
+
+
+def may_vouch(person: Person, branch_id: str) -> bool:
+    """The branch's secretary, or an admin when no secretary can."""
+    return secretary_of(person, branch_id) or person.has_role("admin")
+
+
+def may_invite(issuer: Person, person: Person) -> bool:
+    """Admins invite anyone; a secretary only the workers of their own branch."""
+    if issuer.has_role("admin"):
+        return True
+    return secretary_of(issuer, person.branch_id) and may_be_vouched_for(person)

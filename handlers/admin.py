@@ -42,8 +42,9 @@ async def set_role(msg: Member, services: Services) -> list[Reply]:
     role = parse_role(role_text, await services.repos.org.department_ids())
     if isinstance(role, str):
         return [Reply(role)]
+    phone = await services.repos.people.phone_of(target.id)
     entry = RosterEntry(
-        target.employee_no, target.name, target.branch_id, role, target.wecom_userid
+        target.employee_no, target.name, target.branch_id, role, target.wecom_userid, phone
     )
     await services.repos.people.upsert_roster([entry], services.now())
     where = f"({role.department_id})" if role.department_id else ""

@@ -18,10 +18,15 @@ Kind = Literal["message", "edited", "unsupported", "bot_added", "bot_removed", "
 
 @dataclass(frozen=True, slots=True)
 class Button:
-    """A reply button; `data` comes back as the callback (keep it under 64 bytes)."""
+    """A reply button; `data` comes back as the callback (keep it under 64 bytes).
+
+    With `request_contact` it asks the messenger to share the person's own phone number
+    instead (Telegram's contact button); channels that cannot do that leave it out.
+    """
 
     label: str
-    data: str
+    data: str = ""
+    request_contact: bool = False
 
     def __post_init__(self) -> None:
         if len(self.data.encode()) > 64:
@@ -32,6 +37,14 @@ class Button:
 class IncomingAttachment:
     kind: Literal["photo", "voice", "file"]
     file_ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class SharedContact:
+    """A phone number shared in chat; `user_id` is the messenger account it belongs to."""
+
+    phone: str
+    user_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +64,8 @@ class Incoming:
     attachments: tuple[IncomingAttachment, ...] = ()
     migrate_to: str | None = None
     """For kind 'migrated': the chat's new id."""
+    contact: SharedContact | None = None
+    """A shared phone number (Telegram's contact message)."""
     person: Person | None = None
     """Filled in by the router from the sender's bound identity."""
     args: str = ""
@@ -71,8 +86,8 @@ Rows = tuple[tuple[Button, ...], ...]
 class Outgoing:
     """What one outbox row carries to a transport, whatever the channel.
 
-    Stored as JSON with the keys `text`, `buttons` ([[{label, data}]]), `image_path`,
-    `edit_ref` and `kind` (the purpose; absent for a reply), each only when set, so
+    Stored as JSON with the keys `text`, `buttons` ([[{label, data[, request_contact]}]]),
+    `image_path`, `edit_ref` and `kind` (the purpose; absent for a reply), each only when set, so
     rows queued before this type existed read back unchanged.
     """
 
@@ -86,9 +101,7 @@ class Outgoing:
     def to_payload(self) -> dict[str, Any]:
         body: dict[str, Any] = {"text": self.text}
         if self.buttons:
-            body["buttons"] = [
-                [{"label": b.label, "data": b.data} for b in row] for row in self.buttons
-            ]
+            body["buttons"] = [[_button_payload(b) for b in row] for row in self.buttons]
         if self.image_path:
             body["image_path"] = self.image_path
         if self.edit_ref:
@@ -102,7 +115,10 @@ class Outgoing:
         """The message of a stored row; raises ValueError for a row no transport could send."""
         try:
             buttons = tuple(
-                tuple(Button(str(b["label"]), str(b["data"])) for b in row)
+                tuple(
+                    Button(str(b["label"]), str(b["data"]), bool(b.get("request_contact")))
+                    for b in row
+                )
                 for row in payload.get("buttons") or ()
             )
         except (KeyError, TypeError) as exc:
@@ -119,6 +135,13 @@ class Outgoing:
             edit_ref=str(edit_ref) if edit_ref else None,
             purpose=purpose,
         )
+
+
+def _button_payload(button: Button) -> dict[str, Any]:
+    body: dict[str, Any] = {"label": button.label, "data": button.data}
+    if button.request_contact:
+        body["request_contact"] = True
+    return body
 
 
 @dataclass(frozen=True, slots=True)

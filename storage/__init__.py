@@ -8,6 +8,7 @@ from storage.errors import ConstraintViolation, Duplicate, StorageError
 from storage.models import (
     Attachment,
     Benefit,
+    BindRequest,
     Branch,
     CategoryCorrection,
     Conversation,
@@ -20,6 +21,7 @@ from storage.models import (
     IdeaEvent,
     IdeaFact,
     IdeaText,
+    InviteCode,
     MenuChoice,
     OutboxMessage,
     PendingUpdate,
@@ -39,6 +41,7 @@ from storage.repos import Repositories
 __all__ = [
     "Attachment",
     "Benefit",
+    "BindRequest",
     "Branch",
     "CategoryCorrection",
     "ConstraintViolation",
@@ -54,6 +57,7 @@ __all__ = [
     "IdeaEvent",
     "IdeaFact",
     "IdeaText",
+    "InviteCode",
     "MenuChoice",
     "MigrationError",
     "OutboxMessage",

@@ -54,6 +54,8 @@ class RosterEntry:
     branch_id: str
     role: Role
     wecom_userid: str | None
+    phone: str | None = None
+    """Digits only, without the country code; matched to a phone shared in chat."""
 
 
 class DepartmentName(NamedTuple):
@@ -247,3 +249,25 @@ class RewardReceived(NamedTuple):
     title: str
     amount_fen: int
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InviteCode:
+    """An unused one-time code of one person, as stored: a salted hash, never the code."""
+
+    id: int
+    person_id: int
+    salt: str
+    code_hash: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BindRequest:
+    """A worker's request that their branch secretary vouch for a chat identity."""
+
+    id: int
+    person_id: int
+    channel: str
+    external_id: str
+    status: str

@@ -147,6 +147,16 @@ class FakeTelegram:
         }
         return self._push({"message": message})
 
+    def push_contact(
+        self, user_id: int, phone: str, contact_user_id: int | None = None
+    ) -> dict[str, Any]:
+        """A shared contact; Telegram's own button sets `user_id` to the sender's."""
+        message = self._message(user_id, None, "private", "张三")
+        message["contact"] = {"phone_number": phone, "first_name": "张三"}
+        if contact_user_id is not None:
+            message["contact"]["user_id"] = contact_user_id
+        return self._push({"message": message})
+
     def push_sticker(self, user_id: int) -> dict[str, Any]:
         message = self._message(user_id, None, "private", "张三")
         message["sticker"] = {
@@ -387,8 +397,9 @@ class FakeTelegram:
             "from": BOT_USER,
             **extra,
         }
-        if isinstance(params.get("reply_markup"), dict):
-            message["reply_markup"] = params["reply_markup"]
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict) and "inline_keyboard" in markup:  # as the Bot API returns
+            message["reply_markup"] = markup
         return message
 
     async def _m_getMe(self, params: dict[str, Any]) -> Any:
@@ -432,8 +443,9 @@ class FakeTelegram:
             "from": BOT_USER,
             "text": params.get("text", ""),
         }
-        if isinstance(params.get("reply_markup"), dict):
-            message["reply_markup"] = params["reply_markup"]
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict) and "inline_keyboard" in markup:  # as the Bot API returns
+            message["reply_markup"] = markup
         return message
 
     async def _m_getFile(self, params: dict[str, Any]) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 from bot.app import App
 from bot.config import Config, load_config
 from bot.outbox import OutboxSender, RetryLater, Undeliverable
-from handlers.messages import Incoming, Outgoing
+from handlers.messages import Incoming, Outgoing, SharedContact
 from storage import Repositories
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,10 +115,19 @@ class Chat:
         data = next(b["data"] for b in self.last_buttons if b["label"] == label)
         return await self.deliver(self.incoming(callback=data))
 
+    async def share_contact(self, phone: str, user_id: str | None = None) -> list[str]:
+        """Share a phone number, by default the sender's own (as Telegram's button does)."""
+        contact = SharedContact(phone, self.user if user_id is None else user_id)
+        return await self.deliver(self.incoming(contact=contact))
+
     async def register(self, employee_no: str, name: str) -> list[str]:
+        """Register as a roster person, proved by sharing the phone the roster has for them."""
         await self.say("/start")
         await self.say(employee_no)
-        return await self.say(name)
+        await self.say(name)
+        person = await self.app.repos.people.by_employee_no(employee_no)
+        phone = await self.app.repos.people.phone_of(person.id) if person else None
+        return await self.share_contact(phone or "10000000000")
 
 
 SAMPLE_PEOPLE = {

@@ -89,15 +89,16 @@ async def test_conversation_survives_a_restart(
     transport = RecordingTransport()
     async with open_app(config, clock=clock, classifier=classifier) as app:
         await app.repos.db.execute(
-            "INSERT INTO people (employee_no, name, branch_id, created_at, updated_at)"
-            " VALUES ('E001', '张三', 'jj1', 'x', 'x')"
+            "INSERT INTO people (employee_no, name, branch_id, phone, created_at, updated_at)"
+            " VALUES ('E001', '张三', 'jj1', '13800000001', 'x', 'x')"
         )
         talk = Chat(app, transport, app.sender([transport]), "u1")
         await talk.say("/start")
         assert "姓名" in (await talk.say("E001"))[0]
     async with open_app(config, clock=clock, classifier=classifier) as app:
         talk = Chat(app, transport, app.sender([transport]), "u1")
-        assert "登记成功" in (await talk.say("张三"))[0]
+        assert "手机号" in (await talk.say("张三"))[0]
+        assert "登记成功" in (await talk.share_contact("13800000001"))[0]
         person = await app.repos.people.by_identity("test", "u1")
         assert person is not None and person.employee_no == "E001"
 

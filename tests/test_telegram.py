@@ -93,10 +93,42 @@ async def press(
     return (await tg.wait_sent(before + 1, chat_id=user))[before:]
 
 
+SAMPLE_PHONES = {"E001": "8613800000001", "S001": "+8613800000011", "A001": "13800000041"}
+"""Sample roster phones as Telegram shares them."""
+
+
+async def share_contact(
+    tg: FakeTelegram, user: int, phone: str, owner: int | None
+) -> list[dict[str, Any]]:
+    before = len(tg.sent(chat_id=user))
+    tg.push_contact(user, phone, owner)
+    return (await tg.wait_sent(before + 1, chat_id=user))[before:]
+
+
 async def register(tg: FakeTelegram, user: int, employee_no: str, name: str) -> None:
+    """Register as a roster person, proved by the contact button with their own number."""
     await say(tg, user, "/start")
     await say(tg, user, employee_no)
-    assert "登记成功" in (await say(tg, user, name))[0]["text"]
+    await say(tg, user, name)
+    replies = await share_contact(tg, user, SAMPLE_PHONES[employee_no], user)
+    assert "登记成功" in replies[0]["text"]
+
+
+async def test_own_contact_binds_and_someone_elses_is_refused(bot: App, tg: FakeTelegram) -> None:
+    await say(tg, ZHANG, "/start")
+    await say(tg, ZHANG, "E001")
+    asked = (await say(tg, ZHANG, "张三"))[0]
+    keyboard = asked["reply_markup"]["keyboard"]
+    assert keyboard[0][0]["request_contact"] is True
+    assert asked["reply_markup"]["one_time_keyboard"] is True
+    for owner in (LI, None):  # another account's card, or a number typed into a card
+        refused = await share_contact(tg, ZHANG, SAMPLE_PHONES["E001"], owner)
+        assert "别人的名片" in refused[0]["text"]
+    assert await bot.repos.people.by_identity("telegram", str(ZHANG)) is None
+    replies = await share_contact(tg, ZHANG, SAMPLE_PHONES["E001"], ZHANG)
+    assert "登记成功" in replies[0]["text"]
+    person = await bot.repos.people.by_identity("telegram", str(ZHANG))
+    assert person is not None and person.employee_no == "E001"
 
 
 async def ideas(app: App) -> list[tuple[str, str]]:
@@ -148,12 +180,13 @@ async def test_photo_idea_and_photo_alone(bot: App, tg: FakeTelegram) -> None:
 
 async def test_redelivered_update_creates_nothing_new(bot: App, tg: FakeTelegram) -> None:
     await register(tg, ZHANG, "E001", "张三")
+    registered = len(tg.sent(chat_id=ZHANG))  # the replies of registration
     update = tg.push_text(ZHANG, "井下回收复用锚杆,每月能省好几万")
-    await tg.wait_sent(4, chat_id=ZHANG)
+    await tg.wait_sent(registered + 1, chat_id=ZHANG)
     tg.push_raw(update)  # Telegram sends the same update again
     await say(tg, ZHANG, "/my")
     assert len(await ideas(bot)) == 1
-    assert len(tg.sent(chat_id=ZHANG)) == 5
+    assert len(tg.sent(chat_id=ZHANG)) == registered + 2
 
 
 async def test_429_is_waited_out(bot: App, tg: FakeTelegram) -> None:

@@ -15,6 +15,7 @@ from storage.repos.messaging import ConversationRepo, InboxRepo, MenuRepo, Outbo
 from storage.repos.org import OrgRepo
 from storage.repos.people import PeopleRepo
 from storage.repos.projects import ProjectRepo
+from storage.repos.proofs import ProofRepo
 from storage.repos.scores import ScoreRepo
 from storage.repos.supervision import FindingRepo, VisitRepo
 from storage.repos.times import from_db_time, to_db_time
@@ -35,6 +36,7 @@ __all__ = [
     "PeopleRepo",
     "Project",
     "ProjectRepo",
+    "ProofRepo",
     "Repositories",
     "RosterEntry",
     "ScoreRepo",
@@ -63,3 +65,4 @@ class Repositories:
         self.job_runs = JobRunRepo(db)
         self.projects = ProjectRepo(db)
         self.scores = ScoreRepo(db)
+        self.proofs = ProofRepo(db)

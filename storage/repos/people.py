@@ -29,12 +29,12 @@ class PeopleRepo:
     async def _upsert_roster(self, entries: Sequence[RosterEntry], stamp: str) -> int:
         for e in entries:
             await self._db.execute(
-                "INSERT INTO people (employee_no, name, branch_id, wecom_userid, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+                "INSERT INTO people (employee_no, name, branch_id, wecom_userid, phone, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(employee_no) DO UPDATE SET name = excluded.name,"
                 " branch_id = excluded.branch_id, wecom_userid = excluded.wecom_userid,"
-                " updated_at = excluded.updated_at",
-                (e.employee_no, e.name, e.branch_id, e.wecom_userid, stamp, stamp),
+                " phone = excluded.phone, updated_at = excluded.updated_at",
+                (e.employee_no, e.name, e.branch_id, e.wecom_userid, e.phone, stamp, stamp),
             )
             row = await self._db.fetchone(
                 "SELECT id FROM people WHERE employee_no = ?", (e.employee_no,)
@@ -52,6 +52,22 @@ class PeopleRepo:
 
     async def by_id(self, person_id: int) -> Person | None:
         return await self._one("WHERE p.id = ?", (person_id,))
+
+    async def phone_of(self, person_id: int) -> str | None:
+        """The roster's phone (digits, no country code), matched to a phone shared in chat."""
+        row = await self._db.fetchone("SELECT phone FROM people WHERE id = ?", (person_id,))
+        return str(row["phone"]) if row and row["phone"] else None
+
+    async def unbound(self, channel: str, branch_id: str | None = None) -> list[Person]:
+        """Everyone (of one branch) without an identity on `channel`, by 工号."""
+        rows = await self._db.fetchall(
+            "SELECT id FROM people p WHERE (? IS NULL OR branch_id = ?) AND NOT EXISTS"
+            " (SELECT 1 FROM identities i WHERE i.person_id = p.id AND i.channel = ?)"
+            " ORDER BY employee_no",
+            (branch_id, branch_id, channel),
+        )
+        found = [await self.by_id(r["id"]) for r in rows]
+        return [p for p in found if p is not None]
 
     async def bind_by_wecom_userid(self, userid: str, now: datetime) -> bool:
         """Bind a WeCom user to the roster person carrying that userid; False if none."""
