@@ -36,6 +36,10 @@ PROOF_PROMPT = (
     "③ 发送“申请审核”,请本支部书记确认(仅限职工)。\n"
     "只知道工号和姓名不能登记,这是为了防止别人冒用您的身份。发送 /cancel 可取消。"
 )
+CODE_PROMPT = (
+    "您的账号有管理权限,登记时要用邀请码证明是您本人:"
+    "请输入管理员给您的 8 位邀请码(发送 /cancel 可取消)。"
+)
 CONTACT_BUTTON = Button("分享我的手机号", request_contact=True)
 FAILED = (
     "验证没有通过,登记没有完成。请核对后重新发送 /start;"
@@ -125,7 +129,7 @@ async def _name(msg: Incoming, services: Services, text: str, employee_no: str) 
     repos = services.repos
     person = await _roster_person(services, employee_no)
     matched = person if person is not None and _clean(person.name) == text else None
-    if not identity.binds_on_knowledge(msg.channel):
+    if not identity.binds_on_knowledge(msg.channel, matched):
         # The same answer whether or not the line matched: only a proof tells.
         await repos.conversations.set(
             msg.channel,
@@ -134,6 +138,8 @@ async def _name(msg: Incoming, services: Services, text: str, employee_no: str) 
             {"person_id": matched.id if matched else None},
             services.now(),
         )
+        if identity.binds_on_knowledge(msg.channel):  # WeCom, a privileged role: a code
+            return [Reply(CODE_PROMPT)]
         return [Reply(PROOF_PROMPT, buttons=((CONTACT_BUTTON,),))]
     await repos.conversations.clear(msg.channel, msg.sender_id)
     if matched is None:
@@ -168,6 +174,8 @@ async def _proof(msg: Incoming, services: Services, person_id: int | None) -> li
         return await _ask_secretary(msg, services, person_id)
     code = identity.as_code(text)
     if code is None:
+        if identity.binds_on_knowledge(msg.channel):  # WeCom: no contact button there
+            return [Reply(CODE_PROMPT)]
         return [Reply(PROOF_PROMPT, buttons=((CONTACT_BUTTON,),))]
     code_id = None
     if person_id is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from bot.app import App, load_sample_roster, open_app
 from bot.roster import RosterProblems, import_roster
+from handlers.messages import Incoming
 from nlp import ModelClassifier
 from tests.support import Chat, Clock, RecordingTransport, project_config
 from tests.test_cli import cli
@@ -267,3 +269,34 @@ async def test_role_change_keeps_the_phone(app: App, chat: Callable[..., Chat]) 
     await admin.say("/role E001 secretary")
     person = await app.repos.people.by_employee_no("E001")
     assert person is not None and await app.repos.people.phone_of(person.id) == "13800000001"
+
+
+async def on_wecom(app: App, userid: str, text: str) -> list[str]:
+    """What a WeCom member (vouched for by the corp as one of its people) is answered."""
+    update = next(WECOM_UPDATES)
+    msg = Incoming("wecom", f"w{update}", userid, userid, text=text)
+    return [r.text for r in (await app.router.dispatch(msg, app.services)).replies]
+
+
+WECOM_UPDATES = itertools.count(1)
+
+
+async def test_on_wecom_a_worker_binds_by_roster_line_but_an_admin_needs_a_code(
+    app: App, chat: Callable[..., Chat]
+) -> None:
+    for text in ("/start", "E002", "李四"):
+        replies = await on_wecom(app, "lisi-wx", text)
+    assert "登记成功" in replies[0]
+    for text in ("/start", "A001", "管理员"):
+        replies = await on_wecom(app, "someone-wx", text)
+    assert "邀请码" in replies[0]
+    assert await app.repos.people.by_identity("wecom", "someone-wx") is None
+    assert "邀请码" in (await on_wecom(app, "someone-wx", "随便说点"))[0]
+    admin = chat("u-A001")
+    await admin.register("A001", "管理员")
+    code = await invite(admin, "A001")
+    for text in ("/start", "A001", "管理员", code):
+        replies = await on_wecom(app, "admin-wx", text)
+    assert "登记成功" in replies[0]
+    person = await app.repos.people.by_identity("wecom", "admin-wx")
+    assert person is not None and person.employee_no == "A001"

@@ -15,7 +15,8 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from storage import Repositories
+from handlers import access
+from storage import Person, Repositories
 
 TRUSTED_CHANNELS = frozenset({"console", "wecom"})
 """Channels whose sender ids someone already vouches for."""
@@ -29,8 +30,13 @@ _HASH_ROUNDS = 20_000  # codes live a week, a leaked file should not give them a
 _CODE_CHARS = re.compile(rf"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$")
 
 
-def binds_on_knowledge(channel: str) -> bool:
-    """May a roster line alone bind a sender of this channel?"""
+def binds_on_knowledge(channel: str, person: Person | None = None) -> bool:
+    """May a roster line alone bind a sender of this channel (as `person`, if it matched)?
+
+    On WeCom the corp vouches that the sender is one of its people, not which one: a
+    privileged role still needs a code there (or its userid in the roster)."""
+    if channel == "wecom" and person is not None and not access.may_be_vouched_for(person):
+        return False
     return channel in TRUSTED_CHANNELS
 
 
