@@ -37,3 +37,8 @@ def _longest_prefix(line: str, limit: int, measure: Callable[[str], int]) -> int
         else:
             high = middle - 1
     return low
+
+
+def is_number(text: str) -> bool:
+    """Only 0–9: `str.isdigit()` is also true for "①" and "²", which `int()` refuses."""
+    return text.isascii() and text.isdigit()

@@ -32,7 +32,7 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from bot.config import OrgConfig, WecomConfig
 from bot.intake import process_forever
 from bot.outbox import RetryLater, Undeliverable
-from bot.text import split_text
+from bot.text import is_number, split_text
 from handlers.messages import Incoming, IncomingAttachment, Outgoing
 from handlers.router import Router
 from handlers.services import Services
@@ -45,10 +45,14 @@ ROBOT_CHANNEL = "wecom_robot"
 MAX_BODY = 64 * 1024
 TEXT_LIMIT_BYTES = 2048
 TOKEN_ERRORS = {40001, 40014, 42001}
-BUSY_ERRORS = {-1, 45009, 45033}
+BUSY_ERRORS = {-1, 45009, 45033, 130101}
+RETRY_AFTER_S = {45009: 60.0, 45033: 60.0, 130101: 600.0}
+"""Rate limits: 130101 is a group robot blocked for about ten minutes."""
 MEMBER_PER_MINUTE = 30
 ROBOT_PER_MINUTE = 20
 CARD_MAX_BUTTONS = 6
+CARD_MAX_TITLE = 36
+CARD_MAX_SUB_TITLE = 160
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
@@ -141,9 +145,9 @@ class Callbacks:
         msg_id = fields.get("MsgId")
         if msg_id:
             return str(msg_id), plain
-        # Events have no MsgId: the sender and the second they happened identify them.
-        event = fields.get("Event", "")
-        return f"{fields.get('FromUserName')}:{fields.get('CreateTime')}:{event}", plain
+        # Events have no MsgId: sender, second, event and which button of which card.
+        parts = ("FromUserName", "CreateTime", "Event", "EventKey", "TaskId")
+        return ":".join(str(fields.get(part) or "") for part in parts), plain
 
 
 def translate(update_id: str, plain: str) -> Incoming | None:
@@ -255,7 +259,7 @@ def check(result: dict[str, Any], what: str) -> None:
     message = f"{what} errcode {code}: {result.get('errmsg', '')}"
     log.warning("WeCom %s", message)
     if code in BUSY_ERRORS or code in TOKEN_ERRORS:
-        raise RetryLater(message, 60 if code in (45009, 45033) else None)
+        raise RetryLater(message, RETRY_AFTER_S.get(code))
     raise Undeliverable(message)
 
 
@@ -328,7 +332,7 @@ class WecomChannel:
             async with self._repos.db.transaction():
                 await self._repos.inbox.finish(CHANNEL, update_id, "done", self._services.now())
             return
-        if msg.callback is None and msg.text.strip().isdigit():
+        if msg.callback is None and is_number(msg.text.strip()):
             choice = await self._repos.menus.choice(CHANNEL, msg.chat_id, int(msg.text))
             if choice is not None:  # the numbered fallback for buttons, good for one press
                 msg = replace(msg, text="", callback=choice[0], message_ref=choice[1])
@@ -384,8 +388,10 @@ class WecomChannel:
                 await self._repos.menus.remember(
                     CHANNEL, chat_id, buttons, task_id, self._services.now()
                 )
-            if len(buttons) <= CARD_MAX_BUTTONS:
-                title, _, rest = text.partition("\n")
+            title, _, rest = text.partition("\n")
+            rest = rest or title
+            fits = len(title) <= CARD_MAX_TITLE and len(rest) <= CARD_MAX_SUB_TITLE
+            if fits and len(buttons) <= CARD_MAX_BUTTONS:  # else numbered text: nothing is cut
                 await self._api.call(
                     "/cgi-bin/message/send",
                     {
@@ -394,8 +400,8 @@ class WecomChannel:
                         "agentid": agent,
                         "template_card": {
                             "card_type": "button_interaction",
-                            "main_title": {"title": title[:26]},
-                            "sub_title_text": (rest or title)[:200],
+                            "main_title": {"title": title},
+                            "sub_title_text": rest,
                             "task_id": task_id,
                             "button_list": [
                                 {"text": label[:10], "style": 1, "key": data}
