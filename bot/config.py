@@ -93,6 +93,8 @@ class StorageConfig:
     """Relative paths here are taken from the configuration file's folder."""
     sample_roster: Path | None = None
     """Loaded by `run` and `console` when the roster is empty (for trying the bot out)."""
+    busy_timeout_s: float = 10.0
+    """How long a write waits for another process's write lock before it fails."""
 
     @property
     def data_dir(self) -> Path:

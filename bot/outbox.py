@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
-from bot.intake import wait_either
+from bot.intake import supervise, wait_either
 from handlers.messages import Outgoing
 from storage import OutboxMessage, Repositories
 
@@ -177,14 +177,13 @@ class OutboxSender:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; wakes at once when something is queued."""
-        while not stop.is_set():
-            self._signal.clear()
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("outbox sender round failed")
-            wait = IDLE_POLL_S
-            next_due = await self._repos.outbox.next_due_at(self._transports)
-            if next_due is not None:
-                wait = min(max((next_due - self._clock()).total_seconds(), 0.05), IDLE_POLL_S)
-            await wait_either(self._signal, stop, wait)
+        await supervise("outbox sender", lambda: self._round(stop), stop)
+
+    async def _round(self, stop: asyncio.Event) -> None:
+        self._signal.clear()
+        await self.run_once()
+        wait = IDLE_POLL_S
+        next_due = await self._repos.outbox.next_due_at(self._transports)
+        if next_due is not None:
+            wait = min(max((next_due - self._clock()).total_seconds(), 0.05), IDLE_POLL_S)
+        await wait_either(self._signal, stop, wait)

@@ -30,7 +30,7 @@ from wechatpy.enterprise.crypto import PrpCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 
 from bot.config import OrgConfig, WecomConfig
-from bot.intake import process_forever
+from bot.intake import process_forever, process_stored
 from bot.outbox import RetryLater, Undeliverable
 from bot.text import is_number, split_text
 from handlers.messages import Incoming, IncomingAttachment, Outgoing
@@ -175,6 +175,11 @@ def translate(update_id: str, plain: str) -> Incoming | None:
     return replace(base, kind="unsupported")
 
 
+def sender_of(plain: str) -> str | None:
+    """Whom to tell when a stored callback is set aside."""
+    return str(xmltodict.parse(plain)["xml"].get("FromUserName") or "") or None
+
+
 class WecomApi:
     """The WeCom server API over httpx, with a cached access token."""
 
@@ -315,19 +320,10 @@ class WecomChannel:
         return web.Response(text="")  # committed: WeCom may forget it now
 
     async def process_pending(self) -> int:
-        done = 0
-        while pending := await self._repos.inbox.pending(CHANNEL):
-            for update_id, plain in pending:
-                await self._handle(update_id, plain)
-                done += 1
-        return done
+        return await process_stored(self._services, CHANNEL, self._handle, sender_of)
 
     async def _handle(self, update_id: str, plain: str) -> None:
-        try:
-            msg = translate(update_id, plain)
-        except Exception:  # one unreadable callback must not block the ones behind it
-            log.exception("WeCom callback %s cannot be read", update_id)
-            msg = None
+        msg = translate(update_id, plain)
         if msg is None:
             async with self._repos.db.transaction():
                 await self._repos.inbox.finish(CHANNEL, update_id, "done", self._services.now())

@@ -3,7 +3,7 @@
 Only this package speaks SQL or imports aiosqlite; its errors are its own (`StorageError`).
 """
 
-from storage.db import Database, MigrationError
+from storage.db import Database, MigrationError, SchemaTooNew
 from storage.errors import ConstraintViolation, Duplicate, StorageError
 from storage.models import (
     Attachment,
@@ -13,6 +13,7 @@ from storage.models import (
     Conversation,
     Department,
     DepartmentName,
+    FailedUpdate,
     Finding,
     FindingEvent,
     GroupBinding,
@@ -20,6 +21,7 @@ from storage.models import (
     IdeaEvent,
     IdeaFact,
     IdeaText,
+    JobRun,
     MenuChoice,
     OutboxMessage,
     PendingUpdate,
@@ -47,6 +49,7 @@ __all__ = [
     "Department",
     "DepartmentName",
     "Duplicate",
+    "FailedUpdate",
     "Finding",
     "FindingEvent",
     "GroupBinding",
@@ -54,6 +57,7 @@ __all__ = [
     "IdeaEvent",
     "IdeaFact",
     "IdeaText",
+    "JobRun",
     "MenuChoice",
     "MigrationError",
     "OutboxMessage",
@@ -66,6 +70,7 @@ __all__ = [
     "RewardShare",
     "Role",
     "RosterEntry",
+    "SchemaTooNew",
     "StorageError",
     "TermFrequencies",
     "TermMatch",

@@ -416,3 +416,110 @@ async def test_a_scheduled_notice_with_buttons_arrives_with_its_keyboard(
             {"text": "请假", "callback_data": "rsvp:no"},
         ]
     ]
+
+
+# -- robustness: locks held by others, poison updates ------------------------------------------
+
+
+async def wait_logged(caplog: pytest.LogCaptureFixture, text: str, timeout: float = 20) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if any(text in r.getMessage() for r in caplog.records):
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"nothing logged with {text!r}")
+
+
+async def test_polling_survives_a_write_lock_held_by_another_process(
+    tmp_path: Path, tg: FakeTelegram, classifier: ModelClassifier, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = telegram_config(tmp_path, tg, JINDIANZI_STORAGE_BUSY_TIMEOUT_S="0.2")
+    async with serving(config, classifier) as _:
+        await tg.wait_for(lambda method, _: method == "getUpdates")
+        other = sqlite3.connect(config.storage.path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # held past the busy timeout: the store fails
+            tg.push_text(ZHANG, "/help")
+            await wait_logged(caplog, "Telegram polling failed")
+        finally:
+            other.execute("COMMIT")
+            other.close()
+        reply = (await tg.wait_sent(1, chat_id=ZHANG, timeout=30))[0]
+    assert "/start" in reply["text"]  # polling went on once the lock was gone
+    tracebacks = [r for r in caplog.records if r.exc_info and "polling" in r.getMessage()]
+    assert len(tracebacks) == 1  # logged once, not per retry
+
+
+POISON = [
+    {  # a button press without `from`
+        "update_id": 901,
+        "callback_query": {
+            "id": "cq1",
+            "chat_instance": "ci",
+            "data": "x",
+            "message": {"message_id": 1, "date": 0, "chat": {"id": ZHANG, "type": "private"}},
+        },
+    },
+    {  # a message without `chat`
+        "update_id": 902,
+        "message": {
+            "message_id": 2,
+            "date": 0,
+            "from": {"id": LI, "is_bot": False, "first_name": "李"},
+            "text": "hi",
+        },
+    },
+    {"update_id": True, "message": {"message_id": 3}},  # no integer id at all
+]
+
+
+async def test_poison_updates_are_set_aside_after_three_tries_and_the_rest_flows(
+    tmp_path: Path,
+    tg: FakeTelegram,
+    classifier: ModelClassifier,
+    unused_tcp_port: int,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config = telegram_config(
+        tmp_path,
+        tg,
+        JINDIANZI_TELEGRAM_MODE="webhook",
+        JINDIANZI_TELEGRAM_WEBHOOK_URL="https://bot.example.com",
+        JINDIANZI_TELEGRAM_WEBHOOK_SECRET="s3cret-Token",
+        JINDIANZI_TELEGRAM_WEBHOOK_LISTEN=f"127.0.0.1:{unused_tcp_port}",
+    )
+    good = {
+        "update_id": 903,
+        "message": {
+            "message_id": 4,
+            "date": 0,
+            "chat": {"id": ZHANG, "type": "private"},
+            "from": {"id": ZHANG, "is_bot": False, "first_name": "张"},
+            "text": "/help",
+        },
+    }
+    async with serving(config, classifier) as (app, _):
+        await tg.wait_for(lambda method, _: method == "setWebhook")
+        url = f"http://127.0.0.1:{unused_tcp_port}{WEBHOOK_PATH}"
+        async with httpx.AsyncClient() as client:
+            for body in [*POISON, good, [1, 2]]:
+                answer = await client.post(url, json=body, headers={SECRET_HEADER: "s3cret-Token"})
+                assert answer.status_code == 200  # kept: Telegram must not send it again
+        reply = (await tg.wait_sent(1, chat_id=ZHANG))[0]
+        assert "/start" in reply["text"]
+        apology = (await tg.wait_sent(1, chat_id=LI))[0]  # 902 names its sender
+        for _ in range(200):
+            counts = await app.repos.inbox.counts()
+            if counts.get(("telegram", "pending"), 0) == 0:
+                break
+            await asyncio.sleep(0.05)
+        failed = await app.repos.inbox.failures(10)
+        assert await app.repos.inbox.status("telegram", "903") == "done"
+        await asyncio.sleep(0.3)  # nothing is retried any more
+        records = len(caplog.records)
+        await asyncio.sleep(0.3)
+        assert len(caplog.records) == records
+    assert "出了点问题" in apology["text"]
+    assert len(tg.sent(chat_id=LI)) == 1  # the apology once
+    assert {f.update_id for f in failed} >= {"901", "902"}
+    assert len(failed) == 4 and all(f.attempts == 3 and f.error for f in failed)
+    assert sum(1 for r in caplog.records if r.exc_info) <= len(failed)  # one traceback each

@@ -396,3 +396,19 @@ async def test_card_texts_keep_to_wecom_limits_and_lose_nothing(
     assert all(len(c["main_title"]["title"]) <= 36 for c in cards)
     assert all(len(c["sub_title_text"]) <= 160 for c in cards)
     assert long_rest in "\n".join(wecom_api.texts("wangwu"))  # too long for a card: nothing cut
+
+
+async def test_an_unreadable_callback_is_set_aside_and_its_sender_told(
+    served: Any, phone: Phone, wecom_api: FakeWecomApi
+) -> None:
+    app, _, _ = served
+    broken = phone.xml(ZHANG, "井下回收复用锚杆", msg_id=777).replace("<MsgType>text</MsgType>", "")
+    async with httpx.AsyncClient() as client:
+        assert (await phone.post(client, broken)).status_code == 200
+        texts = await wait_texts(wecom_api, ZHANG, 1)
+        await phone.post(client, phone.xml(ZHANG, "/my"))
+        texts = await wait_texts(wecom_api, ZHANG, 2)
+    assert "出了点问题" in texts[0]  # told once, not left waiting in silence
+    assert "还没有提交过金点子" in texts[1]
+    [failed] = await app.repos.inbox.failures()
+    assert (failed.update_id, failed.attempts) == ("777", 3)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.db import Database
-from storage.models import Conversation, MenuChoice, OutboxMessage, PendingUpdate
+from storage.models import Conversation, FailedUpdate, MenuChoice, OutboxMessage, PendingUpdate
 from storage.repos.times import from_db_time, to_db_time
 
 
@@ -51,6 +51,70 @@ class InboxRepo:
             (channel,),
         )
         return [PendingUpdate(r["update_id"], r["raw"]) for r in rows]
+
+    async def record_failure(
+        self, channel: str, update_id: str, error: str, now: datetime, give_up_after: int
+    ) -> int:
+        """Count a failed try; at `give_up_after` tries the update is set aside as failed.
+        Returns the tries so far."""
+        row = await self._db.fetchone(
+            "UPDATE inbox SET attempts = attempts + 1, last_error = ?,"
+            " status = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE status END,"
+            " processed_at = CASE WHEN attempts + 1 >= ? THEN ? ELSE processed_at END"
+            " WHERE channel = ? AND update_id = ? RETURNING attempts",
+            (error[:2000], give_up_after, give_up_after, to_db_time(now), channel, update_id),
+        )
+        return int(row[0]) if row else give_up_after
+
+    async def counts(self) -> dict[tuple[str, str], int]:
+        """How many updates per (channel, status)."""
+        rows = await self._db.fetchall(
+            "SELECT channel, status, count(*) AS n FROM inbox GROUP BY channel, status"
+        )
+        return {(r["channel"], r["status"]): int(r["n"]) for r in rows}
+
+    async def failures(self, limit: int = 5) -> list[FailedUpdate]:
+        """The latest updates that were set aside, newest first."""
+        rows = await self._db.fetchall(
+            "SELECT channel, update_id, attempts, last_error, processed_at FROM inbox"
+            " WHERE status = 'failed' ORDER BY processed_at DESC, rowid DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            FailedUpdate(
+                r["channel"],
+                r["update_id"],
+                int(r["attempts"]),
+                r["last_error"] or "",
+                from_db_time(r["processed_at"]) if r["processed_at"] else None,
+            )
+            for r in rows
+        ]
+
+    async def last_received(self) -> dict[str, datetime]:
+        """When the latest update of each channel was stored."""
+        rows = await self._db.fetchall(
+            "SELECT channel, max(received_at) AS at FROM inbox GROUP BY channel"
+        )
+        return {r["channel"]: from_db_time(r["at"]) for r in rows if r["at"]}
+
+
+class HeartbeatRepo:
+    """When each long-running part last did its work (`jindianzi status` shows them)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def beat(self, name: str, now: datetime) -> None:
+        await self._db.execute(
+            "INSERT INTO heartbeats (name, at) VALUES (?, ?)"
+            " ON CONFLICT(name) DO UPDATE SET at = excluded.at",
+            (name, to_db_time(now)),
+        )
+
+    async def all(self) -> dict[str, datetime]:
+        rows = await self._db.fetchall("SELECT name, at FROM heartbeats ORDER BY name")
+        return {r["name"]: from_db_time(r["at"]) for r in rows}
 
 
 class ConversationRepo:
