@@ -16,6 +16,7 @@ from bot import app as app_module
 from bot import nlp_commands
 from bot.config import Config, ConfigError, config_path, load_config
 from bot.export import build_sheets, export_ledger
+from bot.instance import LockHeld, holding, instance_lock
 from bot.roster import RosterProblems, import_base_scores, import_roster
 from nlp import ModelClassifier
 from scheduler.jobs import JOBS
@@ -155,12 +156,25 @@ async def jobs_command(args: argparse.Namespace, config: Config) -> int:
                 print(f"→ {', '.join(f'{c}:{i}' for c, i in notice.recipients)}")
                 print(notice.text)
             return 0
+        lock = instance_lock(config.storage.path)
+        holder = lock.holder()
         result = await run_job(app.services, name, at, force=args.force)
         if result.skipped:
             print(f"{name} {result.period} 已经运行过,没有重复发送(需要时加 --force)。")
             return 0
-        async with app_module.open_channels(app) as (_, transports):
-            delivered = await app.sender(transports).run_once()
+        try:
+            if holder is not None:  # the running bot delivers; sending here could send twice
+                raise LockHeld(holder)
+            with holding(lock, "jobs run", app_module.utc_now()):
+                await app.repos.outbox.release_claims()
+                async with app_module.open_channels(app) as (_, transports):
+                    delivered = await app.sender(transports).run_once()
+        except LockHeld as exc:
+            print(
+                f"{name} {result.period}: 排队 {result.queued} 条,"
+                f"由正在运行的 jindianzi run({exc.holder.describe(config.tz)})发送。"
+            )
+            return 0
         left = (await app.repos.outbox.counts()).get("pending", 0)
         print(
             f"{name} {result.period}: 排队 {result.queued} 条,已送达 {delivered} 条"
@@ -185,12 +199,21 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
         return 0
     if command == "jobs":
         return await jobs_command(args, config)
-    if command in ("run", "console"):
+    if command == "run":
+        try:
+            with holding(instance_lock(config.storage.path), "run", app_module.utc_now()):
+                async with app_module.open_app(config) as app:
+                    await app.repos.outbox.release_claims()  # the lock says: no other sender
+                    await app_module.run(app)
+        except LockHeld as exc:
+            raise CliError(
+                f"这个数据库已经有一个机器人在运行:{exc.holder.describe(config.tz)}。"
+                "同一个数据库只能运行一个 jindianzi run。"
+            ) from None
+        return 0
+    if command == "console":
         async with app_module.open_app(config) as app:
-            if command == "run":
-                await app_module.run(app)
-            else:
-                await app_module.run_console(app, args.as_employee_no)
+            await app_module.run_console(app, args.as_employee_no)
         return 0
     async with app_module.open_storage(config) as repos:
         if command == "scores":

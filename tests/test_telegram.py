@@ -17,8 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.app import App, load_sample_roster, open_app
+from bot.app import App, load_sample_roster, open_app, open_storage, utc_now
 from bot.config import Config
+from bot.outbox import CONCURRENT_CHATS
 from bot.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramChannel, open_telegram
 from handlers.messages import Button
 from handlers.notify import Notice
@@ -523,3 +524,104 @@ async def test_poison_updates_are_set_aside_after_three_tries_and_the_rest_flows
     assert {f.update_id for f in failed} >= {"901", "902"}
     assert len(failed) == 4 and all(f.attempts == 3 and f.error for f in failed)
     assert sum(1 for r in caplog.records if r.exc_info) <= len(failed)  # one traceback each
+
+
+# -- one instance, and what a kill may repeat ---------------------------------------------------
+
+
+def bot_env(tmp_path: Path, tg: FakeTelegram, **extra: str) -> dict[str, str]:
+    return {
+        "JINDIANZI_STORAGE_PATH": str(tmp_path / "data" / "j.db"),
+        "JINDIANZI_TELEGRAM_TOKEN": TOKEN,
+        "JINDIANZI_TELEGRAM_BASE_URL": f"{tg.url}/bot",
+        "JINDIANZI_TELEGRAM_BASE_FILE_URL": f"{tg.url}/file/bot",
+        **extra,
+    }
+
+
+async def jindianzi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """One CLI command in its own process, while this event loop serves the fake API."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith("JINDIANZI_")}
+    full.update(env, PYTHONIOENCODING="utf-8")
+    return await asyncio.to_thread(
+        subprocess.run,
+        [str(Path(sys.executable).parent / "jindianzi"), *args],
+        cwd=ROOT,
+        env=full,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        check=False,
+    )
+
+
+async def stop_bot(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    await asyncio.to_thread(process.wait, 30)
+
+
+async def test_a_second_run_refuses_and_jobs_run_leaves_delivery_to_the_running_bot(
+    tmp_path: Path, tg: FakeTelegram
+) -> None:
+    env = bot_env(tmp_path, tg)
+    async with open_storage(telegram_config(tmp_path, tg)) as repos, repos.db.transaction():
+        await repos.groups.bind("telegram", "-900", "jj1", None, utc_now())
+    errors = tmp_path / "stderr.txt"
+    running = start_bot(env, errors)
+    try:
+        await tg.wait_for(lambda method, _: method == "getUpdates", timeout=60)
+        second = await jindianzi(env, "run")
+        assert second.returncode == 1
+        assert f"进程 {running.pid}" in second.stderr and "只能运行一个" in second.stderr
+        assert len(second.stderr.strip().splitlines()) == 1
+        job = await jindianzi(env, "jobs", "run", "weekly_meeting", "--now", "2026-11-23T08:30")
+        assert job.returncode == 0, job.stderr
+        assert "由正在运行的 jindianzi run" in job.stdout and "已送达" not in job.stdout
+        await tg.wait_sent(1, chat_id=-900, timeout=30)
+        again = await jindianzi(env, "jobs", "run", "weekly_meeting", "--now", "2026-11-23T09:00")
+        assert "已经运行过" in again.stdout
+    finally:
+        await stop_bot(running)
+    assert running.returncode == 0, errors.read_text()
+    assert len(tg.sent(chat_id=-900)) == 1
+
+
+async def test_killed_while_sending_repeats_at_most_the_messages_in_flight(
+    tmp_path: Path, tg: FakeTelegram
+) -> None:
+    env = bot_env(tmp_path, tg, JINDIANZI_TELEGRAM_MAX_MESSAGES_PER_SECOND="1000")
+    count, chats = 300, 30
+    async with open_storage(telegram_config(tmp_path, tg)) as repos, repos.db.transaction():
+        for n in range(count):
+            await repos.outbox.enqueue(
+                channel="telegram",
+                chat_id=str(6000 + n % chats),
+                payload={"text": f"通知 {n}"},
+                dedupe_key=f"n{n}",
+                now=utc_now(),
+            )
+    errors = tmp_path / "stderr.txt"
+    first = start_bot(env, errors)
+    try:
+        await tg.wait_sent(60, timeout=60)
+        first.send_signal(signal.SIGKILL)  # in the middle of a batch
+        await asyncio.to_thread(first.wait, 10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    with sqlite3.connect(tmp_path / "data" / "j.db") as conn:
+        left = conn.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
+    assert left > 0, "the kill came too late to test recovery"
+    second = start_bot(env, errors)
+    try:
+        for _ in range(600):
+            if len({m["text"] for m in tg.sent()}) >= count:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await stop_bot(second)
+    texts = [m["text"] for m in tg.sent()]
+    assert set(texts) == {f"通知 {n}" for n in range(count)}
+    assert len(texts) - count <= CONCURRENT_CHATS  # only what was in flight at the kill

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from storage.db import Database
@@ -169,25 +169,33 @@ class OutboxRepo:
         )
         return count > 0
 
-    async def due(
-        self, now: datetime, channels: Iterable[str], limit: int = 200
+    async def claim(
+        self, now: datetime, channels: Iterable[str], lease: timedelta, limit: int = 200
     ) -> list[OutboxMessage]:
-        """Pending messages due now, oldest first. A chat whose earlier message waits for a
-        retry gets nothing newer, so every chat sees its messages in order."""
+        """Claim pending messages due now, oldest first, until `now + lease`: a sender that
+        dies with them leaves them to be taken again when the claim runs out. A chat whose
+        earlier message waits for a retry or is claimed gets nothing newer, so every chat
+        sees its messages in order."""
         names = sorted(set(channels))
         if not names:
             return []
         marks = ",".join("?" * len(names))
         stamp = to_db_time(now)
-        rows = await self._db.fetchall(
-            "SELECT id, channel, chat_id, payload, attempts FROM outbox o"
-            f" WHERE status = 'pending' AND next_attempt_at <= ? AND channel IN ({marks})"
-            " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.status = 'pending'"
-            "  AND e.channel = o.channel AND e.chat_id = o.chat_id AND e.id < o.id"
-            "  AND e.next_attempt_at > ?)"
-            " ORDER BY id LIMIT ?",
-            (stamp, *names, stamp, limit),
-        )
+        async with self._db.transaction():
+            rows = await self._db.fetchall(
+                "SELECT id, channel, chat_id, payload, attempts FROM outbox o"
+                f" WHERE status = 'pending' AND next_attempt_at <= ? AND channel IN ({marks})"
+                " AND (claimed_until IS NULL OR claimed_until <= ?)"
+                " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.status = 'pending'"
+                "  AND e.channel = o.channel AND e.chat_id = o.chat_id AND e.id < o.id"
+                "  AND (e.next_attempt_at > ? OR e.claimed_until > ?))"
+                " ORDER BY id LIMIT ?",
+                (stamp, *names, stamp, stamp, stamp, limit),
+            )
+            await self._db.executemany(
+                "UPDATE outbox SET claimed_until = ? WHERE id = ?",
+                [(to_db_time(now + lease), r["id"]) for r in rows],
+            )
         return [
             OutboxMessage(
                 r["id"], r["channel"], r["chat_id"], json.loads(r["payload"]), r["attempts"]
@@ -195,24 +203,37 @@ class OutboxRepo:
             for r in rows
         ]
 
+    async def release(self, message_ids: Iterable[int]) -> None:
+        """Give claimed messages back unsent."""
+        await self._db.executemany(
+            "UPDATE outbox SET claimed_until = NULL WHERE id = ?", [(i,) for i in message_ids]
+        )
+
+    async def release_claims(self) -> int:
+        """Free every claim: for a sender that knows it is the only one (it holds the
+        instance lock), claims left over are a dead process's."""
+        return await self._db.execute(
+            "UPDATE outbox SET claimed_until = NULL WHERE claimed_until IS NOT NULL"
+        )
+
     async def mark_sent(self, message_id: int, now: datetime) -> None:
         await self._db.execute(
             "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?,"
-            " last_error = NULL WHERE id = ?",
+            " last_error = NULL, claimed_until = NULL WHERE id = ?",
             (to_db_time(now), message_id),
         )
 
     async def mark_retry(self, message_id: int, error: str, retry_at: datetime) -> None:
         await self._db.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
-            " WHERE id = ?",
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,"
+            " claimed_until = NULL WHERE id = ?",
             (error, to_db_time(retry_at), message_id),
         )
 
     async def mark_failed(self, message_id: int, error: str) -> None:
         await self._db.execute(
-            "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?"
-            " WHERE id = ?",
+            "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?,"
+            " claimed_until = NULL WHERE id = ?",
             (error, message_id),
         )
 
