@@ -18,9 +18,11 @@ from bot.config import Config, ConfigError, config_path, load_config
 from bot.export import build_sheets, export_ledger
 from bot.instance import LockHeld, holding, instance_lock
 from bot.roster import RosterProblems, import_base_scores, import_roster
+from bot.status import status_report
 from nlp import ModelClassifier
 from scheduler.jobs import JOBS
 from scheduler.runner import collect, describe, local_label, next_fires, run_job, trigger
+from storage import SchemaTooNew, StorageError
 
 log = logging.getLogger("jindianzi")
 
@@ -90,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("file", type=Path)
     backup = commands.add_parser("backup", parents=[common], help="在线备份数据库(运行中也一致)")
     backup.add_argument("file", type=Path)
+    commands.add_parser(
+        "status", parents=[common], help="机器人没反应时看这里:收件箱、发件箱、上次取消息、定时任务"
+    )
     return parser
 
 
@@ -233,6 +238,9 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
         elif command == "backup":
             await repos.db.backup(args.file)
             print(f"已备份到 {args.file}。")
+        elif command == "status":
+            holder = instance_lock(config.storage.path).holder()
+            print(await status_report(repos, holder, app_module.utc_now(), config.tz))
     return 0
 
 
@@ -247,9 +255,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"配置错误 {exc}", file=sys.stderr)
         return 2
-    _setup_logging(config)
+    data_dir = config.storage.data_dir
+    try:
+        _setup_logging(config)
+    except OSError as exc:
+        print(f"数据目录 {data_dir} 不能写入:{exc.strerror or exc}", file=sys.stderr)
+        return 2
     try:
         return asyncio.run(_main(args, config))
+    except SchemaTooNew as exc:
+        print(
+            f"数据库 {config.storage.path} 的版本 {exc.found} 比这个程序认识的 {exc.known} 更新,"
+            "请先升级 jindianzi 再打开它。",
+            file=sys.stderr,
+        )
+        return 2
+    except StorageError as exc:
+        log.error("storage: %s", exc)
+        print(f"数据目录 {data_dir} 里的数据库打不开或不能写入:{exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # e.g. `jindianzi nlp eval | head`: the reader has gone

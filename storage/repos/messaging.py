@@ -241,6 +241,23 @@ class OutboxRepo:
         rows = await self._db.fetchall("SELECT status, count(*) AS n FROM outbox GROUP BY status")
         return {r["status"]: int(r["n"]) for r in rows}
 
+    async def summary(self, now: datetime) -> dict[str, int]:
+        """Counts for `jindianzi status`: due, waiting (a retry later), claimed (being
+        sent), sent and failed."""
+        stamp = to_db_time(now)
+        row = await self._db.fetchone(
+            "SELECT"
+            " count(*) FILTER (WHERE status = 'pending' AND claimed_until > ?) AS claimed,"
+            " count(*) FILTER (WHERE status = 'pending' AND next_attempt_at <= ?"
+            "  AND (claimed_until IS NULL OR claimed_until <= ?)) AS due,"
+            " count(*) FILTER (WHERE status = 'pending' AND next_attempt_at > ?) AS waiting,"
+            " count(*) FILTER (WHERE status = 'sent') AS sent,"
+            " count(*) FILTER (WHERE status = 'failed') AS failed FROM outbox",
+            (stamp, stamp, stamp, stamp),
+        )
+        assert row is not None
+        return {key: int(row[key] or 0) for key in row.keys()}  # noqa: SIM118
+
     async def next_due_at(self, channels: Iterable[str]) -> datetime | None:
         names = sorted(set(channels))
         if not names:
