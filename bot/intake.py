@@ -13,7 +13,6 @@ from handlers.services import Services
 
 log = logging.getLogger(__name__)
 
-RETRY_DELAY_S = 3.0
 FIRST_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 60.0
 MAX_UPDATE_ATTEMPTS = 3

@@ -142,6 +142,8 @@ class Callbacks:
             fields = xmltodict.parse(plain)["xml"]
         except Exception:
             raise CallbackError(400, "decrypted body is not XML") from None
+        if not isinstance(fields, dict):
+            raise CallbackError(400, "decrypted body has no fields")
         msg_id = fields.get("MsgId")
         if msg_id:
             return str(msg_id), plain

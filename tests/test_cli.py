@@ -7,43 +7,13 @@ import csv
 import json
 import os
 import sqlite3
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app import load_sample_roster, open_app, open_storage
 from bot.instance import instance_lock
 from nlp import ModelClassifier
-from tests.support import ROOT, Clock, Writer, project_config
-
-
-def cli(
-    *args: str,
-    db: Path,
-    stdin: str = "",
-    extra_env: dict[str, str] | None = None,
-    module: bool = False,
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JINDIANZI_")}
-    env.update({"JINDIANZI_STORAGE_PATH": str(db), "PYTHONIOENCODING": "utf-8"})
-    env.update(extra_env or {})
-    command = (
-        [sys.executable, "-m", "bot"]
-        if module
-        else [str(Path(sys.executable).parent / "jindianzi")]
-    )
-    return subprocess.run(
-        [*command, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=ROOT,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+from tests.support import ROOT, Clock, Writer, cli, project_config
 
 
 def test_console_newcomer_walkthrough(tmp_path: Path) -> None:

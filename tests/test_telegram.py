@@ -28,7 +28,7 @@ from nlp import ModelClassifier
 from scheduler.jobs import Job
 from scheduler.runner import run_job
 from tests.botapi_fake import FakeTelegram
-from tests.support import ROOT, project_config, seed_telegram_people
+from tests.support import ROOT, cli, project_config, seed_telegram_people
 
 TOKEN = "123456:TEST-token"
 ZHANG = 1001  # Telegram user ids
@@ -45,6 +45,31 @@ def telegram_config(tmp_path: Path, tg: FakeTelegram, **extra: str) -> Config:
         JINDIANZI_TELEGRAM_BASE_FILE_URL=f"{tg.url}/file/bot",
         **extra,
     )
+
+
+def webhook_config(tmp_path: Path, tg: FakeTelegram, port: int) -> Config:
+    return telegram_config(
+        tmp_path,
+        tg,
+        JINDIANZI_TELEGRAM_MODE="webhook",
+        JINDIANZI_TELEGRAM_WEBHOOK_URL="https://bot.example.com",
+        JINDIANZI_TELEGRAM_WEBHOOK_SECRET="s3cret-Token",
+        JINDIANZI_TELEGRAM_WEBHOOK_LISTEN=f"127.0.0.1:{port}",
+    )
+
+
+def help_update(update_id: int) -> dict[str, Any]:
+    """A raw /help from ZHANG, as Telegram posts it to a webhook."""
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": ZHANG, "type": "private"},
+            "from": {"id": ZHANG, "is_bot": False, "first_name": "张"},
+            "text": "/help",
+        },
+    }
 
 
 @pytest.fixture
@@ -242,28 +267,12 @@ async def test_forbidden_chat_unbinds_and_tells_admins(bot: App, tg: FakeTelegra
 async def test_webhook_checks_the_secret_token(
     tmp_path: Path, tg: FakeTelegram, classifier: ModelClassifier, unused_tcp_port: int
 ) -> None:
-    config = telegram_config(
-        tmp_path,
-        tg,
-        JINDIANZI_TELEGRAM_MODE="webhook",
-        JINDIANZI_TELEGRAM_WEBHOOK_URL="https://bot.example.com",
-        JINDIANZI_TELEGRAM_WEBHOOK_SECRET="s3cret-Token",
-        JINDIANZI_TELEGRAM_WEBHOOK_LISTEN=f"127.0.0.1:{unused_tcp_port}",
-    )
+    config = webhook_config(tmp_path, tg, unused_tcp_port)
     async with serving(config, classifier) as (app, _):
         webhook = await tg.wait_for(lambda method, _: method == "setWebhook")
         assert webhook[1]["secret_token"] == "s3cret-Token"
         assert webhook[1]["url"] == "https://bot.example.com" + WEBHOOK_PATH
-        update = {
-            "update_id": 77,
-            "message": {
-                "message_id": 1,
-                "date": 0,
-                "chat": {"id": ZHANG, "type": "private"},
-                "from": {"id": ZHANG, "is_bot": False, "first_name": "张"},
-                "text": "/help",
-            },
-        }
+        update = help_update(77)
         url = f"http://127.0.0.1:{unused_tcp_port}{WEBHOOK_PATH}"
         async with httpx.AsyncClient() as client:
             wrong = await client.post(url, json=update, headers={SECRET_HEADER: "guess"})
@@ -480,24 +489,8 @@ async def test_poison_updates_are_set_aside_after_three_tries_and_the_rest_flows
     unused_tcp_port: int,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    config = telegram_config(
-        tmp_path,
-        tg,
-        JINDIANZI_TELEGRAM_MODE="webhook",
-        JINDIANZI_TELEGRAM_WEBHOOK_URL="https://bot.example.com",
-        JINDIANZI_TELEGRAM_WEBHOOK_SECRET="s3cret-Token",
-        JINDIANZI_TELEGRAM_WEBHOOK_LISTEN=f"127.0.0.1:{unused_tcp_port}",
-    )
-    good = {
-        "update_id": 903,
-        "message": {
-            "message_id": 4,
-            "date": 0,
-            "chat": {"id": ZHANG, "type": "private"},
-            "from": {"id": ZHANG, "is_bot": False, "first_name": "张"},
-            "text": "/help",
-        },
-    }
+    config = webhook_config(tmp_path, tg, unused_tcp_port)
+    good = help_update(903)
     async with serving(config, classifier) as (app, _):
         await tg.wait_for(lambda method, _: method == "setWebhook")
         url = f"http://127.0.0.1:{unused_tcp_port}{WEBHOOK_PATH}"
@@ -541,19 +534,8 @@ def bot_env(tmp_path: Path, tg: FakeTelegram, **extra: str) -> dict[str, str]:
 
 async def jindianzi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """One CLI command in its own process, while this event loop serves the fake API."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith("JINDIANZI_")}
-    full.update(env, PYTHONIOENCODING="utf-8")
-    return await asyncio.to_thread(
-        subprocess.run,
-        [str(Path(sys.executable).parent / "jindianzi"), *args],
-        cwd=ROOT,
-        env=full,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=False,
-    )
+    db = Path(env["JINDIANZI_STORAGE_PATH"])
+    return await asyncio.to_thread(cli, *args, db=db, extra_env=env)
 
 
 async def stop_bot(process: subprocess.Popen[bytes]) -> None:

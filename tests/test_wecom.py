@@ -257,6 +257,16 @@ async def test_group_robot_keeps_under_20_a_minute(served: Any, wecom_api: FakeW
     assert (await app.repos.outbox.counts()).get("pending") == 5
 
 
+async def queue_for_robot(app: App, key: str) -> None:
+    await app.repos.outbox.enqueue(
+        channel=ROBOT_CHANNEL,
+        chat_id="jj1",
+        payload={"text": "周一例会提醒"},
+        dedupe_key=key,
+        now=app.services.now(),
+    )
+
+
 async def test_rejected_robot_key_unbinds_and_tells_admins(
     served: Any, wecom_api: FakeWecomApi, phone: Phone
 ) -> None:
@@ -267,13 +277,7 @@ async def test_rejected_robot_key_unbinds_and_tells_admins(
         person = await app.repos.people.by_employee_no("A001")
         assert person is not None
         await app.repos.people.bind_identity(person.id, "wecom", "admin-user", app.services.now())
-        await app.repos.outbox.enqueue(
-            channel=ROBOT_CHANNEL,
-            chat_id="jj1",
-            payload={"text": "周一例会提醒"},
-            dedupe_key="r-x",
-            now=app.services.now(),
-        )
+        await queue_for_robot(app, "r-x")
     await sender.run_once()
     assert await app.repos.groups.for_branch("jj1") == []
     assert any("没能送达" in text for text in wecom_api.texts("admin-user"))
@@ -367,13 +371,7 @@ async def test_a_rate_limited_robot_is_retried_later_and_stays_bound(
     app, _, sender = served
     wecom_api.robot_errcodes["robot-jj1"] = 130101  # sent too often: blocked for ~10 minutes
     async with app.repos.db.transaction():
-        await app.repos.outbox.enqueue(
-            channel=ROBOT_CHANNEL,
-            chat_id="jj1",
-            payload={"text": "周一例会提醒"},
-            dedupe_key="r-limited",
-            now=app.services.now(),
-        )
+        await queue_for_robot(app, "r-limited")
     await sender.run_once()
     assert (await app.repos.outbox.counts()).get("pending") == 1
     assert [b.chat_id for b in await app.repos.groups.for_branch("jj1")] == ["jj1"]
