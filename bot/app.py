@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.config import Config
 from bot.console import ConsoleChannel
+from bot.intake import supervise
 from bot.outbox import OutboxSender, Transport
 from bot.roster import RosterProblems, import_roster
 from bot.telegram import open_telegram
@@ -97,7 +98,8 @@ def build_settings(config: Config) -> Settings:
 @asynccontextmanager
 async def open_storage(config: Config) -> AsyncIterator[Repositories]:
     """Open the database and mirror the configured organisation into it."""
-    async with Database.open(config.storage.path) as db:
+    busy_ms = int(config.storage.busy_timeout_s * 1000)
+    async with Database.open(config.storage.path, busy_timeout_ms=busy_ms) as db:
         repos = Repositories(db)
         await repos.org.sync(
             [Department(d.id, d.name) for d in config.org.departments],
@@ -229,13 +231,21 @@ async def run(app: App) -> None:
     async with open_channels(app) as (runners, transports):
         sender = app.sender(transports)
         runners = [*runners, sender.run]
-        await catch_up(app.services, config.schedule, config.misfire_grace)
         scheduler = build_scheduler(app.services, config.schedule, config.misfire_grace)
         scheduler.start()
+        caught_up = asyncio.create_task(  # the ledger keeps it apart from scheduled runs
+            supervise(
+                "schedule catch-up",
+                lambda: catch_up(app.services, config.schedule, config.misfire_grace),
+                stop,
+                once=True,
+            )
+        )
         tasks = [asyncio.create_task(runner(stop)) for runner in runners]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         stop.set()
         scheduler.shutdown(wait=False)
+        await caught_up
         for result in await asyncio.gather(*tasks, return_exceptions=True):
             if isinstance(result, Exception):
                 raise result

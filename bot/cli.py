@@ -17,6 +17,7 @@ from bot import app as app_module
 from bot import nlp_commands
 from bot.config import Config, ConfigError, config_path, load_config
 from bot.export import build_sheets, export_ledger
+from bot.instance import LockHeld, holding, instance_lock
 from bot.roster import (
     CODE_SHEET_HEADER,
     RosterProblems,
@@ -24,10 +25,11 @@ from bot.roster import (
     import_roster,
     issue_code_sheet,
 )
+from bot.status import status_report
 from nlp import ModelClassifier
 from scheduler.jobs import JOBS
 from scheduler.runner import collect, describe, local_label, next_fires, run_job, trigger
-from storage import Repositories
+from storage import Repositories, SchemaTooNew, StorageError
 
 log = logging.getLogger("jindianzi")
 
@@ -104,6 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("file", type=Path)
     backup = commands.add_parser("backup", parents=[common], help="在线备份数据库(运行中也一致)")
     backup.add_argument("file", type=Path)
+    commands.add_parser(
+        "status", parents=[common], help="机器人没反应时看这里:收件箱、发件箱、上次取消息、定时任务"
+    )
     return parser
 
 
@@ -170,12 +175,25 @@ async def jobs_command(args: argparse.Namespace, config: Config) -> int:
                 print(f"→ {', '.join(f'{c}:{i}' for c, i in notice.recipients)}")
                 print(notice.text)
             return 0
+        lock = instance_lock(config.storage.path)
+        holder = lock.holder()
         result = await run_job(app.services, name, at, force=args.force)
         if result.skipped:
             print(f"{name} {result.period} 已经运行过,没有重复发送(需要时加 --force)。")
             return 0
-        async with app_module.open_channels(app) as (_, transports):
-            delivered = await app.sender(transports).run_once()
+        try:
+            if holder is not None:  # the running bot delivers; sending here could send twice
+                raise LockHeld(holder)
+            with holding(lock, "jobs run", app_module.utc_now()):
+                await app.repos.outbox.release_claims()
+                async with app_module.open_channels(app) as (_, transports):
+                    delivered = await app.sender(transports).run_once()
+        except LockHeld as exc:
+            print(
+                f"{name} {result.period}: 排队 {result.queued} 条,"
+                f"由正在运行的 jindianzi run({exc.holder.describe(config.tz)})发送。"
+            )
+            return 0
         left = (await app.repos.outbox.counts()).get("pending", 0)
         print(
             f"{name} {result.period}: 排队 {result.queued} 条,已送达 {delivered} 条"
@@ -217,12 +235,21 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
         return 0
     if command == "jobs":
         return await jobs_command(args, config)
-    if command in ("run", "console"):
+    if command == "run":
+        try:
+            with holding(instance_lock(config.storage.path), "run", app_module.utc_now()):
+                async with app_module.open_app(config) as app:
+                    await app.repos.outbox.release_claims()  # the lock says: no other sender
+                    await app_module.run(app)
+        except LockHeld as exc:
+            raise CliError(
+                f"这个数据库已经有一个机器人在运行:{exc.holder.describe(config.tz)}。"
+                "同一个数据库只能运行一个 jindianzi run。"
+            ) from None
+        return 0
+    if command == "console":
         async with app_module.open_app(config) as app:
-            if command == "run":
-                await app_module.run(app)
-            else:
-                await app_module.run_console(app, args.as_employee_no)
+            await app_module.run_console(app, args.as_employee_no)
         return 0
     async with app_module.open_storage(config) as repos:
         if command == "scores":
@@ -244,6 +271,9 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
         elif command == "backup":
             await repos.db.backup(args.file)
             print(f"已备份到 {args.file}。")
+        elif command == "status":
+            holder = instance_lock(config.storage.path).holder()
+            print(await status_report(repos, holder, app_module.utc_now(), config.tz))
     return 0
 
 
@@ -258,9 +288,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"配置错误 {exc}", file=sys.stderr)
         return 2
-    _setup_logging(config)
+    data_dir = config.storage.data_dir
+    try:
+        _setup_logging(config)
+    except OSError as exc:
+        print(f"数据目录 {data_dir} 不能写入:{exc.strerror or exc}", file=sys.stderr)
+        return 2
     try:
         return asyncio.run(_main(args, config))
+    except SchemaTooNew as exc:
+        print(
+            f"数据库 {config.storage.path} 的版本 {exc.found} 比这个程序认识的 {exc.known} 更新,"
+            "请先升级 jindianzi 再打开它。",
+            file=sys.stderr,
+        )
+        return 2
+    except StorageError as exc:
+        log.error("storage: %s", exc)
+        print(f"数据目录 {data_dir} 里的数据库打不开或不能写入:{exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # e.g. `jindianzi nlp eval | head`: the reader has gone

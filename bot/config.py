@@ -6,6 +6,8 @@ which the command line prints as one line.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import os
 import types
@@ -93,6 +95,8 @@ class StorageConfig:
     """Relative paths here are taken from the configuration file's folder."""
     sample_roster: Path | None = None
     """Loaded by `run` and `console` when the roster is empty (for trying the bot out)."""
+    busy_timeout_s: float = 10.0
+    """How long a write waits for another process's write lock before it fails."""
 
     @property
     def data_dir(self) -> Path:
@@ -321,6 +325,12 @@ def _build(raw: dict[str, Any]) -> Config:
                 "telegram.webhook_secret", "webhook 模式必须设置(JINDIANZI_TELEGRAM_WEBHOOK_SECRET)"
             )
     _listen(telegram.webhook_listen, "telegram.webhook_listen")
+    for name in ("max_messages_per_second", "max_messages_per_minute_per_group"):
+        if not getattr(telegram, name) > 0:
+            raise ConfigError(f"telegram.{name}", "要大于 0")
+    storage: StorageConfig = sections["storage"]
+    if not storage.busy_timeout_s > 0:
+        raise ConfigError("storage.busy_timeout_s", "要大于 0(秒)")
     wecom: WecomConfig = sections["wecom"]
     _listen(wecom.listen, "wecom.listen")
     if not wecom.callback_path.startswith("/"):
@@ -329,8 +339,10 @@ def _build(raw: dict[str, Any]) -> Config:
         if wecom.agent_id is None:
             raise ConfigError("wecom.agent_id", "企业微信应用需要 AgentId")
         key = wecom.encoding_aes_key.get() if wecom.encoding_aes_key else ""
-        if len(key) != 43:
-            raise ConfigError("wecom.encoding_aes_key", "EncodingAESKey 应该是 43 个字符")
+        if len(key) != 43 or len(_base64(key + "=")) != 32:
+            raise ConfigError(
+                "wecom.encoding_aes_key", "EncodingAESKey 应该是 43 个字符(32 字节的 base64)"
+            )
     nlp: NlpConfig = sections["nlp"]
     for name in ("confidence_threshold", "similarity_threshold"):
         if not 0 <= getattr(nlp, name) <= 1:
@@ -341,6 +353,8 @@ def _build(raw: dict[str, Any]) -> Config:
     if not 1 <= ideas.page_size <= 30:
         raise ConfigError("ideas.page_size", "要在 1 到 30 之间")
     scoring: ScoringConfig = sections["scoring"]
+    if scoring.yearly_benefit_target_yuan <= 0:
+        raise ConfigError("scoring.yearly_benefit_target_yuan", "要大于 0(元)")
     if not 0 <= scoring.project_weight <= 1:
         raise ConfigError("scoring.project_weight", "要在 0 到 1 之间")
     if abs(scoring.self_weight + scoring.dept_weight + scoring.leader_weight - 1) > 1e-6:
@@ -368,9 +382,16 @@ def _build(raw: dict[str, Any]) -> Config:
     )
 
 
+def _base64(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error:
+        return b""
+
+
 def _listen(value: str, key: str) -> None:
     host, _, port = value.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         raise ConfigError(key, f"应该是 主机:端口,例如 127.0.0.1:8443,现在是 {value!r}")
 
 

@@ -1,4 +1,5 @@
-"""The loop both messenger channels run: process stored updates whenever new ones arrive."""
+"""What keeps the long-running loops going: supervision with back-off, and stored updates
+processed one by one so that a poison update is set aside instead of stopping the rest."""
 
 from __future__ import annotations
 
@@ -6,9 +7,16 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from handlers.messages import Outgoing
+from handlers.router import APOLOGY
+from handlers.services import Services
+
 log = logging.getLogger(__name__)
 
-RETRY_DELAY_S = 3.0
+FIRST_BACKOFF_S = 1.0
+MAX_BACKOFF_S = 60.0
+MAX_UPDATE_ATTEMPTS = 3
+"""An update whose handling fails this many times is set aside as failed."""
 
 
 async def wait_either(
@@ -23,17 +31,118 @@ async def wait_either(
             waiter.cancel()
 
 
+async def supervise(
+    name: str, step: Callable[[], Awaitable[object]], stop: asyncio.Event, *, once: bool = False
+) -> None:
+    """Run `step` again and again until `stop` (with `once`, until it first succeeds).
+
+    A failure never ends the loop: it is logged with its traceback once per streak (a
+    different error later in the streak gets one line), and the step is retried after a
+    back-off of 1 s doubling to 60 s, reset by a success."""
+    delay = FIRST_BACKOFF_S
+    failures = 0
+    last_error = ""
+    while not stop.is_set():
+        try:
+            await step()
+        except Exception as exc:
+            failures += 1
+            error = repr(exc)
+            if failures == 1:
+                log.exception("%s failed; retrying with back-off", name)
+            elif error != last_error:
+                log.warning("%s still failing (%d tries): %s", name, failures, error)
+            last_error = error
+            await wait_either(stop, stop, delay)
+            delay = min(delay * 2, MAX_BACKOFF_S)
+            continue
+        if failures:
+            log.warning("%s works again after %d failed tries", name, failures)
+        failures, delay, last_error = 0, FIRST_BACKOFF_S, ""
+        if once:
+            return
+
+
 async def process_forever(
     name: str, process: Callable[[], Awaitable[int]], stored: asyncio.Event, stop: asyncio.Event
 ) -> None:
-    """Run `process` now and each time `stored` is set, until `stop`; a failed round is
-    logged and retried after a pause, never left to kill the loop."""
-    while not stop.is_set():
+    """Run `process` now and each time `stored` is set, until `stop`, under supervision."""
+
+    async def round_() -> None:
         stored.clear()
-        try:
-            await process()
-        except Exception:
-            log.exception("processing stored %s updates failed", name)
-            await wait_either(stop, stop, RETRY_DELAY_S)
-            continue
+        await process()
         await wait_either(stored, stop)
+
+    await supervise(f"processing stored {name} updates", round_, stop)
+
+
+async def process_stored(
+    services: Services,
+    channel: str,
+    handle: Callable[[str, str], Awaitable[None]],
+    sender_of: Callable[[str], str | None],
+) -> int:
+    """Feed every pending update of `channel` to `handle(update_id, raw)`, oldest first;
+    returns how many were handled.
+
+    Parsing belongs inside `handle`, so whatever an update holds, its failure is counted
+    here: after `MAX_UPDATE_ATTEMPTS` it is set aside as failed, its sender (when the raw
+    update names one, by `sender_of`) gets the apology once, and the ones behind it flow on.
+    """
+    repos = services.repos
+    done = 0
+    while pending := await repos.inbox.pending(channel):
+        for update_id, raw in pending:
+            try:
+                await handle(update_id, raw)
+                if await repos.inbox.status(channel, update_id) == "pending":
+                    raise RuntimeError("handled, but not marked processed")
+            except Exception as exc:
+                await _failed(services, channel, update_id, raw, exc, sender_of)
+                continue
+            done += 1
+    return done
+
+
+async def _failed(
+    services: Services,
+    channel: str,
+    update_id: str,
+    raw: str,
+    exc: Exception,
+    sender_of: Callable[[str], str | None],
+) -> None:
+    repos = services.repos
+    error = f"{type(exc).__name__}: {exc}"
+    async with repos.db.transaction():
+        attempts = await repos.inbox.record_failure(
+            channel, update_id, error, services.now(), MAX_UPDATE_ATTEMPTS
+        )
+        sender = None
+        if attempts >= MAX_UPDATE_ATTEMPTS:
+            try:
+                sender = sender_of(raw)
+            except Exception:  # the update may be too broken to name anyone
+                sender = None
+            if sender:
+                await repos.outbox.enqueue(
+                    channel=channel,
+                    chat_id=sender,
+                    payload=Outgoing(APOLOGY).to_payload(),
+                    dedupe_key=f"set-aside:{channel}:{update_id}",
+                    now=services.now(),
+                )
+    if attempts == 1:
+        log.error("%s update %s failed (try 1)", channel, update_id, exc_info=exc)
+    elif attempts < MAX_UPDATE_ATTEMPTS:
+        log.warning("%s update %s failed again (try %d): %s", channel, update_id, attempts, error)
+    else:
+        log.error(
+            "%s update %s set aside after %d failed tries (sender %s told): %s",
+            channel,
+            update_id,
+            attempts,
+            sender or "unknown, not",
+            error,
+        )
+        services.outbox_signal.set()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
-from bot.intake import wait_either
+from bot.intake import supervise, wait_either
 from handlers.messages import Outgoing
 from storage import OutboxMessage, Repositories
 
@@ -24,6 +24,8 @@ MAX_ATTEMPTS = 8
 MAX_BACKOFF_S = 600.0
 IDLE_POLL_S = 5.0
 CONCURRENT_CHATS = 16
+CLAIM_LEASE = timedelta(minutes=5)
+"""How long a claimed message is left to its sender before another may take it."""
 
 
 class RetryLater(Exception):
@@ -71,12 +73,16 @@ class OutboxSender:
     async def run_once(self) -> int:
         """Deliver everything due now; returns how many were delivered.
 
-        Chats are served concurrently (a slow or rate-limited group does not hold up the
-        rest), each chat's messages in order; outcomes are recorded in one transaction.
+        Messages are claimed before they are sent (a lease of `CLAIM_LEASE`) and each is
+        recorded as sent right after its own delivery, so a crash repeats at most the
+        messages in flight. Chats are served concurrently (a slow or rate-limited group
+        does not hold up the rest), each chat's messages in order.
         """
         async with self._lock:
             delivered = 0
-            while batch := await self._repos.outbox.due(self._clock(), self._transports):
+            while batch := await self._repos.outbox.claim(
+                self._clock(), self._transports, CLAIM_LEASE
+            ):
                 by_chat: dict[tuple[str, str], list[OutboxMessage]] = {}
                 for message in batch:
                     by_chat.setdefault((message.channel, message.chat_id), []).append(message)
@@ -84,18 +90,22 @@ class OutboxSender:
 
                 async def serve(
                     messages: list[OutboxMessage], gate: asyncio.Semaphore = gate
-                ) -> list[tuple[OutboxMessage, Outcome]]:
+                ) -> int:
+                    sent = 0
                     async with gate:
-                        done: list[tuple[OutboxMessage, Outcome]] = []
-                        for message in messages:
+                        for index, message in enumerate(messages):
                             outcome = await self._attempt(message)
-                            done.append((message, outcome))
+                            await self._record(message, outcome)
                             if outcome.status != "sent":
-                                break  # the chat's later messages wait for this one
-                        return done
+                                # the chat's later messages wait for this one
+                                await self._repos.outbox.release(
+                                    m.id for m in messages[index + 1 :]
+                                )
+                                break
+                            sent += 1
+                    return sent
 
-                chats = await asyncio.gather(*(serve(m) for m in by_chat.values()))
-                delivered += await self._record([pair for chat in chats for pair in chat])
+                delivered += sum(await asyncio.gather(*(serve(m) for m in by_chat.values())))
             return delivered
 
     async def _attempt(self, message: OutboxMessage) -> Outcome:
@@ -126,20 +136,19 @@ class OutboxSender:
             return Outcome("retry", repr(exc), backoff(attempts))
         return Outcome("sent")
 
-    async def _record(self, outcomes: list[tuple[OutboxMessage, Outcome]]) -> int:
+    async def _record(self, message: OutboxMessage, outcome: Outcome) -> None:
         outbox = self._repos.outbox
         now = self._clock()
+        if outcome.status == "failed":
+            await self._fail(message, outcome.error)
+            return
         async with self._repos.db.transaction():
-            for message, outcome in outcomes:
-                if outcome.status == "sent":
-                    await outbox.mark_sent(message.id, now)
-                elif outcome.status == "retry":
-                    retry_at = now + timedelta(seconds=outcome.delay)
-                    await outbox.mark_retry(message.id, outcome.error, retry_at)
-        for message, outcome in outcomes:
-            if outcome.status == "failed":
-                await self._fail(message, outcome.error)
-        return sum(1 for _, outcome in outcomes if outcome.status == "sent")
+            if outcome.status == "sent":
+                await outbox.mark_sent(message.id, now)
+            else:
+                await outbox.mark_retry(
+                    message.id, outcome.error, now + timedelta(seconds=outcome.delay)
+                )
 
     async def _fail(self, message: OutboxMessage, reason: str) -> None:
         log.error(
@@ -177,14 +186,13 @@ class OutboxSender:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; wakes at once when something is queued."""
-        while not stop.is_set():
-            self._signal.clear()
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("outbox sender round failed")
-            wait = IDLE_POLL_S
-            next_due = await self._repos.outbox.next_due_at(self._transports)
-            if next_due is not None:
-                wait = min(max((next_due - self._clock()).total_seconds(), 0.05), IDLE_POLL_S)
-            await wait_either(self._signal, stop, wait)
+        await supervise("outbox sender", lambda: self._round(stop), stop)
+
+    async def _round(self, stop: asyncio.Event) -> None:
+        self._signal.clear()
+        await self.run_once()
+        wait = IDLE_POLL_S
+        next_due = await self._repos.outbox.next_due_at(self._transports)
+        if next_due is not None:
+            wait = min(max((next_due - self._clock()).total_seconds(), 0.05), IDLE_POLL_S)
+        await wait_either(self._signal, stop, wait)

@@ -3,20 +3,23 @@
 PTB's own polling confirms updates as soon as they are queued and its webhook answers
 200 before handlers run, so a crash would lose them. Here every raw update is committed
 to the inbox first and confirmed only after that commit (the next getUpdates offset, or
-the webhook's 200); a processor task feeds stored updates to the Application, whose one
-handler translates them into neutral messages for the router. The router marks each
-update done in the same transaction as its effect, so after a crash the unfinished ones
-are processed on start-up, exactly once.
+the webhook's 200); a processor task reads each stored update (PTB's parsing included)
+and translates it into a neutral message for the router, under `process_stored`, so an
+update that cannot be read or handled is tried three times and then set aside. The router
+marks each update done in the same transaction as its effect, so after a crash the
+unfinished ones are processed on start-up, exactly once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import hmac
 import json
 import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -43,10 +46,10 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+from telegram.ext import AIORateLimiter, Application
 
 from bot.config import TelegramConfig
-from bot.intake import RETRY_DELAY_S, process_forever
+from bot.intake import process_forever, process_stored, supervise, wait_either
 from bot.outbox import RetryLater, Undeliverable
 from bot.text import split_text
 from handlers.messages import (
@@ -68,6 +71,8 @@ CHANNEL = "telegram"
 POLL_TIMEOUT_S = 25
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_PATH = "/telegram"
+HEARTBEAT = "telegram_poll"
+HEARTBEAT_EVERY_S = 30.0
 
 
 def build_application(config: TelegramConfig) -> Application[Any, Any, Any, Any, Any, Any]:
@@ -142,6 +147,17 @@ def translate(update: Update) -> Incoming | None:
     return _from_message(update_id, message)
 
 
+def sender_of(raw: str) -> str | None:
+    """Whom to tell when a stored update is set aside: the private chat of its sender."""
+    data = json.loads(raw)
+    for value in data.values() if isinstance(data, dict) else ():
+        sender = value.get("from") if isinstance(value, dict) else None
+        user_id = sender.get("id") if isinstance(sender, dict) else None
+        if type(user_id) is int:
+            return str(user_id)
+    return None
+
+
 def _chat_type(kind: str) -> ChatType:
     return "private" if kind == "private" else "group"
 
@@ -206,7 +222,8 @@ class TelegramChannel:
         self._router = router
         self._services = services
         self._stored = asyncio.Event()
-        application.add_handler(TypeHandler(Update, self._on_update))
+        self._offset: int | None = None
+        self._last_beat = -HEARTBEAT_EVERY_S
 
     @property
     def _repos(self) -> Repositories:
@@ -224,57 +241,44 @@ class TelegramChannel:
         return new
 
     async def process_pending(self) -> int:
-        """Feed every stored, unprocessed update to the Application, oldest first."""
-        done = 0
-        while pending := await self._repos.inbox.pending(CHANNEL):
-            for update_id, raw in pending:
-                try:
-                    update = Update.de_json(json.loads(raw), self.application.bot)
-                except Exception:  # one unreadable update must not block the ones behind it
-                    log.exception("Telegram update %s cannot be read", update_id)
-                    async with self._repos.db.transaction():
-                        await self._repos.inbox.finish(
-                            CHANNEL, update_id, "failed", self._services.now()
-                        )
-                    continue
-                await self.application.process_update(update)
-                done += 1
-        return done
+        """Handle every stored, unprocessed update, oldest first."""
+        return await process_stored(self._services, CHANNEL, self._handle, sender_of)
 
-    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _handle(self, update_id: str, raw: str) -> None:
+        data = json.loads(raw)
+        if not isinstance(data, dict) or str(data.get("update_id")) != update_id:
+            raise ValueError("not a Telegram update (update_id missing or not an integer)")
+        update = Update.de_json(data, self.application.bot)
         msg = translate(update)
         if update.callback_query is not None:
             with contextlib.suppress(TelegramError):  # too old to answer: the press still counts
                 await update.callback_query.answer()
         if msg is None:
             async with self._repos.db.transaction():
-                await self._repos.inbox.finish(
-                    CHANNEL, str(update.update_id), "done", self._services.now()
-                )
+                await self._repos.inbox.finish(CHANNEL, update_id, "done", self._services.now())
             return
         await self._router.dispatch(msg, self._services)
 
     async def _poll_forever(self, stop: asyncio.Event) -> None:
-        bot = self.application.bot
-        await bot.delete_webhook()
-        offset: int | None = None
-        while not stop.is_set():
-            try:
-                updates = await bot.get_updates(
-                    offset=offset, timeout=POLL_TIMEOUT_S, allowed_updates=Update.ALL_TYPES
-                )
-            except RetryAfter as exc:
-                await asyncio.sleep(_seconds(exc.retry_after))
-                continue
-            except TelegramError as exc:
-                log.warning("getUpdates failed: %s", exc)
-                await asyncio.sleep(RETRY_DELAY_S)
-                continue
-            if not updates:
-                continue
+        await self.application.bot.delete_webhook()
+        await supervise("Telegram polling", lambda: self._poll_once(stop), stop)
+
+    async def _poll_once(self, stop: asyncio.Event) -> None:
+        try:
+            updates = await self.application.bot.get_updates(
+                offset=self._offset, timeout=POLL_TIMEOUT_S, allowed_updates=Update.ALL_TYPES
+            )
+        except RetryAfter as exc:
+            await wait_either(stop, stop, _seconds(exc.retry_after))
+            return
+        if updates:
             # Committed before the next getUpdates confirms them to Telegram.
             await self.store([(str(u.update_id), u.to_json()) for u in updates])
-            offset = max(u.update_id for u in updates) + 1
+            self._offset = max(u.update_id for u in updates) + 1
+        if time.monotonic() - self._last_beat >= HEARTBEAT_EVERY_S or updates:
+            async with self._repos.db.transaction():
+                await self._repos.heartbeats.beat(HEARTBEAT, self._services.now())
+            self._last_beat = time.monotonic()
 
     # -- webhook ----------------------------------------------------------------------------
 
@@ -286,12 +290,19 @@ class TelegramChannel:
             if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
                 log.warning("webhook request with a wrong secret token from %s", request.remote)
                 return web.Response(status=403)
+            raw = await request.read()
             try:
-                body = await request.json()
-                update_id = int(body["update_id"])
-            except (ValueError, KeyError, TypeError):
-                return web.Response(status=400)
-            await self.store([(str(update_id), json.dumps(body, ensure_ascii=False))])
+                body = json.loads(raw)
+            except ValueError:
+                return web.Response(status=400)  # not JSON at all: nothing to keep
+            # JSON that is not a proper update is kept all the same (and set aside by the
+            # processor, so `jindianzi status` shows it); 200 stops Telegram's retries.
+            update_id = body.get("update_id") if isinstance(body, dict) else None
+            if type(update_id) is int:
+                key = str(update_id)
+            else:
+                key = "invalid:" + hashlib.sha256(raw).hexdigest()[:16]
+            await self.store([(key, json.dumps(body, ensure_ascii=False))])
             return web.Response(status=200)  # only now: the update is committed
 
         app = web.Application(client_max_size=1 << 20)

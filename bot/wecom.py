@@ -30,10 +30,11 @@ from wechatpy.enterprise.crypto import PrpCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 
 from bot.config import OrgConfig, WecomConfig
-from bot.intake import process_forever
+from bot.intake import process_forever, process_stored
 from bot.outbox import RetryLater, Undeliverable
 from bot.text import split_text
 from handlers.messages import Incoming, IncomingAttachment, Outgoing
+from handlers.parsing import number
 from handlers.router import Router
 from handlers.services import Services
 from storage import Repositories
@@ -45,10 +46,14 @@ ROBOT_CHANNEL = "wecom_robot"
 MAX_BODY = 64 * 1024
 TEXT_LIMIT_BYTES = 2048
 TOKEN_ERRORS = {40001, 40014, 42001}
-BUSY_ERRORS = {-1, 45009, 45033}
+BUSY_ERRORS = {-1, 45009, 45033, 130101}
+RETRY_AFTER_S = {45009: 60.0, 45033: 60.0, 130101: 600.0}
+"""Rate limits: 130101 is a group robot blocked for about ten minutes."""
 MEMBER_PER_MINUTE = 30
 ROBOT_PER_MINUTE = 20
 CARD_MAX_BUTTONS = 6
+CARD_MAX_TITLE = 36
+CARD_MAX_SUB_TITLE = 160
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
@@ -100,7 +105,7 @@ class Callbacks:
         timestamp = str(query.get("timestamp", ""))
         nonce = str(query.get("nonce", ""))
         given = str(query.get("msg_signature", ""))
-        if not timestamp.isdigit() or not nonce or not given:
+        if number(timestamp, prefixes="") is None or not nonce or not given:
             raise CallbackError(400, "missing signature fields")
         if abs(self._clock() - int(timestamp)) > self._window:
             raise CallbackError(403, "stale timestamp")
@@ -138,12 +143,14 @@ class Callbacks:
             fields = xmltodict.parse(plain)["xml"]
         except Exception:
             raise CallbackError(400, "decrypted body is not XML") from None
+        if not isinstance(fields, dict):
+            raise CallbackError(400, "decrypted body has no fields")
         msg_id = fields.get("MsgId")
         if msg_id:
             return str(msg_id), plain
-        # Events have no MsgId: the sender and the second they happened identify them.
-        event = fields.get("Event", "")
-        return f"{fields.get('FromUserName')}:{fields.get('CreateTime')}:{event}", plain
+        # Events have no MsgId: sender, second, event and which button of which card.
+        parts = ("FromUserName", "CreateTime", "Event", "EventKey", "TaskId")
+        return ":".join(str(fields.get(part) or "") for part in parts), plain
 
 
 def translate(update_id: str, plain: str) -> Incoming | None:
@@ -169,6 +176,11 @@ def translate(update_id: str, plain: str) -> Incoming | None:
     if kind == "voice":
         return replace(base, attachments=(IncomingAttachment("voice", str(message.media_id)),))
     return replace(base, kind="unsupported")
+
+
+def sender_of(plain: str) -> str | None:
+    """Whom to tell when a stored callback is set aside."""
+    return str(xmltodict.parse(plain)["xml"].get("FromUserName") or "") or None
 
 
 class WecomApi:
@@ -255,7 +267,7 @@ def check(result: dict[str, Any], what: str) -> None:
     message = f"{what} errcode {code}: {result.get('errmsg', '')}"
     log.warning("WeCom %s", message)
     if code in BUSY_ERRORS or code in TOKEN_ERRORS:
-        raise RetryLater(message, 60 if code in (45009, 45033) else None)
+        raise RetryLater(message, RETRY_AFTER_S.get(code))
     raise Undeliverable(message)
 
 
@@ -311,24 +323,15 @@ class WecomChannel:
         return web.Response(text="")  # committed: WeCom may forget it now
 
     async def process_pending(self) -> int:
-        done = 0
-        while pending := await self._repos.inbox.pending(CHANNEL):
-            for update_id, plain in pending:
-                await self._handle(update_id, plain)
-                done += 1
-        return done
+        return await process_stored(self._services, CHANNEL, self._handle, sender_of)
 
     async def _handle(self, update_id: str, plain: str) -> None:
-        try:
-            msg = translate(update_id, plain)
-        except Exception:  # one unreadable callback must not block the ones behind it
-            log.exception("WeCom callback %s cannot be read", update_id)
-            msg = None
+        msg = translate(update_id, plain)
         if msg is None:
             async with self._repos.db.transaction():
                 await self._repos.inbox.finish(CHANNEL, update_id, "done", self._services.now())
             return
-        if msg.callback is None and msg.text.strip().isdigit():
+        if msg.callback is None and number(msg.text, prefixes="") is not None:
             choice = await self._repos.menus.choice(CHANNEL, msg.chat_id, int(msg.text))
             if choice is not None:  # the numbered fallback for buttons, good for one press
                 msg = replace(msg, text="", callback=choice[0], message_ref=choice[1])
@@ -384,8 +387,10 @@ class WecomChannel:
                 await self._repos.menus.remember(
                     CHANNEL, chat_id, buttons, task_id, self._services.now()
                 )
-            if len(buttons) <= CARD_MAX_BUTTONS:
-                title, _, rest = text.partition("\n")
+            title, _, rest = text.partition("\n")
+            rest = rest or title
+            fits = len(title) <= CARD_MAX_TITLE and len(rest) <= CARD_MAX_SUB_TITLE
+            if fits and len(buttons) <= CARD_MAX_BUTTONS:  # else numbered text: nothing is cut
                 await self._api.call(
                     "/cgi-bin/message/send",
                     {
@@ -394,8 +399,8 @@ class WecomChannel:
                         "agentid": agent,
                         "template_card": {
                             "card_type": "button_interaction",
-                            "main_title": {"title": title[:26]},
-                            "sub_title_text": (rest or title)[:200],
+                            "main_title": {"title": title},
+                            "sub_title_text": rest,
                             "task_id": task_id,
                             "button_list": [
                                 {"text": label[:10], "style": 1, "key": data}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 
-from handlers import access
+from handlers import access, parsing
 from handlers.messages import Button, Incoming, Member, Reply
 from handlers.notify import notify
 from handlers.router import Command, Feature, PublicCommand
@@ -253,8 +253,9 @@ async def on_approval(msg: Member, services: Services) -> list[Reply]:
     repos, now = services.repos, services.now()
     parts = (msg.callback or "").split(":")
     request = None
-    if len(parts) == 3 and parts[1].isdigit() and parts[2] in ("ok", "no"):
-        request = await repos.proofs.request_by_id(int(parts[1]))
+    request_id = parsing.number(parts[1]) if len(parts) == 3 else None
+    if request_id is not None and parts[2] in ("ok", "no"):
+        request = await repos.proofs.request_by_id(request_id)
     person = await repos.people.by_id(request.person_id) if request else None
     if request is None or person is None:
         return [Reply("这个按钮已经失效了。")]

@@ -3,7 +3,7 @@
 Only this package speaks SQL or imports aiosqlite; its errors are its own (`StorageError`).
 """
 
-from storage.db import Database, MigrationError
+from storage.db import Database, MigrationError, SchemaTooNew
 from storage.errors import ConstraintViolation, Duplicate, StorageError
 from storage.models import (
     Attachment,
@@ -14,6 +14,7 @@ from storage.models import (
     Conversation,
     Department,
     DepartmentName,
+    FailedUpdate,
     Finding,
     FindingEvent,
     GroupBinding,
@@ -22,6 +23,7 @@ from storage.models import (
     IdeaFact,
     IdeaText,
     InviteCode,
+    JobRun,
     MenuChoice,
     OutboxMessage,
     PendingUpdate,
@@ -50,6 +52,7 @@ __all__ = [
     "Department",
     "DepartmentName",
     "Duplicate",
+    "FailedUpdate",
     "Finding",
     "FindingEvent",
     "GroupBinding",
@@ -58,6 +61,7 @@ __all__ = [
     "IdeaFact",
     "IdeaText",
     "InviteCode",
+    "JobRun",
     "MenuChoice",
     "MigrationError",
     "OutboxMessage",
@@ -70,6 +74,7 @@ __all__ = [
     "RewardShare",
     "Role",
     "RosterEntry",
+    "SchemaTooNew",
     "StorageError",
     "TermFrequencies",
     "TermMatch",

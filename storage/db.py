@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from storage.errors import ConstraintViolation, Duplicate
+from storage.errors import ConstraintViolation, Duplicate, StorageError
 
 BUSY_TIMEOUT_MS = 10_000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -82,6 +82,15 @@ class MigrationError(RuntimeError):
     """A migration file is missing, misnamed or failed to apply."""
 
 
+class SchemaTooNew(MigrationError):
+    """The database was migrated by a newer version of the code: opening it could harm it."""
+
+    def __init__(self, found: int, known: int) -> None:
+        super().__init__(f"database schema version {found} is newer than this code's {known}")
+        self.found = found
+        self.known = known
+
+
 def _migrations() -> list[tuple[int, str, str]]:
     """Every shipped migration as (version, file name, SQL), in order."""
     found = []
@@ -114,16 +123,24 @@ class Database:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, path: Path | str) -> AsyncIterator[Database]:
+    async def open(
+        cls, path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    ) -> AsyncIterator[Database]:
         """Open (creating if needed) and migrate the database at `path`."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
         try:
-            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA synchronous = FULL")
-            await conn.execute("PRAGMA foreign_keys = ON")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(f"cannot open {path}: {exc}") from exc
+        try:
+            try:
+                await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+                await conn.execute("PRAGMA journal_mode = WAL")
+                await conn.execute("PRAGMA synchronous = FULL")
+                await conn.execute("PRAGMA foreign_keys = ON")
+            except sqlite3.Error as exc:  # e.g. a read-only folder: no WAL files possible
+                raise StorageError(f"cannot open {path}: {exc}") from exc
             conn.row_factory = sqlite3.Row
             db = cls(conn, path)
             await db._migrate()
@@ -134,7 +151,11 @@ class Database:
     async def _migrate(self) -> None:
         row = await self._fetchone("PRAGMA user_version")
         current = int(row[0]) if row else 0
-        for version, name, sql in _migrations():
+        migrations = _migrations()
+        known = migrations[-1][0] if migrations else 0
+        if current > known:
+            raise SchemaTooNew(current, known)
+        for version, name, sql in migrations:
             if version <= current:
                 continue
             script = f"BEGIN IMMEDIATE;\n{sql}\n;PRAGMA user_version = {version};\nCOMMIT;"

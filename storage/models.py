@@ -147,6 +147,24 @@ class PendingUpdate(NamedTuple):
     raw: str
 
 
+class FailedUpdate(NamedTuple):
+    """An update set aside after its last failed try (for `jindianzi status`)."""
+
+    channel: str
+    update_id: str
+    attempts: int
+    error: str
+    at: datetime | None
+
+
+class JobRun(NamedTuple):
+    job: str
+    period: str
+    status: str
+    ran_at: datetime
+    notices: int
+
+
 class MenuChoice(NamedTuple):
     """A numbered answer to a menu: the button's callback data and the menu's reference."""
 

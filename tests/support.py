@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -211,6 +214,34 @@ async def idea_rows(repos: Repositories) -> list[dict[str, Any]]:
 
 def replace_config(config: Config, **changes: Any) -> Config:
     return dataclasses.replace(config, **changes)
+
+
+def cli(
+    *args: str,
+    db: Path,
+    stdin: str = "",
+    extra_env: dict[str, str] | None = None,
+    module: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JINDIANZI_")}
+    env.update({"JINDIANZI_STORAGE_PATH": str(db), "PYTHONIOENCODING": "utf-8"})
+    env.update(extra_env or {})
+    command = (
+        [sys.executable, "-m", "bot"]
+        if module
+        else [str(Path(sys.executable).parent / "jindianzi")]
+    )
+    return subprocess.run(
+        [*command, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
 __all__ = ["RetryLater", "Undeliverable"]

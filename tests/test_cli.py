@@ -7,41 +7,13 @@ import csv
 import json
 import os
 import sqlite3
-import subprocess
-import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.app import load_sample_roster, open_app
+from bot.app import load_sample_roster, open_app, open_storage
+from bot.instance import instance_lock
 from nlp import ModelClassifier
-from tests.support import ROOT, Clock, Writer, project_config
-
-
-def cli(
-    *args: str,
-    db: Path,
-    stdin: str = "",
-    extra_env: dict[str, str] | None = None,
-    module: bool = False,
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JINDIANZI_")}
-    env.update({"JINDIANZI_STORAGE_PATH": str(db), "PYTHONIOENCODING": "utf-8"})
-    env.update(extra_env or {})
-    command = (
-        [sys.executable, "-m", "bot"]
-        if module
-        else [str(Path(sys.executable).parent / "jindianzi")]
-    )
-    return subprocess.run(
-        [*command, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=ROOT,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+from tests.support import ROOT, Clock, Writer, cli, project_config
 
 
 def test_console_newcomer_walkthrough(tmp_path: Path) -> None:
@@ -197,3 +169,58 @@ async def test_backup_command_while_the_bot_writes(
         assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         ids = [r[0] for r in copy.execute("SELECT id FROM ideas ORDER BY id")]
     assert len(ids) >= before > 0 and ids == list(range(1, len(ids) + 1))
+
+
+def test_a_database_from_newer_code_is_refused_in_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "j.db"
+    assert cli("export", str(tmp_path / "x.csv"), db=db).returncode == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA user_version = 999")
+    for command in (["export", str(tmp_path / "y.csv")], ["status"]):
+        result = cli(*command, db=db)
+        assert result.returncode == 2
+        [line] = result.stderr.strip().splitlines()
+        assert "999" in line and "更新" in line
+
+
+def test_an_unwritable_data_folder_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    db = blocker / "data" / "j.db"  # its folder can never be made
+    for command in (["run"], ["console"], ["export", str(tmp_path / "x.csv")], ["backup", "b"]):
+        result = cli(*command, db=db)
+        assert result.returncode == 2, command
+        [line] = result.stderr.strip().splitlines()
+        assert "数据目录" in line and str(blocker) in line
+
+
+async def test_status_is_one_screen_of_what_an_admin_needs(tmp_path: Path) -> None:
+    db = tmp_path / "j.db"
+    config = project_config(db)
+    now = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+    async with open_storage(config) as repos, repos.db.transaction():
+        await repos.inbox.store("telegram", "41", '{"update_id": 41}', now)
+        for _ in range(3):
+            await repos.inbox.record_failure("telegram", "41", "KeyError: 'chat'", now, 3)
+        await repos.inbox.store("wecom", "m1", "<xml/>", now)
+        await repos.outbox.enqueue(
+            channel="telegram", chat_id="1", payload={"text": "x"}, dedupe_key="k", now=now
+        )
+        await repos.job_runs.record("weekly_meeting", "2026-W48", "done", now, now, 3)
+    lock = instance_lock(db)
+    lock.acquire("run", now)
+    try:
+        result = cli("status", db=db)
+    finally:
+        lock.release()
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"运行中的机器人:进程 {os.getpid()}" in out and "2026-11-24 10:00" in out  # local time
+    assert "Telegram 待处理 0 · 已搁置 1" in out and "企业微信 待处理 1" in out
+    assert "搁置 Telegram 41(3 次" in out and "KeyError: 'chat'" in out
+    assert "到期待发 1" in out and "发送失败 0" in out
+    assert "Telegram 上次取消息:从未" in out
+    assert "weekly_meeting 2026-W48 已运行 2026-11-24 10:00:00 通知 3 条" in out
+    assert len(out.splitlines()) < 25
+    idle = cli("status", db=db)
+    assert "运行中的机器人:没有" in idle.stdout

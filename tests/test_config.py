@@ -170,3 +170,43 @@ def test_handler_settings_come_from_the_config_alone() -> None:
     assert settings.reward_tiers == config.reward_tiers
     assert settings.yearly_target_fen == config.scoring.yearly_benefit_target_yuan * 100
     assert settings.chart_dir == config.storage.data_dir / "charts"
+
+
+WECOM_ENV = {
+    "JINDIANZI_WECOM_CORP_ID": "ww1",
+    "JINDIANZI_WECOM_AGENT_ID": "1000002",
+    "JINDIANZI_WECOM_SECRET": "s",
+    "JINDIANZI_WECOM_TOKEN": "t",
+}
+
+
+@pytest.mark.parametrize(
+    ("environ", "key"),
+    [
+        ({"JINDIANZI_TELEGRAM_MAX_MESSAGES_PER_SECOND": "0"}, "telegram.max_messages_per_second"),
+        (
+            {"JINDIANZI_TELEGRAM_MAX_MESSAGES_PER_MINUTE_PER_GROUP": "-5"},
+            "telegram.max_messages_per_minute_per_group",
+        ),
+        ({**WECOM_ENV, "JINDIANZI_WECOM_ENCODING_AES_KEY": "!" * 43}, "wecom.encoding_aes_key"),
+        (  # 43 characters of base64, but of 31 bytes
+            {**WECOM_ENV, "JINDIANZI_WECOM_ENCODING_AES_KEY": "A" * 41 + "=="},
+            "wecom.encoding_aes_key",
+        ),
+        ({"JINDIANZI_STORAGE_BUSY_TIMEOUT_S": "0"}, "storage.busy_timeout_s"),
+    ],
+)
+def test_values_that_would_break_later_are_refused_at_start(
+    environ: dict[str, str], key: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(ROOT / "config.yaml", environ)
+    assert str(caught.value).startswith(key + ":")
+
+
+def test_a_yearly_target_of_zero_is_refused(tmp_path: Path) -> None:
+    data = shipped()
+    data["scoring"] = {**dict(data.get("scoring") or {}), "yearly_benefit_target_yuan": 0}  # type: ignore[call-overload]
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, yaml.safe_dump(data, allow_unicode=True)), {})
+    assert str(caught.value).startswith("scoring.yearly_benefit_target_yuan:")

@@ -14,8 +14,7 @@ from bot.app import App, load_sample_roster, open_app
 from bot.roster import RosterProblems, import_roster
 from handlers.messages import Incoming
 from nlp import ModelClassifier
-from tests.support import Chat, Clock, RecordingTransport, project_config
-from tests.test_cli import cli
+from tests.support import Chat, Clock, RecordingTransport, cli, project_config
 
 
 async def claim(chat: Chat, employee_no: str, name: str) -> list[list[str]]:

@@ -17,8 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.app import App, load_sample_roster, open_app
+from bot.app import App, load_sample_roster, open_app, open_storage, utc_now
 from bot.config import Config
+from bot.outbox import CONCURRENT_CHATS
 from bot.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramChannel, open_telegram
 from handlers.messages import Button
 from handlers.notify import Notice
@@ -27,7 +28,7 @@ from nlp import ModelClassifier
 from scheduler.jobs import Job
 from scheduler.runner import run_job
 from tests.botapi_fake import FakeTelegram
-from tests.support import ROOT, project_config, seed_telegram_people
+from tests.support import ROOT, cli, project_config, seed_telegram_people
 
 TOKEN = "123456:TEST-token"
 ZHANG = 1001  # Telegram user ids
@@ -44,6 +45,31 @@ def telegram_config(tmp_path: Path, tg: FakeTelegram, **extra: str) -> Config:
         JINDIANZI_TELEGRAM_BASE_FILE_URL=f"{tg.url}/file/bot",
         **extra,
     )
+
+
+def webhook_config(tmp_path: Path, tg: FakeTelegram, port: int) -> Config:
+    return telegram_config(
+        tmp_path,
+        tg,
+        JINDIANZI_TELEGRAM_MODE="webhook",
+        JINDIANZI_TELEGRAM_WEBHOOK_URL="https://bot.example.com",
+        JINDIANZI_TELEGRAM_WEBHOOK_SECRET="s3cret-Token",
+        JINDIANZI_TELEGRAM_WEBHOOK_LISTEN=f"127.0.0.1:{port}",
+    )
+
+
+def help_update(update_id: int) -> dict[str, Any]:
+    """A raw /help from ZHANG, as Telegram posts it to a webhook."""
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": ZHANG, "type": "private"},
+            "from": {"id": ZHANG, "is_bot": False, "first_name": "张"},
+            "text": "/help",
+        },
+    }
 
 
 @pytest.fixture
@@ -274,28 +300,12 @@ async def test_forbidden_chat_unbinds_and_tells_admins(bot: App, tg: FakeTelegra
 async def test_webhook_checks_the_secret_token(
     tmp_path: Path, tg: FakeTelegram, classifier: ModelClassifier, unused_tcp_port: int
 ) -> None:
-    config = telegram_config(
-        tmp_path,
-        tg,
-        JINDIANZI_TELEGRAM_MODE="webhook",
-        JINDIANZI_TELEGRAM_WEBHOOK_URL="https://bot.example.com",
-        JINDIANZI_TELEGRAM_WEBHOOK_SECRET="s3cret-Token",
-        JINDIANZI_TELEGRAM_WEBHOOK_LISTEN=f"127.0.0.1:{unused_tcp_port}",
-    )
+    config = webhook_config(tmp_path, tg, unused_tcp_port)
     async with serving(config, classifier) as (app, _):
         webhook = await tg.wait_for(lambda method, _: method == "setWebhook")
         assert webhook[1]["secret_token"] == "s3cret-Token"
         assert webhook[1]["url"] == "https://bot.example.com" + WEBHOOK_PATH
-        update = {
-            "update_id": 77,
-            "message": {
-                "message_id": 1,
-                "date": 0,
-                "chat": {"id": ZHANG, "type": "private"},
-                "from": {"id": ZHANG, "is_bot": False, "first_name": "张"},
-                "text": "/help",
-            },
-        }
+        update = help_update(77)
         url = f"http://127.0.0.1:{unused_tcp_port}{WEBHOOK_PATH}"
         async with httpx.AsyncClient() as client:
             wrong = await client.post(url, json=update, headers={SECRET_HEADER: "guess"})
@@ -449,3 +459,184 @@ async def test_a_scheduled_notice_with_buttons_arrives_with_its_keyboard(
             {"text": "请假", "callback_data": "rsvp:no"},
         ]
     ]
+
+
+# -- robustness: locks held by others, poison updates ------------------------------------------
+
+
+async def wait_logged(caplog: pytest.LogCaptureFixture, text: str, timeout: float = 20) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if any(text in r.getMessage() for r in caplog.records):
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"nothing logged with {text!r}")
+
+
+async def test_polling_survives_a_write_lock_held_by_another_process(
+    tmp_path: Path, tg: FakeTelegram, classifier: ModelClassifier, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = telegram_config(tmp_path, tg, JINDIANZI_STORAGE_BUSY_TIMEOUT_S="0.2")
+    async with serving(config, classifier) as _:
+        await tg.wait_for(lambda method, _: method == "getUpdates")
+        other = sqlite3.connect(config.storage.path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # held past the busy timeout: the store fails
+            tg.push_text(ZHANG, "/help")
+            await wait_logged(caplog, "Telegram polling failed")
+        finally:
+            other.execute("COMMIT")
+            other.close()
+        reply = (await tg.wait_sent(1, chat_id=ZHANG, timeout=30))[0]
+    assert "/start" in reply["text"]  # polling went on once the lock was gone
+    tracebacks = [r for r in caplog.records if r.exc_info and "polling" in r.getMessage()]
+    assert len(tracebacks) == 1  # logged once, not per retry
+
+
+POISON = [
+    {  # a button press without `from`
+        "update_id": 901,
+        "callback_query": {
+            "id": "cq1",
+            "chat_instance": "ci",
+            "data": "x",
+            "message": {"message_id": 1, "date": 0, "chat": {"id": ZHANG, "type": "private"}},
+        },
+    },
+    {  # a message without `chat`
+        "update_id": 902,
+        "message": {
+            "message_id": 2,
+            "date": 0,
+            "from": {"id": LI, "is_bot": False, "first_name": "李"},
+            "text": "hi",
+        },
+    },
+    {"update_id": True, "message": {"message_id": 3}},  # no integer id at all
+]
+
+
+async def test_poison_updates_are_set_aside_after_three_tries_and_the_rest_flows(
+    tmp_path: Path,
+    tg: FakeTelegram,
+    classifier: ModelClassifier,
+    unused_tcp_port: int,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config = webhook_config(tmp_path, tg, unused_tcp_port)
+    good = help_update(903)
+    async with serving(config, classifier) as (app, _):
+        await tg.wait_for(lambda method, _: method == "setWebhook")
+        url = f"http://127.0.0.1:{unused_tcp_port}{WEBHOOK_PATH}"
+        async with httpx.AsyncClient() as client:
+            for body in [*POISON, good, [1, 2]]:
+                answer = await client.post(url, json=body, headers={SECRET_HEADER: "s3cret-Token"})
+                assert answer.status_code == 200  # kept: Telegram must not send it again
+        reply = (await tg.wait_sent(1, chat_id=ZHANG))[0]
+        assert "/start" in reply["text"]
+        apology = (await tg.wait_sent(1, chat_id=LI))[0]  # 902 names its sender
+        for _ in range(200):
+            counts = await app.repos.inbox.counts()
+            if counts.get(("telegram", "pending"), 0) == 0:
+                break
+            await asyncio.sleep(0.05)
+        failed = await app.repos.inbox.failures(10)
+        assert await app.repos.inbox.status("telegram", "903") == "done"
+        await asyncio.sleep(0.3)  # nothing is retried any more
+        records = len(caplog.records)
+        await asyncio.sleep(0.3)
+        assert len(caplog.records) == records
+    assert "出了点问题" in apology["text"]
+    assert len(tg.sent(chat_id=LI)) == 1  # the apology once
+    assert {f.update_id for f in failed} >= {"901", "902"}
+    assert len(failed) == 4 and all(f.attempts == 3 and f.error for f in failed)
+    assert sum(1 for r in caplog.records if r.exc_info) <= len(failed)  # one traceback each
+
+
+# -- one instance, and what a kill may repeat ---------------------------------------------------
+
+
+def bot_env(tmp_path: Path, tg: FakeTelegram, **extra: str) -> dict[str, str]:
+    return {
+        "JINDIANZI_STORAGE_PATH": str(tmp_path / "data" / "j.db"),
+        "JINDIANZI_TELEGRAM_TOKEN": TOKEN,
+        "JINDIANZI_TELEGRAM_BASE_URL": f"{tg.url}/bot",
+        "JINDIANZI_TELEGRAM_BASE_FILE_URL": f"{tg.url}/file/bot",
+        **extra,
+    }
+
+
+async def jindianzi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """One CLI command in its own process, while this event loop serves the fake API."""
+    db = Path(env["JINDIANZI_STORAGE_PATH"])
+    return await asyncio.to_thread(cli, *args, db=db, extra_env=env)
+
+
+async def stop_bot(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    await asyncio.to_thread(process.wait, 30)
+
+
+async def test_a_second_run_refuses_and_jobs_run_leaves_delivery_to_the_running_bot(
+    tmp_path: Path, tg: FakeTelegram
+) -> None:
+    env = bot_env(tmp_path, tg)
+    async with open_storage(telegram_config(tmp_path, tg)) as repos, repos.db.transaction():
+        await repos.groups.bind("telegram", "-900", "jj1", None, utc_now())
+    errors = tmp_path / "stderr.txt"
+    running = start_bot(env, errors)
+    try:
+        await tg.wait_for(lambda method, _: method == "getUpdates", timeout=60)
+        second = await jindianzi(env, "run")
+        assert second.returncode == 1
+        assert f"进程 {running.pid}" in second.stderr and "只能运行一个" in second.stderr
+        assert len(second.stderr.strip().splitlines()) == 1
+        job = await jindianzi(env, "jobs", "run", "weekly_meeting", "--now", "2026-11-23T08:30")
+        assert job.returncode == 0, job.stderr
+        assert "由正在运行的 jindianzi run" in job.stdout and "已送达" not in job.stdout
+        await tg.wait_sent(1, chat_id=-900, timeout=30)
+        again = await jindianzi(env, "jobs", "run", "weekly_meeting", "--now", "2026-11-23T09:00")
+        assert "已经运行过" in again.stdout
+    finally:
+        await stop_bot(running)
+    assert running.returncode == 0, errors.read_text()
+    assert len(tg.sent(chat_id=-900)) == 1
+
+
+async def test_killed_while_sending_repeats_at_most_the_messages_in_flight(
+    tmp_path: Path, tg: FakeTelegram
+) -> None:
+    env = bot_env(tmp_path, tg, JINDIANZI_TELEGRAM_MAX_MESSAGES_PER_SECOND="1000")
+    count, chats = 300, 30
+    async with open_storage(telegram_config(tmp_path, tg)) as repos, repos.db.transaction():
+        for n in range(count):
+            await repos.outbox.enqueue(
+                channel="telegram",
+                chat_id=str(6000 + n % chats),
+                payload={"text": f"通知 {n}"},
+                dedupe_key=f"n{n}",
+                now=utc_now(),
+            )
+    errors = tmp_path / "stderr.txt"
+    first = start_bot(env, errors)
+    try:
+        await tg.wait_sent(60, timeout=60)
+        first.send_signal(signal.SIGKILL)  # in the middle of a batch
+        await asyncio.to_thread(first.wait, 10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    with sqlite3.connect(tmp_path / "data" / "j.db") as conn:
+        left = conn.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
+    assert left > 0, "the kill came too late to test recovery"
+    second = start_bot(env, errors)
+    try:
+        for _ in range(600):
+            if len({m["text"] for m in tg.sent()}) >= count:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await stop_bot(second)
+    texts = [m["text"] for m in tg.sent()]
+    assert set(texts) == {f"通知 {n}" for n in range(count)}
+    assert len(texts) - count <= CONCURRENT_CHATS  # only what was in flight at the kill

@@ -17,6 +17,7 @@ from bot.app import App, load_sample_roster, open_app
 from bot.config import Config, load_config
 from bot.outbox import OutboxSender
 from bot.wecom import ROBOT_CHANNEL, WecomChannel, open_wecom, signature
+from handlers.messages import Button, Outgoing
 from nlp import ModelClassifier
 from tests.support import ROOT
 from tests.wecom_fake import FakeWecomApi
@@ -66,14 +67,16 @@ class Phone:
         content: str | None = None,
         msg_id: int | None = None,
         event_key: str | None = None,
+        create_time: int | None = None,
+        task_id: str = "t1",
     ) -> str:
-        now = int(time.time())
+        now = create_time or int(time.time())
         if event_key is not None:
             return (
                 f"<xml><ToUserName>{CORP}</ToUserName><FromUserName>{user}</FromUserName>"
                 f"<CreateTime>{now}</CreateTime><MsgType>event</MsgType>"
                 "<Event>template_card_event</Event>"
-                f"<EventKey><![CDATA[{event_key}]]></EventKey><TaskId>t1</TaskId>"
+                f"<EventKey><![CDATA[{event_key}]]></EventKey><TaskId>{task_id}</TaskId>"
                 "<CardType>button_interaction</CardType><AgentID>1000002</AgentID></xml>"
             )
         return (
@@ -254,6 +257,16 @@ async def test_group_robot_keeps_under_20_a_minute(served: Any, wecom_api: FakeW
     assert (await app.repos.outbox.counts()).get("pending") == 5
 
 
+async def queue_for_robot(app: App, key: str) -> None:
+    await app.repos.outbox.enqueue(
+        channel=ROBOT_CHANNEL,
+        chat_id="jj1",
+        payload={"text": "周一例会提醒"},
+        dedupe_key=key,
+        now=app.services.now(),
+    )
+
+
 async def test_rejected_robot_key_unbinds_and_tells_admins(
     served: Any, wecom_api: FakeWecomApi, phone: Phone
 ) -> None:
@@ -264,13 +277,7 @@ async def test_rejected_robot_key_unbinds_and_tells_admins(
         person = await app.repos.people.by_employee_no("A001")
         assert person is not None
         await app.repos.people.bind_identity(person.id, "wecom", "admin-user", app.services.now())
-        await app.repos.outbox.enqueue(
-            channel=ROBOT_CHANNEL,
-            chat_id="jj1",
-            payload={"text": "周一例会提醒"},
-            dedupe_key="r-x",
-            now=app.services.now(),
-        )
+        await queue_for_robot(app, "r-x")
     await sender.run_once()
     assert await app.repos.groups.for_branch("jj1") == []
     assert any("没能送达" in text for text in wecom_api.texts("admin-user"))
@@ -320,3 +327,86 @@ async def test_stats_chart_reaches_wecom_as_an_image(
         texts = await wait_texts(wecom_api, "sun", 2)
     assert texts[0] == "<image media-1>" and "金点子统计" in texts[1]
     assert wecom_api.uploads[0][:8] == b"\x89PNG\r\n\x1a\n"
+
+
+async def test_a_circled_digit_is_text_and_stops_nobody(
+    served: Any, phone: Phone, wecom_api: FakeWecomApi
+) -> None:
+    """ "①".isdigit() is true but int("①") fails: it once stopped the channel for everyone."""
+    async with httpx.AsyncClient() as client:
+        await phone.post(client, phone.xml(ZHANG, "井下回收复用锚杆,每月能省好几万"))
+        await wait_texts(wecom_api, ZHANG, 1)  # a menu is open: numbers mean buttons now
+        for odd in ("①", "²"):
+            await phone.post(client, phone.xml(ZHANG, odd))
+        await phone.post(client, phone.xml(ZHANG, "/my"))
+        texts = await wait_texts(wecom_api, ZHANG, 4)
+    assert "#1" in texts[3]  # /my answered: the channel flows on
+    assert all("已改为" not in text for text in texts)  # no odd digit pressed a button
+
+
+async def test_two_button_presses_in_one_second_both_count(
+    served: Any, phone: Phone, wecom_api: FakeWecomApi
+) -> None:
+    app, _, _ = served
+    async with httpx.AsyncClient() as client:
+        for text in ("井下回收复用锚杆,每月能省好几万", "皮带机头加装防护栏,防止卷人"):
+            await phone.post(client, phone.xml(ZHANG, text))
+        await wait_texts(wecom_api, ZHANG, 2)
+        cards = [body["template_card"] for body in wecom_api.sent]
+        second = int(time.time())
+        for card in cards:
+            key = next(b["key"] for b in card["button_list"] if b["text"] == "确认")
+            await phone.post(
+                client,
+                phone.xml(ZHANG, event_key=key, create_time=second, task_id=card["task_id"]),
+            )
+        await wait_texts(wecom_api, ZHANG, 4)
+    rows = await app.repos.db.fetchall("SELECT confirmed FROM ideas ORDER BY id")
+    assert [r[0] for r in rows] == [1, 1]
+
+
+async def test_a_rate_limited_robot_is_retried_later_and_stays_bound(
+    served: Any, wecom_api: FakeWecomApi
+) -> None:
+    app, _, sender = served
+    wecom_api.robot_errcodes["robot-jj1"] = 130101  # sent too often: blocked for ~10 minutes
+    async with app.repos.db.transaction():
+        await queue_for_robot(app, "r-limited")
+    await sender.run_once()
+    assert (await app.repos.outbox.counts()).get("pending") == 1
+    assert [b.chat_id for b in await app.repos.groups.for_branch("jj1")] == ["jj1"]
+    retry_at = await app.repos.outbox.next_due_at([ROBOT_CHANNEL])
+    assert retry_at is not None
+    assert (retry_at - app.services.now()).total_seconds() >= 9 * 60
+
+
+async def test_card_texts_keep_to_wecom_limits_and_lose_nothing(
+    served: Any, wecom_api: FakeWecomApi
+) -> None:
+    _, channel, _ = served
+    long_rest = "第二行起是说明文字。" * 20  # 200 characters: over a card's 160
+    short = Outgoing("请确认\n例会时间周一下午", buttons=((Button("参加", "rsvp:yes"),),))
+    long = Outgoing("请确认\n" + long_rest, buttons=((Button("参加", "rsvp:yes"),),))
+    await channel.send("lisi", short)
+    await channel.send("wangwu", long)
+    cards = [body["template_card"] for body in wecom_api.sent if "template_card" in body]
+    assert cards and cards[0]["sub_title_text"] == "例会时间周一下午"
+    assert all(len(c["main_title"]["title"]) <= 36 for c in cards)
+    assert all(len(c["sub_title_text"]) <= 160 for c in cards)
+    assert long_rest in "\n".join(wecom_api.texts("wangwu"))  # too long for a card: nothing cut
+
+
+async def test_an_unreadable_callback_is_set_aside_and_its_sender_told(
+    served: Any, phone: Phone, wecom_api: FakeWecomApi
+) -> None:
+    app, _, _ = served
+    broken = phone.xml(ZHANG, "井下回收复用锚杆", msg_id=777).replace("<MsgType>text</MsgType>", "")
+    async with httpx.AsyncClient() as client:
+        assert (await phone.post(client, broken)).status_code == 200
+        texts = await wait_texts(wecom_api, ZHANG, 1)
+        await phone.post(client, phone.xml(ZHANG, "/my"))
+        texts = await wait_texts(wecom_api, ZHANG, 2)
+    assert "出了点问题" in texts[0]  # told once, not left waiting in silence
+    assert "还没有提交过金点子" in texts[1]
+    [failed] = await app.repos.inbox.failures()
+    assert (failed.update_id, failed.attempts) == ("777", 3)

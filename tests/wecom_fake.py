@@ -19,6 +19,8 @@ class FakeWecomApi:
         self.robot: list[tuple[str, dict[str, Any]]] = []
         self.expired: set[str] = set()
         self.rejected_keys: set[str] = set()
+        self.robot_errcodes: dict[str, int] = {}
+        """A robot key that answers with this errcode (e.g. 130101, rate-limited)."""
         self.uploads: list[bytes] = []
         self._tokens = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -82,6 +84,8 @@ class FakeWecomApi:
         key = request.query.get("key", "")
         if key in self.rejected_keys:
             return web.json_response({"errcode": 93000, "errmsg": "invalid webhook url"})
+        if key in self.robot_errcodes:
+            return web.json_response({"errcode": self.robot_errcodes[key], "errmsg": "refused"})
         self.robot.append((key, await request.json()))
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 

@@ -11,7 +11,13 @@ from storage.models import Benefit, GroupBinding, Project, RosterEntry
 from storage.repos.groups import GroupRepo
 from storage.repos.ideas import AttachmentRepo, IdeaRepo
 from storage.repos.jobs import JobRunRepo
-from storage.repos.messaging import ConversationRepo, InboxRepo, MenuRepo, OutboxRepo
+from storage.repos.messaging import (
+    ConversationRepo,
+    HeartbeatRepo,
+    InboxRepo,
+    MenuRepo,
+    OutboxRepo,
+)
 from storage.repos.org import OrgRepo
 from storage.repos.people import PeopleRepo
 from storage.repos.projects import ProjectRepo
@@ -27,6 +33,7 @@ __all__ = [
     "FindingRepo",
     "GroupBinding",
     "GroupRepo",
+    "HeartbeatRepo",
     "IdeaRepo",
     "InboxRepo",
     "JobRunRepo",
@@ -56,6 +63,7 @@ class Repositories:
         self.ideas = IdeaRepo(db)
         self.attachments = AttachmentRepo(db)
         self.inbox = InboxRepo(db)
+        self.heartbeats = HeartbeatRepo(db)
         self.conversations = ConversationRepo(db)
         self.outbox = OutboxRepo(db)
         self.groups = GroupRepo(db)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from storage.db import Database
+from storage.models import JobRun
 from storage.repos.times import from_db_time, to_db_time
 
 
@@ -58,3 +59,15 @@ class JobRunRepo:
         )
         assert row is not None
         return from_db_time(row[0])
+
+    async def latest(self) -> list[JobRun]:
+        """Each job's latest recorded run."""
+        rows = await self._db.fetchall(
+            "SELECT job, period, status, ran_at, notices FROM job_runs r"
+            " WHERE job != '_scheduler' AND ran_at = (SELECT max(ran_at) FROM job_runs"
+            "  WHERE job = r.job) ORDER BY job"
+        )
+        return [
+            JobRun(r["job"], r["period"], r["status"], from_db_time(r["ran_at"]), int(r["notices"]))
+            for r in rows
+        ]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from storage.db import Database
-from storage.models import Conversation, MenuChoice, OutboxMessage, PendingUpdate
+from storage.models import Conversation, FailedUpdate, MenuChoice, OutboxMessage, PendingUpdate
 from storage.repos.times import from_db_time, to_db_time
 
 
@@ -51,6 +51,70 @@ class InboxRepo:
             (channel,),
         )
         return [PendingUpdate(r["update_id"], r["raw"]) for r in rows]
+
+    async def record_failure(
+        self, channel: str, update_id: str, error: str, now: datetime, give_up_after: int
+    ) -> int:
+        """Count a failed try; at `give_up_after` tries the update is set aside as failed.
+        Returns the tries so far."""
+        row = await self._db.fetchone(
+            "UPDATE inbox SET attempts = attempts + 1, last_error = ?,"
+            " status = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE status END,"
+            " processed_at = CASE WHEN attempts + 1 >= ? THEN ? ELSE processed_at END"
+            " WHERE channel = ? AND update_id = ? RETURNING attempts",
+            (error[:2000], give_up_after, give_up_after, to_db_time(now), channel, update_id),
+        )
+        return int(row[0]) if row else give_up_after
+
+    async def counts(self) -> dict[tuple[str, str], int]:
+        """How many updates per (channel, status)."""
+        rows = await self._db.fetchall(
+            "SELECT channel, status, count(*) AS n FROM inbox GROUP BY channel, status"
+        )
+        return {(r["channel"], r["status"]): int(r["n"]) for r in rows}
+
+    async def failures(self, limit: int = 5) -> list[FailedUpdate]:
+        """The latest updates that were set aside, newest first."""
+        rows = await self._db.fetchall(
+            "SELECT channel, update_id, attempts, last_error, processed_at FROM inbox"
+            " WHERE status = 'failed' ORDER BY processed_at DESC, rowid DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            FailedUpdate(
+                r["channel"],
+                r["update_id"],
+                int(r["attempts"]),
+                r["last_error"] or "",
+                from_db_time(r["processed_at"]) if r["processed_at"] else None,
+            )
+            for r in rows
+        ]
+
+    async def last_received(self) -> dict[str, datetime]:
+        """When the latest update of each channel was stored."""
+        rows = await self._db.fetchall(
+            "SELECT channel, max(received_at) AS at FROM inbox GROUP BY channel"
+        )
+        return {r["channel"]: from_db_time(r["at"]) for r in rows if r["at"]}
+
+
+class HeartbeatRepo:
+    """When each long-running part last did its work (`jindianzi status` shows them)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def beat(self, name: str, now: datetime) -> None:
+        await self._db.execute(
+            "INSERT INTO heartbeats (name, at) VALUES (?, ?)"
+            " ON CONFLICT(name) DO UPDATE SET at = excluded.at",
+            (name, to_db_time(now)),
+        )
+
+    async def all(self) -> dict[str, datetime]:
+        rows = await self._db.fetchall("SELECT name, at FROM heartbeats ORDER BY name")
+        return {r["name"]: from_db_time(r["at"]) for r in rows}
 
 
 class ConversationRepo:
@@ -105,25 +169,33 @@ class OutboxRepo:
         )
         return count > 0
 
-    async def due(
-        self, now: datetime, channels: Iterable[str], limit: int = 200
+    async def claim(
+        self, now: datetime, channels: Iterable[str], lease: timedelta, limit: int = 200
     ) -> list[OutboxMessage]:
-        """Pending messages due now, oldest first. A chat whose earlier message waits for a
-        retry gets nothing newer, so every chat sees its messages in order."""
+        """Claim pending messages due now, oldest first, until `now + lease`: a sender that
+        dies with them leaves them to be taken again when the claim runs out. A chat whose
+        earlier message waits for a retry or is claimed gets nothing newer, so every chat
+        sees its messages in order."""
         names = sorted(set(channels))
         if not names:
             return []
         marks = ",".join("?" * len(names))
         stamp = to_db_time(now)
-        rows = await self._db.fetchall(
-            "SELECT id, channel, chat_id, payload, attempts FROM outbox o"
-            f" WHERE status = 'pending' AND next_attempt_at <= ? AND channel IN ({marks})"
-            " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.status = 'pending'"
-            "  AND e.channel = o.channel AND e.chat_id = o.chat_id AND e.id < o.id"
-            "  AND e.next_attempt_at > ?)"
-            " ORDER BY id LIMIT ?",
-            (stamp, *names, stamp, limit),
-        )
+        async with self._db.transaction():
+            rows = await self._db.fetchall(
+                "SELECT id, channel, chat_id, payload, attempts FROM outbox o"
+                f" WHERE status = 'pending' AND next_attempt_at <= ? AND channel IN ({marks})"
+                " AND (claimed_until IS NULL OR claimed_until <= ?)"
+                " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.status = 'pending'"
+                "  AND e.channel = o.channel AND e.chat_id = o.chat_id AND e.id < o.id"
+                "  AND (e.next_attempt_at > ? OR e.claimed_until > ?))"
+                " ORDER BY id LIMIT ?",
+                (stamp, *names, stamp, stamp, stamp, limit),
+            )
+            await self._db.executemany(
+                "UPDATE outbox SET claimed_until = ? WHERE id = ?",
+                [(to_db_time(now + lease), r["id"]) for r in rows],
+            )
         return [
             OutboxMessage(
                 r["id"], r["channel"], r["chat_id"], json.loads(r["payload"]), r["attempts"]
@@ -131,30 +203,60 @@ class OutboxRepo:
             for r in rows
         ]
 
+    async def release(self, message_ids: Iterable[int]) -> None:
+        """Give claimed messages back unsent."""
+        await self._db.executemany(
+            "UPDATE outbox SET claimed_until = NULL WHERE id = ?", [(i,) for i in message_ids]
+        )
+
+    async def release_claims(self) -> int:
+        """Free every claim: for a sender that knows it is the only one (it holds the
+        instance lock), claims left over are a dead process's."""
+        return await self._db.execute(
+            "UPDATE outbox SET claimed_until = NULL WHERE claimed_until IS NOT NULL"
+        )
+
     async def mark_sent(self, message_id: int, now: datetime) -> None:
         await self._db.execute(
             "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?,"
-            " last_error = NULL WHERE id = ?",
+            " last_error = NULL, claimed_until = NULL WHERE id = ?",
             (to_db_time(now), message_id),
         )
 
     async def mark_retry(self, message_id: int, error: str, retry_at: datetime) -> None:
         await self._db.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
-            " WHERE id = ?",
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,"
+            " claimed_until = NULL WHERE id = ?",
             (error, to_db_time(retry_at), message_id),
         )
 
     async def mark_failed(self, message_id: int, error: str) -> None:
         await self._db.execute(
-            "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?"
-            " WHERE id = ?",
+            "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?,"
+            " claimed_until = NULL WHERE id = ?",
             (error, message_id),
         )
 
     async def counts(self) -> dict[str, int]:
         rows = await self._db.fetchall("SELECT status, count(*) AS n FROM outbox GROUP BY status")
         return {r["status"]: int(r["n"]) for r in rows}
+
+    async def summary(self, now: datetime) -> dict[str, int]:
+        """Counts for `jindianzi status`: due, waiting (a retry later), claimed (being
+        sent), sent and failed."""
+        stamp = to_db_time(now)
+        row = await self._db.fetchone(
+            "SELECT"
+            " count(*) FILTER (WHERE status = 'pending' AND claimed_until > ?) AS claimed,"
+            " count(*) FILTER (WHERE status = 'pending' AND next_attempt_at <= ?"
+            "  AND (claimed_until IS NULL OR claimed_until <= ?)) AS due,"
+            " count(*) FILTER (WHERE status = 'pending' AND next_attempt_at > ?) AS waiting,"
+            " count(*) FILTER (WHERE status = 'sent') AS sent,"
+            " count(*) FILTER (WHERE status = 'failed') AS failed FROM outbox",
+            (stamp, stamp, stamp, stamp),
+        )
+        assert row is not None
+        return {key: int(row[key] or 0) for key in row.keys()}  # noqa: SIM118
 
     async def next_due_at(self, channels: Iterable[str]) -> datetime | None:
         names = sorted(set(channels))
