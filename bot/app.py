@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config
+from bot.console import CHANNEL as CONSOLE
 from bot.console import ConsoleChannel
 from bot.intake import supervise
 from bot.outbox import OutboxSender, Transport
@@ -44,12 +45,15 @@ class App:
     def repos(self) -> Repositories:
         return self.services.repos
 
-    def sender(self, transports: list[Transport]) -> OutboxSender:
+    def sender(
+        self, transports: list[Transport], only: Mapping[str, Collection[str]] | None = None
+    ) -> OutboxSender:
         return OutboxSender(
             self.repos,
             {t.channel: t for t in transports},
             self.services.clock,
             self.services.outbox_signal,
+            only,
         )
 
 
@@ -190,7 +194,7 @@ async def run_console(app: App, as_employee_no: str | None) -> None:
             "直接输入文字就是提交金点子;/help 查看命令,/quit 退出。"
         )
     console = ConsoleChannel(sender_id)
-    sender = app.sender([console])
+    sender = app.sender([console], only={CONSOLE: {sender_id}})  # others' notices stay queued
     await console.run(app.router, app.services, sender, banner)
 
 

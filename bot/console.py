@@ -40,12 +40,11 @@ class ConsoleChannel:
 
     async def send(self, chat_id: str, message: Outgoing) -> None:
         ref = f"c{next(self._printed)}"
-        prefix = "" if chat_id == self.sender_id else f"[发给 {chat_id}] "
-        lines = [f"🤖 {prefix}{clean(message.text)}"]  # no escape sequence reaches the terminal
+        lines = [f"🤖 {clean(message.text)}"]  # no escape sequence reaches the terminal
         if message.image_path:
             lines.append(f"   (图片: {message.image_path})")
         buttons = [(clean(b.label), b.data) for row in message.buttons for b in row]
-        if buttons and chat_id == self.sender_id:
+        if buttons:
             self._buttons, self._button_ref = buttons, ref
             lines.append(
                 "   " + "  ".join(f"[{i}] {label}" for i, (label, _) in enumerate(buttons, start=1))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
@@ -63,9 +63,13 @@ class OutboxSender:
         transports: Mapping[str, Transport],
         clock: Callable[[], datetime],
         signal: asyncio.Event,
+        only: Mapping[str, Collection[str]] | None = None,
     ) -> None:
+        """`only` limits a channel to some chats; the others' messages stay for another
+        sender (the console shows its own person's and leaves the rest)."""
         self._repos = repos
         self._transports = dict(transports)
+        self._only = dict(only or {})
         self._clock = clock
         self._signal = signal
         self._lock = asyncio.Lock()
@@ -81,7 +85,7 @@ class OutboxSender:
         async with self._lock:
             delivered = 0
             while batch := await self._repos.outbox.claim(
-                self._clock(), self._transports, CLAIM_LEASE
+                self._clock(), self._transports, CLAIM_LEASE, only=self._only
             ):
                 by_chat: dict[tuple[str, str], list[OutboxMessage]] = {}
                 for message in batch:

@@ -170,7 +170,7 @@ def translate(update_id: str, plain: str) -> Incoming | None:
     message = parse_message(plain)
     kind = message.type
     if kind == "text":
-        return replace(base, text=str(message.content))
+        return replace(base, text=str(message.content or ""))  # a text without Content is empty
     if kind == "image":
         return replace(base, attachments=(IncomingAttachment("photo", str(message.media_id)),))
     if kind == "voice":
@@ -443,8 +443,21 @@ class RobotTransport:
         wait = self._window.wait(chat_id)
         if wait:
             raise RetryLater("20 messages a minute per group robot", wait)
-        for piece in split_text(message.text, 4000, lambda t: len(t.encode())):
+        text = inert_markdown(message.text)
+        for piece in split_text(text, 4000, lambda t: len(t.encode())):
             await self._api.robot(key, {"msgtype": "markdown", "markdown": {"content": piece}})
+
+
+_MARKDOWN = str.maketrans(
+    {"*": "＊", "[": "［", "]": "］", "`": "｀", "<": "＜", ">": "＞", "#": "＃"}
+)
+
+
+def inert_markdown(text: str) -> str:
+    """The text as a group robot's markdown shows it, whatever a person typed into it: the
+    characters WeCom markdown acts on (bold, links, code, quotes, headings, font tags) are
+    replaced by their full-width look-alikes."""
+    return text.translate(_MARKDOWN)
 
 
 async def bind_robot_groups(repos: Repositories, org: OrgConfig, services: Services) -> None:

@@ -224,3 +224,26 @@ async def test_status_is_one_screen_of_what_an_admin_needs(tmp_path: Path) -> No
     assert len(out.splitlines()) < 25
     idle = cli("status", db=db)
     assert "运行中的机器人:没有" in idle.stdout
+
+
+def test_the_console_shows_its_own_persons_messages_and_leaves_the_rest(tmp_path: Path) -> None:
+    db = tmp_path / "j.db"
+    assert cli("console", "--as", "S001", db=db, stdin="/help\n").returncode == 0
+    supervisor = cli("console", "--as", "D001", db=db, stdin="/findings add jj1 班前会记录不全\n")
+    assert "已记录问题 #1" in supervisor.stdout
+    assert "督导发现问题 #1" not in supervisor.stdout  # the secretary's notice, not shown here
+    with sqlite3.connect(db) as conn:
+        waiting = conn.execute(
+            "SELECT chat_id FROM outbox WHERE status = 'pending' AND channel = 'console'"
+        ).fetchall()
+    assert waiting == [("local-S001",)]
+    secretary = cli("console", "--as", "S001", db=db, stdin="")
+    assert "督导发现问题 #1" in secretary.stdout
+
+
+def test_a_circled_digit_while_buttons_are_shown_is_text(tmp_path: Path) -> None:
+    script = "井下回收复用锚杆,每月能省好几万\n²\n①\n/my\n"
+    result = cli("console", "--as", "E001", db=tmp_path / "j.db", stdin=script)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "您的金点子(共 1 条" in result.stdout

@@ -410,3 +410,35 @@ async def test_an_unreadable_callback_is_set_aside_and_its_sender_told(
     assert "还没有提交过金点子" in texts[1]
     [failed] = await app.repos.inbox.failures()
     assert (failed.update_id, failed.attempts) == ("777", 3)
+
+
+async def test_a_text_without_content_is_no_idea_named_none(
+    served: Any, wecom_api: FakeWecomApi, phone: Phone
+) -> None:
+    app, _, _ = served
+    plain = phone.xml(ZHANG, "x").replace("<Content><![CDATA[x]]></Content>", "")
+    async with httpx.AsyncClient() as client:
+        assert (await phone.post(client, plain)).status_code == 200
+        texts = await wait_texts(wecom_api, ZHANG, 1)
+    assert "内容太短" in texts[0]
+    assert await app.repos.db.fetchall("SELECT text FROM ideas") == []
+
+
+async def test_what_people_type_is_shown_not_obeyed_in_robot_markdown(
+    served: Any, wecom_api: FakeWecomApi
+) -> None:
+    app, _, sender = served
+    typed = '**紧急** [点我](http://evil.example) <font color="warning">红字</font>\n# 标题 `代码`'
+    async with app.repos.db.transaction():
+        await app.repos.outbox.enqueue(
+            channel=ROBOT_CHANNEL,
+            chat_id="jj1",
+            payload={"text": f"📋 督导发现问题 #1(机掘一队党支部):{typed}"},
+            dedupe_key="md",
+            now=app.services.now(),
+        )
+    await sender.run_once()
+    content = wecom_api.robot[-1][1]["markdown"]["content"]
+    for active in ("**", "[", "](", "<font", "\n#", "`"):
+        assert active not in content, active
+    assert "紧急" in content and "点我" in content and "红字" in content

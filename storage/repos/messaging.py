@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -170,27 +170,40 @@ class OutboxRepo:
         return count > 0
 
     async def claim(
-        self, now: datetime, channels: Iterable[str], lease: timedelta, limit: int = 200
+        self,
+        now: datetime,
+        channels: Iterable[str],
+        lease: timedelta,
+        limit: int = 200,
+        only: Mapping[str, Collection[str]] | None = None,
     ) -> list[OutboxMessage]:
         """Claim pending messages due now, oldest first, until `now + lease`: a sender that
         dies with them leaves them to be taken again when the claim runs out. A chat whose
         earlier message waits for a retry or is claimed gets nothing newer, so every chat
-        sees its messages in order."""
+        sees its messages in order. `only` limits a channel to some chats (a terminal
+        shows its own person's messages and leaves the rest waiting)."""
         names = sorted(set(channels))
         if not names:
             return []
         marks = ",".join("?" * len(names))
         stamp = to_db_time(now)
+        limits, limit_params = "", []
+        for channel, chats in sorted((only or {}).items()):
+            listed = sorted(chats)
+            limits += (
+                " AND NOT (channel = ? AND chat_id NOT IN (" + ",".join("?" * len(listed)) + "))"
+            )
+            limit_params += [channel, *listed]
         async with self._db.transaction():
             rows = await self._db.fetchall(
                 "SELECT id, channel, chat_id, payload, attempts FROM outbox o"
                 f" WHERE status = 'pending' AND next_attempt_at <= ? AND channel IN ({marks})"
-                " AND (claimed_until IS NULL OR claimed_until <= ?)"
+                f" AND (claimed_until IS NULL OR claimed_until <= ?){limits}"
                 " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.status = 'pending'"
                 "  AND e.channel = o.channel AND e.chat_id = o.chat_id AND e.id < o.id"
                 "  AND (e.next_attempt_at > ? OR e.claimed_until > ?))"
                 " ORDER BY id LIMIT ?",
-                (stamp, *names, stamp, stamp, stamp, limit),
+                (stamp, *names, stamp, *limit_params, stamp, stamp, limit),
             )
             await self._db.executemany(
                 "UPDATE outbox SET claimed_until = ? WHERE id = ?",
