@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import time
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -47,6 +48,7 @@ from telegram.error import (
     TelegramError,
 )
 from telegram.ext import AIORateLimiter, Application
+from telegram.warnings import PTBUserWarning
 
 from bot.config import TelegramConfig
 from bot.intake import process_forever, process_stored, supervise, wait_either
@@ -69,6 +71,8 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 POLL_TIMEOUT_S = 25
+POLL_READ_MARGIN_S = 10
+"""A long poll's read waits for Telegram's timeout plus this."""
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_PATH = "/telegram"
 HEARTBEAT = "telegram_poll"
@@ -95,6 +99,16 @@ def build_application(config: TelegramConfig) -> Application[Any, Any, Any, Any,
         .updater(None)
         .build()
     )
+
+
+def inbox_key(body: object) -> str:
+    """An update's inbox id: its update_id, or for something that is no update a hash of it
+    (kept all the same, so that it is set aside and shown rather than lost)."""
+    update_id = body.get("update_id") if isinstance(body, dict) else None
+    if type(update_id) is int:
+        return str(update_id)
+    text = json.dumps(body, ensure_ascii=False, sort_keys=True)
+    return "invalid:" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _seconds(value: int | float | timedelta) -> float:
@@ -265,20 +279,40 @@ class TelegramChannel:
 
     async def _poll_once(self, stop: asyncio.Event) -> None:
         try:
-            updates = await self.application.bot.get_updates(
-                offset=self._offset, timeout=POLL_TIMEOUT_S, allowed_updates=Update.ALL_TYPES
-            )
+            updates = await self._raw_updates()
         except RetryAfter as exc:
             await wait_either(stop, stop, _seconds(exc.retry_after))
             return
         if updates:
             # Committed before the next getUpdates confirms them to Telegram.
-            await self.store([(str(u.update_id), u.to_json()) for u in updates])
-            self._offset = max(u.update_id for u in updates) + 1
+            await self.store([(inbox_key(u), json.dumps(u, ensure_ascii=False)) for u in updates])
+            ids = [u["update_id"] for u in updates if type(u.get("update_id")) is int]
+            if ids:
+                self._offset = max(ids) + 1
         if time.monotonic() - self._last_beat >= HEARTBEAT_EVERY_S or updates:
             async with self._repos.db.transaction():
                 await self._repos.heartbeats.beat(HEARTBEAT, self._services.now())
             self._last_beat = time.monotonic()
+
+    async def _raw_updates(self) -> list[dict[str, Any]]:
+        """getUpdates as Telegram sent it. PTB's `get_updates` parses as it fetches, and an
+        update it cannot read would then stall polling; parsed later, under containment, such
+        an update is tried three times and set aside like any other."""
+        with warnings.catch_warnings():
+            # PTB warns that Bot.getUpdates exists: its raw result is what we want here.
+            warnings.filterwarnings("ignore", "Please use 'Bot.getUpdates'", PTBUserWarning)
+            result = await self.application.bot.do_api_request(
+                "getUpdates",
+                api_kwargs={
+                    "offset": self._offset,
+                    "timeout": POLL_TIMEOUT_S,
+                    "allowed_updates": Update.ALL_TYPES,
+                },
+                read_timeout=POLL_TIMEOUT_S + POLL_READ_MARGIN_S,
+            )
+        if not isinstance(result, list):
+            raise ValueError(f"getUpdates returned {type(result).__name__}, not a list")
+        return [u if isinstance(u, dict) else {"unreadable": u} for u in result]
 
     # -- webhook ----------------------------------------------------------------------------
 
@@ -297,12 +331,7 @@ class TelegramChannel:
                 return web.Response(status=400)  # not JSON at all: nothing to keep
             # JSON that is not a proper update is kept all the same (and set aside by the
             # processor, so `jindianzi status` shows it); 200 stops Telegram's retries.
-            update_id = body.get("update_id") if isinstance(body, dict) else None
-            if type(update_id) is int:
-                key = str(update_id)
-            else:
-                key = "invalid:" + hashlib.sha256(raw).hexdigest()[:16]
-            await self.store([(key, json.dumps(body, ensure_ascii=False))])
+            await self.store([(inbox_key(body), json.dumps(body, ensure_ascii=False))])
             return web.Response(status=200)  # only now: the update is committed
 
         app = web.Application(client_max_size=1 << 20)

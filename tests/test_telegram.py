@@ -552,6 +552,28 @@ async def test_poison_updates_are_set_aside_after_three_tries_and_the_rest_flows
     assert sum(1 for r in caplog.records if r.exc_info) <= len(failed)  # one traceback each
 
 
+async def test_poison_updates_by_polling_are_set_aside_and_polling_goes_on(
+    tmp_path: Path, tg: FakeTelegram, classifier: ModelClassifier
+) -> None:
+    config = telegram_config(tmp_path, tg)
+    for body in POISON:
+        tg.push_raw(body)
+    tg.push_raw(help_update(903))
+    async with serving(config, classifier) as (app, _):
+        reply = (await tg.wait_sent(1, chat_id=ZHANG))[0]
+        assert "/start" in reply["text"]
+        for _ in range(200):
+            counts = await app.repos.inbox.counts()
+            if counts.get(("telegram", "pending"), 0) == 0:
+                break
+            await asyncio.sleep(0.05)
+        failed = await app.repos.inbox.failures(10)
+        tg.push_text(ZHANG, "/help")  # polling goes on after them
+        assert len(await tg.wait_sent(2, chat_id=ZHANG)) == 2
+    assert {f.update_id for f in failed} >= {"901", "902"}
+    assert all(f.attempts == 3 for f in failed)
+
+
 # -- one instance, and what a kill may repeat ---------------------------------------------------
 
 
