@@ -18,14 +18,11 @@ from bot.console import ConsoleChannel
 from bot.intake import supervise
 from bot.outbox import OutboxSender, Transport
 from bot.roster import RosterProblems, import_roster
-from bot.telegram import open_telegram
-from bot.wecom import open_wecom
 from handlers.features import build_router
 from handlers.router import Router
 from handlers.services import Services, Settings
 from nlp import Classifier, FeatureExtractor, LinearModel, ModelClassifier, build_tokenizer
 from nlp.training import shipped_model_path
-from scheduler.runner import build_scheduler, catch_up
 from storage import Branch, Database, Department, Repositories
 
 log = logging.getLogger(__name__)
@@ -206,6 +203,10 @@ async def open_channels(app: App) -> AsyncIterator[tuple[list[Any], list[Transpo
         runners: list[Any] = []
         transports: list[Transport] = []
         if config.telegram.enabled:
+            # Imported here: python-telegram-bot and aiohttp cost ~0.5 s and are needed only
+            # when a Telegram token is configured.
+            from bot.telegram import open_telegram
+
             telegram = await stack.enter_async_context(
                 open_telegram(config.telegram, app.router, app.services)
             )
@@ -213,6 +214,8 @@ async def open_channels(app: App) -> AsyncIterator[tuple[list[Any], list[Transpo
             transports.append(telegram)
             log.info("serving Telegram (%s)", config.telegram.mode)
         if config.wecom.enabled:
+            from bot.wecom import open_wecom  # wechatpy and aiohttp: only when WeCom is set up
+
             wecom, robots = await stack.enter_async_context(
                 open_wecom(config.wecom, config.org, app.router, app.services)
             )
@@ -228,6 +231,9 @@ async def run(app: App) -> None:
     if not (config.telegram.enabled or config.wecom.enabled):
         await run_console(app, None)
         return
+    # APScheduler only for the scheduler that runs beside the channels (the console has none).
+    from scheduler.runner import build_scheduler, catch_up
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -9,27 +9,25 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from bot import app as app_module
-from bot import nlp_commands
 from bot.config import Config, ConfigError, config_path, load_config
-from bot.export import build_sheets, export_ledger
 from bot.instance import LockHeld, holding, instance_lock
-from bot.roster import (
-    CODE_SHEET_HEADER,
-    RosterProblems,
-    import_base_scores,
-    import_roster,
-    issue_code_sheet,
-)
-from bot.status import status_report
-from nlp import ModelClassifier
-from scheduler.jobs import JOBS
-from scheduler.runner import collect, describe, local_label, next_fires, run_job, trigger
-from storage import Repositories, SchemaTooNew, StorageError
+from bot.roster import RosterProblems
+from storage import SchemaTooNew, StorageError
+
+if TYPE_CHECKING:
+    from nlp import ModelClassifier
+    from storage import Repositories
+
+# Each command imports what it uses inside its own branch below: `classify` needs the
+# classifier alone, the storage commands no channel, chart or scheduler library (DESIGN.md,
+# issue 14: a cold start of `classify` paid 0.9 s for matplotlib, telegram, aiohttp, wechatpy
+# and APScheduler it never used).
+SCHEDULING = {"run", "jobs"}
+"""The commands that need `schedule.<job>` checked against APScheduler's triggers."""
 
 log = logging.getLogger("jindianzi")
 
@@ -144,9 +142,13 @@ def classify_stream(
     return count
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 def _moment(text: str | None, config: Config) -> datetime:
     if text is None:
-        return app_module.utc_now()
+        return utc_now()
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -155,16 +157,23 @@ def _moment(text: str | None, config: Config) -> datetime:
 
 
 async def jobs_command(args: argparse.Namespace, config: Config) -> int:
+    # The triggers (APScheduler's cron) for both; the jobs and the channels only for `run`.
+    from scheduler.calendar import JOB_SPECS
+    from scheduler.runner import describe, local_label, next_fires, trigger
+
     if args.jobs_command == "list":
-        now = app_module.utc_now()
+        now = utc_now()
         for name, fields in config.schedule.items():
             cron = trigger(fields, config.tz)
             fires = "  ".join(local_label(f, config.tz) for f in next_fires(cron, now, 3))
-            print(f"{name:<18} {JOBS[name].title:<12} {describe(fields):<24} {fires}")
+            print(f"{name:<18} {JOB_SPECS[name].title:<12} {describe(fields):<24} {fires}")
         return 0
     name = args.name
     if name not in config.schedule:
         raise CliError(f"没有名为 {name} 的定时任务,可用: {', '.join(config.schedule)}", 2)
+    from bot import app as app_module
+    from scheduler.runner import collect, run_job
+
     at = _moment(args.now, config)
     async with app_module.open_app(config) as app:
         if args.dry_run:
@@ -184,7 +193,7 @@ async def jobs_command(args: argparse.Namespace, config: Config) -> int:
         try:
             if holder is not None:  # the running bot delivers; sending here could send twice
                 raise LockHeld(holder)
-            with holding(lock, "jobs run", app_module.utc_now()):
+            with holding(lock, "jobs run", utc_now()):
                 await app.repos.outbox.release_claims()
                 async with app_module.open_channels(app) as (_, transports):
                     delivered = await app.sender(transports).run_once()
@@ -204,7 +213,9 @@ async def jobs_command(args: argparse.Namespace, config: Config) -> int:
 
 
 async def code_sheet(args: argparse.Namespace, repos: Repositories, config: Config) -> None:
-    rows = await issue_code_sheet(repos, args.branch, app_module.utc_now(), config.tz)
+    from bot.roster import CODE_SHEET_HEADER, issue_code_sheet
+
+    rows = await issue_code_sheet(repos, args.branch, utc_now(), config.tz)
     if not rows:
         print("没有需要邀请码的人:都已经在 Telegram 登记了。")
         return
@@ -223,10 +234,14 @@ async def code_sheet(args: argparse.Namespace, repos: Repositories, config: Conf
 async def _main(args: argparse.Namespace, config: Config) -> int:
     command = args.command
     if command == "classify":
-        classifier = await asyncio.to_thread(app_module.build_classifier, config)
+        from bot.app import build_classifier
+
+        classifier = await asyncio.to_thread(build_classifier, config)
         classify_stream(classifier, sys.stdin, sys.stdout, explain=args.explain)
         return 0
     if command == "nlp":
+        from bot import nlp_commands
+
         if args.nlp_command == "train":
             path, size, learned = await nlp_commands.train(config, ship=args.ship)
             print(f"模型已训练:语料 {size} 条,人工更正 {learned} 条 → {path}")
@@ -235,9 +250,11 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
         return 0
     if command == "jobs":
         return await jobs_command(args, config)
+    from bot import app as app_module  # storage, the router and the classifier; no channel yet
+
     if command == "run":
         try:
-            with holding(instance_lock(config.storage.path), "run", app_module.utc_now()):
+            with holding(instance_lock(config.storage.path), "run", utc_now()):
                 async with app_module.open_app(config) as app:
                     await app.repos.outbox.release_claims()  # the lock says: no other sender
                     await app_module.run(app)
@@ -253,14 +270,20 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
         return 0
     async with app_module.open_storage(config) as repos:
         if command == "scores":
-            count = await import_base_scores(args.file, repos, app_module.utc_now())
+            from bot.roster import import_base_scores
+
+            count = await import_base_scores(args.file, repos, utc_now())
             print(f"已导入 {count} 条基础分。")
         elif command == "roster" and args.roster_command == "codes":
             await code_sheet(args, repos, config)
         elif command == "roster":
-            count = await import_roster(args.file, repos, app_module.utc_now())
+            from bot.roster import import_roster
+
+            count = await import_roster(args.file, repos, utc_now())
             print(f"已导入 {count} 人。")
         elif command == "export":
+            from bot.export import build_sheets, export_ledger
+
             labels = {c.id: c.label for c in config.categories}
             try:
                 sheets = await build_sheets(repos, labels, config.tz, config.scoring)
@@ -272,8 +295,10 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
             await repos.db.backup(args.file)
             print(f"已备份到 {args.file}。")
         elif command == "status":
+            from bot.status import status_report
+
             holder = instance_lock(config.storage.path).holder()
-            print(await status_report(repos, holder, app_module.utc_now(), config.tz))
+            print(await status_report(repos, holder, utc_now(), config.tz))
     return 0
 
 
@@ -284,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             reconfigure(encoding="utf-8", errors="replace")
     args = _parser().parse_args(argv)
     try:
-        config = load_config(config_path(args.config))
+        config = load_config(config_path(args.config), triggers=args.command in SCHEDULING)
     except ConfigError as exc:
         print(f"配置错误 {exc}", file=sys.stderr)
         return 2

@@ -51,6 +51,7 @@ from telegram.ext import AIORateLimiter, Application
 from bot.config import TelegramConfig
 from bot.intake import process_forever, process_stored, supervise, wait_either
 from bot.outbox import RetryLater, Undeliverable
+from bot.status import HEARTBEAT
 from bot.text import split_text
 from handlers.messages import (
     ChatType,
@@ -71,7 +72,6 @@ CHANNEL = "telegram"
 POLL_TIMEOUT_S = 25
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_PATH = "/telegram"
-HEARTBEAT = "telegram_poll"
 HEARTBEAT_EVERY_S = 30.0
 
 
