@@ -9,9 +9,12 @@ from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from bot.classifying import MODEL_FILE as MODEL_FILE  # where callers found them first
+from bot.classifying import build_classifier as build_classifier
+from bot.classifying import build_extractor as build_extractor
+from bot.classifying import model_path as model_path
 from bot.config import Config
 from bot.console import CHANNEL as CONSOLE
 from bot.console import ConsoleChannel
@@ -21,8 +24,7 @@ from bot.roster import RosterProblems, import_roster
 from handlers.features import build_router
 from handlers.router import Router
 from handlers.services import Services, Settings
-from nlp import Classifier, FeatureExtractor, LinearModel, ModelClassifier, build_tokenizer
-from nlp.training import shipped_model_path
+from nlp import Classifier
 from storage import Branch, Database, Department, Repositories
 
 log = logging.getLogger(__name__)
@@ -52,28 +54,6 @@ class App:
             self.services.outbox_signal,
             only,
         )
-
-
-MODEL_FILE = "nlp-model.npz"
-
-
-def model_path(config: Config) -> Path:
-    """The model trained here (`jindianzi nlp train`) if there is one, else the shipped one."""
-    local = config.storage.data_dir / MODEL_FILE
-    return local if local.is_file() else shipped_model_path()
-
-
-def build_extractor(config: Config) -> FeatureExtractor:
-    keywords = {c.id: c.keywords for c in config.categories}
-    words = [k for c in config.categories for k in c.keywords]
-    return FeatureExtractor(build_tokenizer(config.storage.data_dir, words), keywords)
-
-
-def build_classifier(config: Config) -> ModelClassifier:
-    path = model_path(config)
-    if not path.is_file():
-        raise FileNotFoundError(f"没有分类模型 {path},请先运行 jindianzi nlp train")
-    return ModelClassifier(build_extractor(config), LinearModel.load(path), config.categories)
 
 
 def build_settings(config: Config) -> Settings:

@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING, TextIO
 
 from bot.config import Config, ConfigError, config_path, load_config
 from bot.instance import LockHeld, holding, instance_lock
-from bot.roster import RosterProblems
-from storage import SchemaTooNew, StorageError
 
 if TYPE_CHECKING:
     from nlp import ModelClassifier
@@ -234,7 +232,7 @@ async def code_sheet(args: argparse.Namespace, repos: Repositories, config: Conf
 async def _main(args: argparse.Namespace, config: Config) -> int:
     command = args.command
     if command == "classify":
-        from bot.app import build_classifier
+        from bot.classifying import build_classifier
 
         classifier = await asyncio.to_thread(build_classifier, config)
         classify_stream(classifier, sys.stdin, sys.stdout, explain=args.explain)
@@ -321,35 +319,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return asyncio.run(_main(args, config))
-    except SchemaTooNew as exc:
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        return _failed(exc, args.command, config)
+
+
+def _failed(exc: Exception, command: str, config: Config) -> int:
+    """Say what went wrong in a line (a roster's problems one per line); the exit code."""
+    # Imported once something failed: `classify` needs neither the storage nor the roster.
+    from bot.roster import RosterProblems
+    from storage import SchemaTooNew, StorageError
+
+    data_dir = config.storage.data_dir
+    if isinstance(exc, SchemaTooNew):
         print(
             f"数据库 {config.storage.path} 的版本 {exc.found} 比这个程序认识的 {exc.known} 更新,"
             "请先升级 jindianzi 再打开它。",
             file=sys.stderr,
         )
         return 2
-    except StorageError as exc:
+    if isinstance(exc, StorageError):
         log.error("storage: %s", exc)
         print(f"数据目录 {data_dir} 里的数据库打不开或不能写入:{exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:  # e.g. `jindianzi nlp eval | head`: the reader has gone
+    if isinstance(exc, BrokenPipeError):  # e.g. `jindianzi nlp eval | head`: the reader has gone
         sys.stderr.close()
         return 0
-    except RosterProblems as exc:
+    if isinstance(exc, RosterProblems):
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print("文件有错误,什么都没有导入。", file=sys.stderr)
         return 1
-    except CliError as exc:
+    if isinstance(exc, CliError):
         print(str(exc), file=sys.stderr)
         return exc.code
-    except (LookupError, NotImplementedError) as exc:
+    if isinstance(exc, LookupError | NotImplementedError):
         print(f"错误: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:
-        log.exception("command %s failed", args.command)
-        log_file = config.storage.data_dir / "jindianzi.log"
-        print(f"出错了: {type(exc).__name__}: {exc}(详情见 {log_file})", file=sys.stderr)
-        return 1
+    log.exception("command %s failed", command, exc_info=exc)
+    print(
+        f"出错了: {type(exc).__name__}: {exc}(详情见 {data_dir / 'jindianzi.log'})", file=sys.stderr
+    )
+    return 1
