@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import json
 import logging
@@ -231,12 +230,6 @@ async def code_sheet(args: argparse.Namespace, repos: Repositories, config: Conf
 
 async def _main(args: argparse.Namespace, config: Config) -> int:
     command = args.command
-    if command == "classify":
-        from bot.classifying import build_classifier
-
-        classifier = await asyncio.to_thread(build_classifier, config)
-        classify_stream(classifier, sys.stdin, sys.stdout, explain=args.explain)
-        return 0
     if command == "nlp":
         from bot import nlp_commands
 
@@ -318,6 +311,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"数据目录 {data_dir} 不能写入:{exc.strerror or exc}", file=sys.stderr)
         return 2
     try:
+        if args.command == "classify":  # stdin to stdout with one model: no event loop
+            from bot.classifying import build_classifier
+
+            classify_stream(build_classifier(config), sys.stdin, sys.stdout, explain=args.explain)
+            return 0
+        import asyncio  # every other command is async; `classify` starts faster without it
+
         return asyncio.run(_main(args, config))
     except KeyboardInterrupt:
         return 130
