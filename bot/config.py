@@ -24,6 +24,8 @@ import yaml
 from nlp.categories import Category
 from scheduler.calendar import JOB_SPECS
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML has it: ten times faster, part of every command's start."""
 ENV_PREFIX = "JINDIANZI_"
 CONFIG_ENV = "JINDIANZI_CONFIG"
 CATEGORY_IDS = (
@@ -260,7 +262,7 @@ def load_config(
     except OSError as exc:
         raise ConfigError(str(path), f"读不了配置文件: {exc.strerror}") from None
     try:
-        raw = yaml.safe_load(text) or {}
+        raw = yaml.load(text, Loader=SAFE_LOADER) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行" if mark is not None else "某处"
