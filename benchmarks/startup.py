@@ -6,8 +6,8 @@ Process start → first output line, jieba's cache already in the data directory
 service). The yardstick is `import jieba` plus an own `jieba.Tokenizer` initialised from
 that cache with the project's user dictionary and the configured keywords, cutting the
 line with HMM off as the project does: everything the classifier cannot do without.
-Rounds alternate which of the pair starts first; the table gives medians, and the ratio
-is the median of the per-round ratios. Peak memory is VmHWM while the process waits for
+Rounds alternate which of the pair starts first; the table gives medians, and the ratios
+are medians of the per-round ratios. Peak memory is VmHWM while the process waits for
 its next line. Then the packages whose imports cost `jindianzi classify` most
 (`python -X importtime`, self time summed per top-level package, one run).
 """
@@ -43,30 +43,26 @@ for line in sys.stdin:
 """
 
 
-def first_answer(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Seconds to the first output line, VmHWM in MB at that moment, and the line."""
+def first_answer(command: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
+    """Seconds to the first output line, CPU seconds spent by then (user + system, less
+    disturbed by a busy machine than the wall clock), VmHWM in MB then, and the line."""
     begin = time.perf_counter()
-    with subprocess.Popen(
-        command,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        env=env,
-        cwd=ROOT,
-    ) as proc:
+    pipe = subprocess.PIPE
+    with subprocess.Popen(command, stdin=pipe, stdout=pipe, env=env, cwd=ROOT) as proc:
         assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(LINE)
+        proc.stdin.write(LINE.encode())  # bytes: the child is told PYTHONIOENCODING=utf-8
         proc.stdin.flush()
-        answer = proc.stdout.readline()
+        answer = proc.stdout.readline().decode()
         seconds = time.perf_counter() - begin
         status = Path(f"/proc/{proc.pid}/status").read_text()
+        ticks = Path(f"/proc/{proc.pid}/stat").read_text().rpartition(")")[2].split()[11:13]
         proc.stdin.close()
         proc.wait(timeout=60)
     peak_kb = next(int(row.split()[1]) for row in status.splitlines() if row.startswith("VmHWM:"))
     if not answer:
         raise SystemExit(f"no answer from {command[:2]}")
-    return seconds, peak_kb / 1024, answer
+    cpu = sum(map(int, ticks)) / os.sysconf("SC_CLK_TCK")
+    return seconds, cpu, peak_kb / 1024, answer
 
 
 def offenders(env: dict[str, str], count: int) -> list[tuple[str, float]]:
@@ -116,14 +112,15 @@ def main() -> None:
         ]
         first_answer(ours, env)  # writes jieba's cache into the data directory
         first_answer(yardstick, env)
-        runs: dict[str, list[tuple[float, float]]] = {"ours": [], "yardstick": []}
-        ratios = []
+        runs: dict[str, list[tuple[float, float, float]]] = {"ours": [], "yardstick": []}
+        ratios, cpu_ratios = [], []
         for round_ in range(args.rounds):
             pair = [("ours", ours), ("yardstick", yardstick)]
             for name, command in pair if round_ % 2 == 0 else pair[::-1]:
-                seconds, peak, _ = first_answer(command, env)
-                runs[name].append((seconds, peak))
+                seconds, cpu, peak, _ = first_answer(command, env)
+                runs[name].append((seconds, cpu, peak))
             ratios.append(runs["ours"][-1][0] / runs["yardstick"][-1][0])
+            cpu_ratios.append(runs["ours"][-1][1] / runs["yardstick"][-1][1])
         top = offenders(env, args.offenders)
 
     def median(name: str, k: int) -> float:
@@ -140,7 +137,11 @@ def main() -> None:
         f"| cold start to first answer, median | {median('ours', 0):.2f} s | "
         f"{median('yardstick', 0):.2f} s | {statistics.median(ratios):.2f} |"
     )
-    mem_ours, mem_yard = median("ours", 1), median("yardstick", 1)
+    print(
+        f"| CPU time to first answer, median | {median('ours', 1):.2f} s | "
+        f"{median('yardstick', 1):.2f} s | {statistics.median(cpu_ratios):.2f} |"
+    )
+    mem_ours, mem_yard = median("ours", 2), median("yardstick", 2)
     print(
         f"| peak memory (VmHWM), median | {mem_ours:.0f} MB | {mem_yard:.0f} MB | "
         f"{mem_ours / mem_yard:.2f} |"
