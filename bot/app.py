@@ -9,23 +9,22 @@ from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from bot.classifying import MODEL_FILE as MODEL_FILE  # where callers found them first
+from bot.classifying import build_classifier as build_classifier
+from bot.classifying import build_extractor as build_extractor
+from bot.classifying import model_path as model_path
 from bot.config import Config
 from bot.console import CHANNEL as CONSOLE
 from bot.console import ConsoleChannel
 from bot.intake import supervise
 from bot.outbox import OutboxSender, Transport
 from bot.roster import RosterProblems, import_roster
-from bot.telegram import open_telegram
-from bot.wecom import open_wecom
 from handlers.features import build_router
 from handlers.router import Router
 from handlers.services import Services, Settings
-from nlp import Classifier, FeatureExtractor, LinearModel, ModelClassifier, build_tokenizer
-from nlp.training import shipped_model_path
-from scheduler.runner import build_scheduler, catch_up
+from nlp import Classifier
 from storage import Branch, Database, Department, Repositories
 
 log = logging.getLogger(__name__)
@@ -55,28 +54,6 @@ class App:
             self.services.outbox_signal,
             only,
         )
-
-
-MODEL_FILE = "nlp-model.npz"
-
-
-def model_path(config: Config) -> Path:
-    """The model trained here (`jindianzi nlp train`) if there is one, else the shipped one."""
-    local = config.storage.data_dir / MODEL_FILE
-    return local if local.is_file() else shipped_model_path()
-
-
-def build_extractor(config: Config) -> FeatureExtractor:
-    keywords = {c.id: c.keywords for c in config.categories}
-    words = [k for c in config.categories for k in c.keywords]
-    return FeatureExtractor(build_tokenizer(config.storage.data_dir, words), keywords)
-
-
-def build_classifier(config: Config) -> ModelClassifier:
-    path = model_path(config)
-    if not path.is_file():
-        raise FileNotFoundError(f"没有分类模型 {path},请先运行 jindianzi nlp train")
-    return ModelClassifier(build_extractor(config), LinearModel.load(path), config.categories)
 
 
 def build_settings(config: Config) -> Settings:
@@ -206,6 +183,10 @@ async def open_channels(app: App) -> AsyncIterator[tuple[list[Any], list[Transpo
         runners: list[Any] = []
         transports: list[Transport] = []
         if config.telegram.enabled:
+            # Imported here: python-telegram-bot and aiohttp cost ~0.5 s and are needed only
+            # when a Telegram token is configured.
+            from bot.telegram import open_telegram
+
             telegram = await stack.enter_async_context(
                 open_telegram(config.telegram, app.router, app.services)
             )
@@ -213,6 +194,8 @@ async def open_channels(app: App) -> AsyncIterator[tuple[list[Any], list[Transpo
             transports.append(telegram)
             log.info("serving Telegram (%s)", config.telegram.mode)
         if config.wecom.enabled:
+            from bot.wecom import open_wecom  # wechatpy and aiohttp: only when WeCom is set up
+
             wecom, robots = await stack.enter_async_context(
                 open_wecom(config.wecom, config.org, app.router, app.services)
             )
@@ -228,6 +211,9 @@ async def run(app: App) -> None:
     if not (config.telegram.enabled or config.wecom.enabled):
         await run_console(app, None)
         return
+    # APScheduler only for the scheduler that runs beside the channels (the console has none).
+    from scheduler.runner import build_scheduler, catch_up
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -3,33 +3,28 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import json
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from bot import app as app_module
-from bot import nlp_commands
 from bot.config import Config, ConfigError, config_path, load_config
-from bot.export import build_sheets, export_ledger
 from bot.instance import LockHeld, holding, instance_lock
-from bot.roster import (
-    CODE_SHEET_HEADER,
-    RosterProblems,
-    import_base_scores,
-    import_roster,
-    issue_code_sheet,
-)
-from bot.status import status_report
-from nlp import ModelClassifier
-from scheduler.jobs import JOBS
-from scheduler.runner import collect, describe, local_label, next_fires, run_job, trigger
-from storage import Repositories, SchemaTooNew, StorageError
+
+if TYPE_CHECKING:
+    from nlp import ModelClassifier
+    from storage import Repositories
+
+# Each command imports what it uses inside its own branch below: `classify` needs the
+# classifier alone, the storage commands no channel, chart or scheduler library (DESIGN.md,
+# issue 14: a cold start of `classify` paid 0.9 s for matplotlib, telegram, aiohttp, wechatpy
+# and APScheduler it never used).
+SCHEDULING = {"run", "jobs"}
+"""The commands that need `schedule.<job>` checked against APScheduler's triggers."""
 
 log = logging.getLogger("jindianzi")
 
@@ -144,9 +139,13 @@ def classify_stream(
     return count
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 def _moment(text: str | None, config: Config) -> datetime:
     if text is None:
-        return app_module.utc_now()
+        return utc_now()
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -155,16 +154,23 @@ def _moment(text: str | None, config: Config) -> datetime:
 
 
 async def jobs_command(args: argparse.Namespace, config: Config) -> int:
+    # The triggers (APScheduler's cron) for both; the jobs and the channels only for `run`.
+    from scheduler.calendar import JOB_SPECS
+    from scheduler.runner import describe, local_label, next_fires, trigger
+
     if args.jobs_command == "list":
-        now = app_module.utc_now()
+        now = utc_now()
         for name, fields in config.schedule.items():
             cron = trigger(fields, config.tz)
             fires = "  ".join(local_label(f, config.tz) for f in next_fires(cron, now, 3))
-            print(f"{name:<18} {JOBS[name].title:<12} {describe(fields):<24} {fires}")
+            print(f"{name:<18} {JOB_SPECS[name].title:<12} {describe(fields):<24} {fires}")
         return 0
     name = args.name
     if name not in config.schedule:
         raise CliError(f"没有名为 {name} 的定时任务,可用: {', '.join(config.schedule)}", 2)
+    from bot import app as app_module
+    from scheduler.runner import collect, run_job
+
     at = _moment(args.now, config)
     async with app_module.open_app(config) as app:
         if args.dry_run:
@@ -184,7 +190,7 @@ async def jobs_command(args: argparse.Namespace, config: Config) -> int:
         try:
             if holder is not None:  # the running bot delivers; sending here could send twice
                 raise LockHeld(holder)
-            with holding(lock, "jobs run", app_module.utc_now()):
+            with holding(lock, "jobs run", utc_now()):
                 await app.repos.outbox.release_claims()
                 async with app_module.open_channels(app) as (_, transports):
                     delivered = await app.sender(transports).run_once()
@@ -204,7 +210,9 @@ async def jobs_command(args: argparse.Namespace, config: Config) -> int:
 
 
 async def code_sheet(args: argparse.Namespace, repos: Repositories, config: Config) -> None:
-    rows = await issue_code_sheet(repos, args.branch, app_module.utc_now(), config.tz)
+    from bot.roster import CODE_SHEET_HEADER, issue_code_sheet
+
+    rows = await issue_code_sheet(repos, args.branch, utc_now(), config.tz)
     if not rows:
         print("没有需要邀请码的人:都已经在 Telegram 登记了。")
         return
@@ -222,11 +230,9 @@ async def code_sheet(args: argparse.Namespace, repos: Repositories, config: Conf
 
 async def _main(args: argparse.Namespace, config: Config) -> int:
     command = args.command
-    if command == "classify":
-        classifier = await asyncio.to_thread(app_module.build_classifier, config)
-        classify_stream(classifier, sys.stdin, sys.stdout, explain=args.explain)
-        return 0
     if command == "nlp":
+        from bot import nlp_commands
+
         if args.nlp_command == "train":
             path, size, learned = await nlp_commands.train(config, ship=args.ship)
             print(f"模型已训练:语料 {size} 条,人工更正 {learned} 条 → {path}")
@@ -235,9 +241,11 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
         return 0
     if command == "jobs":
         return await jobs_command(args, config)
+    from bot import app as app_module  # storage, the router and the classifier; no channel yet
+
     if command == "run":
         try:
-            with holding(instance_lock(config.storage.path), "run", app_module.utc_now()):
+            with holding(instance_lock(config.storage.path), "run", utc_now()):
                 async with app_module.open_app(config) as app:
                     await app.repos.outbox.release_claims()  # the lock says: no other sender
                     await app_module.run(app)
@@ -253,14 +261,20 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
         return 0
     async with app_module.open_storage(config) as repos:
         if command == "scores":
-            count = await import_base_scores(args.file, repos, app_module.utc_now())
+            from bot.roster import import_base_scores
+
+            count = await import_base_scores(args.file, repos, utc_now())
             print(f"已导入 {count} 条基础分。")
         elif command == "roster" and args.roster_command == "codes":
             await code_sheet(args, repos, config)
         elif command == "roster":
-            count = await import_roster(args.file, repos, app_module.utc_now())
+            from bot.roster import import_roster
+
+            count = await import_roster(args.file, repos, utc_now())
             print(f"已导入 {count} 人。")
         elif command == "export":
+            from bot.export import build_sheets, export_ledger
+
             labels = {c.id: c.label for c in config.categories}
             try:
                 sheets = await build_sheets(repos, labels, config.tz, config.scoring)
@@ -272,8 +286,10 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
             await repos.db.backup(args.file)
             print(f"已备份到 {args.file}。")
         elif command == "status":
+            from bot.status import status_report
+
             holder = instance_lock(config.storage.path).holder()
-            print(await status_report(repos, holder, app_module.utc_now(), config.tz))
+            print(await status_report(repos, holder, utc_now(), config.tz))
     return 0
 
 
@@ -284,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             reconfigure(encoding="utf-8", errors="replace")
     args = _parser().parse_args(argv)
     try:
-        config = load_config(config_path(args.config))
+        config = load_config(config_path(args.config), triggers=args.command in SCHEDULING)
     except ConfigError as exc:
         print(f"配置错误 {exc}", file=sys.stderr)
         return 2
@@ -295,36 +311,54 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"数据目录 {data_dir} 不能写入:{exc.strerror or exc}", file=sys.stderr)
         return 2
     try:
+        if args.command == "classify":  # stdin to stdout with one model: no event loop
+            from bot.classifying import build_classifier
+
+            classify_stream(build_classifier(config), sys.stdin, sys.stdout, explain=args.explain)
+            return 0
+        import asyncio  # every other command is async; `classify` starts faster without it
+
         return asyncio.run(_main(args, config))
-    except SchemaTooNew as exc:
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        return _failed(exc, args.command, config)
+
+
+def _failed(exc: Exception, command: str, config: Config) -> int:
+    """Say what went wrong in a line (a roster's problems one per line); the exit code."""
+    # Imported once something failed: `classify` needs neither the storage nor the roster.
+    from bot.roster import RosterProblems
+    from storage import SchemaTooNew, StorageError
+
+    data_dir = config.storage.data_dir
+    if isinstance(exc, SchemaTooNew):
         print(
             f"数据库 {config.storage.path} 的版本 {exc.found} 比这个程序认识的 {exc.known} 更新,"
             "请先升级 jindianzi 再打开它。",
             file=sys.stderr,
         )
         return 2
-    except StorageError as exc:
+    if isinstance(exc, StorageError):
         log.error("storage: %s", exc)
         print(f"数据目录 {data_dir} 里的数据库打不开或不能写入:{exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:  # e.g. `jindianzi nlp eval | head`: the reader has gone
+    if isinstance(exc, BrokenPipeError):  # e.g. `jindianzi nlp eval | head`: the reader has gone
         sys.stderr.close()
         return 0
-    except RosterProblems as exc:
+    if isinstance(exc, RosterProblems):
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print("文件有错误,什么都没有导入。", file=sys.stderr)
         return 1
-    except CliError as exc:
+    if isinstance(exc, CliError):
         print(str(exc), file=sys.stderr)
         return exc.code
-    except (LookupError, NotImplementedError) as exc:
+    if isinstance(exc, LookupError | NotImplementedError):
         print(f"错误: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:
-        log.exception("command %s failed", args.command)
-        log_file = config.storage.data_dir / "jindianzi.log"
-        print(f"出错了: {type(exc).__name__}: {exc}(详情见 {log_file})", file=sys.stderr)
-        return 1
+    log.exception("command %s failed", command, exc_info=exc)
+    print(
+        f"出错了: {type(exc).__name__}: {exc}(详情见 {data_dir / 'jindianzi.log'})", file=sys.stderr
+    )
+    return 1

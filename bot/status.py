@@ -6,9 +6,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.instance import Holder
-from bot.telegram import HEARTBEAT
 from storage import Repositories
 
+HEARTBEAT = "telegram_poll"
+"""The heartbeat `bot.telegram` records at each poll; named here so status needs no Telegram."""
 CHANNELS = {"telegram": "Telegram", "wecom": "企业微信", "console": "控制台"}
 
 

@@ -53,6 +53,7 @@ from telegram.warnings import PTBUserWarning
 from bot.config import TelegramConfig
 from bot.intake import process_forever, process_stored, supervise, wait_either
 from bot.outbox import RetryLater, Undeliverable
+from bot.status import HEARTBEAT
 from bot.text import split_text
 from handlers.messages import (
     ChatType,
@@ -75,7 +76,6 @@ POLL_READ_MARGIN_S = 10
 """A long poll's read waits for Telegram's timeout plus this."""
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_PATH = "/telegram"
-HEARTBEAT = "telegram_poll"
 HEARTBEAT_EVERY_S = 30.0
 
 

@@ -8,7 +8,6 @@ import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 
-from handlers.charts import ranking_chart
 from handlers.money import format_yuan
 from handlers.rules.ideas import DIGEST_SHOWN, BranchWeek, status_label
 from handlers.rules.periods import Quarter
@@ -65,6 +64,8 @@ def score_line(score: BranchScore) -> str:
 
 async def ranking_image(services: Services, month: str, scores: list[BranchScore]) -> str:
     """The month's ranking as a PNG, drawn off the event loop; its path."""
+    from handlers.charts import ranking_chart  # matplotlib only once a chart is drawn (~0.7 s)
+
     path = services.settings.chart_dir / f"ranking-{month}.png"
     await asyncio.to_thread(
         ranking_chart,

@@ -12,18 +12,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from nlp import similarity
+from nlp.categories import Category as Category  # where it lived first; bot.config needs only it
 from nlp.features import FeatureExtractor, has_content, prepare
 from nlp.model import LinearModel
 
 FALLBACK = "other"
 UNKNOWN_CONFIDENCE = 0.2
-
-
-@dataclass(frozen=True, slots=True)
-class Category:
-    id: str
-    label: str
-    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,15 +10,17 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from handlers.notify import Notice, notify
 from handlers.services import Services
 from scheduler.jobs import JOBS, Job, period_of
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +186,9 @@ def build_scheduler(
     services: Services, schedule: Mapping[str, Mapping[str, Any]], grace: timedelta
 ) -> AsyncIOScheduler:
     """Jobs rebuilt from config at every start; the ledger keeps them to once per period."""
+    # Imported here: `jobs list` and `jobs run` read triggers and need no scheduler.
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
     tz = services.settings.timezone
     scheduler = AsyncIOScheduler(timezone=tz)
     for name, fields in schedule.items():

@@ -222,13 +222,15 @@ def cli(
     stdin: str = "",
     extra_env: dict[str, str] | None = None,
     module: bool = False,
+    python_flags: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
+    """`jindianzi ARGS` in a fresh process (`python [FLAGS] -m bot ARGS` with flags or `module`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JINDIANZI_")}
     env.update({"JINDIANZI_STORAGE_PATH": str(db), "PYTHONIOENCODING": "utf-8"})
     env.update(extra_env or {})
     command = (
-        [sys.executable, "-m", "bot"]
-        if module
+        [sys.executable, *python_flags, "-m", "bot"]
+        if module or python_flags
         else [str(Path(sys.executable).parent / "jindianzi")]
     )
     return subprocess.run(
