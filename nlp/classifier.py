@@ -51,13 +51,9 @@ class ModelClassifier:
         missing = [c for c in model.categories if c not in by_id]
         if missing:
             raise ValueError(f"model knows categories the configuration lacks: {missing}")
-        if model.features != extractor.descriptor:
-            raise ValueError(
-                f"model was trained on features {model.features!r}, not"
-                f" {extractor.descriptor!r}; run `jindianzi nlp train`"
-            )
         self._categories = tuple(categories)
-        self._extractor = extractor
+        # a model trained on another feature set (an older local one) gets its own features
+        self._extractor = extractor.for_features(model.features)
         self._model = model
 
     @property

@@ -8,12 +8,13 @@ right category.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from nlp.classifier import Prediction
+from nlp.classifier import UNKNOWN_CONFIDENCE, Prediction
 from nlp.training import Report
 
 BANDS: tuple[tuple[str, int, int], ...] = (
@@ -78,8 +79,13 @@ class Asking:
 def choose_threshold(
     scored: Sequence[Scored], target: float = TARGET_ACCURACY, step: float = 0.01
 ) -> float:
-    """The smallest threshold on a grid of `step` whose answered messages reach `target`."""
-    for k in range(round(1 / step) + 1):
+    """The smallest threshold on a grid of `step` whose answered messages reach `target`.
+
+    The grid starts just above the confidence of text with nothing to classify (emoji,
+    digits, English), so that such text is always asked about, however good the model.
+    """
+    first = math.floor(UNKNOWN_CONFIDENCE / step + 1e-9) + 1
+    for k in range(first, round(1 / step) + 1):
         threshold = round(k * step, 6)
         if Asking.at(scored, threshold).answered_accuracy >= target:
             return threshold

@@ -25,6 +25,7 @@ MAX_CHARS = 2000
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _KEEP = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
+_DESCRIPTOR = re.compile(r"w([01]) c(\d)-(\d) k([01])")
 
 # Traditional → simplified for the characters that matter here (jieba knows only simplified).
 _TRAD = (
@@ -70,7 +71,7 @@ class FeatureExtractor:
         tokenizer: jieba.Tokenizer,
         keywords: Mapping[str, Sequence[str]],
         *,
-        ngrams: tuple[int, int] = (1, 3),
+        ngrams: tuple[int, int] = (1, 2),
         words: bool = True,
         use_keywords: bool = True,
     ) -> None:
@@ -98,8 +99,26 @@ class FeatureExtractor:
     @property
     def descriptor(self) -> str:
         """The feature set in a few characters; a model records the one it was trained on."""
-        grams = f"c{self._ngrams.start}-{self._ngrams.stop - 1}" if self._ngrams else "c-"
+        grams = f"c{self._ngrams.start}-{self._ngrams.stop - 1}"
         return f"w{int(self._use_words)} {grams} k{int(self._use_keywords)}"
+
+    def for_features(self, descriptor: str) -> FeatureExtractor:
+        """An extractor making the features `descriptor` names, sharing tokenizer and keywords."""
+        found = _DESCRIPTOR.fullmatch(descriptor)
+        if not found:
+            raise ValueError(f"unknown feature set {descriptor!r}; run `jindianzi nlp train`")
+        if descriptor == self.descriptor:
+            return self
+        words, lo, hi, keywords = found.groups()
+        other = FeatureExtractor(
+            self._tokenizer,
+            {},
+            ngrams=(int(lo), int(hi)),
+            words=words == "1",
+            use_keywords=keywords == "1",
+        )
+        other._keywords = self._keywords
+        return other
 
     def features(self, prepared: str) -> list[str]:
         """The feature names of a text already through `prepare`, repeats included, in order."""

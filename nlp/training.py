@@ -74,7 +74,7 @@ def stratified_folds(labels: Sequence[str], k: int, seed: int = 7) -> list[int]:
 class Trainer:
     extractor: FeatureExtractor
     categories: tuple[str, ...]
-    l2: float = 1e-4
+    l2: float = 1e-5
     epochs: int = 150
     idf: bool = True
     sublinear: bool = True

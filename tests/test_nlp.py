@@ -105,13 +105,13 @@ def test_cross_validated_macro_f1(config: Config) -> None:
     trainer = Trainer(build_extractor(config), tuple(c.id for c in config.categories))
     report = trainer.cross_validate(rows)
     assert sum(map(sum, report.confusion)) == len(rows)
-    assert report.macro_f1 >= 0.85, report.render()
+    assert report.macro_f1 >= 0.91, report.render()
 
 
-DEV_MACRO_F1 = 0.915
-DEV_LOWEST_F1 = 0.885
-DEV_ANSWERED_ACCURACY = 0.95
-DEV_ASKED_AT_MOST = 0.20
+DEV_MACRO_F1 = 0.96
+DEV_LOWEST_F1 = 0.92
+DEV_ANSWERED_ACCURACY = 0.96
+DEV_ASKED_AT_MOST = 0.02
 """Measured by `jindianzi nlp eval` (nlp/README.md), less a small margin."""
 
 
@@ -159,7 +159,10 @@ def test_asking_below_the_threshold(
     )
 
 
-@pytest.mark.parametrize(("target", "threshold"), [(0.95, 0.81), (0.6, 0.41), (0.5, 0.0)])
+@pytest.mark.parametrize(
+    ("target", "threshold"),
+    [(0.95, 0.81), (0.6, 0.41), (0.5, 0.21)],  # never below: text with no Chinese gets 0.2
+)
 def test_threshold_is_the_smallest_reaching_the_target(target: float, threshold: float) -> None:
     assert choose_threshold(SCORED, target) == threshold
 
@@ -229,9 +232,23 @@ def test_model_file_keeps_its_weighting_and_features(
     old = LinearModel.load(tmp_path / "old.npz")
     assert not old.sublinear and old.features == "w1 c1-3 k1" and np.all(old.idf == 1)
     assert old.weigh([1, 2, 3], [1, 4, 9]).tolist() == pytest.approx([1, 0.5**0.5, 0.5**0.5])
-    other = dataclasses.replace(model, features="w0 c1-2 k0")
+    for features in ("w1 c1-3 k1", "w0 c2-4 k0"):  # each model gets the features it knows
+        other = ModelClassifier(
+            classifier.extractor,
+            dataclasses.replace(model, features=features),
+            classifier.categories,
+        )
+        assert other.extractor.descriptor == features
+    assert (
+        ModelClassifier(classifier.extractor, model, classifier.categories).extractor
+        is classifier.extractor
+    )
+    names = classifier.extractor.for_features("w0 c2-4 k0").features(prepare("锚杆回收"))
+    assert names == ["c2:锚杆", "c2:杆回", "c2:回收", "c3:锚杆回", "c3:杆回收", "c4:锚杆回收"]
     with pytest.raises(ValueError, match="run `jindianzi nlp train`"):
-        ModelClassifier(classifier.extractor, other, classifier.categories)
+        ModelClassifier(
+            classifier.extractor, dataclasses.replace(model, features="x"), classifier.categories
+        )
 
 
 def test_confidence_is_a_probability_ranking(classifier: ModelClassifier) -> None:
@@ -287,11 +304,12 @@ async def test_corrections_change_a_later_prediction(tmp_path: Path) -> None:
     assert learned == 3 and path == config.storage.data_dir / "nlp-model.npz"
     after = build_classifier(config)
     assert after.classify(text).category == wanted
-    report = await nlp_commands.evaluate(config, dev_set=tmp_path / "missing.tsv")
+    # two folds: the cross-validation here only has to be printed, not be precise
+    report = await nlp_commands.evaluate(config, folds=2, dev_set=tmp_path / "missing.tsv")
     assert report.splitlines()[0] == (
         f"development set: {tmp_path / 'missing.tsv'} not found; only cross-validation below"
     )
-    assert "5-fold cross-validation" in report
+    assert "2-fold cross-validation on" in report
     assert "right before training: 0/3" in report and "right after training:  3/3" in report
     shown = nlp_commands.development(config, before, "shipped model")
     assert shown.startswith("development set dev.tsv") and "ECE" in shown and "asked" in shown
