@@ -66,7 +66,12 @@ def _parser() -> argparse.ArgumentParser:
         help="只用语料训练,写入随代码发布的 nlp/data/model.npz(开发者用)",
     )
     nlp_cmds.add_parser(
-        "eval", parents=[common], help="5 折交叉验证报告,以及人工更正训练前后的分类"
+        "eval",
+        parents=[common],
+        help="开发集上的成绩、语料 5 折交叉验证,以及人工更正训练前后的分类",
+    )
+    nlp_cmds.add_parser(
+        "compare", parents=[common], help="比较几组特征和训练参数(开发集与交叉验证,开发者用)"
     )
     roster = commands.add_parser("roster", parents=[common], help="花名册")
     roster_cmds = roster.add_subparsers(dest="roster_command", required=True, metavar="ACTION")
@@ -236,6 +241,8 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
         if args.nlp_command == "train":
             path, size, learned = await nlp_commands.train(config, ship=args.ship)
             print(f"模型已训练:语料 {size} 条,人工更正 {learned} 条 → {path}")
+        elif args.nlp_command == "compare":
+            print(await asyncio.to_thread(nlp_commands.compare, config))
         else:
             print(await nlp_commands.evaluate(config))
         return 0

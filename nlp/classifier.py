@@ -46,7 +46,8 @@ class ModelClassifier:
         if missing:
             raise ValueError(f"model knows categories the configuration lacks: {missing}")
         self._categories = tuple(categories)
-        self._extractor = extractor
+        # a model trained on another feature set (an older local one) gets its own features
+        self._extractor = extractor.for_features(model.features)
         self._model = model
 
     @property
@@ -57,6 +58,10 @@ class ModelClassifier:
     def extractor(self) -> FeatureExtractor:
         return self._extractor
 
+    @property
+    def model(self) -> LinearModel:
+        return self._model
+
     def classify(self, text: str) -> Prediction:
         prepared = prepare(text)
         if not has_content(prepared):
@@ -65,8 +70,8 @@ class ModelClassifier:
                 (c, rest) for c in self._model.categories if c != FALLBACK
             ]
             return Prediction(FALLBACK, UNKNOWN_CONFIDENCE, tuple(unknown))
-        idx, val, _ = self._extractor.vector(prepared, prepared=True)
-        probs = self._model.probabilities(idx, val)
+        idx, counts, _ = self._extractor.vector(prepared, prepared=True)
+        probs = self._model.probabilities(idx, counts)
         ranking = tuple(
             sorted(
                 ((c, round(p, 4)) for c, p in zip(self._model.categories, probs, strict=True)),
@@ -85,9 +90,10 @@ class ModelClassifier:
         if not has_content(prepare(text)):
             return []
         k = self._model.categories.index(prediction.category)
-        idx, val, names = self._extractor.vector(text)
+        idx, counts, names = self._extractor.vector(text)
+        values = self._model.weigh(idx, counts).tolist()
         contributions: dict[str, float] = {}
-        for i, v, name in zip(idx, val, names, strict=True):
+        for i, v, name in zip(idx, values, names, strict=True):
             if name == "bias":
                 continue
             shown = name.split(":", 1)[1] if not name.startswith("k:") else f"关键词({name[2:]})"

@@ -2,16 +2,17 @@
 
 Character n-grams survive typos (皮代 for 皮带 still shares 皮) and words jieba does
 not know; the keyword features carry the configuration's vocabulary into the model.
-Features are binary (present or not; counting repeats did not help accuracy) and
-hashed into a fixed number of buckets with a stable hash, so no
-vocabulary file is needed and unseen words cost nothing.
+Features are counted and hashed into a fixed number of buckets with a stable hash, so
+no vocabulary file is needed and unseen words cost nothing. The counts are weighted
+(sublinear TF × IDF, L2-normalised) by the model, which holds the IDF it was trained
+with (see `nlp/model.py`).
 """
 
 from __future__ import annotations
 
-import math
 import re
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 import jieba
@@ -24,6 +25,7 @@ MAX_CHARS = 2000
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _KEEP = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
+_DESCRIPTOR = re.compile(r"w([01]) c(\d)-(\d) k([01])")
 
 # Traditional → simplified for the characters that matter here (jieba knows only simplified).
 _TRAD = (
@@ -64,8 +66,21 @@ BIAS_BUCKET = bucket("bias")
 
 
 class FeatureExtractor:
-    def __init__(self, tokenizer: jieba.Tokenizer, keywords: Mapping[str, Sequence[str]]) -> None:
+    def __init__(
+        self,
+        tokenizer: jieba.Tokenizer,
+        keywords: Mapping[str, Sequence[str]],
+        *,
+        ngrams: tuple[int, int] = (1, 2),
+        words: bool = True,
+        use_keywords: bool = True,
+    ) -> None:
+        """`ngrams`, `words` and `use_keywords` exist to compare feature sets (`nlp compare`)."""
         self._tokenizer = tokenizer
+        self._ngrams = range(ngrams[0], ngrams[1] + 1)
+        self._prefixes = [(n, f"c{n}:") for n in self._ngrams]
+        self._use_words = words
+        self._use_keywords = use_keywords
         self._buckets: dict[str, int] = {}
         """Feature name → bucket, remembered: hashing was a third of the extraction time."""
         self._keywords = {
@@ -81,18 +96,49 @@ class FeatureExtractor:
         """Words plus the shorter words inside long ones (锚杆回收 → 锚杆, 回收, 锚杆回收)."""
         return [t for t in self._tokenizer.lcut_for_search(prepared, HMM=False) if t.isalnum()]
 
+    @property
+    def descriptor(self) -> str:
+        """The feature set in a few characters; a model records the one it was trained on."""
+        grams = f"c{self._ngrams.start}-{self._ngrams.stop - 1}"
+        return f"w{int(self._use_words)} {grams} k{int(self._use_keywords)}"
+
+    def for_features(self, descriptor: str) -> FeatureExtractor:
+        """An extractor making the features `descriptor` names, sharing tokenizer and keywords."""
+        found = _DESCRIPTOR.fullmatch(descriptor)
+        if not found:
+            raise ValueError(f"unknown feature set {descriptor!r}; run `jindianzi nlp train`")
+        if descriptor == self.descriptor:
+            return self
+        words, lo, hi, keywords = found.groups()
+        other = FeatureExtractor(
+            self._tokenizer,
+            {},
+            ngrams=(int(lo), int(hi)),
+            words=words == "1",
+            use_keywords=keywords == "1",
+        )
+        other._keywords = self._keywords
+        return other
+
     def features(self, prepared: str) -> list[str]:
-        """The distinct feature names of a text already through `prepare`, in order."""
-        names = ["n:#" if w.isdigit() else "w:" + w for w in self.words(prepared)]
+        """The feature names of a text already through `prepare`, repeats included, in order."""
+        names = (
+            ["n:#" if w.isdigit() else "w:" + w for w in self.words(prepared)]
+            if self._use_words
+            else []
+        )
         for run in _KEEP.findall(prepared):
             if not _CJK.search(run):
                 continue
-            names.extend(["c1:" + ch for ch in run])
-            names.extend(["c2:" + run[i : i + 2] for i in range(len(run) - 1)])
-            names.extend(["c3:" + run[i : i + 3] for i in range(len(run) - 2)])
-        for cat, words in self._keywords.items():
-            names.extend(["k:" + cat for w in words if w in prepared])
-        return list(dict.fromkeys(names))
+            for n, prefix in self._prefixes:
+                if n == 1:
+                    names.extend([prefix + ch for ch in run])
+                else:
+                    names.extend([prefix + run[i : i + n] for i in range(len(run) - n + 1)])
+        if self._use_keywords:
+            for cat, words in self._keywords.items():
+                names.extend(["k:" + cat for w in words if w in prepared])
+        return names
 
     def _bucket_list(self, names: list[str]) -> list[int]:
         cache = self._buckets
@@ -108,19 +154,19 @@ class FeatureExtractor:
 
     def vector(
         self, text: str, *, prepared: bool = False
-    ) -> tuple[list[int], list[float], list[str]]:
-        """Hashed buckets of the distinct features, L2-normalised binary weights, the names."""
-        names = self.features(text if prepared else prepare(text))
-        share = 1.0 / math.sqrt(len(names)) if names else 0.0
-        return self._bucket_list(names), [1.0, *[share] * len(names)], ["bias", *names]
+    ) -> tuple[list[int], list[int], list[str]]:
+        """Buckets of the distinct features with their counts, the bias first; the names."""
+        counts = Counter(self.features(text if prepared else prepare(text)))
+        names = list(counts)
+        return self._bucket_list(names), [1, *counts.values()], ["bias", *names]
 
 
 def batch(
     extractor: FeatureExtractor, texts: Iterable[str]
-) -> tuple[list[int], list[float], list[int]]:
-    """CSR-style (indices, values, row lengths) for many texts."""
+) -> tuple[list[int], list[int], list[int]]:
+    """CSR-style (indices, counts, row lengths) for many texts."""
     indices: list[int] = []
-    values: list[float] = []
+    values: list[int] = []
     lengths: list[int] = []
     for text in texts:
         idx, val, _ = extractor.vector(text)

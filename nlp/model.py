@@ -4,6 +4,11 @@ Why not scikit-learn: for a few thousand short texts a softmax regression is for
 lines of numpy; scikit-learn would add scipy and ~100 MB to every install and a
 slower start-up for the same accuracy. Probabilities are calibrated by temperature
 scaling on out-of-fold predictions.
+
+Term weighting: a feature's count c becomes (1 + ln c) × idf, idf = ln((1 + N) / (1 + df)) + 1
+over the N training texts, and each row is L2-normalised (the bias stays 1). Without it every
+character of a long message weighed as much as its one telling word. The IDF vector is saved
+with the weights, so a model always classifies with the weighting it was trained with.
 """
 
 from __future__ import annotations
@@ -22,7 +27,11 @@ from nlp.features import BUCKETS, FeatureExtractor, batch
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
-FORMAT = 1
+FORMAT = 2
+"""2: IDF term weighting and the feature set stored with the model. 1: binary features."""
+FORMATS = (1, 2)
+LEGACY_FEATURES = "w1 c1-3 k1"
+"""What format-1 models were trained on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +61,22 @@ class Matrix:
         starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
         rows = np.repeat(np.arange(len(selected), dtype=np.int64), lens)
         return Matrix(self.indices[pick], self.values[pick], starts, rows)
+
+    def document_frequency(self) -> FloatArray:
+        """In how many rows each bucket occurs (a bucket hit twice in a row counts once)."""
+        pairs = np.unique(self.rows * BUCKETS + self.indices)
+        df: FloatArray = np.bincount(pairs % BUCKETS, minlength=BUCKETS).astype(np.float32)
+        return df
+
+    def weighted(self, idf: FloatArray, *, sublinear: bool = True) -> Matrix:
+        """Counts → (1 + ln c) × idf (or 1 × idf), each row L2-normalised; the bias stays 1."""
+        tf = 1 + np.log(self.values) if sublinear else np.ones_like(self.values)
+        values = (tf * idf[self.indices]).astype(np.float32)
+        values[self.starts] = 0  # every row starts with the bias
+        norms = np.sqrt(np.add.reduceat(values * values, self.starts))
+        values /= np.maximum(norms, 1e-12)[self.rows]
+        values[self.starts] = 1
+        return Matrix(self.indices, values, self.starts, self.rows)
 
     def dot(self, weights: FloatArray) -> FloatArray:
         products = weights[self.indices] * self.values[:, None]
@@ -106,6 +131,19 @@ def fit_weights(
     return full
 
 
+def inverse_document_frequency(x: Matrix, *, unseen: bool = True) -> FloatArray:
+    """Smoothed IDF per bucket from the training rows in `x` (raw counts).
+
+    A bucket no training text has carries no weight in the model; with `unseen` it still takes
+    the highest IDF and so its share of the row's length, else 0 (it is ignored).
+    """
+    df = x.document_frequency()
+    idf: FloatArray = (np.log((1 + len(x.starts)) / (1 + df)) + 1).astype(np.float32)
+    if not unseen:
+        idf[df == 0] = 0
+    return idf
+
+
 def fit_temperature(logits: FloatArray, labels: IntArray) -> float:
     """The temperature that minimises the log-loss of held-out predictions."""
     best, best_loss = 1.0, math.inf
@@ -123,14 +161,33 @@ class LinearModel:
     weights: FloatArray
     temperature: float
     corpus_sha256: str
+    idf: FloatArray
+    """Per bucket; all ones for a model without term weighting."""
+    sublinear: bool = True
+    """Counts weigh 1 + ln c; otherwise a feature is present or not."""
+    features: str = LEGACY_FEATURES
+    """`FeatureExtractor.descriptor` of the features it was trained on."""
 
-    def logits(self, indices: Sequence[int], values: Sequence[float]) -> FloatArray:
-        summed: FloatArray = np.asarray(values, dtype=np.float32) @ self.weights[indices]
+    def weigh(self, indices: Sequence[int] | IntArray, counts: Sequence[float]) -> FloatArray:
+        """One text's feature counts (the bias first) → the values the weights multiply."""
+        values: FloatArray = self.idf[indices]
+        if self.sublinear:
+            values *= 1 + np.log(np.asarray(counts, dtype=np.float32))
+        values[0] = 0
+        norm = math.sqrt(float(values @ values))
+        if norm > 0:
+            values *= 1 / norm
+        values[0] = 1
+        return values
+
+    def logits(self, indices: Sequence[int], counts: Sequence[float]) -> FloatArray:
+        idx = np.asarray(indices, dtype=np.int64)
+        summed: FloatArray = self.weigh(idx, counts) @ self.weights[idx]
         return summed
 
-    def probabilities(self, indices: Sequence[int], values: Sequence[float]) -> list[float]:
+    def probabilities(self, indices: Sequence[int], counts: Sequence[float]) -> list[float]:
         """Calibrated probabilities per category (plain floats: one idea is seven numbers)."""
-        logits = (self.logits(indices, values) / self.temperature).tolist()
+        logits = (self.logits(indices, counts) / self.temperature).tolist()
         top = max(logits)
         exp = [math.exp(x - top) for x in logits]
         total = sum(exp)
@@ -144,6 +201,9 @@ class LinearModel:
             format=np.asarray(FORMAT),
             categories=np.asarray(self.categories),
             weights=self.weights.astype(np.float16),
+            idf=self.idf.astype(np.float16),
+            sublinear=np.asarray(self.sublinear),
+            features=np.asarray(self.features),
             temperature=np.asarray(self.temperature),
             corpus_sha256=np.asarray(self.corpus_sha256),
         )
@@ -154,13 +214,18 @@ class LinearModel:
     @classmethod
     def load(cls, path: Path) -> LinearModel:
         with np.load(path, allow_pickle=False) as data:
-            if int(data["format"]) != FORMAT or data["weights"].shape[0] != BUCKETS:
+            version = int(data["format"])
+            if version not in FORMATS or data["weights"].shape[0] != BUCKETS:
                 raise ValueError(f"{path}: model format is not {FORMAT}; run `jindianzi nlp train`")
+            legacy = version == 1
             return cls(
                 categories=tuple(str(c) for c in data["categories"]),
                 weights=data["weights"].astype(np.float32),
                 temperature=float(data["temperature"]),
                 corpus_sha256=str(data["corpus_sha256"]),
+                idf=np.ones(BUCKETS, np.float32) if legacy else data["idf"].astype(np.float32),
+                sublinear=False if legacy else bool(data["sublinear"]),
+                features=LEGACY_FEATURES if legacy else str(data["features"]),
             )
 
 

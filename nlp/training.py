@@ -11,24 +11,43 @@ from pathlib import Path
 
 import numpy as np
 
-from nlp.features import FeatureExtractor
-from nlp.model import LinearModel, Matrix, digest, fit_temperature, fit_weights
+from nlp.features import BUCKETS, FeatureExtractor
+from nlp.model import (
+    FloatArray,
+    LinearModel,
+    Matrix,
+    digest,
+    fit_temperature,
+    fit_weights,
+    inverse_document_frequency,
+)
 
 CORRECTION_WEIGHT = 2.0
 """A correction by a person counts double: it is a real message, not a written example."""
 
 
-def corpus_path() -> Path:
-    return Path(str(resources.files("nlp").joinpath("data", "corpus.tsv")))
+def data_dir() -> Path:
+    return Path(str(resources.files("nlp").joinpath("data")))
+
+
+def corpus_paths() -> list[Path]:
+    """Every training file: `data/corpus*.tsv` in name order (never `dev.tsv`)."""
+    return sorted(data_dir().glob("corpus*.tsv"))
 
 
 def shipped_model_path() -> Path:
-    return Path(str(resources.files("nlp").joinpath("data", "model.npz")))
+    return data_dir() / "model.npz"
+
+
+def dev_path() -> Path:
+    """The development set: written apart from the corpus, never trained on."""
+    return data_dir() / "dev.tsv"
 
 
 def load_corpus(path: Path | None = None) -> list[tuple[str, str]]:
-    """(category, text) rows of a TSV file with the header `category<TAB>text`."""
-    path = path or corpus_path()
+    """(category, text) rows of one TSV file, or of every corpus file when `path` is None."""
+    if path is None:
+        return [row for p in corpus_paths() for row in load_corpus(p)]
     with path.open(encoding="utf-8", newline="") as f:
         reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
         header = next(reader)
@@ -55,8 +74,12 @@ def stratified_folds(labels: Sequence[str], k: int, seed: int = 7) -> list[int]:
 class Trainer:
     extractor: FeatureExtractor
     categories: tuple[str, ...]
-    l2: float = 1e-4
+    l2: float = 1e-5
     epochs: int = 150
+    idf: bool = True
+    sublinear: bool = True
+    unseen: bool = True
+    """Whether features no training text has still count in a row's length (see the model)."""
 
     def _labels(self, rows: Sequence[tuple[str, str]]) -> np.ndarray:
         index = {c: i for i, c in enumerate(self.categories)}
@@ -65,10 +88,23 @@ class Trainer:
             raise ValueError(f"unknown categories in training data: {', '.join(sorted(unknown))}")
         return np.asarray([index[label] for label, _ in rows], dtype=np.int64)
 
-    def _fit(self, x: Matrix, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        return fit_weights(
-            x, y, len(self.categories), l2=self.l2, epochs=self.epochs, sample_weight=weights
+    def _idf(self, x: Matrix) -> FloatArray:
+        if not self.idf:
+            return np.ones(BUCKETS, dtype=np.float32)
+        return inverse_document_frequency(x, unseen=self.unseen)
+
+    def _fit(self, x: Matrix, y: np.ndarray, weights: np.ndarray) -> tuple[FloatArray, FloatArray]:
+        """Weights and IDF from the raw counts `x` of the training rows only."""
+        idf = self._idf(x)
+        w = fit_weights(
+            x.weighted(idf, sublinear=self.sublinear),
+            y,
+            len(self.categories),
+            l2=self.l2,
+            epochs=self.epochs,
+            sample_weight=weights,
         )
+        return w, idf
 
     def out_of_fold_logits(
         self, x: Matrix, y: np.ndarray, weights: np.ndarray, folds: Sequence[int], k: int
@@ -78,14 +114,20 @@ class Trainer:
         for fold in range(k):
             test = np.flatnonzero(fold_of == fold)
             train = np.flatnonzero(fold_of != fold)
-            w = self._fit(x.take(train), y[train], weights[train])
-            logits[test] = x.take(test).dot(w)
+            w, idf = self._fit(x.take(train), y[train], weights[train])
+            logits[test] = x.take(test).weighted(idf, sublinear=self.sublinear).dot(w)
         return logits
 
     def train(
         self, rows: Sequence[tuple[str, str]], corrections: Sequence[tuple[str, str]] = ()
     ) -> LinearModel:
         """Fit on the corpus plus corrections; calibrate on 5-fold out-of-fold predictions."""
+        return self.train_and_validate(rows, corrections)[0]
+
+    def train_and_validate(
+        self, rows: Sequence[tuple[str, str]], corrections: Sequence[tuple[str, str]] = ()
+    ) -> tuple[LinearModel, Report]:
+        """The model, and the 5-fold cross-validation its temperature was fitted on."""
         everything = [*rows, *corrections]
         x = Matrix.build(self.extractor, [text for _, text in everything])
         y = self._labels(everything)
@@ -94,8 +136,19 @@ class Trainer:
         )
         k = 5
         folds = stratified_folds([label for label, _ in everything], k)
-        temperature = fit_temperature(self.out_of_fold_logits(x, y, weights, folds, k), y)
-        return LinearModel(self.categories, self._fit(x, y, weights), temperature, digest(rows))
+        held_out = self.out_of_fold_logits(x, y, weights, folds, k)
+        temperature = fit_temperature(held_out, y)
+        w, idf = self._fit(x, y, weights)
+        model = LinearModel(
+            self.categories,
+            w,
+            temperature,
+            digest(rows),
+            idf,
+            sublinear=self.sublinear,
+            features=self.extractor.descriptor,
+        )
+        return model, Report.of(self.categories, y, held_out.argmax(axis=1), k)
 
     def cross_validate(self, rows: Sequence[tuple[str, str]], k: int = 5) -> Report:
         x = Matrix.build(self.extractor, [text for _, text in rows])
@@ -112,16 +165,23 @@ class Report:
     confusion: list[list[int]]
     folds: int
     per_class: dict[str, tuple[float, float, float, int]] = field(default_factory=dict)
+    title: str = ""
+    """What was measured; by default the cross-validation."""
 
     @classmethod
     def of(
-        cls, categories: tuple[str, ...], truth: np.ndarray, predicted: np.ndarray, folds: int
+        cls,
+        categories: tuple[str, ...],
+        truth: np.ndarray,
+        predicted: np.ndarray,
+        folds: int,
+        title: str = "",
     ) -> Report:
         size = len(categories)
         confusion = [[0] * size for _ in range(size)]
         for t, p in zip(truth.tolist(), predicted.tolist(), strict=True):
             confusion[t][p] += 1
-        report = cls(categories, confusion, folds)
+        report = cls(categories, confusion, folds, title=title)
         for i, cat in enumerate(categories):
             tp = confusion[i][i]
             support = sum(confusion[i])
@@ -141,9 +201,16 @@ class Report:
     def macro_f1(self) -> float:
         return sum(f1 for _, _, f1, _ in self.per_class.values()) / max(len(self.per_class), 1)
 
+    @property
+    def lowest_f1(self) -> tuple[str, float]:
+        """The weakest category and its F1."""
+        cat = min(self.per_class, key=lambda c: self.per_class[c][2])
+        return cat, self.per_class[cat][2]
+
     def render(self) -> str:
         lines = [
-            f"stratified {self.folds}-fold cross-validation on {sum(map(sum, self.confusion))}"
+            self.title
+            or f"stratified {self.folds}-fold cross-validation on {sum(map(sum, self.confusion))}"
             " examples",
             f"accuracy  {self.accuracy:.3f}",
             f"macro-F1  {self.macro_f1:.3f}",
