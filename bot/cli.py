@@ -242,6 +242,8 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
             path, size, learned = await nlp_commands.train(config, ship=args.ship)
             print(f"模型已训练:语料 {size} 条,人工更正 {learned} 条 → {path}")
         elif args.nlp_command == "compare":
+            import asyncio  # loaded by asyncio.run already; named here for to_thread
+
             print(await asyncio.to_thread(nlp_commands.compare, config))
         else:
             print(await nlp_commands.evaluate(config))

@@ -142,7 +142,7 @@ class WecomConfig:
 
 @dataclass(frozen=True, slots=True)
 class NlpConfig:
-    confidence_threshold: float = 0.21
+    confidence_threshold: float = 0.53
     """Chosen on the development set for the shipped model: see nlp/README.md."""
     similarity_threshold: float = 0.35
 

@@ -14,7 +14,15 @@ import pytest
 from bot.app import App, build_extractor
 from bot.config import Config
 from nlp import LinearModel, ModelClassifier, Prediction
-from nlp.evaluation import Asking, Calibration, Evaluation, Scored, choose_threshold, score
+from nlp.evaluation import (
+    Asking,
+    Calibration,
+    Evaluation,
+    Scored,
+    choose_threshold,
+    score,
+    wilson_lower,
+)
 from nlp.features import BUCKETS, prepare
 from nlp.model import Matrix, digest, inverse_document_frequency
 from nlp.training import (
@@ -159,12 +167,35 @@ def test_asking_below_the_threshold(
     )
 
 
+MANY = [
+    *(scored_case("a", ("a", 0.95), ("b", 0.05)) for _ in range(200)),
+    *(scored_case("b", ("a", 0.6), ("b", 0.4)) for _ in range(10)),  # wrong
+    *(scored_case("a", ("a", 0.6), ("b", 0.4)) for _ in range(5)),
+]
+"""205 of 215 right (0.953, lower bound 0.916); above 0.6, 200 of 200 (lower bound 0.981)."""
+
+
 @pytest.mark.parametrize(
-    ("target", "threshold"),
-    [(0.95, 0.81), (0.6, 0.41), (0.5, 0.21)],  # never below: text with no Chinese gets 0.2
+    ("scored", "target", "threshold"),
+    [
+        (MANY, 0.95, 0.61),  # the point figure 0.953 would pass at 0.21: its lower end does not
+        (MANY, 0.9, 0.21),  # never below: text with no Chinese gets 0.2
+        (SCORED, 0.95, 0.91),  # four messages prove nothing: above them all, ask about all
+        ([], 0.95, 0.21),
+    ],
 )
-def test_threshold_is_the_smallest_reaching_the_target(target: float, threshold: float) -> None:
-    assert choose_threshold(SCORED, target) == threshold
+def test_threshold_is_the_smallest_whose_lower_bound_reaches_the_target(
+    scored: list[Scored], target: float, threshold: float
+) -> None:
+    assert choose_threshold(scored, target) == threshold
+
+
+@pytest.mark.parametrize(
+    ("right", "n", "lower"),
+    [(406, 420, 0.9448), (200, 200, 0.9812), (0, 10, 0.0), (5, 10, 0.2366), (0, 0, 1.0)],
+)
+def test_wilson_lower_bound(right: int, n: int, lower: float) -> None:
+    assert wilson_lower(right, n) == pytest.approx(lower, abs=1e-4)
 
 
 def test_calibration_table_and_expected_error() -> None:
