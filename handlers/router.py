@@ -181,7 +181,8 @@ class Router:
         """Process one update exactly once; its replies are queued in the outbox.
 
         Inside a caller's transaction (the intake's group commit) this is one savepoint of
-        it: a failure rolls back this update's work alone."""
+        it: a failure rolls back this update's work alone. The prepare step still reads on
+        the read connection then, but while the group holds the write lock."""
         repos = services.repos
         msg = await self.prepare(msg, services)
         try:

@@ -148,7 +148,9 @@ async def similar_ideas(services: Services, words: Sequence[str]) -> list[Idea]:
     `RARE_TERMS` rarest terms (those carry most of the TF-IDF weight a similar idea must
     share), the latest `PER_TERM` live ideas holding each are ranked by the idf weight of
     those they hold, and the best `CANDIDATES` are scored by TF-IDF cosine, with the
-    counts as they will be once this idea is indexed (as when the search ran after it)."""
+    counts as they will be once this idea is indexed (as when the search ran after it).
+    It reads the last commit: an idea sent in the same group of updates (see
+    `bot.intake.process_stored`), a moment before, is not among the candidates."""
     search = services.repos.search
     own = {w.lower() for w in words}
     total, counts = await search.frequencies(own)
