@@ -1,12 +1,19 @@
 """A burst of 1,130 registered users each sending one idea at once, through the fake Bot API.
 
-    .venv/bin/python -m benchmarks.telegram_burst [--users 1130]
+    .venv/bin/python -m benchmarks.telegram_burst [--users 1130] [--rate 30] [--stored 1000000]
+        [--rounds 3] [--keep DIR]
 
-The bot runs as it does in service (`jindianzi run`, a separate process, polling);
-the yardstick is a plain python-telegram-bot echo bot (`Application.run_polling`) on
-the same fake server in the same run. Reported: ideas/s from the first update being
-available to the last reply received, and p50/p99 of update-available → reply.
-Every idea must be stored exactly once and answered.
+The bot runs as it does in service (`jindianzi run`, a separate process, polling). Two
+yardsticks on the same fake server, in alternating rounds (jindianzi, durable, plain; then
+the other way round): a plain python-telegram-bot echo bot (`Application.run_polling`),
+and a durable echo bot that commits one fsync'd row per update (WAL, synchronous=FULL) before
+it answers, the fair floor for a bot that keeps what it is sent. Reported: the medians over
+the rounds of ideas/s from the first update being available to the last reply received, of
+p50/p99 of update-available → reply, and of the per-round ratios. `--stored N` seeds N ideas
+first (`benchmarks.scale.seed`, bulk SQL; each round starts from a copy). `--rate 0` means no
+send limit (the bot gets 100,000/s: its configuration wants a limit). `BENCH_BOT_CODE=DIR`
+runs the bot from another checkout (a before/after on the same machine). Every idea must be
+stored exactly once and answered.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import sqlite3
 import statistics
@@ -35,6 +43,28 @@ import sys
 from telegram import Update
 from telegram.ext import AIORateLimiter, Application, MessageHandler, filters
 async def echo(update, context):
+    await update.message.reply_text(update.message.text)
+rate = float(sys.argv[4])
+builder = (Application.builder().token(sys.argv[1]).base_url(sys.argv[2])
+           .base_file_url(sys.argv[3]))
+if rate:
+    builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=rate, max_retries=3))
+app = builder.build()
+app.add_handler(MessageHandler(filters.TEXT, echo))
+app.run_polling(allowed_updates=Update.ALL_TYPES)
+"""
+
+DURABLE_ECHO_BOT = """
+import sqlite3, sys
+from telegram import Update
+from telegram.ext import AIORateLimiter, Application, MessageHandler, filters
+db = sqlite3.connect(sys.argv[5], isolation_level=None)
+db.execute("PRAGMA journal_mode = WAL")
+db.execute("PRAGMA synchronous = FULL")
+db.execute("CREATE TABLE IF NOT EXISTS seen (update_id INTEGER PRIMARY KEY, text TEXT)")
+async def echo(update, context):
+    with db:  # one fsync'd commit per update, as the least a durable bot does
+        db.execute("INSERT INTO seen VALUES (?, ?)", (update.update_id, update.message.text))
     await update.message.reply_text(update.message.text)
 rate = float(sys.argv[4])
 builder = (Application.builder().token(sys.argv[1]).base_url(sys.argv[2])
@@ -78,7 +108,7 @@ def quantile(values: list[float], q: int) -> float:
 
 
 async def run_one(
-    name: str, users: int, rate: float, texts: list[str], db: Path
+    name: str, users: int, rate: float, texts: list[str], db: Path, stored: int = 0
 ) -> tuple[float, list[float]]:
     env_base = {k: v for k, v in os.environ.items() if not k.startswith("JINDIANZI_")}
     jindianzi = str(Path(sys.executable).parent / "jindianzi")
@@ -86,6 +116,10 @@ async def run_one(
         urls = [f"{tg.url}/bot", f"{tg.url}/file/bot"]
         if name == "echo":
             command, env = [sys.executable, "-c", ECHO_BOT, TOKEN, *urls, str(rate)], env_base
+        elif name == "durable":
+            echo_db = str(db.parent / "echo.db")
+            command = [sys.executable, "-c", DURABLE_ECHO_BOT, TOKEN, *urls, str(rate), echo_db]
+            env = env_base
         else:
             env = {**env_base, "JINDIANZI_STORAGE_PATH": str(db)}
             await asyncio.to_thread(  # creates and migrates the database
@@ -96,7 +130,10 @@ async def run_one(
                 capture_output=True,
                 check=True,
             )
-            seed_telegram_people(db, users, FIRST_USER)
+            if stored:  # seeded by `run` (its workers are FIRST_USER, FIRST_USER + 1, …)
+                assert db.with_name(db.name + ".seeded").exists()
+            else:
+                seed_telegram_people(db, users, FIRST_USER)
             command = [jindianzi, "run"]
             if os.environ.get("BENCH_PROFILE"):
                 command = [
@@ -109,12 +146,14 @@ async def run_one(
                     "bot",
                     "run",
                 ]
+            if os.environ.get("BENCH_BOT_CODE"):  # another checkout's bot, for a before/after
+                env["PYTHONPATH"] = os.environ["BENCH_BOT_CODE"]
             env.update(
                 {
                     "JINDIANZI_TELEGRAM_TOKEN": TOKEN,
                     "JINDIANZI_TELEGRAM_BASE_URL": urls[0],
                     "JINDIANZI_TELEGRAM_BASE_FILE_URL": urls[1],
-                    "JINDIANZI_TELEGRAM_MAX_MESSAGES_PER_SECOND": str(rate),
+                    "JINDIANZI_TELEGRAM_MAX_MESSAGES_PER_SECOND": str(rate or 100_000),  # ~none
                 }
             )
         proc = await asyncio.to_thread(
@@ -134,31 +173,92 @@ async def run_one(
             await asyncio.to_thread(proc.wait, 30)
 
 
-async def run(users: int, rate: float) -> None:
+async def run(users: int, rate: float, stored: int, rounds: int, keep: Path | None) -> None:
+    """Alternating rounds of (jindianzi, durable echo, plain echo); medians of the ratios."""
     from nlp.training import load_corpus
 
     texts = [text for _, text in load_corpus() if len(text) > 8]
+    results: dict[str, list[tuple[float, list[float]]]] = {"ours": [], "durable": [], "echo": []}
     with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "data" / "j.db"
-        echo = await run_one("echo", users, rate, texts, db)
-        ours = await run_one("jindianzi", users, rate, texts, db)
-        with sqlite3.connect(db) as conn:
-            stored = conn.execute("SELECT count(*), count(DISTINCT text) FROM ideas").fetchone()
-    assert stored == (users, users), f"ideas stored: {stored}, expected {users} distinct"
-    limit = f"{rate:g} messages/s (AIORateLimiter, both bots)" if rate else "none"
+        base = keep or Path(tmp)
+        for n in range(rounds):
+            data = base / f"round{n}"
+            data.mkdir(parents=True, exist_ok=True)
+            db = data / "j.db"
+            if stored and n and not db.exists():  # one seeded copy, copied per round
+                src = base / "round0" / "j.db.pristine"
+                shutil.copy(src, db)
+                db.with_name(db.name + ".seeded").touch()
+            ours_texts = [f"{t}(第{n}轮)" for t in texts]
+            order = ["ours", "durable", "echo"] if n % 2 == 0 else ["echo", "durable", "ours"]
+            for name in order:
+                if name == "ours" and stored and n == 0 and not db.exists():
+                    await _seed_once(db, stored)
+                    shutil.copy(db, db.with_name("j.db.pristine"))
+                kind = "jindianzi" if name == "ours" else name
+                results[name].append(await run_one(kind, users, rate, ours_texts, db, stored))
+            with sqlite3.connect(db) as conn:
+                count = conn.execute(
+                    "SELECT count(*), count(DISTINCT text) FROM ideas WHERE text LIKE ?",
+                    (f"%(第{n}轮)%",),
+                ).fetchone()
+            assert count == (users, users), f"ideas stored: {count}, expected {users} distinct"
+    limit = f"{rate:g} messages/s (AIORateLimiter, all bots)" if rate else "none"
     print(
-        f"{users} users, one idea each, pushed at once; overall send limit: {limit}; "
-        f"every idea stored exactly once ({stored[0]}) and answered"
+        f"{users} users, one idea each, pushed at once; {stored:,} ideas stored before;"
+        f" overall send limit: {limit}; {rounds} alternating rounds; every idea stored"
+        " exactly once and answered"
     )
     print()
-    print("| measure | jindianzi run | PTB echo bot (yardstick) | ratio |")
-    print("| --- | --- | --- | --- |")
     print(
-        f"| ideas/s | {users / ours[0]:,.0f} | {users / echo[0]:,.0f} | {echo[0] / ours[0]:.2f} |"
+        "| measure | jindianzi run | durable echo bot | plain echo bot"
+        " | ratio to durable | ratio to plain |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
+
+    def med(values: list[float]) -> float:
+        return statistics.median(values)
+
+    o, d, e = results["ours"], results["durable"], results["echo"]
+    tput = [users / r[0] for r in o], [users / r[0] for r in d], [users / r[0] for r in e]
+    print(
+        f"| ideas/s (median) | {med(tput[0]):,.0f} | {med(tput[1]):,.0f} | {med(tput[2]):,.0f}"
+        f" | {med([a / b for a, b in zip(tput[0], tput[1], strict=True)]):.2f}"
+        f" | {med([a / b for a, b in zip(tput[0], tput[2], strict=True)]):.2f} |"
     )
     for q in (50, 99):
-        a, b = quantile(ours[1], q), quantile(echo[1], q)
-        print(f"| p{q} update → reply | {a:.2f} s | {b:.2f} s | {a / b:.2f} |")
+        a = [quantile(r[1], q) for r in o]
+        b = [quantile(r[1], q) for r in d]
+        c = [quantile(r[1], q) for r in e]
+        print(
+            f"| p{q} update → reply (median) | {med(a):.2f} s | {med(b):.2f} s | {med(c):.2f} s"
+            f" | {med([x / y for x, y in zip(a, b, strict=True)]):.2f}"
+            f" | {med([x / y for x, y in zip(a, c, strict=True)]):.2f} |"
+        )
+    print()
+    print("jindianzi ideas/s per round:", ", ".join(f"{x:.0f}" for x in tput[0]))
+
+
+async def _seed_once(db: Path, stored: int) -> None:
+    """Create, migrate and seed the database (people and ideas) for the first round."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JINDIANZI_")}
+    env["JINDIANZI_STORAGE_PATH"] = str(db)
+    jindianzi = str(Path(sys.executable).parent / "jindianzi")
+    await asyncio.to_thread(
+        subprocess.run,
+        [jindianzi, "export", str(db.parent / "x.csv")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        check=True,
+    )
+    from benchmarks.scale import seed
+    from bot.app import build_classifier
+    from tests.support import project_config
+
+    seconds = seed(db, stored, build_classifier(project_config(db)))
+    db.with_name(db.name + ".seeded").touch()
+    print(f"seeded {stored:,} ideas in {seconds:.0f} s", flush=True)
 
 
 def main() -> None:
@@ -167,8 +267,11 @@ def main() -> None:
     parser.add_argument(
         "--rate", type=float, default=30.0, help="overall messages/s for both bots; 0 for no limit"
     )
+    parser.add_argument("--stored", type=int, default=0, help="ideas seeded before the burst")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds")
+    parser.add_argument("--keep", type=Path, help="keep the databases in this folder")
     args = parser.parse_args()
-    asyncio.run(run(args.users, args.rate))
+    asyncio.run(run(args.users, args.rate, args.stored, args.rounds, args.keep))
 
 
 if __name__ == "__main__":

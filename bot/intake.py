@@ -1,15 +1,17 @@
 """What keeps the long-running loops going: supervision with back-off, and stored updates
-processed one by one so that a poison update is set aside instead of stopping the rest."""
+processed in groups (one transaction, a savepoint each) so that a poison update is set aside
+instead of stopping the rest."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from handlers.messages import Outgoing
 from handlers.router import APOLOGY
 from handlers.services import Services
+from storage import PendingUpdate
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,10 @@ async def process_forever(
     await supervise(f"processing stored {name} updates", round_, stop)
 
 
+GROUP_SIZE = 50
+"""At most this many stored updates are processed in one transaction (one fsync)."""
+
+
 async def process_stored(
     services: Services,
     channel: str,
@@ -85,22 +91,54 @@ async def process_stored(
     """Feed every pending update of `channel` to `handle(update_id, raw)`, oldest first;
     returns how many were handled.
 
+    Group commit: up to `GROUP_SIZE` pending updates share one transaction, each in a
+    savepoint of its own, so an update's effect and its done mark commit together, a
+    failing update rolls back alone, and the group pays one fsync instead of one each.
     Parsing belongs inside `handle`, so whatever an update holds, its failure is counted
     here: after `MAX_UPDATE_ATTEMPTS` it is set aside as failed, its sender (when the raw
-    update names one, by `sender_of`) gets the apology once, and the ones behind it flow on.
+    update names one, by `sender_of`) gets the apology once, and the ones behind it flow
+    on. Should the group's transaction itself fail (its commit, say), its updates are
+    done again one per transaction, as if no group had been tried.
     """
+    done = 0
+    while pending := await services.repos.inbox.pending(channel, limit=GROUP_SIZE):
+        try:
+            done += await _group(services, channel, pending, handle, sender_of)
+        except Exception:
+            if len(pending) == 1:
+                raise
+            log.warning("%s: a group of %d updates failed; one by one", channel, len(pending))
+            for update in pending:
+                done += await _group(services, channel, [update], handle, sender_of)
+    return done
+
+
+async def _group(
+    services: Services,
+    channel: str,
+    pending: Sequence[PendingUpdate],
+    handle: Callable[[str, str], Awaitable[None]],
+    sender_of: Callable[[str], str | None],
+) -> int:
+    """Process `pending` in one transaction; returns how many were handled."""
     repos = services.repos
     done = 0
-    while pending := await repos.inbox.pending(channel):
+    failures: list[tuple[str, Exception, int, str | None]] = []
+    async with repos.db.transaction():
         for update_id, raw in pending:
             try:
-                await handle(update_id, raw)
-                if await repos.inbox.status(channel, update_id) == "pending":
-                    raise RuntimeError("handled, but not marked processed")
+                async with repos.db.transaction():  # a savepoint: this update alone
+                    await handle(update_id, raw)
+                    if await repos.inbox.status(channel, update_id) == "pending":
+                        raise RuntimeError("handled, but not marked processed")
             except Exception as exc:
-                await _failed(services, channel, update_id, raw, exc, sender_of)
+                attempts, sender = await _failed(services, channel, update_id, raw, exc, sender_of)
+                failures.append((update_id, exc, attempts, sender))
                 continue
             done += 1
+    services.outbox_signal.set()  # the replies are committed now
+    for failure in failures:
+        _log_failure(channel, *failure)
     return done
 
 
@@ -111,7 +149,8 @@ async def _failed(
     raw: str,
     exc: Exception,
     sender_of: Callable[[str], str | None],
-) -> None:
+) -> tuple[int, str | None]:
+    """Count the failed try (in the caller's transaction); (tries so far, sender told)."""
     repos = services.repos
     error = f"{type(exc).__name__}: {exc}"
     async with repos.db.transaction():
@@ -132,6 +171,13 @@ async def _failed(
                     dedupe_key=f"set-aside:{channel}:{update_id}",
                     now=services.now(),
                 )
+    return attempts, sender
+
+
+def _log_failure(
+    channel: str, update_id: str, exc: Exception, attempts: int, sender: str | None
+) -> None:
+    error = f"{type(exc).__name__}: {exc}"
     if attempts == 1:
         log.error("%s update %s failed (try 1)", channel, update_id, exc_info=exc)
     elif attempts < MAX_UPDATE_ATTEMPTS:
@@ -145,4 +191,3 @@ async def _failed(
             sender or "unknown, not",
             error,
         )
-        services.outbox_signal.set()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
@@ -56,6 +56,42 @@ def backoff(attempts: int) -> float:
     return float(min(2 ** max(attempts, 1), MAX_BACKOFF_S))
 
 
+class _Marks:
+    """Group commit of delivery outcomes: each delivered (or to-be-retried) message waits
+    until its mark is committed, and the marks that arrive while one commit runs share the
+    next one. A chat sends its next message only once the previous one is recorded, so a
+    crash repeats at most one message per chat being served (`CONCURRENT_CHATS`), as when
+    every mark had a commit of its own."""
+
+    def __init__(
+        self, record: Callable[[list[tuple[OutboxMessage, Outcome]]], Awaitable[None]]
+    ) -> None:
+        self._record = record
+        self._waiting: list[tuple[OutboxMessage, Outcome, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def mark(self, message: OutboxMessage, outcome: Outcome) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((message, outcome, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        await done
+
+    async def _write(self) -> None:
+        while self._waiting:
+            group, self._waiting = self._waiting, []
+            try:
+                await self._record([(m, o) for m, o, _ in group])
+            except Exception as exc:
+                for _, _, done in group:
+                    if not done.done():  # its sender may have been cancelled meanwhile
+                        done.set_exception(exc)
+            else:
+                for _, _, done in group:
+                    if not done.done():
+                        done.set_result(None)
+
+
 class OutboxSender:
     def __init__(
         self,
@@ -73,14 +109,17 @@ class OutboxSender:
         self._clock = clock
         self._signal = signal
         self._lock = asyncio.Lock()
+        self._marks = _Marks(self._record_many)
 
     async def run_once(self) -> int:
         """Deliver everything due now; returns how many were delivered.
 
         Messages are claimed before they are sent (a lease of `CLAIM_LEASE`) and each is
-        recorded as sent right after its own delivery, so a crash repeats at most the
-        messages in flight. Chats are served concurrently (a slow or rate-limited group
-        does not hold up the rest), each chat's messages in order.
+        recorded as sent right after its own delivery (the chats' marks share commits, and a
+        chat's next message waits for its previous mark: see `_Marks`), so a crash repeats
+        at most the messages in flight, one per chat served. Chats are served concurrently
+        (a slow or rate-limited group does not hold up the rest), each chat's messages in
+        order.
         """
         async with self._lock:
             delivered = 0
@@ -141,18 +180,22 @@ class OutboxSender:
         return Outcome("sent")
 
     async def _record(self, message: OutboxMessage, outcome: Outcome) -> None:
-        outbox = self._repos.outbox
-        now = self._clock()
         if outcome.status == "failed":
             await self._fail(message, outcome.error)
             return
+        await self._marks.mark(message, outcome)
+
+    async def _record_many(self, outcomes: list[tuple[OutboxMessage, Outcome]]) -> None:
+        outbox = self._repos.outbox
+        now = self._clock()
         async with self._repos.db.transaction():
-            if outcome.status == "sent":
-                await outbox.mark_sent(message.id, now)
-            else:
-                await outbox.mark_retry(
-                    message.id, outcome.error, now + timedelta(seconds=outcome.delay)
-                )
+            for message, outcome in outcomes:
+                if outcome.status == "sent":
+                    await outbox.mark_sent(message.id, now)
+                else:
+                    await outbox.mark_retry(
+                        message.id, outcome.error, now + timedelta(seconds=outcome.delay)
+                    )
 
     async def _fail(self, message: OutboxMessage, reason: str) -> None:
         log.error(

@@ -31,6 +31,7 @@ from typing import Any
 from aiohttp import web
 from telegram import (
     BotCommand,
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
@@ -236,6 +237,7 @@ class TelegramChannel:
         self._router = router
         self._services = services
         self._stored = asyncio.Event()
+        self._answers: set[asyncio.Task[None]] = set()
         self._offset: int | None = None
         self._last_beat = -HEARTBEAT_EVERY_S
 
@@ -265,13 +267,21 @@ class TelegramChannel:
         update = Update.de_json(data, self.application.bot)
         msg = translate(update)
         if update.callback_query is not None:
-            with contextlib.suppress(TelegramError):  # too old to answer: the press still counts
-                await update.callback_query.answer()
+            # Not awaited: the update runs inside the intake's group transaction, which must
+            # not wait for a network round trip; the answer only stops the button's spinner.
+            task = asyncio.create_task(self._answer(update.callback_query))
+            self._answers.add(task)
+            task.add_done_callback(self._answers.discard)
         if msg is None:
             async with self._repos.db.transaction():
                 await self._repos.inbox.finish(CHANNEL, update_id, "done", self._services.now())
             return
         await self._router.dispatch(msg, self._services)
+
+    @staticmethod
+    async def _answer(query: CallbackQuery) -> None:
+        with contextlib.suppress(TelegramError):  # too old to answer: the press still counts
+            await query.answer()
 
     async def _poll_forever(self, stop: asyncio.Event) -> None:
         await self.application.bot.delete_webhook()

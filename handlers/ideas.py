@@ -74,7 +74,9 @@ async def _submit(
     msg: Member, services: Services, text: str, pending: Sequence[int] = ()
 ) -> tuple[Idea | None, list[Reply]]:
     """Classify and store an idea; the idea is None when the text was refused."""
-    done = await ideas.submit(services, msg.person, msg.channel, text, msg.attachments, pending)
+    done = await ideas.submit(
+        services, msg.person, msg.channel, text, msg.attachments, pending, msg.ahead
+    )
     if done is None:
         return None, [Reply(f"内容太短了,请用一两句话写清楚您的金点子。{EXAMPLE}")]
     idea = done.idea
@@ -249,4 +251,5 @@ FEATURE = Feature(
     states={"idea": on_state},
     text=submit_text,
     media=on_media,
+    prepare=ideas.prepare,
 )

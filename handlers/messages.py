@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from storage import Person
+from storage import Idea, Person
 
 ChatType = Literal["private", "group"]
 Purpose = Literal["reply", "notice", "delivery_failure"]
@@ -48,6 +48,16 @@ class SharedContact:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadAhead:
+    """What the router's prepare step read for an update before its write transaction."""
+
+    idea_text: str
+    """The text the update would submit as an idea."""
+    similar: tuple[Idea, ...]
+    """Up to three stored ideas like it."""
+
+
+@dataclass(frozen=True, slots=True)
 class Incoming:
     """One update from a person, whatever the channel."""
 
@@ -70,6 +80,8 @@ class Incoming:
     """Filled in by the router from the sender's bound identity."""
     args: str = ""
     """For a command: the text after the command word."""
+    ahead: ReadAhead | None = None
+    """Filled in by the router's prepare step (see `Router.prepare`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -25,6 +25,9 @@ Handler = Callable[[Incoming, Services], Awaitable[list[Reply]]]
 """For what anyone may send, registered or not."""
 MemberHandler = Callable[[Member, Services], Awaitable[list[Reply]]]
 """For what only registered people may send: the person is there."""
+Preparer = Callable[[Incoming, Services], Awaitable[Incoming]]
+"""Reads on the read connection before the write transaction; returns the message with
+what it read (`Incoming.ahead`). It must not write."""
 
 APOLOGY = (
     "抱歉,系统刚才出了点问题,您的消息没有处理成功。请稍后再发一次;如果一直不行,请告诉支部书记。"
@@ -113,6 +116,8 @@ class Feature:
     """A photo, voice note or file without text, in a private chat, from a registered person."""
     events: dict[str, Handler] = dataclasses.field(default_factory=dict)
     """Update kind (bot_added, bot_removed, migrated) → handler."""
+    prepare: Preparer | None = None
+    """The read part of this feature's work, done before the update's write transaction."""
 
 
 def normalised(msg: Incoming) -> Incoming:
@@ -137,6 +142,7 @@ class Router:
         self._text: MemberHandler | None = None
         self._media: MemberHandler | None = None
         self._events: dict[str, Handler] = {}
+        self._preparers: list[Preparer] = []
         for feature in features:
             for command in feature.commands:
                 if command.name in self.commands:
@@ -149,11 +155,36 @@ class Router:
                 self._text = feature.text
             if feature.media is not None:
                 self._media = feature.media
+            if feature.prepare is not None:
+                self._preparers.append(feature.prepare)
         self.commands["help"] = PublicCommand("help", self._help)
 
+    async def prepare(self, msg: Incoming, services: Services) -> Incoming:
+        """Run the features' read parts for an update, before its write transaction.
+
+        Work that only reads and may grow with the data (the similar-idea search) is done
+        here, on the read connection (WAL readers neither wait for the writer nor hold it
+        up), so the write transaction holds the lock only for the writes. A handler finds
+        the result in `msg.ahead` and does the read itself when it is missing (a failing
+        prepare step is logged and skipped, never the update's failure)."""
+        msg = normalised(msg)
+        for preparer in self._preparers:
+            try:
+                msg = await preparer(msg, services)
+            except Exception:
+                log.warning(
+                    "prepare step for %s/%s failed", msg.channel, msg.update_id, exc_info=True
+                )
+        return msg
+
     async def dispatch(self, msg: Incoming, services: Services) -> Outcome:
-        """Process one update exactly once; its replies are queued in the outbox."""
+        """Process one update exactly once; its replies are queued in the outbox.
+
+        Inside a caller's transaction (the intake's group commit) this is one savepoint of
+        it: a failure rolls back this update's work alone. The prepare step still reads on
+        the read connection then, but while the group holds the write lock."""
         repos = services.repos
+        msg = await self.prepare(msg, services)
         try:
             async with repos.db.transaction():
                 if await repos.inbox.status(msg.channel, msg.update_id) in ("done", "failed"):

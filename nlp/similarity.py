@@ -42,3 +42,34 @@ def cosine(a: Sequence[str], b: Sequence[str], total: int, df: Mapping[str, int]
     dot = sum(weight * vb[w] for w, weight in va.items() if w in vb)
     norm = math.sqrt(sum(x * x for x in va.values())) * math.sqrt(sum(x * x for x in vb.values()))
     return dot / norm if norm else 0.0
+
+
+def best(
+    words: Sequence[str],
+    candidates: Sequence[tuple[int, Sequence[str]]],
+    total: int,
+    df: Mapping[str, int],
+) -> list[tuple[float, int]]:
+    """(cosine, id) of every candidate, best first (ties: the higher id): the same scores
+    as `cosine`, with each term's idf and the new idea's vector worked out once."""
+    idf: dict[str, float] = {}
+
+    def vector(ws: Sequence[str]) -> dict[str, float]:
+        out = {}
+        for w, c in Counter(ws).items():
+            weight = idf.get(w)
+            if weight is None:
+                weight = idf[w] = math.log((1 + total) / (1 + df.get(w, 0))) + 1
+            out[w] = (1 + math.log(c)) * weight
+        return out
+
+    va = vector(words)
+    norm_a = math.sqrt(sum(x * x for x in va.values()))
+    scored = []
+    for other_id, other in candidates:
+        vb = vector(other)
+        norm = norm_a * math.sqrt(sum(x * x for x in vb.values()))
+        dot = sum(weight * vb[w] for w, weight in va.items() if w in vb)
+        scored.append((dot / norm if norm else 0.0, other_id))
+    scored.sort(reverse=True)
+    return scored

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import re
 import sqlite3
+import urllib.parse
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from importlib import resources
@@ -91,6 +93,21 @@ class SchemaTooNew(MigrationError):
         self.known = known
 
 
+def _read_only_uri(path: Path) -> str:
+    return "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
+
+
+async def _open_reader(path: Path, busy_timeout_ms: int) -> aiosqlite.Connection:
+    """The read-only connection, opened after the writer has set WAL mode up."""
+    try:
+        conn = await aiosqlite.connect(_read_only_uri(path), uri=True)
+        await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot open {path} for reading: {exc}") from exc
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
 def _migrations() -> list[tuple[int, str, str]]:
     """Every shipped migration as (version, file name, SQL), in order."""
     found = []
@@ -105,17 +122,40 @@ def _migrations() -> list[tuple[int, str, str]]:
     return found
 
 
+class Reader:
+    """A second, read-only connection: reads that need no write lock (WAL readers do not
+    block the writer, nor it them). Each statement sees the latest commit, never an
+    uncommitted transaction of the writer's."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        conn = self._conn
+        result: T = await conn._execute(fn, conn._conn, *args)  # type: ignore[no-untyped-call]
+        return result
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        return await self._call(_first, sql, params)
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        return await self._call(_all, sql, params)
+
+
 class Database:
-    """One aiosqlite connection shared by the whole process.
+    """One writing aiosqlite connection shared by the whole process, and one for reads.
 
     A single connection cannot run two transactions at once, so `transaction()`
     serialises units of work with a lock; a nested `transaction()` in the same task
-    joins the outer one.
+    is a savepoint of the outer one: it rolls back alone and commits with the outer.
+    `reader` runs reads that must not wait for (or hold up) the writer.
     """
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path, reader: Reader) -> None:
         self._conn = conn
         self.path = path
+        self.reader = reader
+        self._savepoints = 0
         self._lock = asyncio.Lock()
         self._in_tx: contextvars.ContextVar[bool] = contextvars.ContextVar(
             f"in_tx_{id(self)}", default=False
@@ -142,9 +182,14 @@ class Database:
             except sqlite3.Error as exc:  # e.g. a read-only folder: no WAL files possible
                 raise StorageError(f"cannot open {path}: {exc}") from exc
             conn.row_factory = sqlite3.Row
-            db = cls(conn, path)
+            db = cls(conn, path, Reader(conn))
             await db._migrate()
-            yield db
+            read = await _open_reader(path, busy_timeout_ms)
+            try:
+                db.reader = Reader(read)
+                yield db
+            finally:
+                await read.close()
         finally:
             await conn.close()
 
@@ -172,9 +217,22 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        """A unit of work: everything inside commits together or not at all."""
+        """A unit of work: everything inside commits together or not at all.
+
+        Nested in another one (same task), it is a savepoint: an exception rolls back
+        what it did and nothing else, and its work commits when the outer one does."""
         if self._in_tx.get():
-            yield
+            self._savepoints += 1
+            name = f"sp{self._savepoints}"
+            await self._call(_rowcount, f"SAVEPOINT {name}", ())
+            try:
+                yield
+            except BaseException:
+                if self._conn.in_transaction:  # SQLite may have ended it already (e.g. disk full)
+                    await self._call(_rowcount, f"ROLLBACK TO {name}", ())
+                    await self._call(_rowcount, f"RELEASE {name}", ())
+                raise
+            await self._call(_rowcount, f"RELEASE {name}", ())
             return
         async with self._lock:
             token = self._in_tx.set(True)
@@ -183,7 +241,8 @@ class Database:
                 try:
                     yield
                 except BaseException:
-                    await self._call(_rowcount, "ROLLBACK", ())
+                    if self._conn.in_transaction:
+                        await self._call(_rowcount, "ROLLBACK", ())
                     raise
                 await self._call(_rowcount, "COMMIT", ())
             finally:

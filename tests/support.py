@@ -18,7 +18,7 @@ from bot.app import App
 from bot.config import Config, load_config
 from bot.outbox import OutboxSender, RetryLater, Undeliverable
 from handlers.messages import Incoming, Outgoing, SharedContact
-from storage import Repositories
+from storage import Person, Repositories
 
 ROOT = Path(__file__).resolve().parent.parent
 CHANNEL = "test"
@@ -247,3 +247,58 @@ def cli(
 
 
 __all__ = ["RetryLater", "Undeliverable"]
+
+
+class _Undo(Exception):
+    """Raised to roll a transaction back on purpose."""
+
+
+async def similar_before_and_after(
+    app: App, author: Person, stored: list[str], new: list[str]
+) -> tuple[list[list[int]], list[list[int]]]:
+    """For each of `new` submitted against `stored`: the ≤3 similar idea ids by the
+    original method (FTS5 BM25 over every term, the best 20 scored by cosine, the search
+    inside the write transaction) and by `handlers.rules.ideas.similar_ideas`."""
+    from handlers.rules.ideas import SIMILAR_SHOWN, similar_ideas
+    from nlp.similarity import cosine
+
+    services, ideas = app.services, app.repos.ideas
+    async with app.repos.db.transaction():
+        for text in stored:
+            idea = await ideas.add(
+                author=author, text=text, category="other", confidence=0.5,
+                channel=CHANNEL, now=services.now(),
+            )  # fmt: skip
+            await ideas.index_terms(idea.id, services.classifier.terms(text))
+    before, after = [], []
+    for text in new:
+        words = services.classifier.terms(text)
+        after.append([i.id for i in await similar_ideas(services, words)])
+        try:
+            async with app.repos.db.transaction():
+                idea = await ideas.add(
+                    author=author, text=text, category="other", confidence=0.5,
+                    channel=CHANNEL, now=services.now(),
+                )  # fmt: skip
+                candidates = await ideas.term_candidates(words, exclude=idea.id, limit=20)
+                await ideas.index_terms(idea.id, words)
+                split = [(i, t.split()) for i, t in candidates]
+                total, df = await ideas.document_frequencies(
+                    [*words, *(w for _, ws in split for w in ws)]
+                )
+                scored = sorted(
+                    ((cosine(words, ws, total, df), i) for i, ws in split), reverse=True
+                )
+                threshold = services.settings.similarity_threshold
+                before.append([i for s, i in scored[:SIMILAR_SHOWN] if s >= threshold])
+                raise _Undo
+        except _Undo:
+            pass
+    return before, after
+
+
+def recall(before: list[list[int]], after: list[list[int]]) -> tuple[float, int]:
+    """(share of the original method's hits the new one also finds, how many hits)."""
+    hits = sum(len(b) for b in before)
+    kept = sum(len(set(b) & set(a)) for b, a in zip(before, after, strict=True))
+    return (kept / hits if hits else 1.0), hits

@@ -3,16 +3,18 @@ along its statuses; every step told to its authors."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from handlers.messages import IncomingAttachment
+from handlers import parsing
+from handlers.messages import Incoming, IncomingAttachment, ReadAhead
 from handlers.notify import notify
 from handlers.rules import attachments, audience
 from handlers.services import Services
-from nlp import Prediction
-from nlp.similarity import cosine
+from nlp import Prediction, similarity
 from storage import Branch, Idea, Person, Recipient
 
 STATUS_LABELS = {
@@ -64,12 +66,23 @@ async def submit(
     text: str,
     files: Sequence[IncomingAttachment] = (),
     pending: Sequence[int] = (),
+    ahead: ReadAhead | None = None,
 ) -> Submission | None:
-    """Classify and store an idea with its attachments; None when the text is too short."""
+    """Classify and store an idea with its attachments; None when the text is too short.
+
+    The similar ideas come from `ahead` when the router's prepare step searched for this
+    text before the write transaction; otherwise they are searched here, still on the
+    read connection and before the idea is stored. Only the idea's own indexing is part
+    of the write."""
     text = text.strip()
     if meaningful_chars(text) < services.settings.min_idea_chars:
         return None
     prediction = services.classifier.classify(text)
+    words = services.classifier.terms(text)
+    if ahead is not None and ahead.idea_text == text:
+        similar = list(ahead.similar)
+    else:
+        similar = await similar_ideas(services, words)
     idea = await services.repos.ideas.add(
         author=person,
         text=text,
@@ -78,33 +91,82 @@ async def submit(
         channel=channel,
         now=services.now(),
     )
-    similar = await _similar(services, idea)
+    await services.repos.ideas.index_terms(idea.id, words)
     await services.repos.attachments.attach(pending, idea.id, person.id)
     await attachments.keep(services, person.id, channel, files, idea_id=idea.id)
     unsure = prediction.confidence < services.settings.confidence_threshold
     return Submission(idea, prediction, similar, unsure)
 
 
-async def _similar(services: Services, idea: Idea) -> list[Idea]:
-    """Index the new idea and find up to three similar earlier ones."""
-    ideas = services.repos.ideas
-    words = services.classifier.terms(idea.text)
-    candidates = await ideas.term_candidates(words, exclude=idea.id, limit=20)
-    await ideas.index_terms(idea.id, words)
+def idea_text(msg: Incoming, services: Services) -> str | None:
+    """The text this update would submit as an idea (plain text in a private chat, or
+    `/idea …` anywhere), or None when it cannot be one."""
+    if msg.kind != "message" or msg.callback is not None:
+        return None
+    text = msg.text.strip()
+    if parsing.is_command(text):
+        word, _, rest = parsing.fold(text).partition(" ")
+        if word[1:].split("@", 1)[0].lower() != "idea":
+            return None
+        text = rest.strip()
+    elif msg.chat_type != "private":
+        return None
+    if len(text) > services.settings.max_text_chars:
+        return None
+    if meaningful_chars(text) < services.settings.min_idea_chars:
+        return None
+    return text
+
+
+async def prepare(msg: Incoming, services: Services) -> Incoming:
+    """The router's prepare step for ideas: search the similar ones for the text the
+    update may submit, on the read connection, before the write transaction begins.
+
+    A wasted search (the text turns out to be an answer to a conversation, say) costs a
+    few reads; a text `submit` does not recognise is searched again there."""
+    text = idea_text(msg, services)
+    if text is None:
+        return msg
+    similar = await similar_ideas(services, services.classifier.terms(text))
+    return dataclasses.replace(msg, ahead=ReadAhead(text, tuple(similar)))
+
+
+RARE_TERMS = 12
+"""Candidates hold one or more of this many of the new idea's rarest terms…"""
+PER_TERM = 50
+"""…among the latest this many ideas holding each, so a common term costs no more than a
+rare one…"""
+CANDIDATES = 30
+"""…and the ones with the most idf weight of those terms are scored."""
+SIMILAR_SHOWN = 3
+
+
+async def similar_ideas(services: Services, words: Sequence[str]) -> list[Idea]:
+    """Up to three stored ideas like one with these words, best first.
+
+    Bounded whatever the number of stored ideas: the document counts pick the idea's
+    `RARE_TERMS` rarest terms (those carry most of the TF-IDF weight a similar idea must
+    share), the latest `PER_TERM` live ideas holding each are ranked by the idf weight of
+    those they hold, and the best `CANDIDATES` are scored by TF-IDF cosine, with the
+    counts as they will be once this idea is indexed (as when the search ran after it).
+    It reads the last commit: an idea sent in the same group of updates (see
+    `bot.intake.process_stored`), a moment before, is not among the candidates."""
+    search = services.repos.search
+    own = {w.lower() for w in words}
+    total, counts = await search.frequencies(own)
+    rare = sorted((w for w in own if counts.get(w, 0) > 0), key=lambda w: (counts[w], w))
+    weights = {w: math.log((2 + total) / (2 + counts[w])) + 1 for w in rare[:RARE_TERMS]}
+    candidates = await search.holding(weights, per_term=PER_TERM, limit=CANDIDATES)
     if not candidates:
         return []
     split = [(other_id, other.split()) for other_id, other in candidates]
-    total, df = await ideas.document_frequencies([*words, *(w for _, ws in split for w in ws)])
-    scored = sorted(
-        ((cosine(words, other, total, df), other_id) for other_id, other in split), reverse=True
-    )
-    found = []
-    for score, other_id in scored[:3]:
-        if score >= services.settings.similarity_threshold:
-            other = await ideas.get(other_id)
-            if other is not None:
-                found.append(other)
-    return found
+    total, df = await search.frequencies([*own, *(w for _, ws in split for w in ws)])
+    total += 1  # this idea, about to be indexed
+    df.update({w: df.get(w, 0) + 1 for w in own})
+    scored = similarity.best(words, split, total, df)
+    threshold = services.settings.similarity_threshold
+    found = [other_id for score, other_id in scored[:SIMILAR_SHOWN] if score >= threshold]
+    return await search.ideas(found)
 
 
 async def confirm(services: Services, idea: Idea) -> None:

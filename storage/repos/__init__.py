@@ -9,7 +9,7 @@ from __future__ import annotations
 from storage.db import Database
 from storage.models import Benefit, GroupBinding, Project, RosterEntry
 from storage.repos.groups import GroupRepo
-from storage.repos.ideas import AttachmentRepo, IdeaRepo
+from storage.repos.ideas import AttachmentRepo, IdeaRepo, IdeaSearch
 from storage.repos.jobs import JobRunRepo
 from storage.repos.messaging import (
     ConversationRepo,
@@ -35,6 +35,7 @@ __all__ = [
     "GroupRepo",
     "HeartbeatRepo",
     "IdeaRepo",
+    "IdeaSearch",
     "InboxRepo",
     "JobRunRepo",
     "MenuRepo",
@@ -61,6 +62,7 @@ class Repositories:
         self.org = OrgRepo(db)
         self.people = PeopleRepo(db)
         self.ideas = IdeaRepo(db)
+        self.search = IdeaSearch(db)
         self.attachments = AttachmentRepo(db)
         self.inbox = InboxRepo(db)
         self.heartbeats = HeartbeatRepo(db)

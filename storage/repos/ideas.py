@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -179,7 +179,11 @@ class IdeaRepo:
     async def term_candidates(
         self, terms: Sequence[str], *, exclude: int, limit: int
     ) -> list[TermMatch]:
-        """(idea id, its terms) of the live ideas sharing the most weight with `terms` (BM25)."""
+        """(idea id, its terms) of the live ideas sharing the most weight with `terms` (BM25).
+
+        The original similar-idea search over every term, on the writing connection; its cost
+        grows with the ideas holding any of them. Kept as the yardstick of the bounded search
+        (`IdeaSearch.holding`) in its benchmark and recall test."""
         if not terms:
             return []
         query = " OR ".join('"' + t.replace('"', '""') + '"' for t in sorted(set(terms)))
@@ -231,6 +235,63 @@ class IdeaRepo:
             " JOIN branches b ON b.id = i.branch_id ORDER BY i.id"
         )
         return [dict(r) for r in rows]
+
+
+class IdeaSearch:
+    """The similarity index, read on the database's read connection: no write lock is
+    taken or waited for, and what it sees is the last commit."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def frequencies(self, terms: Iterable[str]) -> TermFrequencies:
+        """(number of indexed ideas, lower-cased term → number of ideas containing it)."""
+        wanted = sorted({t.lower() for t in terms} | {""})
+        found: dict[str, int] = {}
+        for start in range(0, len(wanted), 5000):
+            chunk = wanted[start : start + 5000]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._db.reader.fetchall(
+                f"SELECT term, docs FROM idea_term_docs WHERE term IN ({marks})", chunk
+            )
+            found.update({r["term"]: int(r["docs"]) for r in rows})
+        return TermFrequencies(found.pop("", 0), found)
+
+    async def holding(
+        self, weights: Mapping[str, float], *, per_term: int, limit: int
+    ) -> list[TermMatch]:
+        """(idea id, its terms) of the live ideas with the most weight of the given terms:
+        only the latest `per_term` ideas holding each term are looked at (FTS5 walks a
+        term's rowids newest first and stops there), so the cost is bounded by
+        len(weights) × per_term however many ideas are stored."""
+        if not weights:
+            return []
+        one = (
+            "SELECT * FROM (SELECT rowid AS id, ? AS w FROM idea_terms WHERE idea_terms MATCH ?"
+            " ORDER BY rowid DESC LIMIT ?)"
+        )
+        params: list[Any] = []
+        for term, weight in sorted(weights.items()):
+            params += [weight, '"' + term.replace('"', '""') + '"', per_term]
+        rows = await self._db.reader.fetchall(
+            "SELECT t.rowid AS id, t.terms FROM (SELECT id, sum(w) AS score FROM ("
+            + " UNION ALL ".join([one] * len(weights))
+            + ") GROUP BY id) s JOIN ideas i ON i.id = s.id AND i.status NOT IN ('withdrawn')"
+            " JOIN idea_terms t ON t.rowid = s.id ORDER BY s.score DESC, s.id DESC LIMIT ?",
+            [*params, limit],
+        )
+        return [TermMatch(r["id"], r["terms"]) for r in rows]
+
+    async def ideas(self, idea_ids: Sequence[int]) -> list[Idea]:
+        """The ideas with these ids, in the order given (missing ones left out)."""
+        if not idea_ids:
+            return []
+        marks = ",".join("?" * len(idea_ids))
+        rows = await self._db.reader.fetchall(
+            f"SELECT * FROM ideas WHERE id IN ({marks})", list(idea_ids)
+        )
+        by_id = {int(r["id"]): _idea(r) for r in rows}
+        return [by_id[i] for i in idea_ids if i in by_id]
 
 
 class AttachmentRepo:

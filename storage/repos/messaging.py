@@ -43,12 +43,13 @@ class InboxRepo:
             (channel, update_id, status, stamp, stamp),
         )
 
-    async def pending(self, channel: str) -> list[PendingUpdate]:
-        """(update_id, raw) of stored updates not yet processed, in arrival order."""
-        rows = await self._db.fetchall(
+    async def pending(self, channel: str, limit: int = -1) -> list[PendingUpdate]:
+        """(update_id, raw) of stored updates not yet processed, in arrival order (at most
+        `limit`; -1: all). Read on the read connection: the last commit, no write lock."""
+        rows = await self._db.reader.fetchall(
             "SELECT update_id, raw FROM inbox WHERE channel = ? AND status = 'pending'"
-            " ORDER BY received_at, rowid",
-            (channel,),
+            " ORDER BY received_at, rowid LIMIT ?",
+            (channel, limit),
         )
         return [PendingUpdate(r["update_id"], r["raw"]) for r in rows]
 
@@ -194,21 +195,30 @@ class OutboxRepo:
                 " AND NOT (channel = ? AND chat_id NOT IN (" + ",".join("?" * len(listed)) + "))"
             )
             limit_params += [channel, *listed]
+        # Read without the write lock; the claim then takes only the rows still unclaimed.
+        rows = await self._db.reader.fetchall(
+            "SELECT id, channel, chat_id, payload, attempts FROM outbox o"
+            f" WHERE status = 'pending' AND next_attempt_at <= ? AND channel IN ({marks})"
+            f" AND (claimed_until IS NULL OR claimed_until <= ?){limits}"
+            " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.status = 'pending'"
+            "  AND e.channel = o.channel AND e.chat_id = o.chat_id AND e.id < o.id"
+            "  AND (e.next_attempt_at > ? OR e.claimed_until > ?))"
+            " ORDER BY id LIMIT ?",
+            (stamp, *names, stamp, *limit_params, stamp, stamp, limit),
+        )
+        if not rows:
+            return []
+        ids = [int(r["id"]) for r in rows]
+        id_marks = ",".join("?" * len(ids))
         async with self._db.transaction():
-            rows = await self._db.fetchall(
-                "SELECT id, channel, chat_id, payload, attempts FROM outbox o"
-                f" WHERE status = 'pending' AND next_attempt_at <= ? AND channel IN ({marks})"
-                f" AND (claimed_until IS NULL OR claimed_until <= ?){limits}"
-                " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.status = 'pending'"
-                "  AND e.channel = o.channel AND e.chat_id = o.chat_id AND e.id < o.id"
-                "  AND (e.next_attempt_at > ? OR e.claimed_until > ?))"
-                " ORDER BY id LIMIT ?",
-                (stamp, *names, stamp, *limit_params, stamp, stamp, limit),
+            claimed = await self._db.fetchall(
+                "UPDATE outbox SET claimed_until = ? WHERE status = 'pending'"
+                f" AND (claimed_until IS NULL OR claimed_until <= ?) AND id IN ({id_marks})"
+                " RETURNING id",
+                (to_db_time(now + lease), stamp, *ids),
             )
-            await self._db.executemany(
-                "UPDATE outbox SET claimed_until = ? WHERE id = ?",
-                [(to_db_time(now + lease), r["id"]) for r in rows],
-            )
+        taken = {int(r["id"]) for r in claimed}
+        rows = [r for r in rows if int(r["id"]) in taken]
         return [
             OutboxMessage(
                 r["id"], r["channel"], r["chat_id"], json.loads(r["payload"]), r["attempts"]
@@ -276,7 +286,7 @@ class OutboxRepo:
         if not names:
             return None
         marks = ",".join("?" * len(names))
-        row = await self._db.fetchone(
+        row = await self._db.reader.fetchone(
             "SELECT min(next_attempt_at) FROM outbox"
             f" WHERE status = 'pending' AND channel IN ({marks})",
             names,
