@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from storage.db import Database
 from storage.models import (
     Attachment,
+    BranchIdeaCounts,
     CategoryCorrection,
     Idea,
+    IdeaCount,
     IdeaEvent,
     IdeaFact,
     IdeaText,
@@ -19,7 +21,7 @@ from storage.models import (
     TermFrequencies,
     TermMatch,
 )
-from storage.repos.times import from_db_time, to_db_time
+from storage.repos.times import bucket_case, from_db_time, to_db_time
 
 
 def _idea(row: sqlite3.Row) -> Idea:
@@ -222,15 +224,79 @@ class IdeaRepo:
         )
         return [IdeaFact(from_db_time(r[0]), r[1], r[2], r[3]) for r in rows]
 
-    async def ledger(self) -> list[dict[str, Any]]:
-        """Every idea with its author and branch names, oldest first (the 台账)."""
+    async def counts(
+        self,
+        boundaries: Sequence[datetime],
+        *,
+        branch_id: str | None,
+        adopted: Collection[str],
+        excluded: Collection[str],
+    ) -> list[IdeaCount]:
+        """Ideas from boundaries[0] on (statuses in `excluded` left out) by category, branch
+        and time bucket, with how many have an `adopted` status; in order of first idea."""
+        case, case_params = bucket_case("created_at", boundaries)
+        where, params = ["created_at >= ?"], [to_db_time(boundaries[0])]
+        if excluded:
+            where.append(f"status NOT IN ({','.join('?' * len(excluded))})")
+            params += sorted(excluded)
+        if branch_id is not None:
+            where.append("branch_id = ?")
+            params.append(branch_id)
         rows = await self._db.fetchall(
-            "SELECT i.id, i.created_at, p.employee_no, p.name AS author, b.id AS branch_id,"
-            " b.name AS branch, i.category, i.confidence, i.confirmed, i.status, i.channel,"
-            " i.text FROM ideas i JOIN people p ON p.id = i.author_id"
-            " JOIN branches b ON b.id = i.branch_id ORDER BY i.id"
+            f"SELECT category, branch_id, {case} AS bucket, count(*) AS ideas,"
+            f" coalesce(sum(status IN ({','.join('?' * len(adopted)) or 'NULL'})), 0) AS adopted"
+            f" FROM ideas WHERE {' AND '.join(where)} GROUP BY category, branch_id, bucket"
+            " ORDER BY min(id)",
+            (*case_params, *sorted(adopted), *params),
         )
-        return [dict(r) for r in rows]
+        return [IdeaCount(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in rows]
+
+    async def week_counts(self, since: datetime) -> dict[str, BranchIdeaCounts]:
+        """Branch id → (ideas since `since`, ideas still 'submitted')."""
+        new = await self._db.fetchall(
+            "SELECT branch_id, count(*) FROM ideas WHERE created_at >= ? GROUP BY branch_id",
+            (to_db_time(since),),
+        )
+        waiting = await self._db.fetchall(
+            "SELECT branch_id, count(*) FROM ideas WHERE status = 'submitted' GROUP BY branch_id"
+        )
+        counts = {r[0]: [int(r[1]), 0] for r in new}
+        for r in waiting:
+            counts.setdefault(r[0], [0, 0])[1] = int(r[1])
+        return {b: BranchIdeaCounts(n, w) for b, (n, w) in counts.items()}
+
+    async def newest(self, since: datetime, *, per_branch: int) -> dict[str, list[Idea]]:
+        """Branch id → its newest `per_branch` ideas since `since`, oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM (SELECT *, row_number() OVER"
+            " (PARTITION BY branch_id ORDER BY id DESC) AS place FROM ideas WHERE created_at >= ?)"
+            " WHERE place <= ? ORDER BY branch_id, id",
+            (to_db_time(since), per_branch),
+        )
+        found: dict[str, list[Idea]] = {}
+        for r in rows:
+            found.setdefault(r["branch_id"], []).append(_idea(r))
+        return found
+
+    async def ledger(self, *, chunk: int = 5000) -> AsyncIterator[dict[str, Any]]:
+        """Every idea with its author, branch and project, oldest first (the 台账), read in
+        chunks by id so that memory does not grow with the table."""
+        after = 0
+        while True:
+            rows = await self._db.fetchall(
+                "SELECT i.id, i.created_at, p.employee_no, p.name AS author, b.id AS branch_id,"
+                " b.name AS branch, i.category, i.confidence, i.confirmed, i.status,"
+                " pi.project_id, i.channel, i.text FROM ideas i"
+                " JOIN people p ON p.id = i.author_id JOIN branches b ON b.id = i.branch_id"
+                " LEFT JOIN project_ideas pi ON pi.idea_id = i.id"
+                " WHERE i.id > ? ORDER BY i.id LIMIT ?",
+                (after, chunk),
+            )
+            for r in rows:
+                yield dict(r)
+            if len(rows) < chunk:
+                return
+            after = int(rows[-1]["id"])
 
 
 class AttachmentRepo:
