@@ -128,13 +128,11 @@ class IdeaFact(NamedTuple):
     status: str
 
 
-class IdeaCount(NamedTuple):
-    """Ideas of one category and branch whose time falls in one bucket of a period."""
+class IdeaGroup(NamedTuple):
+    """Ideas of one category and branch, and how many of them are adopted."""
 
     category: str
     branch_id: str
-    bucket: int
-    """i: from boundaries[i] to boundaries[i + 1]; the last bucket is open-ended."""
     ideas: int
     adopted: int
 

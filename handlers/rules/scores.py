@@ -190,18 +190,18 @@ async def figures(services: Services, branch_id: str | None) -> Figures:
         else year_start.replace(month=local.month + 1)
     )
     repos = services.repos
-    counts = await repos.ideas.counts(
-        boundaries, branch_id=branch_id, adopted=ADOPTED, excluded={"withdrawn"}
+    excluded = {"withdrawn"}
+    groups = await repos.ideas.groups(
+        year_start, branch_id=branch_id, adopted=ADOPTED, excluded=excluded
     )
+    by_month = await repos.ideas.buckets(boundaries, branch_id=branch_id, excluded=excluded)
     verified = await repos.projects.verified_sums(boundaries, branch_id=branch_id)
     quarter_first = Quarter.of(local).months[0].number
     by_category: Counter[str] = Counter()
     by_branch: Counter[str] = Counter()
-    by_month = [0] * (local.month + 1)
-    for c in counts:
-        by_category[c.category] += c.ideas
-        by_branch[c.branch_id] += c.ideas
-        by_month[c.bucket] += c.ideas
+    for g in groups:
+        by_category[g.category] += g.ideas
+        by_branch[g.branch_id] += g.ideas
     benefit = [0] * (local.month + 1)
     for v in verified:
         benefit[v.bucket] += v.amount_fen
@@ -211,7 +211,7 @@ async def figures(services: Services, branch_id: str | None) -> Figures:
         ideas_this_month=sum(by_month[local.month - 1 :]),
         ideas_this_quarter=sum(by_month[quarter_first - 1 :]),
         ideas_this_year=sum(by_month),
-        adopted=sum(c.adopted for c in counts),
+        adopted=sum(g.adopted for g in groups),
         by_category=by_category,
         by_branch=by_branch,
         verified_fen=sum(benefit),

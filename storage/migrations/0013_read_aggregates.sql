@@ -1,3 +1,4 @@
--- /stats, the weekly digest and the ledger count in SQL: a covering index by time, one of the waiting.
-CREATE INDEX ideas_created ON ideas(created_at, branch_id, category, status);
+-- /stats and the weekly digest count in SQL: indexes in the order they read and group ideas.
+CREATE INDEX ideas_created ON ideas(created_at, status, branch_id);
+CREATE INDEX ideas_branch_category ON ideas(branch_id, category, created_at, status);
 CREATE INDEX ideas_waiting ON ideas(branch_id) WHERE status = 'submitted';

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 from storage.db import Database
@@ -13,15 +14,15 @@ from storage.models import (
     BranchIdeaCounts,
     CategoryCorrection,
     Idea,
-    IdeaCount,
     IdeaEvent,
     IdeaFact,
+    IdeaGroup,
     IdeaText,
     Person,
     TermFrequencies,
     TermMatch,
 )
-from storage.repos.times import bucket_case, from_db_time, to_db_time
+from storage.repos.times import from_db_time, to_db_time
 
 
 def _idea(row: sqlite3.Row) -> Idea:
@@ -38,6 +39,17 @@ def _idea(row: sqlite3.Row) -> Idea:
         created_at=from_db_time(row["created_at"]),
         updated_at=from_db_time(row["updated_at"]),
     )
+
+
+def _scope(branch_id: str | None, excluded: Collection[str]) -> tuple[str, list[str]]:
+    """The WHERE tail (and its parameters) of a branch's ideas without excluded statuses."""
+    where, params = "", sorted(excluded)
+    if excluded:
+        where += f" AND status NOT IN ({','.join('?' * len(excluded))})"
+    if branch_id is not None:
+        where += " AND branch_id = ?"
+        params.append(branch_id)
+    return where, params
 
 
 class IdeaRepo:
@@ -224,37 +236,52 @@ class IdeaRepo:
         )
         return [IdeaFact(from_db_time(r[0]), r[1], r[2], r[3]) for r in rows]
 
-    async def counts(
+    async def groups(
         self,
-        boundaries: Sequence[datetime],
+        since: datetime,
         *,
         branch_id: str | None,
         adopted: Collection[str],
         excluded: Collection[str],
-    ) -> list[IdeaCount]:
-        """Ideas from boundaries[0] on (statuses in `excluded` left out) by category, branch
-        and time bucket, with how many have an `adopted` status; in order of first idea."""
-        case, case_params = bucket_case("created_at", boundaries)
-        where, params = ["created_at >= ?"], [to_db_time(boundaries[0])]
-        if excluded:
-            where.append(f"status NOT IN ({','.join('?' * len(excluded))})")
-            params += sorted(excluded)
-        if branch_id is not None:
-            where.append("branch_id = ?")
-            params.append(branch_id)
+    ) -> list[IdeaGroup]:
+        """Ideas from `since` on (statuses in `excluded` left out) by category and branch, with
+        how many have an `adopted` status; in the order of each group's first idea."""
+        where, params = _scope(branch_id, excluded)
+        marks = ",".join("?" * len(adopted)) or "NULL"
+        # The index's order is the grouping's: no sort of a year of ideas.
         rows = await self._db.fetchall(
-            f"SELECT category, branch_id, {case} AS bucket, count(*) AS ideas,"
-            f" coalesce(sum(status IN ({','.join('?' * len(adopted)) or 'NULL'})), 0) AS adopted"
-            f" FROM ideas WHERE {' AND '.join(where)} GROUP BY category, branch_id, bucket"
-            " ORDER BY min(id)",
-            (*case_params, *sorted(adopted), *params),
+            "SELECT category, branch_id, count(*), coalesce(sum(status IN"
+            f" ({marks})), 0) FROM ideas INDEXED BY ideas_branch_category"
+            f" WHERE created_at >= ?{where} GROUP BY branch_id, category ORDER BY min(id)",
+            (*sorted(adopted), to_db_time(since), *params),
         )
-        return [IdeaCount(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in rows]
+        return [IdeaGroup(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
+
+    async def buckets(
+        self, boundaries: Sequence[datetime], *, branch_id: str | None, excluded: Collection[str]
+    ) -> list[int]:
+        """Ideas from boundaries[i] to boundaries[i + 1] for each i, the last open-ended."""
+        where, params = _scope(branch_id, excluded)
+        stamps = [to_db_time(b) for b in boundaries]
+        ranges: list[tuple[str, str | None]] = [*pairwise(stamps), (stamps[-1], None)]
+        # One range count per bucket: each reads its stretch of an index, nothing is sorted.
+        selects: list[str] = []
+        values: list[str] = []
+        for index, (start, end) in enumerate(ranges):
+            until = " AND created_at < ?" if end is not None else ""
+            selects.append(
+                f"SELECT {index}, count(*) FROM ideas WHERE created_at >= ?{until}{where}"
+            )
+            values += [start, *([end] if end is not None else []), *params]
+        rows = await self._db.fetchall(" UNION ALL ".join(selects), values)
+        found = dict((int(r[0]), int(r[1])) for r in rows)
+        return [found.get(i, 0) for i in range(len(ranges))]
 
     async def week_counts(self, since: datetime) -> dict[str, BranchIdeaCounts]:
         """Branch id → (ideas since `since`, ideas still 'submitted')."""
         new = await self._db.fetchall(
-            "SELECT branch_id, count(*) FROM ideas WHERE created_at >= ? GROUP BY branch_id",
+            "SELECT branch_id, count(*) FROM ideas INDEXED BY ideas_created WHERE created_at >= ?"
+            " GROUP BY branch_id",  # a week of the time index, not a scan of every branch
             (to_db_time(since),),
         )
         waiting = await self._db.fetchall(
