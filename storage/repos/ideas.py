@@ -295,9 +295,10 @@ class IdeaRepo:
     async def newest(self, since: datetime, *, per_branch: int) -> dict[str, list[Idea]]:
         """Branch id → its newest `per_branch` ideas since `since`, oldest first."""
         rows = await self._db.fetchall(
-            "SELECT * FROM (SELECT *, row_number() OVER"
-            " (PARTITION BY branch_id ORDER BY id DESC) AS place FROM ideas WHERE created_at >= ?)"
-            " WHERE place <= ? ORDER BY branch_id, id",
+            "WITH ranked AS (SELECT id, row_number() OVER (PARTITION BY branch_id ORDER BY id DESC)"
+            " AS place FROM ideas INDEXED BY ideas_created WHERE created_at >= ?)"
+            " SELECT i.* FROM ranked JOIN ideas i ON i.id = ranked.id WHERE place <= ?"
+            " ORDER BY i.branch_id, i.id",
             (to_db_time(since), per_branch),
         )
         found: dict[str, list[Idea]] = {}
