@@ -62,6 +62,12 @@ async def python_figures(services: Services, branch_id: str | None) -> Figures:
     )
 
 
+async def add_idea(app: App, author: Person, text: str, at: datetime, category: str) -> None:
+    await app.repos.ideas.add(
+        author=author, text=text, category=category, confidence=0.5, channel="test", now=at
+    )
+
+
 def utc(
     year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
 ) -> datetime:
@@ -184,23 +190,10 @@ async def test_digest_counts_and_shows_the_newest(
     at = utc(2026, 11, 29, 10, 0)
     async with app.repos.db.transaction():
         for day in (9, 8):  # before the week
-            await app.repos.ideas.add(
-                author=author,
-                text="上周以前",
-                category="other",
-                confidence=0.5,
-                channel="test",
-                now=at - timedelta(days=day),
-            )
+            await add_idea(app, author, "上周以前", at - timedelta(days=day), "other")
         for minute in range(DIGEST_SHOWN + 5):
-            await app.repos.ideas.add(
-                author=author,
-                text=f"本周第 {minute} 条",
-                category="safety",
-                confidence=0.5,
-                channel="test",
-                now=at - timedelta(days=6, minutes=-minute),
-            )
+            moment = at - timedelta(days=6, minutes=-minute)
+            await add_idea(app, author, f"本周第 {minute} 条", moment, "safety")
         await app.repos.ideas.set_status(3, "adopted", at)
     [week] = [w for w in await weekly_digests(app.services, at) if w.branch.id == "jj1"]
     assert week.new_count == DIGEST_SHOWN + 5 and week.waiting == 2 + DIGEST_SHOWN + 5 - 1
@@ -254,14 +247,7 @@ async def test_a_long_sheet_goes_on_in_the_next_before_the_row_limit(
     author = await app.repos.people.by_employee_no("E001")
     assert author is not None
     for n in range(ideas):
-        await app.repos.ideas.add(
-            author=author,
-            text=f"第 {n} 条",
-            category="other",
-            confidence=0.5,
-            channel="test",
-            now=clock(),
-        )
+        await add_idea(app, author, f"第 {n} 条", clock(), "other")
     labels = {c.id: c.label for c in app.config.categories}
     warnings: list[str] = []
     path = tmp_path / "ledger.xlsx"
