@@ -8,7 +8,9 @@ fills it with direct bulk inserts in one transaction: 5,000 workers spread uneve
 branches, one heavy user with 1 % of the ideas, a year of dates (fewer at weekends and at
 night), the shipped corpus texts with a few words of their own, statuses as a year of reviews
 leaves them, 72 key projects with linked ideas, progress, verified benefits, rewards, open
-findings and the year's monthly scores. Both the read-path and write-path benchmarks use it.
+findings and the year's monthly scores, and the similarity index (each corpus text tokenised
+once, plus each idea's own number term). The read-path benchmark uses it; the write-path one
+can (`seed(path, n, config=write_config(...))`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import asyncio
 import random
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -100,9 +103,17 @@ async def _schema(path: Path, config: Path) -> None:
 
 
 def seed(
-    path: Path, ideas: int, *, config: Path, seed_value: int = 1, now: datetime = NOW
+    path: Path,
+    ideas: int,
+    *,
+    config: Path,
+    seed_value: int = 1,
+    now: datetime = NOW,
+    terms: bool = True,
 ) -> Seeded:
-    """Create and fill the database at `path` (it must not exist); see the module docstring."""
+    """Create and fill the database at `path` (it must not exist); see the module docstring.
+    With `terms` the similarity index is filled too (else the app indexes every idea when it
+    starts, which takes a quarter of an hour at 1M)."""
     started = time.perf_counter()
     asyncio.run(_schema(path, config))
     rng = random.Random(seed_value)
@@ -153,10 +164,14 @@ def seed(
         times = _times(rng, ideas, now)
         month_ago = _stamp(now - timedelta(days=30))
 
+        picks: list[int] = []
+
         def rows() -> Iterator[tuple[Any, ...]]:
             for n, created in enumerate(times, start=1):
                 author, branch = heavy if rng.random() < HEAVY_SHARE else rng.choice(worker_ids)
-                category, text = corpus[rng.randrange(len(corpus))]
+                pick = rng.randrange(len(corpus))
+                picks.append(pick)
+                category, text = corpus[pick]
                 text = text + "".join(rng.sample(FILLER, 3)) + f"{n}号"
                 recent = created >= month_ago  # the last month is mostly not reviewed yet
                 status = (
@@ -183,6 +198,8 @@ def seed(
             " status, channel, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows(),
         )
+        if terms:
+            _index_terms(conn, config, corpus, picks)
         leader = ids["L000"][0]
         for p in range(1, PROJECTS + 1):
             created = _stamp(now - timedelta(days=300 - p * 3))
@@ -228,6 +245,31 @@ def seed(
     finally:
         conn.close()
     return Seeded(path, ideas, "L000", time.perf_counter() - started)
+
+
+def _index_terms(
+    conn: sqlite3.Connection, config: Path, corpus: list[tuple[str, str]], picks: list[int]
+) -> None:
+    """Each idea's terms: its corpus text's (tokenised once per text) plus its own number, so
+    document counts are the corpus's, scaled; as `IdeaRepo.index_terms` stores them."""
+    from bot.app import build_classifier
+    from bot.config import load_config
+
+    classifier = build_classifier(load_config(config, {}))
+    base = [classifier.terms(text) for _, text in corpus]
+    docs: Counter[str] = Counter()
+    for pick in picks:
+        docs.update({t.lower() for t in base[pick]})
+    conn.executemany(
+        "INSERT INTO idea_terms (rowid, terms) VALUES (?, ?)",
+        ((n, " ".join([*base[pick], f"{n}号"])) for n, pick in enumerate(picks, start=1)),
+    )
+    docs[""] = len(picks)
+    conn.executemany(
+        "INSERT INTO idea_term_docs (term, docs) VALUES (?, ?)"
+        " ON CONFLICT(term) DO UPDATE SET docs = docs + excluded.docs",
+        [*docs.items(), *((f"{n}号", 1) for n in range(1, len(picks) + 1))],
+    )
 
 
 def main() -> None:
