@@ -287,7 +287,7 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
             labels = {c.id: c.label for c in config.categories}
             try:
                 sheets = await build_sheets(repos, labels, config.tz, config.scoring)
-                count = export_ledger(args.file, sheets)
+                count = await export_ledger(args.file, sheets)
             except ValueError as exc:
                 raise CliError(str(exc), 2) from None
             print(f"已导出 {count} 条金点子到 {args.file}。")

@@ -1,12 +1,16 @@
 """The ledger (台账) the party office keeps: ideas, key projects, progress, benefits, rewards.
 
-xlsx gets one sheet each; CSV and JSON lines carry the ideas sheet's columns.
+xlsx gets one sheet each; CSV and JSON lines carry the ideas sheet's columns. Rows stream from
+storage to the file: the ideas are read in chunks and xlsx is written by openpyxl's write-only
+workbook, so an export's memory does not grow with the number of ideas.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import sys
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +26,13 @@ from storage import Repositories
 FORMATS = (".csv", ".jsonl", ".xlsx")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 STATUS = {**STATUS_LABELS, "claimed": "待核实", "verified": "已核实", "rejected": "未核实"}
+EXCEL_ROWS = 1_048_576
+"""Rows of one Excel worksheet, the header row included."""
+_WIDTH_SAMPLE = 200
+"""Column widths are set before any row is written, from this many first rows."""
+_MONEY_FORMAT = '#,##0.00 "元"'
+
+Row = dict[str, Any]
 
 
 @dataclass
@@ -29,7 +40,8 @@ class Sheet:
     title: str
     columns: list[tuple[str, str]]
     """(key, Chinese header)"""
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    rows: AsyncIterable[Row]
+    """Read once, while the sheet is written."""
     money: set[str] = field(default_factory=set)
     """Columns holding fen, written as yuan numbers."""
 
@@ -64,16 +76,8 @@ async def build_sheets(
             ("channel", "渠道"),
             ("text", "内容"),
         ],
+        _ideas(repos, labels, tz),
     )
-    for item in await repos.ideas.ledger():
-        row = dict(item)
-        row["created_at"] = _local(row["created_at"], tz)
-        row["category_label"] = labels.get(row["category"], row["category"])
-        row["confirmed"] = bool(row["confirmed"])
-        row["status"] = STATUS.get(row["status"], row["status"])
-        project = await repos.projects.project_of(int(row["id"]))
-        row["project"] = f"P{project:02d}" if project else ""
-        ideas.rows.append(row)
     projects = Sheet(
         "重点项目",
         [
@@ -88,24 +92,9 @@ async def build_sheets(
             ("rewarded", "已奖励(元)"),
             ("progress", "最新进展"),
         ],
+        _projects(repos, labels),
         money={"expected", "verified", "rewarded"},
     )
-    for p in await repos.projects.all():
-        projects.rows.append(
-            {
-                "number": p.number,
-                "title": p.title,
-                "category": labels.get(p.category, p.category),
-                "lead": p.lead_name,
-                "branches": "、".join(p.branches),
-                "ideas": " ".join(f"#{i}" for i in p.idea_ids),
-                "expected": p.expected_benefit_fen,
-                "verified": p.verified_fen,
-                "rewarded": p.rewarded_fen,
-                "progress": (f"{p.last_percent}% " if p.last_percent is not None else "")
-                + (p.last_progress or ""),
-            }
-        )
     progress = Sheet(
         "进展",
         [
@@ -115,9 +104,8 @@ async def build_sheets(
             ("text", "进展"),
             ("created_at", "时间"),
         ],
+        _project_sheet(repos, "progress", tz),
     )
-    for row in await repos.projects.sheet("progress"):
-        progress.rows.append({**row, "created_at": _local(row["created_at"], tz)})
     benefits = Sheet(
         "效益",
         [
@@ -131,17 +119,9 @@ async def build_sheets(
             ("created_at", "申报时间"),
             ("decided_at", "核实时间"),
         ],
+        _project_sheet(repos, "benefits", tz),
         money={"amount_fen"},
     )
-    for row in await repos.projects.sheet("benefits"):
-        benefits.rows.append(
-            {
-                **row,
-                "status": STATUS.get(row["status"], row["status"]),
-                "created_at": _local(row["created_at"], tz),
-                "decided_at": _local(row["decided_at"], tz),
-            }
-        )
     rewards = Sheet(
         "奖励",
         [
@@ -154,10 +134,9 @@ async def build_sheets(
             ("confirmed_by", "确认人"),
             ("created_at", "时间"),
         ],
+        _project_sheet(repos, "rewards", tz),
         money={"amount_fen", "basis_fen"},
     )
-    for row in await repos.projects.sheet("rewards"):
-        rewards.rows.append({**row, "created_at": _local(row["created_at"], tz)})
     assessment = Sheet(
         "月度考核",
         [
@@ -171,16 +150,56 @@ async def build_sheets(
             ("total", "总分"),
             ("rank", "名次"),
         ],
+        _assessment_rows(repos, scoring),
     )
-    assessment.rows = await _assessment_rows(repos, scoring)
     return [ideas, projects, progress, benefits, rewards, assessment]
 
 
-async def _assessment_rows(repos: Repositories, scoring: ScoringConfig) -> list[dict[str, Any]]:
-    rows = []
+async def _ideas(repos: Repositories, labels: dict[str, str], tz: ZoneInfo) -> AsyncIterator[Row]:
+    async for row in repos.ideas.ledger():
+        project = row.pop("project_id")
+        row["created_at"] = _local(row["created_at"], tz)
+        row["category_label"] = labels.get(row["category"], row["category"])
+        row["confirmed"] = bool(row["confirmed"])
+        row["status"] = STATUS.get(row["status"], row["status"])
+        row["project"] = f"P{project:02d}" if project else ""
+        yield row
+
+
+async def _projects(repos: Repositories, labels: dict[str, str]) -> AsyncIterator[Row]:
+    for p in await repos.projects.all():
+        yield {
+            "number": p.number,
+            "title": p.title,
+            "category": labels.get(p.category, p.category),
+            "lead": p.lead_name,
+            "branches": "、".join(p.branches),
+            "ideas": " ".join(f"#{i}" for i in p.idea_ids),
+            "expected": p.expected_benefit_fen,
+            "verified": p.verified_fen,
+            "rewarded": p.rewarded_fen,
+            "progress": (f"{p.last_percent}% " if p.last_percent is not None else "")
+            + (p.last_progress or ""),
+        }
+
+
+async def _project_sheet(repos: Repositories, name: str, tz: ZoneInfo) -> AsyncIterator[Row]:
+    """Progress, benefits or rewards, times shown in the configured zone."""
+    for row in await repos.projects.sheet(name):
+        for key in ("created_at", "decided_at"):
+            if key in row:
+                row[key] = _local(row[key], tz)
+        if "status" in row:
+            row["status"] = STATUS.get(row["status"], row["status"])
+        yield row
+
+
+async def _assessment_rows(repos: Repositories, scoring: ScoringConfig) -> AsyncIterator[Row]:
     names = {b.id: b.name for b in await repos.org.branches()}
-    for month in await repos.scores.months():
-        entries = await repos.scores.month(month)
+    months = await repos.scores.months()
+    every = await repos.scores.latest(months)
+    for month in months:
+        entries = every.get(month, {})
         scored: list[dict[str, Any]] = []
         for branch_id, name in names.items():
             parts = entries.get(branch_id, {})
@@ -201,8 +220,8 @@ async def _assessment_rows(repos: Repositories, scoring: ScoringConfig) -> list[
         for index, row in enumerate(ordered):
             same = index and row["total"] == ordered[index - 1]["total"]
             row["rank"] = ordered[index - 1]["rank"] if same else index + 1
-        rows += scored
-    return rows
+        for row in scored:
+            yield row
 
 
 def _cell(value: Any) -> Any:
@@ -222,58 +241,145 @@ def _value(sheet: Sheet, key: str, row: dict[str, Any]) -> Any:
     return _cell(value)
 
 
-def export_ledger(path: Path, sheets: list[Sheet]) -> int:
-    """Write the ledger in the format named by the suffix; returns the number of ideas."""
+async def export_ledger(
+    path: Path,
+    sheets: list[Sheet],
+    *,
+    row_limit: int = EXCEL_ROWS,
+    warn: Callable[[str], None] | None = None,
+) -> int:
+    """Write the ledger in the format named by the suffix, row by row; returns the number of
+    ideas. An xlsx sheet longer than `row_limit` rows goes on in 金点子(2), … after a warning
+    (by default one line on stderr)."""
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise ValueError(f"不支持 {suffix or '无后缀'} 格式,请用 {'、'.join(FORMATS)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
     ideas = sheets[0]
+    count = 0
     if suffix == ".jsonl":
         with tmp.open("w", encoding="utf-8") as out:
-            for row in ideas.rows:
+            async for row in ideas.rows:
                 out.write(
                     json.dumps({k: row.get(k) for k, _ in ideas.columns}, ensure_ascii=False) + "\n"
                 )
+                count += 1
     elif suffix == ".csv":
         with tmp.open("w", encoding="utf-8-sig", newline="") as out:  # BOM: Excel reads UTF-8
             writer = csv.writer(out)
             writer.writerow([title for _, title in ideas.columns])
-            for row in ideas.rows:
+            async for row in ideas.rows:
                 writer.writerow([_value(ideas, key, row) for key, _ in ideas.columns])
+                count += 1
     else:
-        _xlsx(tmp, sheets)
+        count = await _xlsx(tmp, sheets, row_limit, warn or _stderr)
     tmp.replace(path)
-    return len(ideas.rows)
+    return count
 
 
-def _xlsx(path: Path, sheets: list[Sheet]) -> None:
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+async def _xlsx(
+    path: Path, sheets: list[Sheet], row_limit: int, warn: Callable[[str], None]
+) -> int:
+    """Write-only: each row goes to the file as it comes; returns the first sheet's rows."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
 
-    book = Workbook()
-    book.remove(book.active)
+    if row_limit < 2:
+        raise ValueError("a sheet needs room for its header and a row")
+    book = Workbook(write_only=True)
+    counts = []
     for sheet in sheets:
-        page = book.create_sheet(sheet.title)
-        page.append([title for _, title in sheet.columns])
-        for cell in page[1]:
-            cell.font = Font(bold=True)
-        for row in sheet.rows:
-            page.append([_value(sheet, key, row) for key, _ in sheet.columns])
-        page.freeze_panes = "A2"
-        for index, (key, title) in enumerate(sheet.columns, start=1):
-            letter = get_column_letter(index)
-            longest = max(
-                [len(str(title)) * 2]
-                + [
-                    len(str(_value(sheet, key, row) or "")) * (2 if key in ("text", "title") else 1)
-                    for row in sheet.rows[:200]
-                ]
-            )
-            page.column_dimensions[letter].width = min(max(longest + 2, 8), 60)
-            if key in sheet.money:
-                for (cell,) in page.iter_rows(min_row=2, min_col=index, max_col=index):
-                    cell.number_format = '#,##0.00 "元"'
+        rows = aiter(sheet.rows)
+        sample: list[list[Any]] = []
+        async for row in rows:
+            sample.append([_value(sheet, key, row) for key, _ in sheet.columns])
+            if len(sample) == _WIDTH_SAMPLE:
+                break
+        out = _Pages(book, sheet, _widths(sheet, sample), row_limit, warn)
+        for values in sample:
+            out.append(values)
+        async for row in rows:
+            out.append([_value(sheet, key, row) for key, _ in sheet.columns])
+        counts.append(out.written)
     book.save(path)
+    return counts[0] if counts else 0
+
+
+def _widths(sheet: Sheet, sample: list[list[Any]]) -> list[int]:
+    """Column widths from the header and the first rows (wide characters count double)."""
+    widths = []
+    for index, (key, title) in enumerate(sheet.columns):
+        factor = 2 if key in ("text", "title") else 1
+        longest = max([len(str(title)) * 2] + [len(str(v[index] or "")) * factor for v in sample])
+        widths.append(min(max(longest + 2, 8), 60))
+    return widths
+
+
+class _Pages:
+    """One sheet of a write-only workbook, going on in 标题(2), 标题(3), … at the row limit."""
+
+    def __init__(
+        self,
+        book: Any,
+        sheet: Sheet,
+        widths: list[int],
+        row_limit: int,
+        warn: Callable[[str], None],
+    ) -> None:
+        from openpyxl.styles import Font
+
+        self._book, self._sheet, self._widths = book, sheet, widths
+        self._limit, self._warn = row_limit, warn
+        self._money = [key in sheet.money for key, _ in sheet.columns]
+        self._bold = Font(bold=True)
+        self.number = 0
+        self.written = 0
+        self._on_page = 0
+        self._page: Any = self._open()
+
+    def _open(self) -> Any:
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.utils import get_column_letter
+
+        self.number += 1
+        title = self._sheet.title
+        page = self._book.create_sheet(title if self.number == 1 else f"{title}({self.number})")
+        page.freeze_panes = "A2"
+        for index, width in enumerate(self._widths, start=1):
+            page.column_dimensions[get_column_letter(index)].width = width
+        header = []
+        for _, name in self._sheet.columns:
+            cell = WriteOnlyCell(page, value=name)
+            cell.font = self._bold
+            header.append(cell)
+        page.append(header)
+        self._on_page = 0
+        return page
+
+    def append(self, values: list[Any]) -> None:
+        from openpyxl.cell import WriteOnlyCell
+
+        if self._on_page == self._limit - 1:  # the header is one of the page's rows
+            if self.number == 1:
+                title = self._sheet.title
+                self._warn(
+                    f"警告:{title}超过 Excel 每个工作表 {self._limit:,} 行的上限,"
+                    f"其余的行接着写在 {title}(2) 等工作表里。"
+                )
+            self._page = self._open()
+        if any(self._money):
+            cells: list[Any] = []
+            for value, money in zip(values, self._money, strict=True):
+                if money and value is not None:
+                    cell = WriteOnlyCell(self._page, value=value)
+                    cell.number_format = _MONEY_FORMAT
+                    value = cell
+                cells.append(value)
+            values = cells
+        self._page.append(values)
+        self._on_page += 1
+        self.written += 1

@@ -109,13 +109,14 @@ def visit_check(department: DepartmentVisits) -> str:
 
 def weekly_digest(services: Services, week: BranchWeek) -> str:
     lines = [
-        f"💡 {week.branch.name}本周金点子:新提交 {len(week.new)} 条,待审核 {week.waiting} 条。"
+        f"💡 {week.branch.name}本周金点子:新提交 {week.new_count} 条,待审核 {week.waiting} 条。"
     ]
-    for idea in week.new[:DIGEST_SHOWN]:
+    shown = week.new[:DIGEST_SHOWN]
+    for idea in shown:
         label = services.category_label(idea.category)
         lines.append(f"  #{idea.id} {label} · {status_label(idea.status)} · {idea.text[:30]}")
-    if len(week.new) > DIGEST_SHOWN:
-        lines.append(f"  ……另有 {len(week.new) - DIGEST_SHOWN} 条")
+    if week.new_count > len(shown):
+        lines.append(f"  ……另有 {week.new_count - len(shown)} 条")
     return "\n".join(lines)
 
 

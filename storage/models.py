@@ -128,6 +128,38 @@ class IdeaFact(NamedTuple):
     status: str
 
 
+class IdeaGroup(NamedTuple):
+    """Ideas of one category and branch, and how many of them are adopted."""
+
+    category: str
+    branch_id: str
+    ideas: int
+    adopted: int
+
+
+class BranchIdeaCounts(NamedTuple):
+    """A branch's ideas since a moment, and those waiting for a first review."""
+
+    new: int
+    waiting: int
+
+
+class BenefitSum(NamedTuple):
+    """Verified benefit (fen) whose verification falls in one bucket of a period."""
+
+    bucket: int
+    amount_fen: int
+
+
+class ScorePart(NamedTuple):
+    """The latest value of one part of one branch's month."""
+
+    month: str
+    branch_id: str
+    part: str
+    value: float
+
+
 @dataclass(frozen=True, slots=True)
 class Attachment:
     id: int

@@ -139,7 +139,7 @@ async def test_control_characters_never_reach_storage_or_the_ledger(
     labels = {c.id: c.label for c in app.services.classifier.categories}
     sheets = await build_sheets(app.repos, labels, app.services.settings.timezone)
     out = tmp_path / "ledger.xlsx"
-    assert export_ledger(out, sheets) == 4
+    assert await export_ledger(out, sheets) == 4
     assert out.stat().st_size > 0
 
 

@@ -221,7 +221,7 @@ async def test_xlsx_ledger_matches_the_database(
     await leader.say("/reward P01 confirm E001:10000,jj1:5000.5")
     labels = {c.id: c.label for c in app.config.categories}
     path = tmp_path / "ledger.xlsx"
-    count = export_ledger(path, await build_sheets(app.repos, labels, app.config.tz))
+    count = await export_ledger(path, await build_sheets(app.repos, labels, app.config.tz))
     assert count == 1
     book = load_workbook(path)
     assert book.sheetnames == ["金点子", "重点项目", "进展", "效益", "奖励", "月度考核"]

@@ -236,19 +236,23 @@ class BranchWeek:
     branch: Branch
     recipients: tuple[Recipient, ...]
     new: list[Idea]
+    """The newest DIGEST_SHOWN of the week, oldest first."""
     waiting: int
+    new_count: int
+    """Every idea of the week."""
 
 
 async def weekly_digests(services: Services, at: datetime) -> list[BranchWeek]:
     """Each branch with a secretary: ideas of the last seven days and those awaiting review."""
     repos = services.repos
     since = at - timedelta(days=DIGEST_DAYS)
+    counts = await repos.ideas.week_counts(since)
+    newest = await repos.ideas.newest(since, per_branch=DIGEST_SHOWN)
     weeks = []
     for branch in await repos.org.branches():
         recipients = await audience.secretaries(services, branch.id)
         if not recipients:
             continue
-        new = await repos.ideas.for_branch(branch.id, since=since)
-        waiting = await repos.ideas.for_branch(branch.id, status="submitted")
-        weeks.append(BranchWeek(branch, tuple(recipients), new, len(waiting)))
+        new, waiting = counts.get(branch.id, (0, 0))
+        weeks.append(BranchWeek(branch, tuple(recipients), newest.get(branch.id, []), waiting, new))
     return weeks

@@ -4,12 +4,14 @@ figures for /stats."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from handlers.money import format_yuan
 from handlers.rules.ideas import ADOPTED
 from handlers.rules.periods import Month, Quarter
 from handlers.services import Services
+from storage import Branch
 
 PARTS = ("base", "self", "dept", "leader")
 PART_LABELS = {"base": "基础分", "self": "项目自评", "dept": "部门评价", "leader": "领导评价"}
@@ -46,11 +48,21 @@ async def month_scores(services: Services, month: str | Month) -> list[BranchSco
     month before."""
     period = month if isinstance(month, Month) else Month.parse(month)
     assert period is not None, month
+    entries = await services.repos.scores.latest([str(period), str(period.previous())])
+    return _ranked(services, await services.repos.org.branches(), entries, period)
+
+
+def _ranked(
+    services: Services,
+    branches: Sequence[Branch],
+    entries: dict[str, dict[str, dict[str, float]]],
+    period: Month,
+) -> list[BranchScore]:
     settings = services.settings
-    current = await services.repos.scores.month(str(period))
-    before = await services.repos.scores.month(str(period.previous()))
+    current = entries.get(str(period), {})
+    before = entries.get(str(period.previous()), {})
     scores = []
-    for branch in await services.repos.org.branches():
+    for branch in branches:
         parts = current.get(branch.id, {})
         project, total, missing = compute(parts, settings.project_weight, settings.part_weights)
         score = BranchScore(branch.id, branch.name, parts, project, total, missing)
@@ -116,8 +128,10 @@ class QuarterBranch:
 async def quarter_material(services: Services, quarter: Quarter) -> dict[str, QuarterBranch]:
     """Per branch: its key projects with latest progress and verified benefit, open findings,
     and the quarter's monthly totals."""
-    branches = {b.id: QuarterBranch(b.name) for b in await services.repos.org.branches()}
-    for project in await services.repos.projects.all():
+    repos = services.repos
+    listed = await repos.org.branches()
+    branches = {b.id: QuarterBranch(b.name) for b in listed}
+    for project in await repos.projects.all():
         line = (
             f"{project.number} {project.title}:"
             f"{project.last_percent if project.last_percent is not None else '—'}% "
@@ -126,11 +140,13 @@ async def quarter_material(services: Services, quarter: Quarter) -> dict[str, Qu
         for branch_id in project.branches:
             if branch_id in branches:
                 branches[branch_id].projects.append(line)
-    for finding in await services.repos.findings.search(branches=None, limit=10_000):
-        if finding.branch_id in branches:
-            branches[finding.branch_id].open_findings += 1
+    for branch_id, count in (await repos.findings.open_counts()).items():
+        if branch_id in branches:
+            branches[branch_id].open_findings = count
+    months = [quarter.months[0].previous(), *quarter.months]
+    entries = await repos.scores.latest([str(m) for m in months])
     for month in quarter.months:
-        for s in await month_scores(services, month):
+        for s in _ranked(services, listed, entries, month):
             shown = f"{s.total:g}" if s.total is not None else "待定"
             branches[s.branch_id].totals.append(f"{month.number:02d}月 {shown}")
     return branches
@@ -166,35 +182,38 @@ async def figures(services: Services, branch_id: str | None) -> Figures:
     """Ideas and verified benefit of this year, withdrawn ideas left out."""
     local = services.local(services.now())
     year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-    facts = [
-        f
-        for f in await services.repos.ideas.facts(year_start)
-        if (branch_id is None or f.branch_id == branch_id) and f.status != "withdrawn"
-    ]
-    quarter_start = Quarter.of(local).start(local)
-    month_start = year_start.replace(month=local.month)
-    projects = {p.id: p for p in await services.repos.projects.all()}
-    verified = [
-        v
-        for v in await services.repos.projects.verified_facts(year_start)
-        if branch_id is None or branch_id in projects[v.project_id].branches
-    ]
-    monthly = []
-    for number in range(1, local.month + 1):
-        count = sum(1 for f in facts if services.local(f.created_at).month == number)
-        benefit = sum(
-            v.amount_fen for v in verified if services.local(v.verified_at).month == number
-        )
-        monthly.append((number, count, benefit))
+    # Local month starts as instants: bucket n - 1 is month n, bucket local.month is "later".
+    boundaries = [year_start.replace(month=n) for n in range(1, local.month + 1)]
+    boundaries.append(
+        year_start.replace(year=local.year + 1)
+        if local.month == 12
+        else year_start.replace(month=local.month + 1)
+    )
+    repos = services.repos
+    excluded = {"withdrawn"}
+    groups = await repos.ideas.groups(
+        year_start, branch_id=branch_id, adopted=ADOPTED, excluded=excluded
+    )
+    by_month = await repos.ideas.buckets(boundaries, branch_id=branch_id, excluded=excluded)
+    verified = await repos.projects.verified_sums(boundaries, branch_id=branch_id)
+    quarter_first = Quarter.of(local).months[0].number
+    by_category: Counter[str] = Counter()
+    by_branch: Counter[str] = Counter()
+    for g in groups:
+        by_category[g.category] += g.ideas
+        by_branch[g.branch_id] += g.ideas
+    benefit = [0] * (local.month + 1)
+    for v in verified:
+        benefit[v.bucket] += v.amount_fen
     return Figures(
         branch_id=branch_id,
         year=local.year,
-        ideas_this_month=sum(1 for f in facts if f.created_at >= month_start),
-        ideas_this_quarter=sum(1 for f in facts if f.created_at >= quarter_start),
-        ideas_this_year=len(facts),
-        adopted=sum(1 for f in facts if f.status in ADOPTED),
-        by_category=Counter(f.category for f in facts),
-        by_branch=Counter(f.branch_id for f in facts),
-        verified_fen=sum(v.amount_fen for v in verified),
-        monthly=monthly,
+        ideas_this_month=sum(by_month[local.month - 1 :]),
+        ideas_this_quarter=sum(by_month[quarter_first - 1 :]),
+        ideas_this_year=sum(by_month),
+        adopted=sum(g.adopted for g in groups),
+        by_category=by_category,
+        by_branch=by_branch,
+        verified_fen=sum(benefit),
+        monthly=[(n, by_month[n - 1], benefit[n - 1]) for n in range(1, local.month + 1)],
     )

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 from storage.db import Database
 from storage.models import (
     Attachment,
+    BranchIdeaCounts,
     CategoryCorrection,
     Idea,
     IdeaEvent,
     IdeaFact,
+    IdeaGroup,
     IdeaText,
     Person,
     TermFrequencies,
@@ -36,6 +39,17 @@ def _idea(row: sqlite3.Row) -> Idea:
         created_at=from_db_time(row["created_at"]),
         updated_at=from_db_time(row["updated_at"]),
     )
+
+
+def _scope(branch_id: str | None, excluded: Collection[str]) -> tuple[str, list[str]]:
+    """The WHERE tail (and its parameters) of a branch's ideas without excluded statuses."""
+    where, params = "", sorted(excluded)
+    if excluded:
+        where += f" AND status NOT IN ({','.join('?' * len(excluded))})"
+    if branch_id is not None:
+        where += " AND branch_id = ?"
+        params.append(branch_id)
+    return where, params
 
 
 class IdeaRepo:
@@ -226,15 +240,95 @@ class IdeaRepo:
         )
         return [IdeaFact(from_db_time(r[0]), r[1], r[2], r[3]) for r in rows]
 
-    async def ledger(self) -> list[dict[str, Any]]:
-        """Every idea with its author and branch names, oldest first (the 台账)."""
+    async def groups(
+        self,
+        since: datetime,
+        *,
+        branch_id: str | None,
+        adopted: Collection[str],
+        excluded: Collection[str],
+    ) -> list[IdeaGroup]:
+        """Ideas from `since` on (statuses in `excluded` left out) by category and branch, with
+        how many have an `adopted` status; in the order of each group's first idea."""
+        where, params = _scope(branch_id, excluded)
+        marks = ",".join("?" * len(adopted)) or "NULL"
+        # The index's order is the grouping's: no sort of a year of ideas.
         rows = await self._db.fetchall(
-            "SELECT i.id, i.created_at, p.employee_no, p.name AS author, b.id AS branch_id,"
-            " b.name AS branch, i.category, i.confidence, i.confirmed, i.status, i.channel,"
-            " i.text FROM ideas i JOIN people p ON p.id = i.author_id"
-            " JOIN branches b ON b.id = i.branch_id ORDER BY i.id"
+            "SELECT category, branch_id, count(*), coalesce(sum(status IN"
+            f" ({marks})), 0) FROM ideas INDEXED BY ideas_branch_category"
+            f" WHERE created_at >= ?{where} GROUP BY branch_id, category ORDER BY min(id)",
+            (*sorted(adopted), to_db_time(since), *params),
         )
-        return [dict(r) for r in rows]
+        return [IdeaGroup(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
+
+    async def buckets(
+        self, boundaries: Sequence[datetime], *, branch_id: str | None, excluded: Collection[str]
+    ) -> list[int]:
+        """Ideas from boundaries[i] to boundaries[i + 1] for each i, the last open-ended."""
+        where, params = _scope(branch_id, excluded)
+        stamps = [to_db_time(b) for b in boundaries]
+        ranges: list[tuple[str, str | None]] = [*pairwise(stamps), (stamps[-1], None)]
+        # One range count per bucket: each reads its stretch of an index, nothing is sorted.
+        selects: list[str] = []
+        values: list[str] = []
+        for index, (start, end) in enumerate(ranges):
+            until = " AND created_at < ?" if end is not None else ""
+            selects.append(
+                f"SELECT {index}, count(*) FROM ideas WHERE created_at >= ?{until}{where}"
+            )
+            values += [start, *([end] if end is not None else []), *params]
+        rows = await self._db.fetchall(" UNION ALL ".join(selects), values)
+        found = dict((int(r[0]), int(r[1])) for r in rows)
+        return [found.get(i, 0) for i in range(len(ranges))]
+
+    async def week_counts(self, since: datetime) -> dict[str, BranchIdeaCounts]:
+        """Branch id → (ideas since `since`, ideas still 'submitted')."""
+        new = await self._db.fetchall(
+            "SELECT branch_id, count(*) FROM ideas INDEXED BY ideas_created WHERE created_at >= ?"
+            " GROUP BY branch_id",  # a week of the time index, not a scan of every branch
+            (to_db_time(since),),
+        )
+        waiting = await self._db.fetchall(
+            "SELECT branch_id, count(*) FROM ideas WHERE status = 'submitted' GROUP BY branch_id"
+        )
+        counts = {r[0]: [int(r[1]), 0] for r in new}
+        for r in waiting:
+            counts.setdefault(r[0], [0, 0])[1] = int(r[1])
+        return {b: BranchIdeaCounts(n, w) for b, (n, w) in counts.items()}
+
+    async def newest(self, since: datetime, *, per_branch: int) -> dict[str, list[Idea]]:
+        """Branch id → its newest `per_branch` ideas since `since`, oldest first."""
+        rows = await self._db.fetchall(
+            "WITH ranked AS (SELECT id, row_number() OVER (PARTITION BY branch_id ORDER BY id DESC)"
+            " AS place FROM ideas INDEXED BY ideas_created WHERE created_at >= ?)"
+            " SELECT i.* FROM ranked JOIN ideas i ON i.id = ranked.id WHERE place <= ?"
+            " ORDER BY i.branch_id, i.id",
+            (to_db_time(since), per_branch),
+        )
+        found: dict[str, list[Idea]] = {}
+        for r in rows:
+            found.setdefault(r["branch_id"], []).append(_idea(r))
+        return found
+
+    async def ledger(self, *, chunk: int = 5000) -> AsyncIterator[dict[str, Any]]:
+        """Every idea with its author, branch and project, oldest first (the 台账), read in
+        chunks by id so that memory does not grow with the table."""
+        after = 0
+        while True:
+            rows = await self._db.fetchall(
+                "SELECT i.id, i.created_at, p.employee_no, p.name AS author, b.id AS branch_id,"
+                " b.name AS branch, i.category, i.confidence, i.confirmed, i.status,"
+                " pi.project_id, i.channel, i.text FROM ideas i"
+                " JOIN people p ON p.id = i.author_id JOIN branches b ON b.id = i.branch_id"
+                " LEFT JOIN project_ideas pi ON pi.idea_id = i.id"
+                " WHERE i.id > ? ORDER BY i.id LIMIT ?",
+                (after, chunk),
+            )
+            for r in rows:
+                yield dict(r)
+            if len(rows) < chunk:
+                return
+            after = int(rows[-1]["id"])
 
 
 class IdeaSearch:

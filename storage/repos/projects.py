@@ -7,8 +7,15 @@ from datetime import datetime
 from typing import Any
 
 from storage.db import Database, constraint_errors
-from storage.models import Benefit, Project, RewardReceived, RewardShare, VerifiedBenefit
-from storage.repos.times import from_db_time, to_db_time
+from storage.models import (
+    Benefit,
+    BenefitSum,
+    Project,
+    RewardReceived,
+    RewardShare,
+    VerifiedBenefit,
+)
+from storage.repos.times import bucket_case, from_db_time, to_db_time
 
 
 class ProjectRepo:
@@ -182,6 +189,24 @@ class ProjectRepo:
             (to_db_time(since),),
         )
         return [VerifiedBenefit(from_db_time(r[0]), int(r[1]), int(r[2])) for r in rows]
+
+    async def verified_sums(
+        self, boundaries: Sequence[datetime], *, branch_id: str | None
+    ) -> list[BenefitSum]:
+        """Benefit verified from boundaries[0] on by time bucket, for the projects of one
+        branch (None: all)."""
+        case, params = bucket_case("decided_at", boundaries)
+        scope = (
+            " AND project_id IN (SELECT project_id FROM project_branches WHERE branch_id = ?)"
+            if branch_id is not None
+            else ""
+        )
+        rows = await self._db.fetchall(
+            f"SELECT {case} AS bucket, sum(amount_fen) FROM benefits"
+            f" WHERE status = 'verified' AND decided_at >= ?{scope} GROUP BY bucket",
+            (*params, to_db_time(boundaries[0]), *([branch_id] if branch_id is not None else [])),
+        )
+        return [BenefitSum(int(r[0]), int(r[1])) for r in rows]
 
     async def rewarded_basis(self, project_id: int) -> int:
         row = await self._db.fetchone(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from storage.db import Database
+from storage.models import ScorePart
 from storage.repos.times import to_db_time
 
 
@@ -32,15 +34,21 @@ class ScoreRepo:
 
     async def month(self, month: str) -> dict[str, dict[str, float]]:
         """Branch id → part → latest value for the month."""
+        return (await self.latest([month])).get(month, {})
+
+    async def latest(self, months: Sequence[str]) -> dict[str, dict[str, dict[str, float]]]:
+        """Month → branch id → part → latest value, for the given months (one query)."""
+        if not months:
+            return {}
         rows = await self._db.fetchall(
-            "SELECT branch_id, part, value FROM score_entries e WHERE month = ? AND id ="
-            " (SELECT max(id) FROM score_entries WHERE branch_id = e.branch_id"
-            "  AND month = e.month AND part = e.part)",
-            (month,),
+            "SELECT month, branch_id, part, value FROM score_entries WHERE id IN"
+            " (SELECT max(id) FROM score_entries"
+            f" WHERE month IN ({','.join('?' * len(months))}) GROUP BY month, branch_id, part)",
+            list(months),
         )
-        found: dict[str, dict[str, float]] = {}
-        for r in rows:
-            found.setdefault(r[0], {})[r[1]] = float(r[2])
+        found: dict[str, dict[str, dict[str, float]]] = {}
+        for r in (ScorePart(r[0], r[1], r[2], float(r[3])) for r in rows):
+            found.setdefault(r.month, {}).setdefault(r.branch_id, {})[r.part] = r.value
         return found
 
     async def months(self) -> list[str]:

@@ -118,6 +118,13 @@ class FindingRepo:
         )
         return [_finding(r) for r in rows]
 
+    async def open_counts(self) -> dict[str, int]:
+        """Branch id → its open findings."""
+        rows = await self._db.fetchall(
+            "SELECT branch_id, count(*) FROM findings WHERE status = 'open' GROUP BY branch_id"
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
     async def for_agenda(self, opened_before: datetime) -> list[Finding]:
         """Open findings that are escalated or older than `opened_before`."""
         rows = await self._db.fetchall(
