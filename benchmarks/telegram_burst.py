@@ -39,32 +39,18 @@ TOKEN = "123456:BENCH"
 FIRST_USER = 700000
 
 ECHO_BOT = """
-import sys
-from telegram import Update
-from telegram.ext import AIORateLimiter, Application, MessageHandler, filters
-async def echo(update, context):
-    await update.message.reply_text(update.message.text)
-rate = float(sys.argv[4])
-builder = (Application.builder().token(sys.argv[1]).base_url(sys.argv[2])
-           .base_file_url(sys.argv[3]))
-if rate:
-    builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=rate, max_retries=3))
-app = builder.build()
-app.add_handler(MessageHandler(filters.TEXT, echo))
-app.run_polling(allowed_updates=Update.ALL_TYPES)
-"""
-
-DURABLE_ECHO_BOT = """
 import sqlite3, sys
 from telegram import Update
 from telegram.ext import AIORateLimiter, Application, MessageHandler, filters
-db = sqlite3.connect(sys.argv[5], isolation_level=None)
-db.execute("PRAGMA journal_mode = WAL")
-db.execute("PRAGMA synchronous = FULL")
-db.execute("CREATE TABLE IF NOT EXISTS seen (update_id INTEGER PRIMARY KEY, text TEXT)")
+db = sqlite3.connect(sys.argv[5], isolation_level=None) if len(sys.argv) > 5 else None
+if db is not None:  # the durable echo bot
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = FULL")
+    db.execute("CREATE TABLE IF NOT EXISTS seen (update_id INTEGER PRIMARY KEY, text TEXT)")
 async def echo(update, context):
-    with db:  # one fsync'd commit per update, as the least a durable bot does
-        db.execute("INSERT INTO seen VALUES (?, ?)", (update.update_id, update.message.text))
+    if db is not None:
+        with db:  # one fsync'd commit per update, as the least a durable bot does
+            db.execute("INSERT INTO seen VALUES (?, ?)", (update.update_id, update.message.text))
     await update.message.reply_text(update.message.text)
 rate = float(sys.argv[4])
 builder = (Application.builder().token(sys.argv[1]).base_url(sys.argv[2])
@@ -75,6 +61,7 @@ app = builder.build()
 app.add_handler(MessageHandler(filters.TEXT, echo))
 app.run_polling(allowed_updates=Update.ALL_TYPES)
 """
+"""The plain echo bot; given a database file as a fifth argument, the durable one."""
 
 
 async def burst(tg: FakeTelegram, users: int, texts: list[str]) -> tuple[float, list[float]]:
@@ -118,18 +105,11 @@ async def run_one(
             command, env = [sys.executable, "-c", ECHO_BOT, TOKEN, *urls, str(rate)], env_base
         elif name == "durable":
             echo_db = str(db.parent / "echo.db")
-            command = [sys.executable, "-c", DURABLE_ECHO_BOT, TOKEN, *urls, str(rate), echo_db]
+            command = [sys.executable, "-c", ECHO_BOT, TOKEN, *urls, str(rate), echo_db]
             env = env_base
         else:
             env = {**env_base, "JINDIANZI_STORAGE_PATH": str(db)}
-            await asyncio.to_thread(  # creates and migrates the database
-                subprocess.run,
-                [jindianzi, "export", str(db.parent / "x.csv")],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                check=True,
-            )
+            await _create(db)
             if stored:  # seeded by `run` (its workers are FIRST_USER, FIRST_USER + 1, …)
                 assert db.with_name(db.name + ".seeded").exists()
             else:
@@ -239,19 +219,25 @@ async def run(users: int, rate: float, stored: int, rounds: int, keep: Path | No
     print("jindianzi ideas/s per round:", ", ".join(f"{x:.0f}" for x in tput[0]))
 
 
-async def _seed_once(db: Path, stored: int) -> None:
-    """Create, migrate and seed the database (people and ideas) for the first round."""
+async def _create(db: Path) -> None:
+    """Create and migrate the database (with its organisation), unless it is there."""
+    if await asyncio.to_thread(db.exists):
+        return
     env = {k: v for k, v in os.environ.items() if not k.startswith("JINDIANZI_")}
     env["JINDIANZI_STORAGE_PATH"] = str(db)
-    jindianzi = str(Path(sys.executable).parent / "jindianzi")
     await asyncio.to_thread(
         subprocess.run,
-        [jindianzi, "export", str(db.parent / "x.csv")],
+        [str(Path(sys.executable).parent / "jindianzi"), "export", str(db.parent / "x.csv")],
         cwd=ROOT,
         env=env,
         capture_output=True,
         check=True,
     )
+
+
+async def _seed_once(db: Path, stored: int) -> None:
+    """Create, migrate and seed the database (people and ideas) for the first round."""
+    await _create(db)
     from benchmarks.scale import seed
     from bot.app import build_classifier
     from tests.support import project_config

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
@@ -50,6 +58,21 @@ def _scope(branch_id: str | None, excluded: Collection[str]) -> tuple[str, list[
         where += " AND branch_id = ?"
         params.append(branch_id)
     return where, params
+
+
+async def _frequencies(
+    fetchall: Callable[[str, list[str]], Awaitable[list[sqlite3.Row]]], terms: Iterable[str]
+) -> TermFrequencies:
+    wanted = sorted({t.lower() for t in terms} | {""})
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 5000):
+        chunk = wanted[start : start + 5000]
+        marks = ",".join("?" * len(chunk))
+        rows = await fetchall(
+            f"SELECT term, docs FROM idea_term_docs WHERE term IN ({marks})", chunk
+        )
+        found.update({r["term"]: int(r["docs"]) for r in rows})
+    return TermFrequencies(found.pop("", 0), found)
 
 
 class IdeaRepo:
@@ -211,16 +234,7 @@ class IdeaRepo:
 
     async def document_frequencies(self, terms: Iterable[str]) -> TermFrequencies:
         """(number of indexed ideas, term → number of ideas containing it)."""
-        wanted = sorted({t.lower() for t in terms} | {""})
-        found: dict[str, int] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = await self._db.fetchall(
-                f"SELECT term, docs FROM idea_term_docs WHERE term IN ({marks})", chunk
-            )
-            found.update({r["term"]: int(r["docs"]) for r in rows})
-        return TermFrequencies(found.pop("", 0), found)
+        return await _frequencies(self._db.fetchall, terms)
 
     async def for_branch(
         self, branch_id: str, *, since: datetime | None = None, status: str | None = None
@@ -340,16 +354,7 @@ class IdeaSearch:
 
     async def frequencies(self, terms: Iterable[str]) -> TermFrequencies:
         """(number of indexed ideas, lower-cased term → number of ideas containing it)."""
-        wanted = sorted({t.lower() for t in terms} | {""})
-        found: dict[str, int] = {}
-        for start in range(0, len(wanted), 5000):
-            chunk = wanted[start : start + 5000]
-            marks = ",".join("?" * len(chunk))
-            rows = await self._db.reader.fetchall(
-                f"SELECT term, docs FROM idea_term_docs WHERE term IN ({marks})", chunk
-            )
-            found.update({r["term"]: int(r["docs"]) for r in rows})
-        return TermFrequencies(found.pop("", 0), found)
+        return await _frequencies(self._db.reader.fetchall, terms)
 
     async def holding(
         self, weights: Mapping[str, float], *, per_term: int, limit: int
