@@ -193,6 +193,7 @@ def main() -> None:
                 rounds = args.big_rounds if size >= 1_000_000 else args.rounds
                 skip = args.big_skip if size >= 1_000_000 else []
                 rows += measure(size, rounds, base, work, skip)
+                print(table(rows), file=sys.stderr, flush=True)  # survives a later timeout
         finally:
             subprocess.run(
                 ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], check=False
