@@ -58,20 +58,6 @@ def number(text: str, prefixes: str = "#") -> int | None:
     return value if value <= MAX_ID else None
 
 
-def numbers(text: str, prefixes: str = "#") -> tuple[list[int], list[str]]:
-    """The numbers of a list like '3 5,7、#9'; and the items that are not numbers."""
-    good, bad = [], []
-    for item in re.split(r"[\s,]+", fold_separators(text).strip()):
-        if not item:
-            continue
-        value = number(item, prefixes)
-        if value is None:
-            bad.append(item)
-        else:
-            good.append(value)
-    return good, bad
-
-
 _AMOUNT = r"[+-]?[0-9][0-9.]*(?:\s*(?:万元|万|元))?"
 _FIRST_SHARE = re.compile(r"\s*([^\s:,]+)\s*:\s*(" + _AMOUNT + r"|[^\s,]*)")
 _NEXT_SHARE = re.compile(
