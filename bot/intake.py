@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from handlers.messages import Outgoing
@@ -80,6 +81,9 @@ async def process_forever(
 
 GROUP_SIZE = 50
 """At most this many stored updates are processed in one transaction (one fsync)."""
+GROUP_SECONDS = 0.05
+"""A group takes no further update once it has held the write lock this long: the intake
+(a webhook's 200, a poll's next offset) waits for that lock, and must not wait for 50."""
 
 
 async def process_stored(
@@ -94,6 +98,8 @@ async def process_stored(
     Group commit: up to `GROUP_SIZE` pending updates share one transaction, each in a
     savepoint of its own, so an update's effect and its done mark commit together, a
     failing update rolls back alone, and the group pays one fsync instead of one each.
+    A group also closes after `GROUP_SECONDS`, so the intake waits at most that long
+    for the lock; the updates it did not reach stay pending for the next group.
     Parsing belongs inside `handle`, so whatever an update holds, its failure is counted
     here: after `MAX_UPDATE_ATTEMPTS` it is set aside as failed, its sender (when the raw
     update names one, by `sender_of`) gets the apology once, and the ones behind it flow
@@ -125,7 +131,10 @@ async def _group(
     done = 0
     failures: list[tuple[str, Exception, int, str | None]] = []
     async with repos.db.transaction():
+        started = time.monotonic()
         for update_id, raw in pending:
+            if time.monotonic() - started > GROUP_SECONDS:
+                break  # the rest stay pending: the intake is waiting for this lock
             try:
                 async with repos.db.transaction():  # a savepoint: this update alone
                     await handle(update_id, raw)

@@ -70,14 +70,11 @@ class ModelClassifier:
                 (c, rest) for c in self._model.categories if c != FALLBACK
             ]
             return Prediction(FALLBACK, UNKNOWN_CONFIDENCE, tuple(unknown))
-        idx, counts, _ = self._extractor.vector(prepared, prepared=True)
+        idx, counts = self._extractor.counts(prepared)
         probs = self._model.probabilities(idx, counts)
-        ranking = tuple(
-            sorted(
-                ((c, round(p, 4)) for c, p in zip(self._model.categories, probs, strict=True)),
-                key=lambda item: -item[1],
-            )
-        )
+        cats = self._model.categories
+        best_first = sorted(range(len(probs)), key=probs.__getitem__, reverse=True)  # stable
+        ranking = tuple((cats[k], round(probs[k], 4)) for k in best_first)
         return Prediction(ranking[0][0], ranking[0][1], ranking)
 
     def terms(self, text: str) -> list[str]:

@@ -81,11 +81,21 @@ class FeatureExtractor:
         self._prefixes = [(n, f"c{n}:") for n in self._ngrams]
         self._use_words = words
         self._use_keywords = use_keywords
-        self._buckets: dict[str, int] = {}
-        """Feature name → bucket, remembered: hashing was a third of the extraction time."""
-        self._keywords = {
-            cat: tuple(k.lower() for k in words if k) for cat, words in keywords.items()
-        }
+        self._word_buckets: dict[str, int] = {"#": bucket("n:#")}
+        self._gram_buckets: dict[int, dict[str, int]] = {n: {} for n in self._ngrams}
+        self._set_keywords(
+            {cat: tuple(k.lower() for k in words if k) for cat, words in keywords.items()}
+        )
+
+    def _set_keywords(self, keywords: Mapping[str, tuple[str, ...]]) -> None:
+        self._keywords = dict(keywords)
+        self._keyword_buckets = {cat: bucket("k:" + cat) for cat in keywords}
+        by_char: dict[str, list[tuple[str, str]]] = {}
+        for cat, words in keywords.items():
+            for word in words:  # a keyword can only be in a text that has its first character
+                by_char.setdefault(word[0], []).append((cat, word))
+        self._keywords_by_char = by_char
+        self._keyword_starts = frozenset(by_char)
 
     def words(self, prepared: str) -> list[str]:
         # Without jieba's HMM: the character n-grams already cover unknown words, and the
@@ -117,7 +127,7 @@ class FeatureExtractor:
             words=words == "1",
             use_keywords=keywords == "1",
         )
-        other._keywords = self._keywords
+        other._set_keywords(self._keywords)
         return other
 
     def features(self, prepared: str) -> list[str]:
@@ -140,25 +150,61 @@ class FeatureExtractor:
                 names.extend(["k:" + cat for w in words if w in prepared])
         return names
 
-    def _bucket_list(self, names: list[str]) -> list[int]:
-        cache = self._buckets
-        found = [BIAS_BUCKET, *map(cache.get, names)]
-        if None in found:
-            if len(cache) > CACHE_LIMIT:
-                cache.clear()
-            for name in names:
-                if name not in cache:
-                    cache[name] = bucket(name)
-            found = [BIAS_BUCKET, *map(cache.__getitem__, names)]
-        return found  # type: ignore[return-value]  # no None left
-
     def vector(
         self, text: str, *, prepared: bool = False
     ) -> tuple[list[int], list[int], list[str]]:
         """Buckets of the distinct features with their counts, the bias first; the names."""
         counts = Counter(self.features(text if prepared else prepare(text)))
         names = list(counts)
-        return self._bucket_list(names), [1, *counts.values()], ["bias", *names]
+        return [BIAS_BUCKET, *map(bucket, names)], [1, *counts.values()], ["bias", *names]
+
+    def counts(self, prepared: str) -> tuple[list[int], list[int]]:
+        """What `vector` gives, without the names and faster: the classifier's hot path.
+
+        The same distinct features with the same counts (the order may differ), counted per
+        kind on the tokens themselves, so no feature name is built; each kind remembers its
+        tokens' buckets (hashing was a third of the extraction time)."""
+        found = [BIAS_BUCKET]
+        values = [1]
+        if self._use_words:
+            words = Counter(["#" if w.isdigit() else w for w in self.words(prepared)])
+            self._extend(found, values, words, self._word_buckets, "w:")
+        runs = [run for run in _KEEP.findall(prepared) if _CJK.search(run)]
+        for n, prefix in self._prefixes:
+            grams: Counter[str] = Counter()
+            for run in runs:  # the n-grams of a run: its n shifted copies zipped, in C
+                shifted = (run[i:] for i in range(n))
+                grams.update(run if n == 1 else map("".join, zip(*shifted, strict=False)))
+            self._extend(found, values, grams, self._gram_buckets[n], prefix)
+        if self._use_keywords:
+            present: Counter[str] = Counter()
+            for ch in self._keyword_starts.intersection(prepared):
+                for cat, word in self._keywords_by_char[ch]:
+                    if word in prepared:
+                        present[cat] += 1
+            for cat, n in present.items():
+                found.append(self._keyword_buckets[cat])
+                values.append(n)
+        return found, values
+
+    @staticmethod
+    def _extend(
+        found: list[int],
+        values: list[int],
+        counted: Counter[str],
+        cache: dict[str, int],
+        prefix: str,
+    ) -> None:
+        buckets = list(map(cache.get, counted))
+        if None in buckets:
+            if len(cache) > CACHE_LIMIT:
+                cache.clear()
+            for token in counted:
+                if token not in cache:
+                    cache[token] = bucket(prefix + token)
+            buckets = list(map(cache.__getitem__, counted))
+        found.extend(buckets)  # type: ignore[arg-type]  # no None left
+        values.extend(counted.values())
 
 
 def batch(
@@ -169,7 +215,7 @@ def batch(
     values: list[int] = []
     lengths: list[int] = []
     for text in texts:
-        idx, val, _ = extractor.vector(text)
+        idx, val = extractor.counts(prepare(text))
         indices.extend(idx)
         values.extend(val)
         lengths.append(len(idx))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 
 from bot.app import App
-from bot.intake import MAX_UPDATE_ATTEMPTS, process_stored
+from bot.intake import GROUP_SECONDS, MAX_UPDATE_ATTEMPTS, process_stored
 from handlers.router import APOLOGY
 from tests.support import CHANNEL, Chat, RecordingTransport, idea_rows
 
@@ -44,3 +45,33 @@ async def test_a_poison_update_rolls_back_alone_and_is_set_aside(
     await zhang.say("/my")  # delivers what is queued
     to_zhang = [str(payload["text"]) for chat_id, payload in transport.sent if chat_id == "u1"]
     assert sum(APOLOGY in text for text in to_zhang) == 1  # the apology, once
+
+
+async def test_the_intake_waits_for_a_short_group_not_for_fifty_updates(
+    app: App, chat: Callable[..., Chat]
+) -> None:
+    """A webhook's 200 waits for the write lock: a group gives it up after GROUP_SECONDS."""
+    zhang = chat("u1")
+    await zhang.register("E001", "张三")
+    async with app.repos.db.transaction():
+        for n in range(6):
+            await app.repos.inbox.store(CHANNEL, f"s{n}", "{}", app.services.now())
+    events: list[str] = []
+
+    async def handle(update_id: str, raw: str) -> None:
+        await asyncio.sleep(GROUP_SECONDS)  # a slow update: the group closes after it
+        await app.repos.inbox.finish(CHANNEL, update_id, "done", app.services.now())
+        events.append(update_id)
+
+    async def intake() -> None:
+        await asyncio.sleep(GROUP_SECONDS / 2)  # arrives while the first group runs
+        async with app.repos.db.transaction():
+            await app.repos.inbox.store(CHANNEL, "late", "{}", app.services.now())
+        events.append("stored")
+
+    processed, _ = await asyncio.gather(
+        process_stored(app.services, CHANNEL, handle, lambda raw: None), intake()
+    )
+    assert processed == 7  # every update handled, the late one too
+    assert events.index("stored") < events.index("s5")  # not behind the whole group
+    assert events[-1] == "late"

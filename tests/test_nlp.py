@@ -240,6 +240,29 @@ def test_training_and_classification_weigh_alike(classifier: ModelClassifier) ->
     assert batch == pytest.approx(np.asarray(one_by_one), abs=1e-4)
 
 
+@pytest.mark.parametrize("features", ["w1 c1-2 k1", "w1 c1-3 k1", "w0 c2-4 k0"])
+def test_the_fast_counts_are_the_named_features_counted(
+    classifier: ModelClassifier, features: str
+) -> None:
+    """`counts` (the hot path, no names built) and `vector` (the names, for --explain) agree:
+    the same buckets with the same counts, digits, keywords and mixed runs included."""
+    extractor = classifier.extractor.for_features(features)
+    texts = [text for _, text in CASES] + [
+        "3号皮带机 托辊 12 个,省电 15% 节能 节能",
+        "ＡＢＣ锚杆回收再利用 锚杆 锚杆回收 2026",
+        "英文 only words and 123",
+        "",
+    ]
+    for text in texts:
+        prepared = prepare(text)
+        idx, counts, names = extractor.vector(prepared, prepared=True)
+        fast_idx, fast_counts = extractor.counts(prepared)
+        assert Counter(zip(fast_idx, fast_counts, strict=True)) == Counter(
+            zip(idx, counts, strict=True)
+        ), text
+        assert len(names) == len(idx)
+
+
 def test_model_file_keeps_its_weighting_and_features(
     tmp_path: Path, classifier: ModelClassifier
 ) -> None:
