@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import admin, groups, ideas, projects, registration, scores, supervision
+from handlers import admin, forms, groups, ideas, projects, registration, scores, supervision
 from handlers.router import Router
 
 
@@ -17,5 +17,6 @@ def build_router() -> Router:
             projects.FEATURE,
             scores.FEATURE,
             admin.FEATURE,
+            forms.feature([*supervision.FORMS]),
         ]
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import access, parsing, render
+from handlers import access, forms, parsing, render
 from handlers.messages import Button, Incoming, Member, Reply
 from handlers.router import Command, Feature, Subcommand, member
 from handlers.rules import supervision
@@ -189,20 +189,68 @@ def _step(step: FindingStep) -> Subcommand:
 
 
 async def visit(msg: Member, services: Services) -> list[Reply]:
-    """记录一次督导走访:/visit 支部编号 [备注]"""
-    branch_id, _, note = msg.args.strip().partition(" ")
-    if not branch_id:
-        return [Reply("请写上支部编号,例如:/visit jj1 检查了班前会记录")]
-    branch = await services.repos.org.branch(branch_id)
-    if branch is None:
-        return [Reply(f"没有编号为“{branch_id[:20]}”的支部。")]
-    if not access.supervises(msg.person, branch.department_id):
-        return [Reply(f"{branch.name}不在您所在部门的督导范围内。")]
+    """记录一次督导走访:/visit [支部] [备注](不写支部就点按钮选)"""
+    named, _, note = msg.args.strip().partition(" ")
+    answers: forms.Answers = {}
+    if named:
+        every = await services.repos.org.branches()
+        anywhere = forms.branch_named(every, named)
+        branch = next((b for b in every if b.id == anywhere), None)
+        if branch is not None and not access.supervises(msg.person, branch.department_id):
+            return [Reply(f"{branch.name}不在您所在部门的督导范围内。")]
+        mine = [b for b in every if access.supervises(msg.person, b.department_id)]
+        found = forms.branch_named(mine, named)
+        answers = {"note": note.strip() or NO_NOTE} if note.strip() else {}
+        if isinstance(found, forms.Problem):  # ask for the branch, saying why
+            return [Reply(found.text), *await forms.start(VISIT, msg, services, answers)]
+        answers = {"branch": found, "note": note.strip() or NO_NOTE}
+    return await forms.start(VISIT, msg, services, answers)
+
+
+NO_NOTE = "-"
+
+
+async def _visit_note(msg: Member, services: Services, answers: forms.Answers) -> forms.Ask:
+    return forms.Ask(
+        "请简单写一句这次走访看了什么(也可以点“不写备注”):",
+        (forms.Choice("不写备注", NO_NOTE),),
+    )
+
+
+async def _read_note(
+    text: str, msg: Member, services: Services, answers: forms.Answers
+) -> str | forms.Problem:
+    if len(text) > MAX_FINDING_CHARS:
+        return forms.Problem(f"备注太长了({len(text)} 字),请控制在 {MAX_FINDING_CHARS} 字以内。")
+    return text.strip() or NO_NOTE
+
+
+async def _record_visit(msg: Member, services: Services, answers: forms.Answers) -> list[Reply]:
+    branch = await services.repos.org.branch(answers["branch"])
+    if branch is None or not access.supervises(msg.person, branch.department_id):
+        return [Reply("这个支部不在您所在部门的督导范围内。")]
+    note = answers.get("note", NO_NOTE)
     if len(note) > MAX_FINDING_CHARS:
         return [Reply(f"备注太长了,请控制在 {MAX_FINDING_CHARS} 字以内。")]
-    count = await supervision.record_visit(services, msg.person, branch, note.strip())
+    count = await supervision.record_visit(
+        services, msg.person, branch, "" if note == NO_NOTE else note
+    )
     target = services.settings.visits_per_month
     return [Reply(f"已记录对{branch.name}的走访。本月第 {count} 次(目标 {target} 次)。")]
+
+
+VISIT = forms.Form(
+    "visit",
+    (
+        forms.branch_step(
+            "branch",
+            "请选择走访的支部:",
+            lambda person, branch: access.supervises(person, branch.department_id),
+        ),
+        forms.Step("note", _visit_note, _read_note),
+    ),
+    _record_visit,
+)
 
 
 async def visits(msg: Member, services: Services) -> list[Reply]:
@@ -270,3 +318,4 @@ FEATURE = Feature(
     callbacks={"f": on_button},
     states={"find": on_state},
 )
+FORMS = (VISIT,)

@@ -104,7 +104,7 @@ async def test_refusals_change_nothing(app: App, people: dict[str, Chat]) -> Non
         (people["secretary"], "/findings reopen 1 想重开", "只有督导部门或党委领导"),
         (supervisor, "/findings add jj1 " + "长" * 600, "问题描述太长了"),
         (supervisor, "/visit xmc", "不在您所在部门的督导范围内"),
-        (supervisor, "/visit", "请写上支部编号"),
+        (supervisor, "/visit", "请选择走访的支部"),  # buttons now (issue 15), nothing stored
     ]
     for who, command, expected in cases:
         reply = (await who.say(command))[0]
