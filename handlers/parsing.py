@@ -103,3 +103,16 @@ def shown(text: str, length: int = 20) -> str:
     """A piece of the person's input, quoted back in a reply."""
     text = clean(text).replace("\n", " ")
     return text if len(text) <= length else text[:length] + "…"
+
+
+_FIELD_END = re.compile(r"[\s,:|]+")
+
+
+def split_field(text: str) -> tuple[str, str]:
+    """The first word of an argument and the rest: '1 说明', '1,说明', 'jj1:90', 'jj1|90'
+    (a phone's ，：｜ arrive folded) → ('1', '说明'); the rest is kept as typed."""
+    text = text.strip()
+    match = _FIELD_END.search(text)
+    if match is None:
+        return text, ""
+    return text[: match.start()], text[match.end() :].strip()

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from handlers import access, forms, parsing, render
-from handlers.messages import Button, Incoming, Member, Reply
-from handlers.router import Command, Feature, Subcommand, member
-from handlers.rules import supervision
+from handlers.messages import Button, Member, Reply, Rows
+from handlers.router import Command, Feature, Subcommand
+from handlers.rules import names, supervision
 from handlers.rules.supervision import MAX_FINDING_CHARS, STEPS, FindingStep
 from handlers.services import Services
 from storage import Branch, Finding, Person
 
-STATE_BRANCH = "find.branch"
-STATE_TEXT = "find.text"
+PREFIX = "f"
+"""Callback data of a step button on a finding: f:<action>:<finding id>."""
 
 
 async def _names(services: Services) -> dict[str, str]:
@@ -32,15 +34,18 @@ async def findings(msg: Member, services: Services) -> list[Reply]:
 
 async def _list(services: Services, person: Person, flt: str) -> Reply:
     allowed = await supervision.scope(services, person)
-    names = await _names(services)
+    labels = await _names(services)
     branches: list[str] | None = allowed
     title = "未解决的问题"
+    if flt and flt not in ("all", "escalated") and flt not in labels:
+        found_by_name = names.branches(await services.repos.org.branches(), flt)
+        flt = found_by_name[0].id if len(found_by_name) == 1 else flt
     if flt and flt not in ("all", "escalated"):
-        if flt not in names:
+        if flt not in labels:
             return Reply(f"没有“{flt[:20]}”这个筛选或支部编号。\n{USAGE}")
         if allowed is not None and flt not in allowed:
-            return Reply(f"{names[flt]}不在您负责的范围内。")
-        branches, title = [flt], f"{names[flt]}未解决的问题"
+            return Reply(f"{labels[flt]}不在您负责的范围内。")
+        branches, title = [flt], f"{labels[flt]}未解决的问题"
     if flt == "all":
         title = "全部问题(含已解决)"
     if flt == "escalated":
@@ -50,7 +55,7 @@ async def _list(services: Services, person: Person, flt: str) -> Reply:
     )
     if not found:
         return Reply(f"{title}:没有。")
-    lines = [f"{title}(最早的在前):"] + [render.finding_line(services, f, names) for f in found]
+    lines = [f"{title}(最早的在前):"] + [render.finding_line(services, f, labels) for f in found]
     return Reply("\n".join(lines))
 
 
@@ -62,127 +67,207 @@ async def _show(services: Services, person: Person, number: int) -> Reply:
     finding = await supervision.visible(services, person, number)
     if finding is None:
         return _not_found(number)
-    names = await _names(services)
-    lines = [render.finding_line(services, finding, names), f"问题:{finding.text}", "记录:"]
+    labels = await _names(services)
+    lines = [render.finding_line(services, finding, labels), f"问题:{finding.text}", "记录:"]
     for event in await services.repos.findings.history(finding.id):
         when = services.local(event.created_at).strftime("%m-%d %H:%M")
         extra = f":{event.text}" if event.text and event.action != "add" else ""
         lines.append(
             f"  {when} {event.person_name} {supervision.ACTION_LABELS[event.action]}{extra}"
         )
-    return Reply("\n".join(lines))
+    stands = access.finding_roles(person, finding)
+    return Reply("\n".join(lines), buttons=step_buttons(finding, stands))
+
+
+def step_buttons(finding: Finding, stands: Collection[str]) -> Rows:
+    """A button for each step someone standing so to the finding may take on it now."""
+    steps = supervision.open_steps(stands, finding)
+    return (
+        (tuple(Button(s.button, f"{PREFIX}:{s.action}:{finding.id}") for s in steps),)
+        if steps
+        else ()
+    )
+
+
+def _secretary_buttons(finding: Finding) -> Rows:
+    return step_buttons(finding, {"secretary"})
 
 
 async def _add(msg: Member, services: Services) -> list[Reply]:
     """记录新问题"""
-    person, rest = msg.person, msg.args
-    allowed = await supervision.scope(services, person)
-    if not rest:
-        return [await _ask_branch(msg, services, person, allowed)]
-    branch_id, _, text = rest.partition(" ")
-    branch = await services.repos.org.branch(branch_id)
-    if branch is None:
+    named, text = parsing.split_field(msg.args)
+    if not named:
+        return await forms.start(ADD, msg, services)
+    found = names.branches(await services.repos.org.branches(), named)
+    if len(found) > 1:
+        listed = "、".join(names.short_branch_name(b) for b in found[:8])
+        return [Reply(f"“{parsing.shown(named)}”可能是:{listed}。请写完整的支部名称或编号。")]
+    if not found:
         return [
-            Reply(f"没有编号为“{branch_id[:20]}”的支部。用法:/findings add 支部编号 [P项目号] 问题")
+            Reply(
+                f"没有编号为“{parsing.shown(named)}”的支部。"
+                "用法:/findings add 支部编号或名称 [P项目号] 问题"
+            )
         ]
-    project_ref = None
-    first, _, remainder = text.strip().partition(" ")
+    branch, project_ref = found[0], None
+    first, remainder = parsing.split_field(text)
     if parsing.looks_like_project(first):  # the key project the problem concerns
         number = parsing.number(first, prefixes="P")
         project = await services.repos.projects.get(number) if number is not None else None
         if project is None or branch.id not in project.branches:
             return [Reply(f"{branch.name}没有参与重点项目 {first.upper()}。")]
         project_ref, text = project.number, remainder
-    _, replies = await _record(msg, services, branch, text.strip(), project_ref)
-    return replies
+    return await _record(msg, services, branch, text.strip(), project_ref)
 
 
-async def _ask_branch(
-    msg: Incoming, services: Services, person: Person, allowed: list[str] | None
-) -> Reply:
-    branches = [
-        b for b in await services.repos.org.branches() if allowed is None or b.id in allowed
-    ]
-    if access.departments_of(person) and not access.is_leader(person):
-        branches = [b for b in branches if access.supervises(person, b.department_id)]
-    await services.repos.conversations.set(
-        msg.channel, msg.sender_id, STATE_BRANCH, {}, services.now()
-    )
-    buttons = [Button(b.name.removesuffix("党支部"), f"f:b:{b.id}") for b in branches]
-    rows = tuple(tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3))
-    return Reply("请选择发现问题的支部(发送 /cancel 可取消):", buttons=rows)
+async def _ask_text(msg: Member, services: Services, answers: forms.Answers) -> forms.Ask:
+    branch = await services.repos.org.branch(answers["branch"])
+    name = branch.name if branch is not None else answers["branch"]
+    return forms.Ask(f"{name}:请描述发现的问题(可以附一张照片)。")
 
 
-async def on_button(msg: Member, services: Services) -> list[Reply]:
-    person = msg.person
-    parts = (msg.callback or "").split(":")
-    conversation = await services.repos.conversations.get(msg.channel, msg.sender_id)
-    if (
-        len(parts) != 3
-        or parts[1] != "b"
-        or conversation is None
-        or conversation.state != STATE_BRANCH
-    ):
-        return [Reply("这个按钮已经失效了,请重新发送 /findings add。")]
-    branch = await services.repos.org.branch(parts[2])
-    if branch is None or not access.may_raise_finding(person, branch):
-        return [Reply("这个支部不在您负责的范围内。")]
-    await services.repos.conversations.set(
-        msg.channel, msg.sender_id, STATE_TEXT, {"branch": branch.id}, services.now()
-    )
-    return [Reply(f"{branch.name}:请描述发现的问题(可以附一张照片)。", edit=True)]
+async def _read_text(
+    text: str, msg: Member, services: Services, answers: forms.Answers
+) -> str | forms.Problem:
+    if not supervision.substantial(text, supervision.MIN_FINDING_CHARS):
+        return forms.Problem("请写清楚发现的问题(至少几个字)。")
+    if len(text) > MAX_FINDING_CHARS:
+        return forms.Problem(
+            f"问题描述太长了({len(text)} 字),请控制在 {MAX_FINDING_CHARS} 字以内。"
+        )
+    return text
 
 
-async def on_state(msg: Incoming, services: Services) -> list[Reply]:
-    sender = member(msg)
-    conversation = await services.repos.conversations.get(msg.channel, msg.sender_id)
-    assert conversation is not None  # the router routes here by the conversation's state
-    if sender is None or conversation.state != STATE_TEXT:
-        return [Reply("请点上面的按钮选择支部,或发送 /cancel 取消。")]
-    branch = await services.repos.org.branch(str(conversation.data.get("branch", "")))
+async def _finish_add(msg: Member, services: Services, answers: forms.Answers) -> list[Reply]:
+    branch = await services.repos.org.branch(answers["branch"])
     if branch is None:
-        await services.repos.conversations.clear(msg.channel, msg.sender_id)
         return [Reply("支部已不存在,请重新发送 /findings add。")]
-    finding, replies = await _record(sender, services, branch, msg.text.strip())
-    if finding is not None:
-        await services.repos.conversations.clear(msg.channel, msg.sender_id)
-    return replies
+    return await _record(msg, services, branch, answers["text"])
+
+
+ADD = forms.Form(
+    "finding_add",
+    (
+        forms.branch_step("branch", "请选择发现问题的支部:", access.may_raise_finding),
+        forms.Step("text", _ask_text, _read_text),
+    ),
+    _finish_add,
+)
 
 
 async def _record(
     msg: Member, services: Services, branch: Branch, text: str, project_ref: str | None = None
-) -> tuple[Finding | None, list[Reply]]:
-    """Store a finding and tell the branch; the finding is None when refused."""
+) -> list[Reply]:
+    """Store a finding and tell the branch."""
     done = await supervision.record(
-        services, msg.person, msg.channel, branch, text, msg.attachments, project_ref
+        services,
+        msg.person,
+        msg.channel,
+        branch,
+        text,
+        msg.attachments,
+        project_ref,
+        buttons=_secretary_buttons,
     )
     if isinstance(done, str):
-        return None, [Reply(done)]
-    return done, [Reply(f"已记录问题 #{done.id}({branch.name}),已通知支部书记。")]
+        return [Reply(done)]
+    return [Reply(f"已记录问题 #{done.finding.id}({branch.name}){done.told}")]
 
 
 def _step(step: FindingStep) -> Subcommand:
     """The second word that moves a finding on by `step`."""
 
     async def handler(msg: Member, services: Services) -> list[Reply]:
-        number_text, _, text = msg.args.partition(" ")
-        number, text = parsing.number(number_text), text.strip()
+        number_text, text = parsing.split_field(msg.args)
+        number = parsing.number(number_text)
         if number is None:
             return [Reply(f"请写上问题编号。用法:{step.usage}")]
         finding = await supervision.visible(services, msg.person, number)
         if finding is None:
             return [_not_found(number)]
-        if step.needs_text and not supervision.substantial(text, 2):
-            return [Reply(f"请写上说明。用法:{step.usage}")]
-        if len(text) > MAX_FINDING_CHARS:
-            return [Reply(f"说明太长了,请控制在 {MAX_FINDING_CHARS} 字以内。")]
-        done = await supervision.take_step(
-            services, msg.person, finding, step, text, (msg.channel, msg.sender_id)
-        )
-        return [Reply(done)]
+        why = supervision.refusal(msg.person, finding, step)
+        if why is None and step.needs_text and not text:
+            why = f"请写上说明。用法:{step.usage}"
+        why = why or supervision.text_problem(step, text)
+        if why:
+            return [Reply(why)]
+        return [await _take(msg, services, finding, step, text)]
 
     label = supervision.ACTION_LABELS[step.action]
     return Subcommand(step.action, handler, f"{step.usage} — {label}")
+
+
+async def _take(
+    msg: Member, services: Services, finding: Finding, step: FindingStep, text: str
+) -> Reply:
+    done = await supervision.take_step(
+        services, msg.person, finding, step, text, (msg.channel, msg.sender_id)
+    )
+    return Reply(done)
+
+
+async def on_button(msg: Member, services: Services) -> list[Reply]:
+    """A step button on a finding: done at once, or a form asks for its text."""
+    parts = (msg.callback or "").split(":")
+    step = STEPS.get(parts[1]) if len(parts) == 3 else None
+    number = parsing.number(parts[2], prefixes="") if step is not None else None
+    if step is None or number is None:
+        return [Reply("这个按钮已经失效了,请重新发送 /findings。")]
+    finding = await supervision.visible(services, msg.person, number)
+    if finding is None:
+        return [_not_found(number)]
+    why = supervision.refusal(msg.person, finding, step)
+    if why:
+        return [Reply(why)]
+    if not step.needs_text:
+        return [await _take(msg, services, finding, step, "")]
+    return await forms.start(
+        STEP_TEXT, msg, services, {"finding": str(number), "action": step.action}
+    )
+
+
+async def _opened_step(
+    msg: Member, services: Services, answers: forms.Answers
+) -> tuple[Finding, FindingStep] | str:
+    """The finding and the step a step form is about, or why it is over."""
+    step = STEPS.get(answers.get("action", ""))
+    number = parsing.number(answers.get("finding", ""), prefixes="")
+    finding = await supervision.visible(services, msg.person, number) if number else None
+    if step is None or finding is None:
+        return "这个问题已经不在您负责的范围内了。"
+    return finding, step
+
+
+async def _ask_step_text(msg: Member, services: Services, answers: forms.Answers) -> forms.Ask:
+    opened = await _opened_step(msg, services, answers)
+    if isinstance(opened, str):
+        return forms.Ask(opened)
+    finding, step = opened
+    short = finding.text if len(finding.text) <= 30 else finding.text[:30] + "…"
+    return forms.Ask(f"问题 #{finding.id}:{short}\n{step.ask.format(id=finding.id)}")
+
+
+async def _read_step_text(
+    text: str, msg: Member, services: Services, answers: forms.Answers
+) -> str | forms.Problem:
+    step = STEPS.get(answers.get("action", ""))
+    why = supervision.text_problem(step, text) if step is not None else None
+    if why == "请写上说明。":
+        why = "请写上说明(至少两个字)。"
+    return forms.Problem(why) if why else text
+
+
+async def _finish_step(msg: Member, services: Services, answers: forms.Answers) -> list[Reply]:
+    opened = await _opened_step(msg, services, answers)
+    if isinstance(opened, str):
+        return [Reply(opened)]
+    finding, step = opened
+    return [await _take(msg, services, finding, step, answers["text"])]
+
+
+STEP_TEXT = forms.Form(
+    "finding_step", (forms.Step("text", _ask_step_text, _read_step_text),), _finish_step
+)
 
 
 # -- visits ------------------------------------------------------------------------------
@@ -190,7 +275,7 @@ def _step(step: FindingStep) -> Subcommand:
 
 async def visit(msg: Member, services: Services) -> list[Reply]:
     """记录一次督导走访:/visit [支部] [备注](不写支部就点按钮选)"""
-    named, _, note = msg.args.strip().partition(" ")
+    named, note = parsing.split_field(msg.args)
     answers: forms.Answers = {}
     if named:
         every = await services.repos.org.branches()
@@ -202,7 +287,10 @@ async def visit(msg: Member, services: Services) -> list[Reply]:
         found = forms.branch_named(mine, named)
         answers = {"note": note.strip() or NO_NOTE} if note.strip() else {}
         if isinstance(found, forms.Problem):  # ask for the branch, saying why
-            return [Reply(found.text), *await forms.start(VISIT, msg, services, answers)]
+            said = found.text
+            if not names.branches(every, named):
+                said = f"没有编号为“{parsing.shown(named)}”的支部,请点按钮选择(也可以写支部名称)。"
+            return [Reply(said), *await forms.start(VISIT, msg, services, answers)]
         answers = {"branch": found, "note": note.strip() or NO_NOTE}
     return await forms.start(VISIT, msg, services, answers)
 
@@ -315,7 +403,6 @@ FEATURE = Feature(
         Command("visits", visits, access.OVERSIGHT),
         Command("agenda", agenda, access.OVERSIGHT),
     ],
-    callbacks={"f": on_button},
-    states={"find": on_state},
+    callbacks={PREFIX: on_button},
 )
-FORMS = (VISIT,)
+FORMS = (VISIT, ADD, STEP_TEXT)

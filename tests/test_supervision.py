@@ -59,7 +59,7 @@ async def test_the_whole_loop_with_history_and_notices(
     assert "已标记为解决" in (await secretary.say("/findings resolve 1 全部补齐"))[0]
     assert any("已解决" in t for t in sent_to(transport, "u-D001"))
     assert "没有" in (await secretary.say("/findings"))[0]
-    assert "已经是解决状态" in (await secretary.say("/findings resolve 1 再来"))[0]
+    assert "问题 #1 已经解决了" in (await secretary.say("/findings resolve 1 再来"))[0]
 
     assert "已重新打开" in (await supervisor.say("/findings reopen 1 复查仍缺两人签字"))[0]
     assert any("重新打开" in t for t in sent_to(transport, "u-S001"))
@@ -121,7 +121,8 @@ async def test_add_by_conversation_with_branch_buttons(app: App, people: dict[st
     reply = (await supervisor.say("/findings add"))[0]
     assert "请选择" in reply
     assert [b["label"] for b in supervisor.last_buttons] == ["机掘一队", "机掘二队", "开掘一队"]
-    assert "请描述发现的问题" in (await supervisor.press("机掘二队"))[0]
+    pressed = await supervisor.press("机掘二队")  # the question shows the answer, then the next
+    assert "→ 机掘二队" in pressed[0] and "请描述发现的问题" in pressed[-1]
     assert "请写清楚" in (await supervisor.say("嗯"))[0]
     assert "已记录问题 #1(机掘二队党支部)" in (await supervisor.say("安全活动记录缺两次"))[0]
     # the conversation is over: the next text is an idea again

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from handlers import access
-from handlers.messages import IncomingAttachment
+from handlers.messages import IncomingAttachment, Rows
 from handlers.notify import Chat, notify
 from handlers.rules import attachments, audience
 from handlers.rules.periods import Month
@@ -44,6 +44,15 @@ async def visible(services: Services, person: Person, number: int) -> Finding | 
     return finding
 
 
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A new finding and what to say of its notices."""
+
+    finding: Finding
+    told: str
+    """',已通知支部书记' and the like, or why nobody was told."""
+
+
 async def record(
     services: Services,
     person: Person,
@@ -52,8 +61,11 @@ async def record(
     text: str,
     files: Sequence[IncomingAttachment] = (),
     project_ref: str | None = None,
-) -> Finding | str:
-    """Store a finding with its photos and tell the branch; the refusal reason otherwise."""
+    buttons: Callable[[Finding], Rows] | None = None,
+) -> Recorded | str:
+    """Store a finding with its photos and tell the branch (the secretaries' private chats
+    with `buttons`, its groups without: a form is answered in a private chat); the refusal
+    reason otherwise."""
     if not access.may_raise_finding(person, branch):
         return f"{branch.name}不在您所在部门的督导范围内,不能记录。"
     if not substantial(text, MIN_FINDING_CHARS):
@@ -64,21 +76,43 @@ async def record(
         branch=branch, text=text, person_id=person.id, project_ref=project_ref, now=services.now()
     )
     await attachments.keep(services, person.id, channel, files, finding_id=finding.id)
-    recipients = await audience.secretaries(services, branch.id)
+    own = set(await audience.person(services, person.id))
+    secretaries = [r for r in await audience.secretaries(services, branch.id) if r not in own]
+    groups = []
     if services.settings.notify_group:
-        recipients += await audience.branch_groups(services, branch.id)
-    await notify(
-        services,
-        recipients,
+        groups = await audience.branch_groups(services, branch.id)
+    notice = (
         f"📋 督导发现问题 #{finding.id}({branch.name}):{text}\n"
         f"请支部书记跟进:/findings note {finding.id} 进展,解决后 /findings resolve "
-        f"{finding.id} 说明。",
-        key=f"finding:{finding.id}:add",
+        f"{finding.id} 说明。"
     )
-    return finding
+    key = f"finding:{finding.id}:add"
+    offered = buttons(finding) if buttons is not None else ()
+    await notify(
+        services, secretaries, notice + TAP_HINT if offered else notice, key, buttons=offered
+    )
+    await notify(services, groups, notice, key)
+    if secretaries:
+        told = ",已通知支部书记" + (",并发到了支部群。" if groups else "。")
+    else:
+        told = ",该支部还没有登记的书记," + ("已发到支部群。" if groups else "已记下,未通知。")
+    return Recorded(finding, told)
+
+
+TAP_HINT = "\n也可以直接点下面的按钮。"
 
 
 # -- following a finding up: one table of what each step needs and whom it tells ---------
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Whom a step is meant to reach, as the reply names them."""
+
+    label: str
+    find: Callable[[Services, Finding], Awaitable[list[Recipient]]]
+    absent: str = ""
+    """Said when there is nobody of them at all (not when the one there did the step)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,17 +121,21 @@ class FindingStep:
 
     action: str
     usage: str
+    button: str
+    """The label of the button on a finding that takes this step."""
+    ask: str
+    """The form's question for the text, with {id}."""
     allowed: frozenset[str]
     """How one must stand to the finding (access.finding_roles): any of these."""
     refusal: str
     needs_text: bool
     blocked: Callable[[Finding], str | None]
     """Why the finding cannot take this step now, or None."""
-    tells: Callable[[Services, Finding], Awaitable[list[Recipient]]]
+    tells: tuple[Audience, ...]
     notice: str
     """Template with {id}, {name}, {text}."""
     done: str
-    """Reply template with {id}."""
+    """Reply template with {id}, without the final stop: who was told follows."""
     status: str | None = None
     escalated: bool | None = None
 
@@ -110,8 +148,9 @@ async def _secretaries(services: Services, finding: Finding) -> list[Recipient]:
     return await audience.secretaries(services, finding.branch_id)
 
 
-async def _raiser_and_secretaries(services: Services, finding: Finding) -> list[Recipient]:
-    return [*await _raiser(services, finding), *await _secretaries(services, finding)]
+RAISER = Audience("提出问题的督导人员", _raiser)
+SECRETARIES = Audience("支部书记", _secretaries)
+NO_SECRETARY = "该支部还没有登记的书记,未通知。"
 
 
 def _never(finding: Finding) -> str | None:
@@ -119,7 +158,7 @@ def _never(finding: Finding) -> str | None:
 
 
 def _resolved_already(finding: Finding) -> str | None:
-    return f"问题 #{finding.id} 已经是解决状态。" if finding.status == "resolved" else None
+    return f"问题 #{finding.id} 已经解决了。" if finding.status == "resolved" else None
 
 
 def _still_open(finding: Finding) -> str | None:
@@ -128,7 +167,7 @@ def _still_open(finding: Finding) -> str | None:
 
 def _not_escalatable(finding: Finding) -> str | None:
     if finding.status != "open":
-        return f"问题 #{finding.id} 已经解决,不需要提交协调。"
+        return f"问题 #{finding.id} 已经解决了,不需要提交协调。"
     if finding.escalated:
         return f"问题 #{finding.id} 已经在周一政工例会的议程上了。"
     return None
@@ -138,54 +177,90 @@ STEPS = {
     step.action: step
     for step in (
         FindingStep(
-            "note",
-            "/findings note 编号 进展",
-            frozenset({"secretary", "supervisor", "leader"}),
-            "只有本支部书记、督导部门或党委领导可以记录进展。",
-            True,
-            _never,
-            _raiser,
-            "问题 #{id} 有新进展({name}):{text}",
-            "已记录问题 #{id} 的进展。",
+            action="note",
+            usage="/findings note 编号 进展",
+            button="记录进展",
+            ask="请写上问题 #{id} 的进展:",
+            allowed=frozenset({"secretary", "supervisor", "leader"}),
+            refusal="只有本支部书记、督导部门或党委领导可以记录进展。",
+            needs_text=True,
+            blocked=_never,
+            tells=(RAISER,),
+            notice="问题 #{id} 有新进展({name}):{text}",
+            done="已记录问题 #{id} 的进展",
         ),
         FindingStep(
-            "resolve",
-            "/findings resolve 编号 说明",
-            frozenset({"secretary", "leader"}),
-            "只有该问题所在支部的书记或党委领导可以标记解决。",
-            True,
-            _resolved_already,
-            _raiser,
-            "问题 #{id} 已解决({name}):{text}\n如未真正解决,可发送 /findings reopen {id} 原因。",
-            "问题 #{id} 已标记为解决,已通知提出问题的督导人员。",
+            action="resolve",
+            usage="/findings resolve 编号 说明",
+            button="已解决",
+            ask="请写上问题 #{id} 是怎么解决的:",
+            allowed=frozenset({"secretary", "leader"}),
+            refusal="只有该问题所在支部的书记或党委领导可以标记解决。",
+            needs_text=True,
+            blocked=_resolved_already,
+            tells=(RAISER,),
+            notice=(
+                "问题 #{id} 已解决({name}):{text}\n如未真正解决,可发送 /findings reopen {id} 原因。"
+            ),
+            done="问题 #{id} 已标记为解决",
             status="resolved",
         ),
         FindingStep(
-            "reopen",
-            "/findings reopen 编号 原因",
-            frozenset({"supervisor", "leader"}),
-            "只有督导部门或党委领导可以重新打开问题。",
-            True,
-            _still_open,
-            _secretaries,
-            "问题 #{id} 被重新打开({name}):{text}",
-            "问题 #{id} 已重新打开,已通知支部书记。",
+            action="reopen",
+            usage="/findings reopen 编号 原因",
+            button="重新打开",
+            ask="请写上重新打开问题 #{id} 的原因:",
+            allowed=frozenset({"supervisor", "leader"}),
+            refusal="只有督导部门或党委领导可以重新打开问题。",
+            needs_text=True,
+            blocked=_still_open,
+            tells=(Audience(SECRETARIES.label, _secretaries, NO_SECRETARY),),
+            notice="问题 #{id} 被重新打开({name}):{text}",
+            done="问题 #{id} 已重新打开",
             status="open",
         ),
         FindingStep(
-            "escalate",
-            "/findings escalate 编号",
-            frozenset({"supervisor", "secretary", "leader"}),
-            "只有督导部门、本支部书记或党委领导可以提交党委协调。",
-            False,
-            _not_escalatable,
-            _raiser_and_secretaries,
-            "问题 #{id} 已提交党委协调,将列入周一政工例会议程。",
-            "问题 #{id} 已提交党委协调,会列入下一次周一政工例会的议程。",
+            action="escalate",
+            usage="/findings escalate 编号",
+            button="提交党委",
+            ask="",
+            allowed=frozenset({"supervisor", "secretary", "leader"}),
+            refusal="只有督导部门、本支部书记或党委领导可以提交党委协调。",
+            needs_text=False,
+            blocked=_not_escalatable,
+            tells=(RAISER, SECRETARIES),
+            notice="问题 #{id} 已提交党委协调,将列入周一政工例会议程。",
+            done="问题 #{id} 已提交党委协调,会列入下一次周一政工例会的议程",
             escalated=True,
         ),
     )
 }
+
+
+def refusal(person: Person, finding: Finding, step: FindingStep) -> str | None:
+    """Why the person cannot take `step` on the finding now (their standing first, then the
+    finding's state), or None."""
+    if not access.finding_roles(person, finding) & step.allowed:
+        return step.refusal
+    return step.blocked(finding)
+
+
+def text_problem(step: FindingStep, text: str) -> str | None:
+    """What is wrong with the text a step is given, or None."""
+    if step.needs_text and not substantial(text, 2):
+        return "请写上说明。"
+    if len(text) > MAX_FINDING_CHARS:
+        return f"说明太长了({len(text)} 字),请控制在 {MAX_FINDING_CHARS} 字以内。"
+    return None
+
+
+def open_steps(stands: Collection[str], finding: Finding) -> list[FindingStep]:
+    """The steps someone standing so to the finding (access.finding_roles) may take now."""
+    return [
+        step
+        for step in STEPS.values()
+        if step.allowed & set(stands) and step.blocked(finding) is None
+    ]
 
 
 async def take_step(
@@ -196,12 +271,11 @@ async def take_step(
     text: str,
     sender: Chat,
 ) -> str:
-    """Record the step and tell those it concerns (never the sender); the reply text."""
-    if not access.finding_roles(person, finding) & step.allowed:
-        return step.refusal
-    blocked = step.blocked(finding)
-    if blocked:
-        return blocked
+    """Record the step and tell those it concerns (never the person who took it, on any of
+    their chats); the reply text, which says who was told only when somebody was."""
+    why = refusal(person, finding, step) or text_problem(step, text)
+    if why:
+        return why
     event = await services.repos.findings.change(
         finding.id,
         person.id,
@@ -211,14 +285,26 @@ async def take_step(
         status=step.status,
         escalated=step.escalated,
     )
-    recipients = [r for r in await step.tells(services, finding) if r != sender]
+    own = {sender, *await audience.person(services, person.id)}
+    recipients: list[Recipient] = []
+    told, absent = [], []
+    for who in step.tells:
+        everyone = await who.find(services, finding)
+        reached = [r for r in everyone if r not in own]
+        recipients += reached
+        if reached:
+            told.append(who.label)
+        elif not everyone and who.absent:
+            absent.append(who.absent)
     await notify(
         services,
         recipients,
         step.notice.format(id=finding.id, name=person.name, text=text),
         key=f"finding:{finding.id}:event:{event}",
     )
-    return step.done.format(id=finding.id)
+    said = step.done.format(id=finding.id)
+    said += f",已通知{'、'.join(told)}。" if told else "。"
+    return said + "".join(absent)
 
 
 # -- visits ------------------------------------------------------------------------------
