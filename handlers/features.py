@@ -17,6 +17,6 @@ def build_router() -> Router:
             projects.FEATURE,
             scores.FEATURE,
             admin.FEATURE,
-            forms.feature([*supervision.FORMS]),
+            forms.feature([*supervision.FORMS, *scores.FORMS]),
         ]
     )

@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-from handlers import access, render
-from handlers.messages import Member, Reply
+from handlers import access, forms, parsing, render
+from handlers.messages import Button, Member, Reply
 from handlers.money import format_yuan
 from handlers.router import Command, Feature, Subcommand
-from handlers.rules import scores
+from handlers.rules import names, scores
 from handlers.rules.periods import Month, Quarter
-from handlers.rules.scores import PART_LABELS
+from handlers.rules.scores import PART_LABELS, PARTS
 from handlers.services import Services
-from storage import Person
+from storage import Branch, Person
 
 
 async def score(msg: Member, services: Services) -> list[Reply]:
@@ -38,41 +38,66 @@ def _this_month(services: Services) -> Month:
     return Month.of(services.local(services.now()))
 
 
+ENTRY_PREFIX = "sc"
+"""Callback data of an entry button under the month's scores: sc:<part>:<YYYY-MM>."""
+
+
+async def _month_open(services: Services, month: Month) -> str | None:
+    """Why the month takes no entries (not yet come, closed), or None."""
+    if month > _this_month(services):
+        return "这个月份还没到。"
+    if await services.repos.scores.is_closed(str(month)):
+        return f"{month} 已经结账,不能再修改。"
+    return None
+
+
+def _may_use(person: Person, part: str) -> bool:
+    return access.holds(person, PART_ENTRY[part][1])
+
+
+async def _scorable(services: Services, person: Person, part: str) -> list[Branch]:
+    """The branches whose `part` the person may enter."""
+    if part not in PART_ENTRY or not _may_use(person, part):
+        return []
+    branches = await services.repos.org.branches()
+    return [b for b in branches if access.may_enter_score(person, part, b)]
+
+
 def _part(part: str) -> Subcommand:
-    """The second word that enters one part of a branch's month."""
+    """The second word that enters one part of a branch's month; what it leaves out is asked."""
 
     async def handler(msg: Member, services: Services) -> list[Reply]:
-        words = msg.args.split()
         month = _this_month(services)
-        if words and (named := Month.parse(words[0])):
-            month, words = named, words[1:]
-            if month > _this_month(services):
-                return [Reply("这个月份还没到。")]
-        if await services.repos.scores.is_closed(str(month)):
-            return [Reply(f"{month} 已经结账,不能再修改。")]
-        if part == "self":
-            branch_id, rest = msg.person.branch_id, words
+        first, rest = parsing.split_field(msg.args)
+        if first and (named := Month.parse(first)):
+            month = named
         else:
-            if len(words) < 2:
-                return [Reply(USAGE)]
-            branch_id, rest = words[0], words[1:]
-        branch = await services.repos.org.branch(branch_id)
-        if branch is None:
-            return [Reply(f"没有编号为“{branch_id[:20]}”的支部。")]
-        if not access.may_enter_score(msg.person, part, branch):
-            return [Reply(f"{branch.name}不在您所在部门的督导范围内,不能评价。")]
-        try:
-            value = float(rest[0])
-        except (IndexError, ValueError):
-            return [Reply("分数要写 0 到 100 的数字。" + USAGE)]
-        if not 0 <= value <= 100:
-            return [Reply("分数要在 0 到 100 之间。")]
-        refusal = await scores.enter(
-            services, msg.person.id, branch.id, month, part, value, " ".join(rest[1:])[:200]
-        )
-        if refusal:
-            return [Reply(refusal)]
-        return [Reply(f"已记录 {branch.name} {month} 的{PART_LABELS[part]}:{value:g} 分。")]
+            rest = msg.args.strip()
+        closed = await _month_open(services, month)
+        if closed:
+            return [Reply(closed)]
+        answers = {"part": part, "month": str(month)}
+        if part == "self":
+            answers["branch"] = msg.person.branch_id
+        else:
+            typed, rest = parsing.split_field(rest)
+            if not typed:
+                return await _open_entry(msg, services, answers)
+            found = names.branches(await services.repos.org.branches(), typed)
+            if not found:
+                return [Reply(f"没有编号为“{parsing.shown(typed)}”的支部。")]
+            if len(found) > 1:
+                listed = "、".join(names.short_branch_name(b) for b in found[:8])
+                return [
+                    Reply(f"“{parsing.shown(typed)}”可能是:{listed}。请写完整的支部名称或编号。")
+                ]
+            if not access.may_enter_score(msg.person, part, found[0]):
+                return [Reply(f"{found[0].name}不在您所在部门的督导范围内,不能评价。")]
+            answers["branch"] = found[0].id
+        if not rest:
+            return await _open_entry(msg, services, answers)
+        answers["value"] = rest
+        return await _enter(msg, services, answers)
 
     usage, roles, refusal = PART_ENTRY[part]
     return Subcommand(part, handler, usage, roles, refusal)
@@ -98,6 +123,129 @@ PART_ENTRY = {
 }
 
 
+async def _open_entry(msg: Member, services: Services, answers: forms.Answers) -> list[Reply]:
+    """Start the entry form for what is not known yet (the branch, the figure)."""
+    if "branch" not in answers and not await _scorable(services, msg.person, answers["part"]):
+        return [Reply(f"您没有可以录入{PART_LABELS[answers['part']]}的支部。")]
+    return await forms.start(ENTRY, msg, services, answers)
+
+
+async def on_press(msg: Member, services: Services) -> list[Reply]:
+    """An entry button under the month's scores: the entry form for that part and month."""
+    parts = (msg.callback or "").split(":")
+    part = parts[1] if len(parts) == 3 and parts[1] in PART_ENTRY else None
+    month = Month.parse(parts[2]) if part is not None else None
+    if part is None or month is None:
+        return [Reply("这个按钮已经失效了,请重新发送 /score。")]
+    if not _may_use(msg.person, part):
+        return [Reply(PART_ENTRY[part][2] or "您不能录入这一项。")]
+    closed = await _month_open(services, month)
+    if closed:
+        return [Reply(closed)]
+    answers = {"part": part, "month": str(month)}
+    if part == "self":
+        answers["branch"] = msg.person.branch_id
+    return await _open_entry(msg, services, answers)
+
+
+async def _branch_options(
+    msg: Member, services: Services, answers: forms.Answers
+) -> list[forms.Choice]:
+    mine = await _scorable(services, msg.person, answers.get("part", ""))
+    return [forms.Choice(names.short_branch_name(b), b.id) for b in mine]
+
+
+async def _branch_typed(
+    text: str, msg: Member, services: Services, answers: forms.Answers
+) -> str | forms.Problem:
+    return forms.branch_named(await _scorable(services, msg.person, answers.get("part", "")), text)
+
+
+def _label(answers: forms.Answers) -> str:
+    return PART_LABELS.get(answers.get("part", ""), "分数")
+
+
+async def _ask_value(msg: Member, services: Services, answers: forms.Answers) -> forms.Ask:
+    branch = await services.repos.org.branch(answers["branch"])
+    name = branch.name if branch is not None else answers["branch"]
+    return forms.Ask(
+        f"请输入 {name} {answers['month']} 的{_label(answers)}(0 到 100,后面可以写一句说明):"
+    )
+
+
+async def _read_value(
+    text: str, msg: Member, services: Services, answers: forms.Answers
+) -> str | forms.Problem:
+    typed = parsing.fold(text).strip()
+    value = scores.read_score(parsing.split_field(typed)[0])
+    return forms.Problem(value) if isinstance(value, str) else typed
+
+
+async def _existing(services: Services, answers: forms.Answers) -> float | None:
+    entered = await services.repos.scores.month(answers["month"])
+    return entered.get(answers["branch"], {}).get(answers["part"])
+
+
+async def _entered(msg: Member, services: Services, answers: forms.Answers) -> list[Reply]:
+    """The figure is in: enter it, or first confirm that it replaces another."""
+    old = await _existing(services, answers)
+    value = scores.read_score(parsing.split_field(answers["value"])[0])
+    if old is not None and value != old:
+        return await forms.start(REPLACE, msg, services, answers)
+    return await _enter(msg, services, answers)
+
+
+async def _replace_summary(msg: Member, services: Services, answers: forms.Answers) -> str:
+    branch = await services.repos.org.branch(answers["branch"])
+    name = branch.name if branch is not None else answers["branch"]
+    old = await _existing(services, answers)
+    value = scores.read_score(parsing.split_field(answers["value"])[0])
+    shown = f"{value:g}" if isinstance(value, float) else parsing.shown(answers["value"])
+    was = f"已有 {old:g} 分," if old is not None else ""
+    return f"{name} {answers['month']} 的{_label(answers)}{was}要改为 {shown} 分吗?"
+
+
+async def _enter(msg: Member, services: Services, answers: forms.Answers) -> list[Reply]:
+    """Enter one part of a branch's month: the one-line form and the guided one end here."""
+    part, month = answers.get("part", ""), Month.parse(answers.get("month", ""))
+    branch = await services.repos.org.branch(answers.get("branch", ""))
+    if part not in PART_ENTRY or month is None or branch is None:
+        return [Reply("这个操作已经结束了,请重新发送 /score。")]
+    if not _may_use(msg.person, part) or not access.may_enter_score(msg.person, part, branch):
+        return [Reply(f"{branch.name}不在您所在部门的督导范围内,不能评价。")]
+    closed = await _month_open(services, month)
+    if closed:
+        return [Reply(closed)]
+    figure, note = parsing.split_field(answers.get("value", ""))
+    value = scores.read_score(figure)
+    if isinstance(value, str):
+        return [Reply(value)]
+    old = await _existing(services, answers)
+    refusal = await scores.enter(services, msg.person.id, branch.id, month, part, value, note[:200])
+    if refusal:
+        return [Reply(refusal)]
+    said = f"已记录 {branch.name} {month} 的{PART_LABELS[part]}:{value:g} 分。"
+    if old is not None and old != value:
+        said += f"(原为 {old:g} 分)"
+    return [Reply(said)]
+
+
+ENTRY = forms.Form(
+    "score_entry",
+    (
+        forms.choice_step(
+            "branch",
+            lambda answers: f"请选择要录入{_label(answers)}的支部:",
+            _branch_options,
+            typed=_branch_typed,
+        ),
+        forms.Step("value", _ask_value, _read_value),
+    ),
+    _entered,
+)
+REPLACE = forms.Form("score_replace", (), _enter, confirm=_replace_summary)
+
+
 async def _show(services: Services, person: Person, month: Month) -> Reply:
     found = await scores.month_scores(services, month)
     allowed = access.visible_branches(person, await services.repos.org.branches())
@@ -105,17 +253,51 @@ async def _show(services: Services, person: Person, month: Month) -> Reply:
         found = [s for s in found if s.branch_id in allowed]
     if not found:
         return Reply("您没有可查看的支部考核。")
-    closed = "(已结账)" if await services.repos.scores.is_closed(str(month)) else ""
-    return Reply(f"{month} 月度考核{closed}:\n" + "\n".join(render.score_line(s) for s in found))
+    closed = await services.repos.scores.is_closed(str(month))
+    text = f"{month} 月度考核{'(已结账)' if closed else ''}:\n" + "\n".join(
+        render.score_line(s) for s in found
+    )
+    if closed:
+        return Reply(text)
+    parts = [p for p in PARTS if p in PART_ENTRY and await _scorable(services, person, p)]
+    buttons = tuple(Button(f"录入{PART_LABELS[p]}", f"{ENTRY_PREFIX}:{p}:{month}") for p in parts)
+    return Reply(text, buttons=(buttons,) if buttons else ())
 
 
 async def _close(msg: Member, services: Services) -> list[Reply]:
     """结账"""
-    words = msg.args.split()
-    month = Month.parse(words[0]) if words else None
+    first, _ = parsing.split_field(msg.args)
+    month = Month.parse(first) if first else None
+    if month is None:
+        return [Reply("用法:/score close YYYY-MM")]
+    if month > _this_month(services):
+        return [Reply("这个月份还没到,不能结账。")]
+    if await services.repos.scores.is_closed(str(month)):
+        return [Reply(f"{month} 已经结账了。")]
+    return await forms.start(CLOSE, msg, services, {"month": str(month)})
+
+
+async def _close_summary(msg: Member, services: Services, answers: forms.Answers) -> str:
+    month = answers["month"]
+    waiting = scores.pending(await scores.month_scores(services, month))
+    if not waiting:
+        return f"{month} 各支部的总分都已算出。结账后就不能再修改了,确定结账吗?"
+    lines = [f"⚠️ {month} 还有 {len(waiting)} 个支部的总分还没有算出:"]
+    lines += [f"  {s.name}(缺 {'、'.join(PART_LABELS[p] for p in s.missing)})" for s in waiting]
+    lines.append("结账后这些分数就不能再补录了。仍要结账吗?")
+    return "\n".join(lines)
+
+
+async def _closed(msg: Member, services: Services, answers: forms.Answers) -> list[Reply]:
+    month = Month.parse(answers.get("month", ""))
+    if not access.is_leader(msg.person):
+        return [Reply("只有党委领导可以结账。")]
     if month is None:
         return [Reply("用法:/score close YYYY-MM")]
     return [Reply(await scores.close(services, msg.person.id, month, _this_month(services)))]
+
+
+CLOSE = forms.Form("score_close", (), _closed, confirm=_close_summary, confirm_label="确认关闭")
 
 
 SCORE = Command(
@@ -134,6 +316,7 @@ SCORE = Command(
     ),
 )
 USAGE = "用法:/score [YYYY-MM] 查看;" + ";".join(sub.usage for sub in SCORE.subcommands)
+FORMS = (ENTRY, REPLACE, CLOSE)
 
 
 async def review_quarter(msg: Member, services: Services) -> list[Reply]:
@@ -202,4 +385,5 @@ FEATURE = Feature(
         Command("review_quarter", review_quarter, access.BRANCH_STAFF),
         Command("stats", stats, access.BRANCH_STAFF),
     ],
+    callbacks={ENTRY_PREFIX: on_press},
 )

@@ -116,7 +116,10 @@ async def test_refusals_and_closed_months(app: App, people: dict[str, Chat], clo
         reply = (await who.say(command))[0]
         assert expected in reply, (command, reply)
     assert await app.repos.scores.month("2026-11") == {}
-    assert "2026-11 已结账" in (await people["leader"].say("/score close 2026-11"))[0]
+    # closing cannot be undone: it warns of the pending totals and waits for 确认关闭
+    assert "总分还没有算出" in (await people["leader"].say("/score close 2026-11"))[0]
+    assert not await app.repos.scores.is_closed("2026-11")
+    assert "2026-11 已结账" in (await people["leader"].press("确认关闭"))[-1]
     assert "已经结账了" in (await people["leader"].say("/score close 2026-11"))[0]
     assert "已经结账,不能再修改" in (await people["secretary"].say("/score self 80"))[0]
     assert await app.repos.scores.month("2026-11") == {}
@@ -241,6 +244,7 @@ async def test_scores_for_another_month(app: App, people: dict[str, Chat], clock
     )
     assert await app.repos.scores.month("2026-10") == {"jj1": {"base": 91.0}}
     await leader.say("/score close 2026-10")
+    await leader.press("确认关闭")  # the month is closed only once confirmed
     assert "2026-10 已经结账" in (await leader.say("/score 2026-10 base jj1 95"))[0]
     assert "还没到" in (await leader.say("/score 2026-12 base jj1 95"))[0]
     assert await app.repos.scores.month("2026-10") == {"jj1": {"base": 91.0}}

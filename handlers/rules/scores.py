@@ -3,6 +3,7 @@ figures for /stats."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -104,6 +105,27 @@ async def enter(
         branch_id, str(month), part, value, text, person_id, services.now()
     )
     return None
+
+
+_FIGURE = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,4})?")
+
+
+def read_score(text: str) -> float | str:
+    """A score typed as '85', '92.5' or '85分' → 85.0; what is wrong otherwise ('①', '120')."""
+    typed = text.strip().removesuffix("分").strip()
+    if typed.startswith("-") and _FIGURE.fullmatch(typed[1:]):
+        return f"分数要在 0 到 100 之间,“{typed}”不行。"
+    if not _FIGURE.fullmatch(typed):
+        return "分数要写 0 到 100 的数字,例如 85 或 92.5。"
+    value = float(typed)  # ASCII digits and one point only, checked above
+    if value > 100:
+        return f"分数要在 0 到 100 之间,“{typed}”不行。"
+    return value
+
+
+def pending(found: Sequence[BranchScore]) -> list[BranchScore]:
+    """The branches whose total cannot be computed yet."""
+    return [s for s in found if s.total is None]
 
 
 async def close(services: Services, person_id: int, month: Month, now_month: Month) -> str:
