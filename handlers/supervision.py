@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from handlers import access, forms, parsing, render
-from handlers.messages import Button, Member, Reply, Rows
+from handlers.messages import Button, Incoming, Member, Reply, Rows
 from handlers.router import Command, Feature, Subcommand
 from handlers.rules import names, supervision
 from handlers.rules.supervision import MAX_FINDING_CHARS, STEPS, FindingStep
@@ -201,9 +201,16 @@ async def _take(
     msg: Member, services: Services, finding: Finding, step: FindingStep, text: str
 ) -> Reply:
     done = await supervision.take_step(
-        services, msg.person, finding, step, text, (msg.channel, msg.sender_id)
+        services, msg.person, finding, step, text, (msg.channel, msg.sender_id), step_buttons
     )
     return Reply(done)
+
+
+async def _left_over(msg: Incoming, services: Services) -> list[Reply]:
+    """An answer to the /findings add conversation of before the forms (find.branch,
+    find.text), kept in the table across the upgrade: not an idea, and not lost in silence."""
+    await services.repos.conversations.clear(msg.channel, msg.sender_id)
+    return [Reply("这个操作已经结束了,请重新发送 /findings add。")]
 
 
 async def on_button(msg: Member, services: Services) -> list[Reply]:
@@ -404,5 +411,6 @@ FEATURE = Feature(
         Command("agenda", agenda, access.OVERSIGHT),
     ],
     callbacks={PREFIX: on_button},
+    states={"find": _left_over},
 )
 FORMS = (VISIT, ADD, STEP_TEXT)

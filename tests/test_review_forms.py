@@ -295,3 +295,32 @@ async def test_full_width_punctuation_in_the_one_line_forms(
     }
     notes = await app.repos.db.fetchall("SELECT note FROM visits")
     assert [r["note"] for r in notes] == ["检查了班前会"]
+
+
+async def test_step_notices_carry_the_next_steps_of_whom_they_reach(
+    app: App, people: dict[str, Chat], transport: RecordingTransport
+) -> None:
+    supervisor, secretary = people["supervisor"], people["secretary"]
+    await supervisor.say("/findings add jj1 班前会记录不全")
+    await secretary.say("/findings resolve 1 全部补齐")
+    assert "问题 #1 已解决" in sent_to(transport, supervisor.chat_id)[-1]
+    assert labels(transport, supervisor.chat_id) == ["记录进展", "重新打开"]
+    await press(supervisor, transport, "重新打开")
+    await supervisor.say("复查仍缺两人签字")
+    assert "被重新打开" in sent_to(transport, secretary.chat_id)[-1]
+    assert labels(transport, secretary.chat_id) == ["记录进展", "已解决", "提交党委"]
+    assert await status(app, 1) == ("open", False)
+
+
+async def test_a_conversation_from_before_the_forms_is_ended_not_taken_as_an_idea(
+    app: App, people: dict[str, Chat]
+) -> None:
+    supervisor = people["supervisor"]
+    await app.repos.conversations.set(
+        CHANNEL, supervisor.user, "find.text", {"branch": "jj1"}, app.services.now()
+    )
+    replies = await supervisor.say("安全活动记录缺两次")
+    assert replies == ["这个操作已经结束了,请重新发送 /findings add。"]
+    assert await app.repos.findings.search(branches=None) == []
+    assert await app.repos.db.fetchall("SELECT id FROM ideas") == []
+    assert await app.repos.conversations.get(CHANNEL, supervisor.user) is None

@@ -111,6 +111,8 @@ class Audience:
 
     label: str
     find: Callable[[Services, Finding], Awaitable[list[Recipient]]]
+    stands: Callable[[Services, Finding], Awaitable[set[str]]]
+    """How they stand to the finding (access.finding_roles): the buttons their notice gets."""
     absent: str = ""
     """Said when there is nobody of them at all (not when the one there did the step)."""
 
@@ -148,8 +150,17 @@ async def _secretaries(services: Services, finding: Finding) -> list[Recipient]:
     return await audience.secretaries(services, finding.branch_id)
 
 
-RAISER = Audience("提出问题的督导人员", _raiser)
-SECRETARIES = Audience("支部书记", _secretaries)
+async def _raiser_stands(services: Services, finding: Finding) -> set[str]:
+    raiser = await services.repos.people.by_id(finding.raised_by)
+    return access.finding_roles(raiser, finding) if raiser is not None else set()
+
+
+async def _secretary_stands(services: Services, finding: Finding) -> set[str]:
+    return {"secretary"}
+
+
+RAISER = Audience("提出问题的督导人员", _raiser, _raiser_stands)
+SECRETARIES = Audience("支部书记", _secretaries, _secretary_stands)
 NO_SECRETARY = "该支部还没有登记的书记,未通知。"
 
 
@@ -214,7 +225,7 @@ STEPS = {
             refusal="只有督导部门或党委领导可以重新打开问题。",
             needs_text=True,
             blocked=_still_open,
-            tells=(Audience(SECRETARIES.label, _secretaries, NO_SECRETARY),),
+            tells=(Audience(SECRETARIES.label, _secretaries, _secretary_stands, NO_SECRETARY),),
             notice="问题 #{id} 被重新打开({name}):{text}",
             done="问题 #{id} 已重新打开",
             status="open",
@@ -270,9 +281,11 @@ async def take_step(
     step: FindingStep,
     text: str,
     sender: Chat,
+    buttons: Callable[[Finding, Collection[str]], Rows] | None = None,
 ) -> str:
     """Record the step and tell those it concerns (never the person who took it, on any of
-    their chats); the reply text, which says who was told only when somebody was."""
+    their chats), each notice with `buttons` for the steps they may take next; the reply
+    text, which says who was told only when somebody was."""
     why = refusal(person, finding, step) or text_problem(step, text)
     if why:
         return why
@@ -286,22 +299,20 @@ async def take_step(
         escalated=step.escalated,
     )
     own = {sender, *await audience.person(services, person.id)}
-    recipients: list[Recipient] = []
+    after = await services.repos.findings.get(finding.id) or finding
+    notice = step.notice.format(id=finding.id, name=person.name, text=text)
     told, absent = [], []
     for who in step.tells:
         everyone = await who.find(services, finding)
         reached = [r for r in everyone if r not in own]
-        recipients += reached
         if reached:
             told.append(who.label)
+            rows = buttons(after, await who.stands(services, after)) if buttons else ()
+            await notify(
+                services, reached, notice, f"finding:{finding.id}:event:{event}", None, rows
+            )
         elif not everyone and who.absent:
             absent.append(who.absent)
-    await notify(
-        services,
-        recipients,
-        step.notice.format(id=finding.id, name=person.name, text=text),
-        key=f"finding:{finding.id}:event:{event}",
-    )
     said = step.done.format(id=finding.id)
     said += f",已通知{'、'.join(told)}。" if told else "。"
     return said + "".join(absent)
