@@ -30,7 +30,7 @@ async def score(msg: Member, services: Services) -> list[Reply]:
             moved = " ".join([words[0], str(month), *words[1:]])
             return await SCORE.run(dataclasses.replace(msg, args=moved), services)
     if not words:
-        return [await _show(services, msg.person, month)]
+        return [await _show(services, msg.person, month, msg.chat_type == "private")]
     return [Reply(USAGE)]
 
 
@@ -127,6 +127,9 @@ async def _open_entry(msg: Member, services: Services, answers: forms.Answers) -
     """Start the entry form for what is not known yet (the branch, the figure)."""
     if "branch" not in answers and not await _scorable(services, msg.person, answers["part"]):
         return [Reply(f"您没有可以录入{PART_LABELS[answers['part']]}的支部。")]
+    if msg.chat_type != "private":  # a form's typed answers are read in a private chat only
+        usage = PART_ENTRY[answers["part"]][0].partition(" — ")[0]
+        return [Reply(f"请私聊我录入分数(在群里的回答我收不到),也可以一次写全:{usage}")]
     return await forms.start(ENTRY, msg, services, answers)
 
 
@@ -246,7 +249,9 @@ ENTRY = forms.Form(
 REPLACE = forms.Form("score_replace", (), _enter, confirm=_replace_summary)
 
 
-async def _show(services: Services, person: Person, month: Month) -> Reply:
+async def _show(
+    services: Services, person: Person, month: Month, with_buttons: bool = True
+) -> Reply:
     found = await scores.month_scores(services, month)
     allowed = access.visible_branches(person, await services.repos.org.branches())
     if allowed is not None:
@@ -257,7 +262,7 @@ async def _show(services: Services, person: Person, month: Month) -> Reply:
     text = f"{month} 月度考核{'(已结账)' if closed else ''}:\n" + "\n".join(
         render.score_line(s) for s in found
     )
-    if closed:
+    if closed or not with_buttons:  # no entry in a group: its answers could not be read there
         return Reply(text)
     parts = [p for p in PARTS if p in PART_ENTRY and await _scorable(services, person, p)]
     buttons = tuple(Button(f"录入{PART_LABELS[p]}", f"{ENTRY_PREFIX}:{p}:{month}") for p in parts)

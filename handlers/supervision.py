@@ -28,7 +28,7 @@ async def findings(msg: Member, services: Services) -> list[Reply]:
         return [Reply(USAGE)]
     number = parsing.number(word)
     if number is not None:
-        return [await _show(services, msg.person, number)]
+        return [await _show(services, msg.person, number, msg.chat_type == "private")]
     return [await _list(services, msg.person, action)]
 
 
@@ -59,11 +59,17 @@ async def _list(services: Services, person: Person, flt: str) -> Reply:
     return Reply("\n".join(lines))
 
 
+IN_PRIVATE = "这一步要回答问题,请私聊我操作(在群里的回答我收不到)。"
+"""A form's typed answers are read in a private chat only."""
+
+
 def _not_found(number: int) -> Reply:
     return Reply(f"没有找到您负责范围内编号为 #{number} 的问题。")
 
 
-async def _show(services: Services, person: Person, number: int) -> Reply:
+async def _show(
+    services: Services, person: Person, number: int, with_buttons: bool = True
+) -> Reply:
     finding = await supervision.visible(services, person, number)
     if finding is None:
         return _not_found(number)
@@ -75,6 +81,8 @@ async def _show(services: Services, person: Person, number: int) -> Reply:
         lines.append(
             f"  {when} {event.person_name} {supervision.ACTION_LABELS[event.action]}{extra}"
         )
+    if not with_buttons:  # in a group: a step's text could not be answered there
+        return Reply("\n".join(lines))
     stands = access.finding_roles(person, finding)
     return Reply("\n".join(lines), buttons=step_buttons(finding, stands))
 
@@ -97,6 +105,8 @@ async def _add(msg: Member, services: Services) -> list[Reply]:
     """记录新问题"""
     named, text = parsing.split_field(msg.args)
     if not named:
+        if msg.chat_type != "private":
+            return [Reply(f"{IN_PRIVATE}也可以一次写全:/findings add 支部 问题")]
         return await forms.start(ADD, msg, services)
     found = names.branches(await services.repos.org.branches(), named)
     if len(found) > 1:
@@ -228,6 +238,8 @@ async def on_button(msg: Member, services: Services) -> list[Reply]:
         return [Reply(why)]
     if not step.needs_text:
         return [await _take(msg, services, finding, step, "")]
+    if msg.chat_type != "private":
+        return [Reply(f"{IN_PRIVATE}也可以一次写全:{step.usage}")]
     return await forms.start(
         STEP_TEXT, msg, services, {"finding": str(number), "action": step.action}
     )
@@ -259,8 +271,6 @@ async def _read_step_text(
 ) -> str | forms.Problem:
     step = STEPS.get(answers.get("action", ""))
     why = supervision.text_problem(step, text) if step is not None else None
-    if why == "请写上说明。":
-        why = "请写上说明(至少两个字)。"
     return forms.Problem(why) if why else text
 
 

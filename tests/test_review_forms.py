@@ -324,3 +324,20 @@ async def test_a_conversation_from_before_the_forms_is_ended_not_taken_as_an_ide
     assert await app.repos.findings.search(branches=None) == []
     assert await app.repos.db.fetchall("SELECT id FROM ideas") == []
     assert await app.repos.conversations.get(CHANNEL, supervisor.user) is None
+
+
+async def test_in_a_group_no_form_is_opened(
+    app: App, people: dict[str, Chat], transport: RecordingTransport, chat: Callable[..., Chat]
+) -> None:
+    await people["supervisor"].say("/findings add jj1 班前会记录不全")
+    group = chat("u-S001", chat_type="group", chat_id="-900")
+    await group.say("/bind jj1")
+    assert "班前会记录不全" in (await group.say("/findings 1"))[0]
+    assert buttons_to(transport, "-900") == []
+    pressed = await group.deliver(group.incoming(callback="f:resolve:1"))
+    assert "请私聊我操作" in pressed[0] and "/findings resolve 编号 说明" in pressed[0]
+    assert "请私聊我录入分数" in (await group.say("/score self"))[0]
+    assert "月度考核" in (await group.say("/score"))[0]
+    assert buttons_to(transport, "-900") == []
+    assert await app.repos.conversations.get(CHANNEL, "u-S001") is None
+    assert await status(app, 1) == ("open", False)

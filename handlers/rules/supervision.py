@@ -259,7 +259,7 @@ def refusal(person: Person, finding: Finding, step: FindingStep) -> str | None:
 def text_problem(step: FindingStep, text: str) -> str | None:
     """What is wrong with the text a step is given, or None."""
     if step.needs_text and not substantial(text, 2):
-        return "请写上说明。"
+        return "请写上说明(至少两个字)。"
     if len(text) > MAX_FINDING_CHARS:
         return f"说明太长了({len(text)} 字),请控制在 {MAX_FINDING_CHARS} 字以内。"
     return None
