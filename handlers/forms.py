@@ -11,9 +11,10 @@ conversation table like `/start`'s, so a restart keeps them; `/cancel` leaves an
 `finish` does what the one-line command does, through the same rule: a form is one more way
 to type the same command, never a second set of rules.
 
-Buttons carry `fm:<turn>:<choice>`: the turn counts the questions asked in this form, so a
-button from an earlier question (or an earlier form) is refused instead of answering the
-current one; the choices' values are kept with the conversation, not in the button.
+Buttons carry `fm:<turn>:<choice>`: the turn counts the questions asked, from a start taken
+from the clock, so a button from an earlier question (or an earlier form) is refused instead
+of answering the current one; the choices' values are kept with the conversation, not in the
+button.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ COLUMNS = 3
 CANCEL_HINT = "(发送 /cancel 可退出)"
 DECLINED = "好的,已取消,没有做任何改动。"
 STALE = "这个按钮已经过期了。"
+TURN_CYCLE = 1_000_000_000
+"""Turns start at the clock's milliseconds modulo this (parsing.number reads up to 2**31)."""
 
 Answers = dict[str, str]
 
@@ -97,7 +100,19 @@ async def start(
 ) -> list[Reply]:
     """Open `form` for the sender with `answers` already known (a one-line form may give
     some parts); asks the first open question, or the confirmation."""
-    return await _advance(form, msg, services, dict(answers or {}), turn=0, said=[])
+    turn = await _first_turn(msg, services)
+    return await _advance(form, msg, services, dict(answers or {}), turn=turn, said=[])
+
+
+async def _first_turn(msg: Incoming, services: Services) -> int:
+    """Where a new form's turns start: past the open form's (if one is replaced) and at the
+    clock's milliseconds, so that a button left on an earlier form's message (a 确认 never
+    pressed, or pressed long ago) never matches a question of this one."""
+    conversation = await services.repos.conversations.get(msg.channel, msg.sender_id)
+    opened = 0
+    if conversation is not None and conversation.state.startswith(STATE):
+        opened = int(conversation.data.get("turn", 0)) + 1
+    return max(opened, int(services.now().timestamp() * 1000) % TURN_CYCLE)
 
 
 def feature(forms: Iterable[Form]) -> Feature:

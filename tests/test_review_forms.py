@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.app import App
-from tests.support import CHANNEL, Chat, RecordingTransport, register_people
+from tests.support import CHANNEL, Chat, Clock, RecordingTransport, register_people
 
 
 @pytest.fixture
@@ -341,3 +341,27 @@ async def test_in_a_group_no_form_is_opened(
     assert buttons_to(transport, "-900") == []
     assert await app.repos.conversations.get(CHANNEL, "u-S001") is None
     assert await status(app, 1) == ("open", False)
+
+
+async def test_an_old_confirmation_never_confirms_a_later_form(
+    app: App, people: dict[str, Chat], transport: RecordingTransport, clock: Clock
+) -> None:
+    leader = people["leader"]
+    await leader.say("/score leader jj1 90")
+    clock.advance(30)
+    await leader.say("/score leader jj1")
+    await leader.say("85")
+    replace = next(b["data"] for b in buttons_to(transport, leader.chat_id) if b["label"] == "确认")
+    clock.advance(30)
+    await leader.say("/score close 2026-11")  # the replacement is left unanswered
+    decline = next(b["data"] for b in buttons_to(transport, leader.chat_id) if b["label"] == "取消")
+    stale = await leader.deliver(leader.incoming(callback=replace))
+    assert "过期" in stale[-1]
+    assert not await app.repos.scores.is_closed("2026-11")
+    assert await app.repos.scores.month("2026-11") == {"jj1": {"leader": 90.0}}
+    assert "已取消" in (await leader.deliver(leader.incoming(callback=decline)))[-1]
+    # and a confirmation pressed long ago, of a form that finished, neither
+    clock.advance(30)
+    await leader.say("/score close 2026-11")
+    assert "过期" in (await leader.deliver(leader.incoming(callback=replace)))[-1]
+    assert not await app.repos.scores.is_closed("2026-11")
