@@ -365,3 +365,20 @@ async def test_an_old_confirmation_never_confirms_a_later_form(
     await leader.say("/score close 2026-11")
     assert "过期" in (await leader.deliver(leader.incoming(callback=replace)))[-1]
     assert not await app.repos.scores.is_closed("2026-11")
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["f", "f:resolve", "f:²:1", "f:resolve:²", "f:resolve:99", "f:b:jj1", "sc", "sc:²:2026-11",
+     "sc:leader:²", "sc:leader:2026-13", "sc:self:2026-11", "sc:leader:2027-01"],
+)  # fmt: skip
+async def test_odd_step_and_entry_buttons_change_nothing(
+    app: App, people: dict[str, Chat], data: str
+) -> None:
+    await people["supervisor"].say("/findings add jj1 班前会记录不全")
+    for who in ("worker", "leader"):
+        replies = await people[who].deliver(people[who].incoming(callback=data))
+        assert len(replies) == 1 and "抱歉" not in replies[0], (who, data, replies)
+        assert await app.repos.conversations.get(CHANNEL, people[who].user) is None
+    assert await status(app, 1) == ("open", False)
+    assert await app.repos.scores.month("2026-11") == {}
