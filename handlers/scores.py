@@ -31,6 +31,10 @@ async def score(msg: Member, services: Services) -> list[Reply]:
             return await SCORE.run(dataclasses.replace(msg, args=moved), services)
     if not words:
         return [await _show(services, msg.person, month, msg.chat_type == "private")]
+    first, rest = parsing.split_field(msg.args)
+    if first != words[0] and first.lower() in PART_ENTRY.keys() | {"close"}:
+        # '/score self:85' (a phone's ：): the second word ends at the separator too
+        return await SCORE.run(dataclasses.replace(msg, args=f"{first} {rest}"), services)
     return [Reply(USAGE)]
 
 

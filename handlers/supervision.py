@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection
 
 from handlers import access, forms, parsing, render
@@ -29,6 +30,10 @@ async def findings(msg: Member, services: Services) -> list[Reply]:
     number = parsing.number(word)
     if number is not None:
         return [await _show(services, msg.person, number, msg.chat_type == "private")]
+    first, rest = parsing.split_field(msg.args)
+    if first != word and any(first.lower() == sub.name for sub in FINDINGS.subcommands):
+        # '/findings resolve:1 …' (a phone's ：): the second word ends at the separator too
+        return await FINDINGS.run(dataclasses.replace(msg, args=f"{first} {rest}"), services)
     return [await _list(services, msg.person, action)]
 
 

@@ -272,11 +272,13 @@ FULL_WIDTH = [
     ("secretary", "／findings resolve #1：全部补齐", "已标记为解决"),
     ("supervisor", "／findings reopen 1｜复查仍缺", "已重新打开"),
     ("supervisor", "／findings　escalate　１", "已提交党委协调"),
+    ("supervisor", "／findings note：1，复查中", "已记录问题 #1 的进展"),
     ("supervisor", "／visit 机掘二队，检查了班前会", "已记录对机掘二队党支部的走访"),
     ("leader", "／score base jj1：９５", "机掘一队党支部 2026-11 的基础分:95 分"),
     ("leader", "／score leader 机掘一队｜90，复核后", "领导评价:90 分"),
     ("supervisor", "／score dept jj1，80", "部门评价:80 分"),
     ("secretary", "／score self ８５，按时报告", "项目自评:85 分"),
+    ("secretary", "／score self：８６", "项目自评:86 分"),
 ]
 
 
@@ -291,7 +293,7 @@ async def test_full_width_punctuation_in_the_one_line_forms(
     finding = await app.repos.findings.get(2)
     assert finding is not None and finding.text == "班前会记录不全"
     assert await app.repos.scores.month("2026-11") == {
-        "jj1": {"base": 95.0, "leader": 90.0, "dept": 80.0, "self": 85.0}
+        "jj1": {"base": 95.0, "leader": 90.0, "dept": 80.0, "self": 86.0}
     }
     notes = await app.repos.db.fetchall("SELECT note FROM visits")
     assert [r["note"] for r in notes] == ["检查了班前会"]
