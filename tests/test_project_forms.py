@@ -290,3 +290,15 @@ async def test_no_such_project_is_named(app: App, people: dict[str, Chat]) -> No
     missing = (await people["secretary"].say("/progress P01"))[-1]
     assert "进展内容" in missing
     assert await rows(app, "project_progress") == [] and await rows(app, "benefits") == []
+
+
+async def test_linking_says_the_author_was_told_only_when_somebody_else_was(
+    app: App, people: dict[str, Chat]
+) -> None:
+    leader = people["leader"]
+    await people["worker"].say("井下回收复用锚杆,每月能省好几万")
+    await leader.say("/idea 主井皮带机托辊坏了别扔,拆下来修好再用")
+    await leader.say("/project new 锚杆回收 | 修旧利废 | L001 | jj1 | 5万")
+    assert "#1 已纳入重点项目 P01,已通知作者" in (await leader.say("/project link P01 1"))[-1]
+    own = (await leader.say("/project link P01 2"))[-1]
+    assert "#2 已纳入重点项目 P01" in own and "已通知" not in own

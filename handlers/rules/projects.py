@@ -44,7 +44,10 @@ async def link(services: Services, person: Person, project: Project, idea: Idea)
     except Duplicate:
         return f"金点子 #{idea.id} 已经属于一个重点项目了。"
     await ideas.move(services, person, idea, "adopted", f"纳入重点项目 {project.number}")
-    return f"金点子 #{idea.id} 已纳入重点项目 {project.number},已通知作者。"
+    told = idea.author_id != person.id and await audience.person(services, idea.author_id)
+    return f"金点子 #{idea.id} 已纳入重点项目 {project.number}" + (
+        ",已通知作者。" if told else "。"
+    )
 
 
 async def unlinked_ideas(services: Services, numbers: Sequence[str]) -> list[Idea] | str:
