@@ -309,7 +309,9 @@ NEW_PROJECT = forms.Form(
         forms.Step("expected", _asks("请写上预期年效益,例如 50万 或 500000元:"), _expected),
         forms.Step(
             "ideas",
-            _asks("要纳入哪些金点子?写编号,例如 #12 #15;没有就点“跳过”。", Choice("跳过", NONE)),
+            _asks(
+                "要纳入哪些金点子?写编号(带 #),例如 #12 #15;没有就点“跳过”。", Choice("跳过", NONE)
+            ),
             _ideas,
         ),
     ),

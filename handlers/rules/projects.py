@@ -118,15 +118,21 @@ async def claim(
     services: Services, person: Person, project: Project, fen: int, text: str
 ) -> tuple[int, int]:
     """Record a benefit claim and ask the leaders to verify it, except the claimant (who may
-    not); the claim's id and how many chats were told."""
+    not); the claim's id and how many leaders were told."""
     claim_id = await services.repos.projects.claim(project.id, fen, text, person.id, services.now())
-    told = await notify(
-        services,
-        await audience.others(services, await audience.leaders(services), person.id),
-        f"💰 {project.number} 申报效益 {format_yuan(fen)}({person.name}):{text}\n"
-        f"核实:/verify B{claim_id};不认可:/verify B{claim_id} reject 原因",
-        key=f"benefit:{claim_id}:claimed",
-    )
+    told = 0
+    for leader in await services.repos.people.with_role("leader"):
+        if not access.may_verify_benefit(leader, person.id):
+            continue
+        told += bool(
+            await notify(
+                services,
+                await audience.person(services, leader.id),
+                f"💰 {project.number} 申报效益 {format_yuan(fen)}({person.name}):{text}\n"
+                f"核实:/verify B{claim_id};不认可:/verify B{claim_id} reject 原因",
+                key=f"benefit:{claim_id}:claimed",
+            )
+        )
     return claim_id, told
 
 
