@@ -302,3 +302,20 @@ async def test_linking_says_the_author_was_told_only_when_somebody_else_was(
     assert "#1 已纳入重点项目 P01,已通知作者" in (await leader.say("/project link P01 1"))[-1]
     own = (await leader.say("/project link P01 2"))[-1]
     assert "#2 已纳入重点项目 P01" in own and "已通知" not in own
+
+
+async def test_cancel_leaves_a_project_form_and_its_old_buttons_are_refused(
+    app: App, people: dict[str, Chat]
+) -> None:
+    leader = people["leader"]
+    await leader.say("/project new")
+    await leader.say("锚杆回收")
+    await leader.press("修旧利废")
+    await leader.press("孙矿长")
+    await leader.press("机掘一队")
+    branches = list(leader.last_buttons)
+    assert "已取消" in (await leader.say("/cancel"))[-1]
+    leader.last_buttons = branches
+    assert "按钮已经过期" in (await leader.press("完成"))[-1]
+    assert await app.repos.projects.all() == []
+    assert await app.repos.conversations.get(CHANNEL, leader.user) is None
