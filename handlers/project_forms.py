@@ -416,7 +416,10 @@ BENEFIT = forms.Form(
     "benefit",
     (
         forms.choice_step(
-            "project", "请选择要申报效益的重点项目:", _claim_choices, typed=_claim_project
+            "project",
+            "请选择要申报效益的重点项目(或写项目编号,例如 P07):",
+            _claim_choices,
+            typed=_claim_project,
         ),
         forms.Step("amount", _ask_amount, _amount),
         forms.Step(
@@ -637,7 +640,10 @@ REWARD = forms.Form(
     "reward",
     (
         forms.choice_step(
-            "project", "请选择要确认奖励的重点项目:", _reward_choices, typed=_reward_project
+            "project",
+            "请选择要确认奖励的重点项目(或写项目编号,例如 P07):",
+            _reward_choices,
+            typed=_reward_project,
         ),
         forms.Step("shares", _ask_shares, _typed_shares),
         forms.Step(

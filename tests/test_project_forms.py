@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 
-from bot.app import App
+from bot.app import App, open_app
+from bot.config import Config
 from handlers import access
 from handlers.router import APOLOGY
+from nlp import ModelClassifier
 from storage import Person, Role
-from tests.support import CHANNEL, Chat, RecordingTransport, register_people
+from tests.support import CHANNEL, Chat, Clock, RecordingTransport, register_people
 
 CATEGORY_LABELS = ["技术创新", "工艺改良", "修旧利废", "节能环保", "安全生产", "管理提升", "其他"]
 
@@ -319,3 +321,21 @@ async def test_cancel_leaves_a_project_form_and_its_old_buttons_are_refused(
     assert "按钮已经过期" in (await leader.press("完成"))[-1]
     assert await app.repos.projects.all() == []
     assert await app.repos.conversations.get(CHANNEL, leader.user) is None
+
+
+async def test_a_project_form_survives_a_restart(
+    app: App, config: Config, clock: Clock, classifier: ModelClassifier, people: dict[str, Chat]
+) -> None:
+    await people["leader"].say("/project new")
+    await people["leader"].say("锚杆回收")
+    await people["leader"].press("修旧利废")
+    async with open_app(config, clock=clock, classifier=classifier) as restarted:
+        transport = RecordingTransport()
+        leader = Chat(restarted, transport, restarted.sender([transport]), "u-L001")
+        leader.last_buttons = people["leader"].last_buttons
+        assert "支部" in (await leader.press("孙矿长"))[-1]
+        assert "已选:机掘一队" in (await leader.say("机掘一队"))[-1]  # a typed label: a press
+        await leader.press("完成")
+        await leader.say("5万")
+        await leader.press("跳过")
+        assert "已建立重点项目 P01" in (await leader.press("确认"))[-1]
