@@ -11,7 +11,7 @@ import pytest
 
 from bot.app import App, open_app
 from bot.config import Config
-from handlers import access
+from handlers import access, parsing
 from handlers.router import APOLOGY
 from nlp import ModelClassifier
 from storage import Person, Role
@@ -339,3 +339,18 @@ async def test_a_project_form_survives_a_restart(
         await leader.say("5万")
         await leader.press("跳过")
         assert "已建立重点项目 P01" in (await leader.press("确认"))[-1]
+
+
+@pytest.mark.parametrize(
+    ("text", "found", "note"),
+    [
+        ("E001：5000，jj1：2200", [("E001", "5000"), ("jj1", "2200")], ""),
+        ("E001：5000；jj1：2200 首批", [("E001", "5000"), ("jj1", "2200")], "首批"),
+        ("张三：5 万、机掘一队：2200元", [("张三", "5万"), ("机掘一队", "2200元")], ""),
+        ("E001:50 E003:200 11月", [("E001", "50"), ("E003", "200")], "11月"),
+    ],
+)
+def test_shares_are_read_with_any_separator(
+    text: str, found: list[tuple[str, str]], note: str
+) -> None:
+    assert parsing.shares(text) == (found, note)
