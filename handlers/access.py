@@ -140,6 +140,11 @@ def may_act_on_project(person: Person, lead_id: int, branch_ids: Iterable[str]) 
     return is_secretary(person) and person.branch_id in set(branch_ids)
 
 
+def may_verify_benefit(person: Person, claimed_by: int) -> bool:
+    """Leaders verify benefit claims, never their own: whoever claimed needs another's eyes."""
+    return is_leader(person) and person.id != claimed_by
+
+
 # -- supervision -------------------------------------------------------------------------
 
 

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from handlers import admin, forms, groups, ideas, projects, registration, scores, supervision
+from handlers import (
+    admin,
+    forms,
+    groups,
+    ideas,
+    project_forms,
+    projects,
+    registration,
+    scores,
+    supervision,
+)
 from handlers.router import Router
 
 
@@ -17,6 +27,6 @@ def build_router() -> Router:
             projects.FEATURE,
             scores.FEATURE,
             admin.FEATURE,
-            forms.feature([*supervision.FORMS, *scores.FORMS]),
+            forms.feature([*supervision.FORMS, *scores.FORMS, *project_forms.FORMS]),
         ]
     )

@@ -11,6 +11,10 @@ conversation table like `/start`'s, so a restart keeps them; `/cancel` leaves an
 `finish` does what the one-line command does, through the same rule: a form is one more way
 to type the same command, never a second set of rules.
 
+A step with `multiple` takes several choices (the branches of a project): each press adds
+one, or takes it out again, and asks the same question showing what is chosen, until the
+"完成" choice; the answer is the chosen values joined by ",".
+
 Buttons carry `fm:<turn>:<choice>`: the turn counts the questions asked, from a start taken
 from the clock, so a button from an earlier question (or an earlier form) is refused instead
 of answering the current one; the choices' values are kept with the conversation, not in the
@@ -19,6 +23,7 @@ button.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +44,12 @@ DECLINED = "好的,已取消,没有做任何改动。"
 STALE = "这个按钮已经过期了。"
 TURN_CYCLE = 1_000_000_000
 """Turns start at the clock's milliseconds modulo this (parsing.number reads up to 2**31)."""
+DONE = "..done"
+"""The value of a multiple step's "完成" choice (no id looks like it)."""
+CHOSEN = "✓ "
+"""Marks a chosen button of a multiple step."""
+PICKED = "+"
+"""Suffix of the answers' key that holds a multiple step's choices so far."""
 
 Answers = dict[str, str]
 
@@ -82,6 +93,8 @@ class Step:
     """Reads a typed answer (a pressed choice, or a typed choice label, skips it)."""
     skip: Callable[[Answers], bool] | None = None
     """When the step is not needed, given the answers so far."""
+    multiple: bool = False
+    """Several choices, gathered until `DONE` (see `multi_choice_step`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,22 +195,32 @@ async def _answer(
         await _close(msg, services)
         return [Reply("这个操作已经结束了,请重新发送命令。")]
     value: str | Problem
+    picked: str | None = None
     if pressed is not None:
         index = parsing.number(pressed, prefixes="")
         if index is None or index >= len(choices):
             return [Reply(STALE + "请回答最新的问题。")]
-        value = choices[index].value
+        value = picked = choices[index].value
     else:
         text = (typed or "").strip()
         picked = _by_label(choices, text)
         value = picked if picked is not None else await step.read(text, msg, services, answers)
+    if step.multiple and picked is not None:  # one choice more or less, or done
+        gathered = _gather(step, answers, picked)
+        if gathered is None:  # the same question again, showing what is chosen
+            ask = await step.ask(msg, services, answers)
+            again = await _put(form, msg, services, answers, step.key, turn + 1, ask)
+            return [dataclasses.replace(again, edit=pressed is not None)]
+        value = gathered
     if isinstance(value, Problem):
         ask = await step.ask(msg, services, answers)
         return [Reply(value.text), await _put(form, msg, services, answers, step.key, turn, ask)]
+    answers.pop(step.key + PICKED, None)
     answers[step.key] = value
     said = []
     if pressed is not None:  # the question's message keeps the question and shows the answer
-        said = [Reply(f"{data.get('text', '')}\n→ {_label_of(choices, value)}", edit=True)]
+        shown = "、".join(_label_of(choices, v).removeprefix(CHOSEN) for v in _values(step, value))
+        said = [Reply(f"{data.get('text', '')}\n→ {shown}", edit=True)]
     return await _advance(form, msg, services, answers, turn=turn, said=said)
 
 
@@ -276,6 +299,54 @@ def choice_step(
     return Step(key, ask, typed or only_buttons, skip)
 
 
+def multi_choice_step(
+    key: str,
+    question: Callable[[Answers], str] | str,
+    options: Callable[[Member, Services, Answers], Awaitable[Sequence[Choice]]],
+    *,
+    typed: Reader | None = None,
+    skip: Callable[[Answers], bool] | None = None,
+    done_label: str = "完成",
+) -> Step:
+    """A step answered by several buttons, then `done_label`; the answer is the chosen
+    values joined by ",". A typed label acts as its button; other typed text is read by
+    `typed` (a list of names, say), which answers the step at once."""
+
+    async def ask(msg: Member, services: Services, answers: Answers) -> Ask:
+        text = question(answers) if callable(question) else question
+        chosen = [v for v in answers.get(key + PICKED, "").split(",") if v]
+        listed = list(await options(msg, services, answers))
+        marked = tuple(
+            Choice(CHOSEN + c.label, c.value) if c.value in chosen else c for c in listed
+        )
+        if chosen:
+            names_of = {c.value: c.label for c in listed}
+            text += "\n已选:" + "、".join(names_of.get(v, v) for v in chosen)
+        return Ask(text, (*marked, Choice(done_label, DONE)))
+
+    async def only_buttons(
+        text: str, msg: Member, services: Services, answers: Answers
+    ) -> str | Problem:
+        return Problem(f"请点下面的按钮选择,选好后点“{done_label}”。")
+
+    return Step(key, ask, typed or only_buttons, skip, multiple=True)
+
+
+def _gather(step: Step, answers: Answers, value: str) -> str | Problem | None:
+    """A multiple step's answer once `value` is `DONE`; else None, with `value` added to
+    (or taken out of) the choices so far."""
+    chosen = [v for v in answers.get(step.key + PICKED, "").split(",") if v]
+    if value == DONE:
+        return ",".join(chosen) if chosen else Problem("请至少选一个。")
+    chosen = [v for v in chosen if v != value] if value in chosen else [*chosen, value]
+    answers[step.key + PICKED] = ",".join(chosen)
+    return None
+
+
+def _values(step: Step, value: str) -> list[str]:
+    return value.split(",") if step.multiple else [value]
+
+
 def branch_step(
     key: str,
     question: str,
@@ -326,7 +397,8 @@ def _by_label(choices: Sequence[Choice], text: str) -> str | None:
     """A choice typed by its label or value (WeCom's numbered text, a typed branch name)."""
     wanted = parsing.fold(text).strip().lower()
     for choice in choices:
-        if wanted in (choice.label.lower(), choice.value.lower()):
+        label = choice.label.lower()
+        if wanted in (label, label.removeprefix(CHOSEN), choice.value.lower()):
             return choice.value
     return None
 

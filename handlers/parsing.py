@@ -59,17 +59,19 @@ def number(text: str, prefixes: str = "#") -> int | None:
 
 
 _AMOUNT = r"[+-]?[0-9][0-9.]*(?:\s*(?:万元|万|元))?"
-_FIRST_SHARE = re.compile(r"\s*([^\s:,]+)\s*:\s*(" + _AMOUNT + r"|[^\s,]*)")
+_FIRST_SHARE = re.compile(r"\s*([^\s:,;]+)\s*:\s*(" + _AMOUNT + r"|[^\s,;]*)")
 _NEXT_SHARE = re.compile(
-    r"\s*,\s*([^\s:,]+)\s*:\s*(" + _AMOUNT + r"|[^\s,]*)|\s+([^\s:,]+)\s*:\s*(" + _AMOUNT + ")"
+    r"\s*[,;]\s*([^\s:,;]+)\s*:\s*(" + _AMOUNT + r"|[^\s,;]*)"
+    r"|\s+([^\s:,;]+)\s*:\s*(" + _AMOUNT + ")"
 )
 
 
 def shares(text: str) -> tuple[list[tuple[str, str]], str]:
     """'E001:2000, jj1：3000 备注' → ([('E001', '2000'), ('jj1', '3000')], '备注').
 
-    Shares are separated by commas (or spaces before one that has a number), an amount may
-    be written '5 万'; what follows the last share is the note."""
+    Shares are separated by commas or semicolons (full-width too: 'E001：5000；jj1：2200'),
+    or spaces before one that has a number; an amount may be written '5 万'; what follows
+    the last share is the note."""
     text = fold_separators(text)
     match = _FIRST_SHARE.match(text)
     found = []
@@ -79,7 +81,7 @@ def shares(text: str) -> tuple[list[tuple[str, str]], str]:
         position = match.end()
         match = _NEXT_SHARE.match(text, position)
     rest = text[position:] if found else text
-    return found, rest.strip(" ,\t\n")
+    return found, rest.strip(" ,;\t\n")
 
 
 def looks_like_percent(text: str) -> bool:

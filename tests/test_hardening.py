@@ -61,7 +61,7 @@ ODD = [
     ("supervisor", "/findings note ² 已经整改", "请写上问题编号"),
     ("supervisor", f"/findings escalate {HUGE}", "请写上问题编号"),
     ("supervisor", f"/findings add jj1 P{HUGE} 班前会记录不全", "没有参与重点项目"),
-    ("supervisor", "/visit ²", "没有编号为“²”的支部"),
+    ("supervisor", "/visit ²", "没有找到“²”这个支部"),
     ("other_secretary", "/progress P01 -5 倒退了", "要在 0 到 100 之间"),
     ("other_secretary", "/progress P01 ²% 推进中", "要在 0 到 100 之间"),
     ("other_secretary", "/benefit P01 ² 说明", "不是金额"),
@@ -101,7 +101,8 @@ async def test_full_width_forms_are_read_as_their_ascii_selves(
     assert "已建立重点项目 P02" in created
     await mine["secretary"].say("/benefit P02 ５万 更换LED灯")
     await mine["admin"].say("/verify B1")
-    done = (await mine["leader"].say("/reward P02 confirm E001：5000，jj1：2200 首批"))[0]
+    await mine["leader"].say("/reward P02 confirm E001：5000，jj1：2200 首批")
+    done = (await mine["leader"].press("确认"))[0]
     assert "已记录 P02 的奖励 7,200.00 元" in done
 
 
@@ -112,6 +113,7 @@ async def test_amounts_lists_and_repeated_recipients(
     assert "效益 5.00 万元" in claimed
     await mine["admin"].say("/verify B1")
     await mine["leader"].say("/reward P01 confirm E001:50,E001:50 ,E003:200")
+    await mine["leader"].press("确认")
     rows = await app.repos.db.fetchall(
         "SELECT label, amount_fen FROM reward_recipients ORDER BY rowid"
     )

@@ -15,6 +15,7 @@ CHAT_MODULES = {
     "handlers.groups",
     "handlers.ideas",
     "handlers.projects",
+    "handlers.project_forms",
     "handlers.registration",
     "handlers.scores",
     "handlers.supervision",

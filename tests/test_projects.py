@@ -100,7 +100,9 @@ async def test_idea_from_submission_to_reward(
     assert "待奖励的核实效益 4.00 万元" in proposal and "60%" in proposal
     assert "建议奖励 2.40 万元" in proposal
     assert "不能超过" in (await leader.say("/reward P01 confirm E001:50000"))[0]
-    done = (await leader.say("/reward P01 confirm E001:15000,jj1:9000 11月安全办公会"))[0]
+    summary = (await leader.say("/reward P01 confirm E001:15000,jj1:9000 11月安全办公会"))[0]
+    assert "张三 1.50 万元" in summary and "11月安全办公会" in summary  # confirmed first
+    done = (await leader.press("确认"))[0]
     assert "已记录 P01 的奖励 2.40 万元" in done
     assert any("获得奖励 1.50 万元" in t for t in sent_to(transport, "u-E001"))
     assert "没有待奖励的核实效益" in (await leader.say("/reward P01"))[0]
@@ -153,7 +155,8 @@ async def test_refusals_change_nothing(app: App, people: dict[str, Chat]) -> Non
         (leader, "/project new 项目 | repair_reuse | L001 | jj1 | -3", "金额要大于 0"),
         (people["other_secretary"], "/progress P01 50 推进中", "只有 P01 的负责人"),
         (secretary, "/progress P01 150 推进中", "要在 0 到 100 之间"),
-        (secretary, "/progress P09 50 推进中", "用法"),
+        (secretary, "/progress P09 50 推进中", "没有重点项目 P09"),
+        (secretary, "/progress 推进中", "用法"),
         (secretary, "/benefit P01 0 没有效益", "金额要大于 0"),
         (secretary, "/benefit P01 20亿 太多", "不是金额"),
         (secretary, "/benefit P01 2000000000 太多", "超过 10 亿元"),
@@ -219,6 +222,7 @@ async def test_xlsx_ledger_matches_the_database(
     await leader.say("/verify B1")
     await leader.say("/verify B2")
     await leader.say("/reward P01 confirm E001:10000,jj1:5000.5")
+    await leader.press("确认")
     labels = {c.id: c.label for c in app.config.categories}
     path = tmp_path / "ledger.xlsx"
     count = await export_ledger(path, await build_sheets(app.repos, labels, app.config.tz))

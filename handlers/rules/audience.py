@@ -36,3 +36,11 @@ async def branch_groups(services: Services, branch_id: str) -> list[Recipient]:
     """The branch's bound group chats."""
     groups = await services.repos.groups.for_branch(branch_id)
     return [Recipient(g.channel, g.chat_id) for g in groups]
+
+
+async def others(
+    services: Services, recipients: Iterable[Recipient], person_id: int
+) -> list[Recipient]:
+    """`recipients` without the chats of `person_id`: nobody is told of their own action."""
+    own = set(await person(services, person_id))
+    return [r for r in unique(recipients) if r not in own]

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from handlers import access, parsing
 from handlers.money import format_yuan
 from handlers.notify import notify
-from handlers.rules import audience, ideas
+from handlers.rules import audience, ideas, names
 from handlers.services import Services
 from storage import Benefit, Duplicate, Idea, Person, Project, Recipient, RewardShare
 
@@ -44,7 +44,10 @@ async def link(services: Services, person: Person, project: Project, idea: Idea)
     except Duplicate:
         return f"金点子 #{idea.id} 已经属于一个重点项目了。"
     await ideas.move(services, person, idea, "adopted", f"纳入重点项目 {project.number}")
-    return f"金点子 #{idea.id} 已纳入重点项目 {project.number},已通知作者。"
+    told = idea.author_id != person.id and await audience.person(services, idea.author_id)
+    return f"金点子 #{idea.id} 已纳入重点项目 {project.number}" + (
+        ",已通知作者。" if told else "。"
+    )
 
 
 async def unlinked_ideas(services: Services, numbers: Sequence[str]) -> list[Idea] | str:
@@ -111,23 +114,34 @@ async def add_progress(
     await services.repos.projects.add_progress(project.id, person.id, percent, text, services.now())
 
 
-async def claim(services: Services, person: Person, project: Project, fen: int, text: str) -> int:
-    """Record a benefit claim and ask the leaders to verify it; the claim's id."""
+async def claim(
+    services: Services, person: Person, project: Project, fen: int, text: str
+) -> tuple[int, int]:
+    """Record a benefit claim and ask the leaders to verify it, except the claimant (who may
+    not); the claim's id and how many leaders were told."""
     claim_id = await services.repos.projects.claim(project.id, fen, text, person.id, services.now())
-    await notify(
-        services,
-        await audience.leaders(services),
-        f"💰 {project.number} 申报效益 {format_yuan(fen)}({person.name}):{text}\n"
-        f"核实:/verify B{claim_id};不认可:/verify B{claim_id} reject 原因",
-        key=f"benefit:{claim_id}:claimed",
-    )
-    return claim_id
+    told = 0
+    for leader in await services.repos.people.with_role("leader"):
+        if not access.may_verify_benefit(leader, person.id):
+            continue
+        told += bool(
+            await notify(
+                services,
+                await audience.person(services, leader.id),
+                f"💰 {project.number} 申报效益 {format_yuan(fen)}({person.name}):{text}\n"
+                f"核实:/verify B{claim_id};不认可:/verify B{claim_id} reject 原因",
+                key=f"benefit:{claim_id}:claimed",
+            )
+        )
+    return claim_id, told
 
 
 def may_decide(person: Person, benefit: Benefit) -> str | None:
     """Why `person` may not verify this claim now, or None."""
     if benefit.claimed_by == person.id:
         return "不能核实自己申报的效益,请另一位党委领导核实。"
+    if not access.may_verify_benefit(person, benefit.claimed_by):
+        return "只有党委领导可以核实效益。"
     if benefit.status != "claimed":
         return f"B{benefit.id} 已经处理过了。"
     return None
@@ -135,9 +149,26 @@ def may_decide(person: Person, benefit: Benefit) -> str | None:
 
 async def decide(
     services: Services, person: Person, benefit: Benefit, verified: bool, reason: str = ""
-) -> None:
+) -> int:
+    """Verify or reject a claim and tell the claimant; how many chats were told."""
     status = "verified" if verified else "rejected"
     await services.repos.projects.decide(benefit.id, status, person.id, reason, services.now())
+    project = await services.repos.projects.get(benefit.project_id)
+    number = project.number if project is not None else f"P{benefit.project_id:02d}"
+    amount = format_yuan(benefit.amount_fen)
+    text = (
+        f"✅ 您申报的 {number} 效益 {amount}(B{benefit.id})已核实({person.name}),计入项目效益。"
+        if verified
+        else f"❌ 您申报的 {number} 效益 {amount}(B{benefit.id})未核实,原因:{reason}"
+    )
+    return await notify(
+        services,
+        await audience.others(
+            services, await audience.person(services, benefit.claimed_by), person.id
+        ),
+        text,
+        key=f"benefit:{benefit.id}:{status}",
+    )
 
 
 # -- rewards -----------------------------------------------------------------------------
@@ -166,15 +197,23 @@ async def proposal(services: Services, project: Project) -> Proposal:
     return Proposal(max(basis, 0), share, int(max(basis, 0) * share))
 
 
-async def reward_share(services: Services, who: str, fen: int) -> RewardShare | None:
-    """The share of a person (by 工号) or branch (by id) named `who`, if there is one."""
-    someone = await services.repos.people.by_employee_no(who)
-    if someone is not None:
-        return RewardShare(someone.id, None, someone.name, fen)
-    branch = await services.repos.org.branch(who)
-    if branch is not None:
-        return RewardShare(None, branch.id, branch.name, fen)
-    return None
+async def reward_share(services: Services, who: str, fen: int) -> RewardShare | str:
+    """The share of the person (by 工号 or name) or the branch (by id or name) named `who`,
+    or why there is none (nobody, or several to choose from)."""
+    every = await services.repos.org.branches()
+    someone = names.people(await services.repos.people.by_number_or_name(who), who)
+    if len(someone) == 1:
+        return RewardShare(someone[0].id, None, someone[0].name, fen)
+    if len(someone) > 1:
+        listed = "、".join(f"{p.employee_no}({p.name})" for p in someone[:5])
+        return f"“{parsing.shown(who)}”有 {len(someone)} 位:{listed},请写工号。"
+    branches = names.branches(every, who)
+    if len(branches) == 1:
+        return RewardShare(None, branches[0].id, branches[0].name, fen)
+    if branches:
+        listed = "、".join(names.short_branch_name(b) for b in branches[:8])
+        return f"“{parsing.shown(who)}”可能是:{listed},请写支部全名或编号。"
+    return f"没有找到“{parsing.shown(who)}”:请写获奖人的工号或姓名,或支部的编号或名称。"
 
 
 async def record_reward(
@@ -184,24 +223,52 @@ async def record_reward(
     basis_fen: int,
     shares: Sequence[RewardShare],
     note: str,
-) -> str | None:
+) -> int | str:
     """Record the reward (the system keeps the ledger, pays nothing) and tell each person
-    rewarded; why not, or None."""
+    rewarded and the secretaries of each branch rewarded (never the one who records it);
+    how many people were told, or why it was not recorded."""
     if sum(r.amount_fen for r in shares) > basis_fen:
         return "奖励总额不能超过待奖励的核实效益。"
     reward_id = await services.repos.projects.record_reward(
         project.id, basis_fen, shares, note, person.id, services.now()
     )
+    secretaries = await services.repos.people.with_role("secretary")
+    told: set[int] = set()
     for item in shares:
         if item.person_id is not None:
-            await notify(
+            whom = [(item.person_id, f"🎉 {item.label},您参与的重点项目")]
+        else:
+            whom = [
+                (s.id, f"🎉 {s.name},{item.label}参与的重点项目")
+                for s in secretaries
+                if s.branch_id == item.branch_id
+            ]
+        for person_id, opening in whom:
+            if person_id == person.id:
+                continue
+            queued = await notify(
                 services,
-                await audience.person(services, item.person_id),
-                f"🎉 {item.label},您参与的重点项目 {project.number}「{project.title}」获得奖励 "
+                await audience.person(services, person_id),
+                f"{opening} {project.number}「{project.title}」获得奖励 "
                 f"{format_yuan(item.amount_fen)}。",
-                key=f"reward:{reward_id}:{item.person_id}",
+                key=f"reward:{reward_id}:{item.person_id or item.branch_id}:{person_id}",
             )
-    return None
+            if queued:
+                told.add(person_id)
+    return len(told)
+
+
+def even_shares(project: Project, branch_names: dict[str, str], fen: int) -> list[RewardShare]:
+    """The proposal as shares: `fen` split evenly over the project's branches (the first ones
+    take the odd fen)."""
+    count = len(project.branches)
+    if count == 0 or fen <= 0:
+        return []
+    each, extra = divmod(fen, count)
+    return [
+        RewardShare(None, b, branch_names.get(b, b), each + (1 if i < extra else 0))
+        for i, b in enumerate(project.branches)
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,26 @@ class PeopleRepo:
     async def by_id(self, person_id: int) -> Person | None:
         return await self._one("WHERE p.id = ?", (person_id,))
 
+    async def with_role(self, role: str) -> list[Person]:
+        """Everyone holding `role`, by 工号."""
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT p.id, p.employee_no FROM people p JOIN roles r ON r.person_id = p.id"
+            " WHERE r.role = ? ORDER BY p.employee_no",
+            (role,),
+        )
+        found = [await self.by_id(r["id"]) for r in rows]
+        return [p for p in found if p is not None]
+
+    async def by_number_or_name(self, text: str) -> list[Person]:
+        """The people whose 工号 (any case) or full name is `text`, by 工号."""
+        rows = await self._db.fetchall(
+            "SELECT id FROM people WHERE lower(employee_no) = lower(?) OR name = ?"
+            " ORDER BY employee_no",
+            (text, text),
+        )
+        found = [await self.by_id(r["id"]) for r in rows]
+        return [p for p in found if p is not None]
+
     async def phone_of(self, person_id: int) -> str | None:
         """The roster's phone (digits, no country code), matched to a phone shared in chat."""
         row = await self._db.fetchone("SELECT phone FROM people WHERE id = ?", (person_id,))

@@ -1,0 +1,659 @@
+"""Key projects one part at a time: /project new, /benefit and /reward as guided forms, and the
+same parts read from the one-line commands.
+
+Each one-line command is a table of `Part`s: what a reply calls the part, what the usage line
+shows, and the reader that turns typed text into the answer a form keeps. The usage line is
+made from the table, a missing part is named from it, and the guided form asks the same parts
+with the same readers, so a typed line and a form answer are read alike. The finishers do
+what the commands do, through handlers.rules.projects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from handlers import access, forms, parsing
+from handlers.forms import Answers, Ask, Choice, Problem
+from handlers.messages import Member, Reply
+from handlers.money import format_yuan, parse_yuan, take_amount
+from handlers.rules import names
+from handlers.rules import projects as rules
+from handlers.rules.projects import NewProject, text_length_ok
+from handlers.services import Services
+from storage import Person, Project, RewardShare
+
+NONE = "-"
+"""The answer of an optional part left out (跳过, 不写备注)."""
+MAX_TITLE = 60
+MAX_NOTE = 200
+MAX_PROJECT_BUTTONS = 30
+SKIP_WORDS = ("跳过", "无", "没有", "不", "-", "skip")
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One part of a one-line command."""
+
+    key: str
+    label: str
+    """What a reply calls it: 负责人."""
+    hint: str
+    """What the usage line shows: 负责人工号或姓名."""
+    read: forms.Reader
+    optional: bool = False
+
+
+def usage(command: str, parts: Sequence[Part], separator: str, example: str) -> str:
+    shown = [f"[{p.hint}]" if p.optional else p.hint for p in parts]
+    return f"用法:{command} {separator.join(shown)}\n例如:{example}"
+
+
+async def read_parts(
+    parts: Sequence[Part],
+    fields: Sequence[str],
+    msg: Member,
+    services: Services,
+    usage_text: str,
+    *,
+    partial: bool = False,
+) -> Answers | Problem:
+    """The answers of a one-line command's `fields`, read by its table; a missing part is
+    named (or, with `partial`, left for the form to ask), a wrong one says what is wrong."""
+    if len(fields) > len(parts):
+        return Problem(f"多写了 {len(fields) - len(parts)} 项。\n{usage_text}")
+    answers: Answers = {}
+    for index, part in enumerate(parts):
+        text = fields[index].strip() if index < len(fields) else ""
+        if not text:
+            if part.optional:
+                answers[part.key] = NONE
+                continue
+            if partial:
+                continue
+            return Problem(f"缺少第 {index + 1} 项“{part.label}”。\n{usage_text}")
+        value = await part.read(text, msg, services, answers)
+        if isinstance(value, Problem):
+            return value
+        answers[part.key] = value
+    return answers
+
+
+def _skipped(text: str) -> bool:
+    return parsing.fold(text).strip().lower() in SKIP_WORDS
+
+
+async def project_or_refusal(services: Services, word: str, usage_text: str) -> Project | str:
+    """The project `word` names ('P07', 'p7'); the usage when it is no project number at
+    all, "没有重点项目 P09" when there is none with that number."""
+    number = rules.project_number(parsing.fold(word).strip())
+    if number is None:
+        return usage_text
+    found = await services.repos.projects.get(number)
+    if found is None:
+        return f"没有重点项目 P{number:02d}。查看全部:/projects"
+    return found
+
+
+async def _typed_project(
+    text: str, services: Services, allowed: Callable[[Project], bool]
+) -> str | Problem:
+    found = await project_or_refusal(services, text, "请写重点项目编号,例如 P07,或点按钮选择。")
+    if isinstance(found, str):
+        return Problem(found)
+    if not allowed(found):
+        return Problem(f"{found.number} 不在您可以选的项目里,请点按钮选择。")
+    return str(found.id)
+
+
+def _project_choices(projects: Sequence[Project]) -> list[Choice]:
+    """The latest projects as buttons, their number and the start of their title."""
+    return [Choice(f"{p.number} {p.title[:12]}", str(p.id)) for p in projects][
+        -MAX_PROJECT_BUTTONS:
+    ]
+
+
+async def _project_of(services: Services, answers: Answers) -> Project | None:
+    number = parsing.number(answers.get("project", ""), prefixes="")
+    return await services.repos.projects.get(number) if number is not None else None
+
+
+async def _amount(text: str, msg: Member, services: Services, answers: Answers) -> str | Problem:
+    fen = parse_yuan(text)
+    return Problem(fen) if isinstance(fen, str) else str(fen)
+
+
+# -- /project new ------------------------------------------------------------------------
+
+
+async def _title(text: str, msg: Member, services: Services, answers: Answers) -> str | Problem:
+    title = text.strip()
+    if len(title) > MAX_TITLE:
+        return Problem(f"项目标题请控制在 {MAX_TITLE} 字以内。")
+    if not text_length_ok(title):
+        return Problem("请写上项目标题(至少两个字)。")
+    return title
+
+
+async def _category(text: str, msg: Member, services: Services, answers: Answers) -> str | Problem:
+    key = parsing.fold(text).strip().lower()
+    for category in services.classifier.categories:
+        if key in (category.id.lower(), category.label.lower()):
+            return category.id
+    return Problem(
+        f"类别要写类别编号或名称,例如 repair_reuse 或 修旧利废;“{parsing.shown(text)}”不是。"
+    )
+
+
+async def _committee(services: Services) -> list[Person]:
+    """Who may lead a key project."""
+    return [
+        p for p in await services.repos.people.with_role("leader") if access.is_committee_member(p)
+    ]
+
+
+async def _lead(text: str, msg: Member, services: Services, answers: Answers) -> str | Problem:
+    found = names.people(await _committee(services), text)
+    if len(found) == 1:
+        return found[0].employee_no
+    if found:
+        listed = "、".join(f"{p.employee_no}({p.name})" for p in found)
+        return Problem(f"“{parsing.shown(text)}”有 {len(found)} 位:{listed},请写工号。")
+    return Problem(f"负责人要写党委委员(领导)的工号或姓名,“{parsing.shown(text)}”不是。")
+
+
+async def _branches(text: str, msg: Member, services: Services, answers: Answers) -> str | Problem:
+    every = await services.repos.org.branches()
+    picked: list[str] = []
+    words = parsing.fold_separators(text).replace(",", " ").replace(";", " ").split()
+    if not words:
+        return Problem("支部编号不对:没写。")
+    for word in words:
+        found = names.branches(every, word)
+        if not found:
+            return Problem(
+                f"支部编号不对:没有“{parsing.shown(word)}”这个支部。请写支部编号或名称,"
+                "例如 jj1 或 机掘一队,几个支部用逗号分开。"
+            )
+        if len(found) > 1:
+            listed = "、".join(names.short_branch_name(b) for b in found[:8])
+            return Problem(f"“{parsing.shown(word)}”可能是:{listed},请写全名或编号。")
+        if found[0].id not in picked:
+            picked.append(found[0].id)
+    return ",".join(picked)
+
+
+async def _expected(text: str, msg: Member, services: Services, answers: Answers) -> str | Problem:
+    fen = parse_yuan(text)
+    return Problem(f"预期年效益:{fen}") if isinstance(fen, str) else str(fen)
+
+
+async def _ideas(text: str, msg: Member, services: Services, answers: Answers) -> str | Problem:
+    if _skipped(text):
+        return NONE
+    numbers = parsing.fold_separators(text).replace(",", " ").split()
+    found = await rules.unlinked_ideas(services, numbers)
+    if isinstance(found, str):
+        return Problem(found)
+    return " ".join(str(i.id) for i in found) or NONE
+
+
+NEW_PARTS = (
+    Part("title", "标题", "标题", _title),
+    Part("category", "类别", "类别", _category),
+    Part("lead", "负责人", "负责人工号或姓名", _lead),
+    Part("branches", "支部", "支部,支部", _branches),
+    Part("expected", "预期年效益", "预期年效益", _expected),
+    Part("ideas", "金点子", "金点子编号 …", _ideas, optional=True),
+)
+NEW_USAGE = (
+    usage(
+        "/project new",
+        NEW_PARTS,
+        " | ",
+        "/project new 井下锚杆回收复用 | 修旧利废 | 孙矿长 | 机掘一队,机掘二队 | 50万 | 1 3",
+    )
+    + "\n只发 /project new 就按步骤一项一项填。"
+)
+NEW_LINE = "/project new [" + " | ".join(p.hint for p in NEW_PARTS) + "]"
+"""The subcommand's line in /help."""
+
+
+async def new_project(msg: Member, services: Services) -> list[Reply]:
+    """建立重点项目"""
+    if not msg.args.strip():
+        return await forms.start(NEW_PROJECT, msg, services)
+    fields = parsing.fold(msg.args).split("|")
+    answers = await read_parts(NEW_PARTS, fields, msg, services, NEW_USAGE)
+    if isinstance(answers, Problem):
+        return [Reply(answers.text)]
+    return await _create(msg, services, answers)
+
+
+async def _create(msg: Member, services: Services, answers: Answers) -> list[Reply]:
+    if not access.is_leader(msg.person):
+        return [Reply("只有党委领导可以建立重点项目。")]
+    branches = answers["branches"].split(",")
+    refusal = await rules.check_new(services, answers["lead"], branches)
+    if refusal:
+        return [Reply(refusal)]
+    ideas = answers.get("ideas", NONE)
+    found = await rules.unlinked_ideas(services, [] if ideas == NONE else ideas.split())
+    if isinstance(found, str):
+        return [Reply(found)]
+    title = answers["title"]
+    plan = NewProject(
+        title, answers["category"], answers["lead"], branches, int(answers["expected"]), found
+    )
+    created, linked = await rules.create(services, msg.person, plan)
+    return [
+        Reply(f"已建立重点项目 {created.number}「{title}」。" + "".join(f"\n{t}" for t in linked))
+    ]
+
+
+async def _new_summary(msg: Member, services: Services, answers: Answers) -> str:
+    labels = {c.id: c.label for c in services.classifier.categories}
+    short = {b.id: names.short_branch_name(b) for b in await services.repos.org.branches()}
+    lead = await services.repos.people.by_employee_no(answers["lead"])
+    ideas = answers.get("ideas", NONE)
+    return "\n".join(
+        [
+            "请确认新的重点项目:",
+            f"  标题:{answers['title']}",
+            f"  类别:{labels.get(answers['category'], answers['category'])}",
+            f"  负责人:{lead.name if lead else ''}({answers['lead']})",
+            "  支部:" + "、".join(short.get(b, b) for b in answers["branches"].split(",")),
+            f"  预期年效益:{format_yuan(int(answers['expected']))}",
+            "  金点子:"
+            + ("不纳入" if ideas == NONE else "、".join(f"#{i}" for i in ideas.split())),
+        ]
+    )
+
+
+def _asks(text: str, *choices: Choice) -> forms.Asker:
+    async def ask(msg: Member, services: Services, answers: Answers) -> Ask:
+        return Ask(text, choices)
+
+    return ask
+
+
+async def _category_choices(msg: Member, services: Services, answers: Answers) -> list[Choice]:
+    return [Choice(c.label, c.id) for c in services.classifier.categories]
+
+
+async def _lead_choices(msg: Member, services: Services, answers: Answers) -> list[Choice]:
+    committee = await _committee(services)
+    twice = {p.name for p in committee if sum(q.name == p.name for q in committee) > 1}
+    return [
+        Choice(f"{p.name}({p.employee_no})" if p.name in twice else p.name, p.employee_no)
+        for p in committee
+    ]
+
+
+async def _branch_choices(msg: Member, services: Services, answers: Answers) -> list[Choice]:
+    return [Choice(names.short_branch_name(b), b.id) for b in await services.repos.org.branches()]
+
+
+NEW_PROJECT = forms.Form(
+    "project_new",
+    (
+        forms.Step("title", _asks(f"请写上项目标题({MAX_TITLE} 字以内):"), _title),
+        forms.choice_step("category", "请选择类别:", _category_choices, typed=_category),
+        forms.choice_step("lead", "请选择项目负责人(党委委员):", _lead_choices, typed=_lead),
+        forms.multi_choice_step(
+            "branches",
+            "请选择参与的支部,可以选几个,选好后点“完成”(也可以直接写支部名称,用逗号分开):",
+            _branch_choices,
+            typed=_branches,
+        ),
+        forms.Step("expected", _asks("请写上预期年效益,例如 50万 或 500000元:"), _expected),
+        forms.Step(
+            "ideas",
+            _asks(
+                "要纳入哪些金点子?写编号(带 #),例如 #12 #15;没有就点“跳过”。", Choice("跳过", NONE)
+            ),
+            _ideas,
+        ),
+    ),
+    _create,
+    confirm=_new_summary,
+)
+
+
+# -- /benefit ----------------------------------------------------------------------------
+
+
+async def _claimable(msg: Member, services: Services) -> list[Project]:
+    return [p for p in await services.repos.projects.all() if rules.may_act(msg.person, p)]
+
+
+async def _claim_project(
+    text: str, msg: Member, services: Services, answers: Answers
+) -> str | Problem:
+    return await _typed_project(text, services, lambda p: rules.may_act(msg.person, p))
+
+
+async def _claim_text(
+    text: str, msg: Member, services: Services, answers: Answers
+) -> str | Problem:
+    if not text_length_ok(text.strip()):
+        return Problem("请写上效益的说明(哪个月、怎么算的,500 字以内)。")
+    return text.strip()
+
+
+BENEFIT_PARTS = (
+    Part("project", "项目编号", "P项目号", _claim_project),
+    Part("amount", "金额", "金额", _amount),
+    Part("text", "说明", "说明", _claim_text),
+)
+BENEFIT_USAGE = (
+    usage("/benefit", BENEFIT_PARTS, " ", "/benefit P07 4万 11月回收锚杆1740根")
+    + "\n只发 /benefit 就按步骤填。"
+)
+
+
+async def benefit(msg: Member, services: Services) -> list[Reply]:
+    """申报项目效益:/benefit [P07 金额 说明](只发 /benefit 就按步骤填)"""
+    word, _, rest = msg.args.strip().partition(" ")
+    if not word:
+        if not await _claimable(msg, services):
+            return [Reply("目前没有您可以申报效益的重点项目。")]
+        return await forms.start(BENEFIT, msg, services)
+    found = await project_or_refusal(services, word, BENEFIT_USAGE)
+    if isinstance(found, str):
+        return [Reply(found)]
+    if not rules.may_act(msg.person, found):
+        return [Reply(f"只有 {found.number} 的负责人、参与支部的书记或党委领导可以申报效益。")]
+    amount, text = take_amount(rest)
+    fields = [found.number, amount, text]
+    answers = await read_parts(BENEFIT_PARTS, fields, msg, services, BENEFIT_USAGE, partial=True)
+    if isinstance(answers, Problem):
+        return [Reply(answers.text)]
+    if all(p.key in answers for p in BENEFIT_PARTS):  # typed in full: recorded at once
+        return await _claim(msg, services, answers)
+    return await forms.start(BENEFIT, msg, services, answers)
+
+
+async def _claim(msg: Member, services: Services, answers: Answers) -> list[Reply]:
+    found = await _project_of(services, answers)
+    if found is None or not rules.may_act(msg.person, found):
+        return [Reply("只有项目的负责人、参与支部的书记或党委领导可以申报效益。")]
+    fen = int(answers["amount"])
+    claim_id, told = await rules.claim(services, msg.person, found, fen, answers["text"])
+    whom = f"已通知 {told} 位党委领导核实" if told else "请党委领导核实"
+    return [
+        Reply(
+            f"已申报 {found.number} 效益 {format_yuan(fen)}(编号 B{claim_id}),{whom}。"
+            "只有核实后的金额才会计入。"
+        )
+    ]
+
+
+async def _claim_choices(msg: Member, services: Services, answers: Answers) -> list[Choice]:
+    return _project_choices(await _claimable(msg, services))
+
+
+async def _ask_amount(msg: Member, services: Services, answers: Answers) -> Ask:
+    found = await _project_of(services, answers)
+    number = found.number if found else ""
+    return Ask(f"请写上 {number} 这次申报的效益金额,例如 4万 或 40000元:")
+
+
+async def _benefit_summary(msg: Member, services: Services, answers: Answers) -> str:
+    found = await _project_of(services, answers)
+    return "\n".join(
+        [
+            "请确认效益申报:",
+            f"  项目:{found.number} {found.title}" if found else "  项目:",
+            f"  金额:{format_yuan(int(answers['amount']))}",
+            f"  说明:{answers['text']}",
+            "确认后等党委领导核实,核实后才计入。",
+        ]
+    )
+
+
+BENEFIT = forms.Form(
+    "benefit",
+    (
+        forms.choice_step(
+            "project",
+            "请选择要申报效益的重点项目(或写项目编号,例如 P07):",
+            _claim_choices,
+            typed=_claim_project,
+        ),
+        forms.Step("amount", _ask_amount, _amount),
+        forms.Step(
+            "text",
+            _asks("请写上效益说明:哪个月、怎么算的,例如 11月回收锚杆1740根:"),
+            _claim_text,
+        ),
+    ),
+    _claim,
+    confirm=_benefit_summary,
+)
+
+
+# -- /reward -----------------------------------------------------------------------------
+
+REWARD_USAGE = (
+    "用法:/reward P07 查看建议并按步骤确认;"
+    "/reward P07 confirm 工号或支部:金额,工号或支部:金额 [备注]\n"
+    "例如:/reward P07 confirm E001:5000,机掘一队:2200 11月安全办公会"
+)
+
+
+def _encode(shares: Sequence[RewardShare]) -> str:
+    """Shares as a form answer: 'p12=500000,bjj1=220000' (person id or branch id, fen)."""
+    return ",".join(
+        f"p{s.person_id}={s.amount_fen}"
+        if s.person_id is not None
+        else f"b{s.branch_id}={s.amount_fen}"
+        for s in shares
+    )
+
+
+async def _decode(services: Services, value: str) -> list[RewardShare] | None:
+    """The shares of `_encode`, named as now; None when one is no longer there."""
+    found = []
+    for item in value.split(","):
+        who, _, fen_text = item.partition("=")
+        fen = parsing.number(fen_text, prefixes="")
+        if fen is None or not who:
+            return None
+        if who[0] == "p":
+            number = parsing.number(who[1:], prefixes="")
+            person = await services.repos.people.by_id(number) if number is not None else None
+            if person is None:
+                return None
+            found.append(RewardShare(person.id, None, person.name, fen))
+        else:
+            branch = await services.repos.org.branch(who[1:])
+            if branch is None:
+                return None
+            found.append(RewardShare(None, branch.id, branch.name, fen))
+    return found
+
+
+async def _shares(
+    msg: Member, services: Services, project: Project, targets: Sequence[tuple[str, str]]
+) -> str | Problem:
+    """The recipients written as (who, amount), resolved and checked, as a form answer."""
+    merged: dict[tuple[int | None, str | None], RewardShare] = {}
+    for who, amount in targets:
+        fen = parse_yuan(amount)
+        if isinstance(fen, str):
+            return Problem(f"{parsing.shown(who)} 的金额不对:{fen}")
+        share = await rules.reward_share(services, who, fen)
+        if isinstance(share, str):
+            return Problem(share)
+        if share.person_id == msg.person.id:
+            return Problem("不能给自己确认奖励,请另一位党委领导确认。")
+        key = (share.person_id, share.branch_id)
+        if key in merged:  # named twice: one share of the sum
+            share = share._replace(amount_fen=merged[key].amount_fen + fen)
+        merged[key] = share
+    if not merged:
+        return Problem("请写上获奖的人或支部和金额,例如:E001:2000,机掘一队:3000")
+    total = sum(s.amount_fen for s in merged.values())
+    basis = (await rules.proposal(services, project)).basis_fen
+    if total > basis:
+        return Problem(
+            f"奖励总额 {format_yuan(total)} 不能超过待奖励的核实效益 {format_yuan(basis)}。"
+        )
+    return _encode(list(merged.values()))
+
+
+async def _typed_shares(
+    text: str, msg: Member, services: Services, answers: Answers
+) -> str | Problem:
+    project = await _project_of(services, answers)
+    if project is None:
+        return Problem("这个项目已不存在,请发送 /cancel 后重新开始。")
+    targets, rest = parsing.shares(text)
+    if rest:
+        return Problem(
+            f"“{parsing.shown(rest)}”看不懂。请写 工号或支部:金额,几个用逗号分开,"
+            "例如 E001:2000,机掘一队:3000"
+        )
+    return await _shares(msg, services, project, targets)
+
+
+async def _pending(services: Services) -> list[Project]:
+    """Projects with verified benefit not yet rewarded."""
+    return [
+        p
+        for p in await services.repos.projects.all()
+        if (await rules.proposal(services, p)).basis_fen > 0
+    ]
+
+
+async def _reward_project(
+    text: str, msg: Member, services: Services, answers: Answers
+) -> str | Problem:
+    pending = {p.id for p in await _pending(services)}
+    return await _typed_project(text, services, lambda p: p.id in pending)
+
+
+async def reward(msg: Member, services: Services) -> list[Reply]:
+    """奖励建议与确认:/reward [P07 [confirm 工号或支部:金额,… 备注]](确认前都会再问一次)"""
+    word, _, rest = msg.args.strip().partition(" ")
+    if not word:
+        if not await _pending(services):
+            return [Reply("目前没有待奖励的核实效益。")]
+        return await forms.start(REWARD, msg, services)
+    found = await project_or_refusal(services, word, REWARD_USAGE)
+    if isinstance(found, str):
+        return [Reply(found)]
+    if (await rules.proposal(services, found)).basis_fen <= 0:
+        return [Reply(f"{found.number} 没有待奖励的核实效益。")]
+    answers: Answers = {"project": str(found.id)}
+    action, _, detail = rest.strip().partition(" ")
+    if action and action.lower() not in ("confirm", "确认"):
+        return [Reply(REWARD_USAGE)]
+    if action:
+        targets, note = parsing.shares(detail)
+        value = await _shares(msg, services, found, targets)
+        if isinstance(value, Problem):
+            return [Reply(value.text)]
+        if len(note) > MAX_NOTE:
+            return [Reply(f"备注太长了,请控制在 {MAX_NOTE} 字以内。")]
+        answers |= {"shares": value, "note": note or NONE}
+    return await forms.start(REWARD, msg, services, answers)
+
+
+async def _record(msg: Member, services: Services, answers: Answers) -> list[Reply]:
+    if not access.is_leader(msg.person):
+        return [Reply("只有党委领导可以确认奖励。")]
+    found = await _project_of(services, answers)
+    shares = await _decode(services, answers["shares"])
+    if found is None or shares is None:
+        return [Reply("获奖人或项目已不在名册里,没有记录。请重新发送 /reward。")]
+    if any(s.person_id == msg.person.id for s in shares):
+        return [Reply("不能给自己确认奖励,请另一位党委领导确认。")]
+    offer = await rules.proposal(services, found)
+    note = answers.get("note", NONE)
+    done = await rules.record_reward(
+        services, msg.person, found, offer.basis_fen, shares, "" if note == NONE else note
+    )
+    if isinstance(done, str):
+        return [Reply(done)]
+    total = sum(s.amount_fen for s in shares)
+    told = f"已通知 {done} 人。" if done else ""
+    return [
+        Reply(
+            f"已记录 {found.number} 的奖励 {format_yuan(total)}"
+            f"(建议 {format_yuan(offer.proposed_fen)})。系统只记账,不自动发放。{told}"
+        )
+    ]
+
+
+async def _reward_choices(msg: Member, services: Services, answers: Answers) -> list[Choice]:
+    return _project_choices(await _pending(services))
+
+
+async def _ask_shares(msg: Member, services: Services, answers: Answers) -> Ask:
+    found = await _project_of(services, answers)
+    if found is None:
+        return Ask("这个项目已不存在,请发送 /cancel。")
+    offer = await rules.proposal(services, found)
+    branch_names = {b.id: b.name for b in await services.repos.org.branches()}
+    proposed = rules.even_shares(found, branch_names, offer.proposed_fen)
+    text = (
+        f"{found.number} 待奖励的核实效益 {format_yuan(offer.basis_fen)};按规则职工得 "
+        f"{offer.share:.0%},建议奖励 {format_yuan(offer.proposed_fen)},其余归企业。\n"
+        "请写上获奖的人或支部和金额,例如 E001:5000,机掘一队:2200"
+    )
+    if not proposed:
+        return Ask(text + "。")
+    split = "、".join(f"{s.label} {format_yuan(s.amount_fen)}" for s in proposed)
+    return Ask(
+        f"{text};或点“按建议”平均分给参与支部({split})。",
+        (Choice("按建议分给参与支部", _encode(proposed)),),
+    )
+
+
+async def _note(text: str, msg: Member, services: Services, answers: Answers) -> str | Problem:
+    if len(text) > MAX_NOTE:
+        return Problem(f"备注太长了({len(text)} 字),请控制在 {MAX_NOTE} 字以内。")
+    return text.strip() or NONE
+
+
+async def _reward_summary(msg: Member, services: Services, answers: Answers) -> str:
+    found = await _project_of(services, answers)
+    shares = await _decode(services, answers["shares"]) or []
+    offer = await rules.proposal(services, found) if found is not None else None
+    note = answers.get("note", NONE)
+    lines = [f"请确认 {found.number}「{found.title}」的奖励:" if found else "请确认奖励:"]
+    lines += [f"  {s.label} {format_yuan(s.amount_fen)}" for s in shares]
+    total = format_yuan(sum(s.amount_fen for s in shares))
+    if offer is not None:
+        lines.append(
+            f"合计 {total}(建议 {format_yuan(offer.proposed_fen)},"
+            f"待奖励的核实效益 {format_yuan(offer.basis_fen)})"
+        )
+    lines.append(f"备注:{'无' if note == NONE else note}")
+    lines.append("确认后记入台账并通知获奖人;系统只记账,不自动发放。")
+    return "\n".join(lines)
+
+
+REWARD = forms.Form(
+    "reward",
+    (
+        forms.choice_step(
+            "project",
+            "请选择要确认奖励的重点项目(或写项目编号,例如 P07):",
+            _reward_choices,
+            typed=_reward_project,
+        ),
+        forms.Step("shares", _ask_shares, _typed_shares),
+        forms.Step(
+            "note",
+            _asks("备注(例如 11月安全办公会),或点“不写备注”:", Choice("不写备注", NONE)),
+            _note,
+        ),
+    ),
+    _record,
+    confirm=_reward_summary,
+)
+
+FORMS = (NEW_PROJECT, BENEFIT, REWARD)
