@@ -61,7 +61,7 @@ ODD = [
     ("supervisor", "/findings note ² 已经整改", "请写上问题编号"),
     ("supervisor", f"/findings escalate {HUGE}", "请写上问题编号"),
     ("supervisor", f"/findings add jj1 P{HUGE} 班前会记录不全", "没有参与重点项目"),
-    ("supervisor", "/visit ²", "没有找到“²”这个支部"),
+    ("supervisor", "/visit ²", "没有编号为“²”的支部"),
     ("other_secretary", "/progress P01 -5 倒退了", "要在 0 到 100 之间"),
     ("other_secretary", "/progress P01 ²% 推进中", "要在 0 到 100 之间"),
     ("other_secretary", "/benefit P01 ² 说明", "不是金额"),
