@@ -304,18 +304,27 @@ class Router:
             if c.summary and (isinstance(c, PublicCommand) or c.roles is None)
         ]
 
+    def menu_for(self, person: Person | None) -> list[Command | PublicCommand]:
+        """The commands this person may use, by name: their /help and their command menu.
+
+        It depends on the person's roles alone, so people of the same roles share one menu."""
+        return [
+            c
+            for c in sorted(self.commands.values(), key=lambda c: c.name)
+            if c.summary and c.allows(person)
+        ]
+
     async def _help(self, msg: Incoming, services: Services) -> list[Reply]:
         """查看您能用的命令"""
         lines = ["您可以使用这些命令:"]
-        for command in sorted(self.commands.values(), key=lambda c: c.name):
-            if command.allows(msg.person) and command.summary:
-                lines.append(f"/{command.name} — {command.summary}")
-                if isinstance(command, Command):
-                    lines += [
-                        f"    {s.usage}"
-                        for s in command.subcommands
-                        if access.holds(msg.person, s.roles)
-                    ]
+        for command in self.menu_for(msg.person):
+            lines.append(f"/{command.name} — {command.summary}")
+            if isinstance(command, Command):
+                lines += [
+                    f"    {s.usage}"
+                    for s in command.subcommands
+                    if access.holds(msg.person, s.roles)
+                ]
         if msg.person is not None:
             lines.append("直接发送一段文字,就是提交一条金点子。")
         else:

@@ -295,7 +295,11 @@ class OutboxRepo:
 
 
 class MenuRepo:
-    """The last buttons a chat was shown, for platforms where a number stands for a button."""
+    """The last menu each chat was shown.
+
+    For platforms where a number stands for a button (WeCom's text fallback): its buttons.
+    For Telegram: the command menu last set for a chat (rows of the channel
+    `<channel>:commands`), so that an unchanged one is not sent again."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -331,4 +335,37 @@ class MenuRepo:
     async def forget(self, channel: str, chat_id: str) -> None:
         await self._db.execute(
             "DELETE FROM button_menus WHERE channel = ? AND chat_id = ?", (channel, chat_id)
+        )
+
+    # -- command menus ------------------------------------------------------------------
+
+    async def command_menus(self, channel: str) -> dict[str, list[tuple[str, str]]]:
+        """Chat id → (command, description) of the command menu last set for that chat."""
+        rows = await self._db.reader.fetchall(
+            "SELECT chat_id, buttons FROM button_menus WHERE channel = ?",
+            (f"{channel}:commands",),
+        )
+        return {
+            str(r["chat_id"]): [(str(c), str(d)) for c, d in json.loads(r["buttons"])] for r in rows
+        }
+
+    async def remember_commands(
+        self, channel: str, chat_id: str, commands: Sequence[tuple[str, str]], now: datetime
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO button_menus (channel, chat_id, buttons, ref, updated_at)"
+            " VALUES (?, ?, ?, NULL, ?) ON CONFLICT(channel, chat_id) DO UPDATE SET"
+            " buttons = excluded.buttons, ref = NULL, updated_at = excluded.updated_at",
+            (
+                f"{channel}:commands",
+                chat_id,
+                json.dumps([list(c) for c in commands], ensure_ascii=False),
+                to_db_time(now),
+            ),
+        )
+
+    async def forget_commands(self, channel: str, chat_id: str) -> None:
+        await self._db.execute(
+            "DELETE FROM button_menus WHERE channel = ? AND chat_id = ?",
+            (f"{channel}:commands", chat_id),
         )
