@@ -3,6 +3,7 @@ files with Chinese headers. Run as real subprocesses, the way an operator would.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,79 @@ def test_help_lists_every_command_with_its_chinese_summary(tmp_path: Path) -> No
     ):
         line = next(line for line in out.splitlines() if line.strip().startswith(command))
         assert summary in line
+
+
+# -- roster files with Chinese headers ---------------------------------------------------
+
+
+def people(db: Path) -> list[tuple[str, str, str, str | None, str]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "SELECT p.employee_no, p.name, p.branch_id, p.phone, r.role"
+            " FROM people p JOIN roles r ON r.person_id = p.id ORDER BY p.employee_no"
+        ).fetchall()
+
+
+def test_a_chinese_header_is_read_as_the_columns_not_as_a_person(tmp_path: Path) -> None:
+    roster = tmp_path / "花名册.csv"
+    roster.write_text(
+        "工号,姓名,支部,角色,手机号\nE300,甲,zc1,worker,13900000001\nS300,乙,zc2,书记,\n",
+        encoding="utf-8-sig",  # Excel's UTF-8 starts with a BOM
+    )
+    db = tmp_path / "j.db"
+    result = cli("roster", "import", str(roster), db=db)
+    assert result.returncode == 0, result.stderr
+    assert "已导入 2 人" in result.stdout
+    assert people(db) == [
+        ("E300", "甲", "zc1", "13900000001", "worker"),
+        ("S300", "乙", "zc2", None, "secretary"),
+    ]
+
+
+def test_chinese_headers_in_any_order_in_gbk_and_mixed_with_english(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_bytes("姓名,手机号,工号,role,支部\n甲,13900000001,E300,leader,zc1\n".encode("gbk"))
+    db = tmp_path / "j.db"
+    result = cli("roster", "import", str(roster), db=db)
+    assert result.returncode == 0, result.stderr
+    assert people(db) == [("E300", "甲", "zc1", "13900000001", "leader")]
+
+
+def test_english_headers_still_work(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text("name,employee_no,branch_id,role\n甲,E300,zc1,worker\n", encoding="utf-8")
+    db = tmp_path / "j.db"
+    assert cli("roster", "import", str(roster), db=db).returncode == 0
+    assert people(db) == [("E300", "甲", "zc1", None, "worker")]
+
+
+@pytest.mark.parametrize(
+    ("header", "named"),
+    [
+        ("工号,姓名,部门,角色", "“部门”"),
+        ("employee_no,name,branch,role", "“branch”"),
+        ("工号,姓名,支部,角色,工号", "“工号”"),
+    ],
+)
+def test_an_unknown_or_repeated_column_is_named_and_nothing_imported(
+    tmp_path: Path, header: str, named: str
+) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(f"{header}\nE300,甲,zc1,worker\n", encoding="utf-8")
+    db = tmp_path / "j.db"
+    result = cli("roster", "import", str(roster), db=db)
+    assert result.returncode == 1
+    assert "第 1 行" in result.stderr and named in result.stderr
+    assert "工号" in result.stderr and "支部" in result.stderr  # the names it does know
+    assert "什么都没有导入" in result.stderr
+    chinese_only(result.stderr)
+    assert people(db) == []
+
+
+def test_a_header_missing_a_required_column_says_which(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text("工号,姓名,角色\nE300,甲,worker\n", encoding="utf-8")
+    db = tmp_path / "j.db"
+    result = cli("roster", "import", str(roster), db=db)
+    assert result.returncode == 1 and "缺少列" in result.stderr and "支部" in result.stderr
+    assert people(db) == []
