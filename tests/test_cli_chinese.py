@@ -158,3 +158,27 @@ def test_a_header_missing_a_required_column_says_which(tmp_path: Path) -> None:
     result = cli("roster", "import", str(roster), db=db)
     assert result.returncode == 1 and "缺少列" in result.stderr and "支部" in result.stderr
     assert people(db) == []
+
+
+# -- the console's numbered buttons ------------------------------------------------------
+
+
+def test_the_console_keeps_each_button_s_number_across_messages(tmp_path: Path) -> None:
+    db = tmp_path / "data" / "j.db"
+    script = (
+        "井下回收复用锚杆,每月能省好几万\n"  # [1] 确认 [2] 改类别 [3] 撤回
+        "2\n"  # 改类别: seven categories, new labels get new numbers
+        "8\n"  # 安全生产
+        "皮带机头加装防护栏,防止卷人\n"
+        "3\n"  # 撤回, the same number as under the first idea
+        "/quit\n"
+    )
+    result = cli("console", "--as", "E001", db=db, stdin=script)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.count("[1] 确认  [2] 改类别  [3] 撤回") == 2
+    assert "[8] 安全生产" in out and "已改为:安全生产" in out
+    assert "金点子 #2 已撤回" in out
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT category, status FROM ideas ORDER BY id").fetchall()
+    assert rows[0][0] == "safety" and rows[1][1] == "withdrawn"
