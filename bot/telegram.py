@@ -68,7 +68,7 @@ from handlers.messages import (
 )
 from handlers.router import Command, PublicCommand, Router
 from handlers.services import Services
-from storage import Repositories, Role
+from storage import Repositories
 
 log = logging.getLogger(__name__)
 
@@ -439,13 +439,10 @@ class TelegramChannel:
             self._menus_shown = await repos.menus.command_menus(CHANNEL)
         shown = self._menus_shown
         default = menu_entries(self._router.menu())
-        by_roles: dict[tuple[Role, ...], Menu | None] = {}
         wanted: dict[str, Menu | None] = {}
         for chat_id, person in await repos.people.bound(CHANNEL):
-            if person.roles not in by_roles:  # a menu depends on the roles alone
-                own = menu_entries(self._router.menu_for(person))
-                by_roles[person.roles] = None if own == default else own
-            wanted[chat_id] = by_roles[person.roles]
+            own = menu_entries(self._router.menu_for(person))
+            wanted[chat_id] = None if own == default else own
         changes: list[tuple[str, Menu | None]] = [
             (c, m) for c, m in wanted.items() if m is not None and shown.get(c) != m
         ]

@@ -7,7 +7,7 @@ idea, this project, this finding). Nothing else reads a person's roles.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 
 from storage import Branch, Finding, Idea, Person
 
@@ -68,6 +68,11 @@ def holds(person: Person | None, roles: Roles | None) -> bool:
     if person is None:
         return False
     return roles is None or person.has_role(*roles)
+
+
+def standing(person: Person | None) -> Hashable:
+    """What `holds` depends on for a person: people of the same standing may use the same."""
+    return None if person is None else person.roles
 
 
 def role_names(roles: Iterable[str]) -> str:
