@@ -83,7 +83,7 @@ MENU_CALLS_PER_SECOND = 4.0
 """setMyCommands for people's chats at start-up and after changes: a few a second at most."""
 MENU_SWEEP_EVERY_S = 60.0
 """Roles changed outside Telegram (a roster import, /role on WeCom) reach menus this late."""
-MENU_SWEEP_GAP_S = 0.5
+MENU_SWEEP_GAP_S = 2.0
 """Menus are compared again at most this often, however many updates arrive."""
 
 Menu = list[tuple[str, str]]

@@ -58,7 +58,7 @@ async def bind(tg: FakeTelegram, user: int) -> None:
 
 async def menu_set(tg: FakeTelegram, user: int, count: int = 1) -> list[str]:
     """The chat's menu once its scope was set or deleted `count` times."""
-    for _ in range(500):
+    for _ in range(1000):
         if len(tg.menu_calls(user)) >= count:
             return tg.menu_of(user)
         await asyncio.sleep(0.01)
@@ -123,7 +123,7 @@ async def test_start_up_sets_changed_menus_only_and_paced(
         await synced(channel)
         for user in (SECRETARY, LEADER, ADMIN):
             await bind(tg, user)
-        for _ in range(500):  # each set and remembered
+        for _ in range(1000):  # each set and remembered
             if len(await app.repos.menus.command_menus("telegram")) == 3:
                 break
             await asyncio.sleep(0.01)
