@@ -72,11 +72,12 @@ def _column(cell: str) -> str | None:
 
 def _header(cells: list[str], line: int) -> list[str] | None:
     """The columns a header row names (Chinese or English, any order), or None if `cells`
-    is a data row. Raises RosterProblems for a header naming a column nobody knows, naming
-    one twice or leaving out a required one: the file is not read on a guess."""
+    is a data row: a row naming any column is a header. Raises RosterProblems for a header
+    naming a column nobody knows, naming one twice or leaving out a required one: the file
+    is not read on a guess."""
     found = [_column(c) for c in cells]
-    if sum(column is not None for column in found) < 2:
-        return None  # no person's row holds two column names
+    if not any(found):
+        return None  # a person's row holds no column name (工号 are ASCII, roles no header)
     problems = [
         f"不认识的列名“{c}”" for c, column in zip(cells, found, strict=True) if c and not column
     ]

@@ -134,6 +134,7 @@ def test_english_headers_still_work(tmp_path: Path) -> None:
         ("工号,姓名,部门,角色", "“部门”"),
         ("employee_no,name,branch,role", "“branch”"),
         ("工号,姓名,支部,角色,工号", "“工号”"),
+        ("工号,名称,部门,职位", "“名称”"),
     ],
 )
 def test_an_unknown_or_repeated_column_is_named_and_nothing_imported(
