@@ -162,6 +162,9 @@ async def test_a_full_width_slash_is_a_command_not_an_idea(
     assert replies and "金点子" not in replies[0]
     assert await app.repos.db.fetchall("SELECT id FROM ideas") == []
     assert replies == await people["supervisor"].say("/findings")
+    typed = await people["supervisor"].say("／ｆｉｎｄｉｎｇｓ　ａｌｌ")  # a full-width keyboard
+    assert typed == await people["supervisor"].say("/findings all")
+    assert await app.repos.db.fetchall("SELECT id FROM ideas") == []
 
 
 @pytest.mark.parametrize(
