@@ -48,7 +48,7 @@ def stable_numbers(
     labels: Sequence[str], held: Mapping[str, int]
 ) -> tuple[list[int], dict[str, int]]:
     """Numbers for a menu's buttons that stay the same for the same label in every menu of a
-    chat: "撤回" is 3 under every idea, whatever else the menu holds.
+    chat: "撤回" keeps its number under every idea, whatever else the menu holds.
 
     `held` is the chat's label → number assignments, oldest first. A label keeps its number;
     a new one takes the smallest number no other label holds. Returns the numbers in button
