@@ -6,11 +6,12 @@ import argparse
 import csv
 import json
 import logging
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from bot.config import Config, ConfigError, config_path, load_config
 from bot.instance import LockHeld, holding, instance_lock
@@ -37,17 +38,106 @@ class CliError(Exception):
         self.code = code
 
 
+class ChineseHelpFormatter(argparse.HelpFormatter):
+    """argparse's help with a Chinese usage heading."""
+
+    def add_usage(
+        self,
+        usage: str | None,
+        actions: Any,
+        groups: Any,
+        prefix: str | None = None,
+    ) -> None:
+        super().add_usage(usage, actions, groups, "用法: " if prefix is None else prefix)
+
+
+_PLACEHOLDERS = {"COMMAND": "命令", "ACTION": "操作", "file": "文件", "name": "任务名"}
+
+
+def _named(argument: str) -> str:
+    return ", ".join(
+        f"{_PLACEHOLDERS[a]} {a}" if a in _PLACEHOLDERS else a for a in argument.split(", ")
+    )
+
+
+def _choices(text: str) -> str:
+    return "、".join(c.strip().strip("'") for c in text.split(","))
+
+
+_ERRORS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (
+        re.compile(r"the following arguments are required: (.+)"),
+        lambda m: f"缺少参数: {_named(m[1])}",
+    ),
+    (
+        re.compile(r"argument (\S+): invalid choice: '?(.*?)'? \(choose from (.+)\)"),
+        lambda m: f"没有“{m[2]}”这个{_PLACEHOLDERS.get(m[1], '选择')},可以用: {_choices(m[3])}",
+    ),
+    (re.compile(r"unrecognized arguments: (.+)"), lambda m: f"不认识的参数: {m[1]}"),
+    (re.compile(r"argument (\S+): expected one argument"), lambda m: f"{m[1]} 后面要写一个值"),
+    (re.compile(r"argument (\S+): expected .+"), lambda m: f"{m[1]} 后面的值个数不对"),
+    (
+        re.compile(r"ambiguous option: (\S+) could match (.+)"),
+        lambda m: f"选项 {m[1]} 不明确,可能是: {_choices(m[2])}",
+    ),
+    (
+        re.compile(r"argument (\S+): invalid \S+ value: (.+)"),
+        lambda m: f"{m[1]} 的值 {m[2]} 不对",
+    ),
+    (
+        re.compile(r"argument (\S+): not allowed with argument (\S+)"),
+        lambda m: f"{m[1]} 和 {m[2]} 不能一起用",
+    ),
+]
+
+
+def chinese_error(message: str) -> str:
+    """argparse's English error message in Chinese (the ones this command line can raise)."""
+    for pattern, render in _ERRORS:
+        match = pattern.fullmatch(message)
+        if match:
+            return render(match)
+    return f"参数不对: {message}"
+
+
+class ChineseArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser that speaks Chinese: usage, section titles, -h and errors.
+
+    argparse's texts go through gettext with no Chinese catalogue shipped, so they are set
+    here: a bad argument prints one Chinese line (where to look for help included) and exits
+    with 2, never a traceback or argparse's English usage block."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        add_help = kwargs.pop("add_help", True)
+        parents: Sequence[argparse.ArgumentParser] = kwargs.pop("parents", ())
+        kwargs.setdefault("formatter_class", ChineseHelpFormatter)
+        kwargs["add_help"] = False  # added below, in Chinese
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "位置参数"
+        self._optionals.title = "选项"
+        if add_help:
+            self.add_argument(
+                "-h", "--help", action="help", default=argparse.SUPPRESS, help="显示帮助并退出"
+            )
+        for parent in parents:  # as argparse does, after the titles: one 选项 section
+            self._add_container_actions(parent)
+            self._defaults.update(parent._defaults)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {chinese_error(message)}。用 {self.prog} -h 查看用法。\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     # --config may come before the command or after it (`jindianzi run --config PATH`).
-    common = argparse.ArgumentParser(add_help=False)
+    common = ChineseArgumentParser(add_help=False)
     common.add_argument(
         "--config",
         default=argparse.SUPPRESS,
         help="配置文件(默认 ./config.yaml 或 $JINDIANZI_CONFIG)",
     )
-    parser = argparse.ArgumentParser(prog="jindianzi", description="金点子: 煤矿合理化建议机器人")
+    parser = ChineseArgumentParser(prog="jindianzi", description="金点子: 煤矿合理化建议机器人")
     parser.add_argument("--config", help="配置文件(默认 ./config.yaml 或 $JINDIANZI_CONFIG)")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="命令")
     commands.add_parser("run", parents=[common], help="启动所有已配置的渠道;没有凭据时打开控制台")
     console = commands.add_parser("console", parents=[common], help="在终端里和机器人对话")
     console.add_argument(
@@ -58,7 +148,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     classify.add_argument("--explain", action="store_true", help="同时给出最有分量的词")
     nlp = commands.add_parser("nlp", parents=[common], help="分类模型")
-    nlp_cmds = nlp.add_subparsers(dest="nlp_command", required=True, metavar="ACTION")
+    nlp_cmds = nlp.add_subparsers(dest="nlp_command", required=True, metavar="ACTION", title="操作")
     train = nlp_cmds.add_parser("train", parents=[common], help="用语料和人工更正重新训练模型")
     train.add_argument(
         "--ship",
@@ -74,38 +164,44 @@ def _parser() -> argparse.ArgumentParser:
         "compare", parents=[common], help="比较几组特征和训练参数(开发集与交叉验证,开发者用)"
     )
     roster = commands.add_parser("roster", parents=[common], help="花名册")
-    roster_cmds = roster.add_subparsers(dest="roster_command", required=True, metavar="ACTION")
+    roster_cmds = roster.add_subparsers(
+        dest="roster_command", required=True, metavar="ACTION", title="操作"
+    )
     roster_import = roster_cmds.add_parser(
         "import",
         parents=[common],
         help="导入 CSV: employee_no,name,branch_id,role[,wecom_userid[,phone]]",
     )
-    roster_import.add_argument("file", type=Path)
+    roster_import.add_argument("file", type=Path, help="花名册 CSV 文件(UTF-8 或 GBK)")
     roster_codes = roster_cmds.add_parser(
         "codes", parents=[common], help="给还没在 Telegram 登记的人各发一个一次性邀请码"
     )
     roster_codes.add_argument("--branch", metavar="ID", help="只给这个支部的人")
     roster_codes.add_argument("--out", type=Path, metavar="FILE.csv", help="写入 CSV 文件")
     scores = commands.add_parser("scores", parents=[common], help="月度考核")
-    scores_cmds = scores.add_subparsers(dest="scores_command", required=True, metavar="ACTION")
+    scores_cmds = scores.add_subparsers(
+        dest="scores_command", required=True, metavar="ACTION", title="操作"
+    )
     scores_import = scores_cmds.add_parser(
         "import", parents=[common], help="导入基础分 CSV: branch_id,month,base"
     )
-    scores_import.add_argument("file", type=Path)
+    scores_import.add_argument("file", type=Path, help="基础分 CSV 文件")
     jobs = commands.add_parser("jobs", parents=[common], help="定时任务")
-    jobs_cmds = jobs.add_subparsers(dest="jobs_command", required=True, metavar="ACTION")
+    jobs_cmds = jobs.add_subparsers(
+        dest="jobs_command", required=True, metavar="ACTION", title="操作"
+    )
     jobs_cmds.add_parser("list", parents=[common], help="每个任务的时间和接下来三次运行时间")
     job_run = jobs_cmds.add_parser("run", parents=[common], help="现在运行一个任务并发出通知")
-    job_run.add_argument("name")
+    job_run.add_argument("name", help="任务名(jindianzi jobs list 列出全部)")
     job_run.add_argument("--now", help="当作这个时间运行(ISO-8601,不带时区按配置的时区)")
     job_run.add_argument("--dry-run", action="store_true", help="只打印通知,不发送、不记账")
     job_run.add_argument("--force", action="store_true", help="这个周期已经运行过也再发一次")
     export = commands.add_parser(
         "export", parents=[common], help="导出金点子台账(.xlsx / .csv / .jsonl)"
     )
-    export.add_argument("file", type=Path)
+    export.add_argument("file", type=Path, help="导出到这个文件,格式看扩展名")
     backup = commands.add_parser("backup", parents=[common], help="在线备份数据库(运行中也一致)")
-    backup.add_argument("file", type=Path)
+    backup.add_argument("file", type=Path, help="备份到这个文件")
     commands.add_parser(
         "status", parents=[common], help="机器人没反应时看这里:收件箱、发件箱、上次取消息、定时任务"
     )

@@ -12,6 +12,7 @@ import uuid
 from typing import TextIO
 
 from bot.outbox import OutboxSender
+from bot.text import stable_numbers
 from handlers.messages import Incoming, Outgoing
 from handlers.parsing import clean, number
 from handlers.router import Router
@@ -34,7 +35,10 @@ class ConsoleChannel:
         self._stdout = stdout or sys.stdout
         self._session = uuid.uuid4().hex[:12]
         self._counter = itertools.count(1)
-        self._buttons: list[tuple[str, str]] = []
+        self._buttons: dict[int, str] = {}
+        """The last menu's callback data by number."""
+        self._numbers: dict[str, int] = {}
+        """The number each button label has had: the same in every menu (stable_numbers)."""
         self._button_ref: str | None = None
         self._printed = itertools.count(1)
 
@@ -45,19 +49,20 @@ class ConsoleChannel:
             lines.append(f"   (图片: {message.image_path})")
         buttons = [(clean(b.label), b.data) for row in message.buttons for b in row]
         if buttons:
-            self._buttons, self._button_ref = buttons, ref
-            lines.append(
-                "   " + "  ".join(f"[{i}] {label}" for i, (label, _) in enumerate(buttons, start=1))
-            )
+            numbers, self._numbers = stable_numbers([label for label, _ in buttons], self._numbers)
+            self._buttons = {n: data for n, (_, data) in zip(numbers, buttons, strict=True)}
+            self._button_ref = ref
+            shown = zip(numbers, buttons, strict=True)
+            lines.append("   " + "  ".join(f"[{n}] {label}" for n, (label, _) in shown))
         self._stdout.write("\n".join(lines) + "\n")
         self._stdout.flush()
 
     def _incoming(self, line: str) -> Incoming:
         update_id = f"{self._session}-{next(self._counter)}"
         choice = number(line, prefixes="")
-        if choice is not None and self._buttons and 1 <= choice <= len(self._buttons):
-            _, data = self._buttons[choice - 1]
-            self._buttons = []
+        if choice is not None and choice in self._buttons:
+            data = self._buttons[choice]
+            self._buttons = {}
             return Incoming(
                 CHANNEL,
                 update_id,

@@ -9,6 +9,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 
 from handlers.admin import parse_role
+from handlers.parsing import fold
 from handlers.rules.identity import issue_code, normalise_phone
 from storage import Duplicate, Repositories, RosterEntry
 
@@ -22,6 +23,21 @@ COLUMN_NAMES = {
     "wecom_userid": "企业微信账号",
     "phone": "手机号",
 }
+HEADER_ALIASES = {
+    "employee_no": ("员工编号", "职工编号", "编号"),
+    "name": ("名字",),
+    "branch_id": ("支部编号", "所在支部", "党支部"),
+    "role": ("职务", "身份"),
+    "wecom_userid": ("企业微信", "企业微信号", "企业微信ID", "企业微信userid"),
+    "phone": ("手机", "手机号码", "电话", "联系电话"),
+}
+"""Other names a header may give a column, besides its id and its COLUMN_NAMES name."""
+_COLUMN_OF = {
+    name.lower(): column
+    for column in HEADER
+    for name in (column, COLUMN_NAMES[column], *HEADER_ALIASES[column])
+}
+KNOWN_COLUMNS = "、".join(f"{COLUMN_NAMES[c]}({c})" for c in HEADER)
 TELEGRAM = "telegram"
 """The channel code sheets are for: the one where a roster line alone binds nobody."""
 _PHONE_CHARS = re.compile(r"^[\d+\-\s()]+$")
@@ -50,12 +66,31 @@ def read_roster(path: Path) -> str:
     raise RosterProblems((f"{path}: 不是 UTF-8 或 GBK 编码的文本",))
 
 
-def _columns(cells: list[str]) -> list[str] | None:
-    """The column order a header row names (any order), or None if `cells` is no header."""
-    names = [c.lower() for c in cells if c]
-    if set(names) <= set(HEADER) and set(REQUIRED) <= set(names) and len(set(names)) == len(names):
-        return [c.lower() for c in cells]
-    return None
+def _column(cell: str) -> str | None:
+    return _COLUMN_OF.get(fold(cell).strip().lower())
+
+
+def _header(cells: list[str], line: int) -> list[str] | None:
+    """The columns a header row names (Chinese or English, any order), or None if `cells`
+    is a data row: a row naming any column is a header. Raises RosterProblems for a header
+    naming a column nobody knows, naming one twice or leaving out a required one: the file
+    is not read on a guess."""
+    found = [_column(c) for c in cells]
+    if not any(found):
+        return None  # a person's row holds no column name (工号 are ASCII, roles no header)
+    problems = [
+        f"不认识的列名“{c}”" for c, column in zip(cells, found, strict=True) if c and not column
+    ]
+    named = [column for column in found if column]
+    problems += [
+        f"列名“{COLUMN_NAMES[c]}”重复了" for c in dict.fromkeys(named) if named.count(c) > 1
+    ]
+    missing = [f"{COLUMN_NAMES[c]}({c})" for c in REQUIRED if c not in named]
+    if missing:
+        problems.append(f"缺少列:{'、'.join(missing)}")
+    if problems:
+        raise RosterProblems((f"第 {line} 行: {';'.join(problems)}。列名可以是:{KNOWN_COLUMNS}",))
+    return [column or "" for column in found]
 
 
 def _phone(text: str) -> str | None:
@@ -66,10 +101,17 @@ def _phone(text: str) -> str | None:
     return phone if 5 <= len(phone) <= 15 else None
 
 
-def parse_roster(text: str, branches: set[str], departments: set[str]) -> list[RosterEntry]:
+def parse_roster(
+    text: str,
+    branches: set[str],
+    departments: set[str],
+    department_names: dict[str, str] | None = None,
+) -> list[RosterEntry]:
     """Validate every row; raise RosterProblems listing all bad rows by line number.
 
-    Columns are HEADER's order, or the order a header row gives them."""
+    Columns are HEADER's order, or the order a header row gives them (工号,姓名,支部,角色,
+    手机号 or the ids); roles by id or Chinese name, a supervisor's department by id or by
+    name (`department_names`, name → id)."""
     problems: list[str] = []
     entries: list[RosterEntry] = []
     seen: dict[str, int] = {}
@@ -81,7 +123,7 @@ def parse_roster(text: str, branches: set[str], departments: set[str]) -> list[R
         cells = [c.strip() for c in row]
         if not any(cells) or cells[0].startswith("#"):
             continue
-        header = _columns(cells)
+        header = _header(cells, line)
         if header is not None:  # a prefix of HEADER keeps the optional columns after it
             columns = HEADER if header == HEADER[: len(header)] else header
             continue
@@ -89,7 +131,7 @@ def parse_roster(text: str, branches: set[str], departments: set[str]) -> list[R
         if not least <= len(cells) <= len(columns):
             problems.append(
                 f"第 {line} 行: 应该有 {least} 到 {len(columns)} 列"
-                f"({','.join(COLUMN_NAMES[c] for c in columns)}),现在是 {len(cells)} 列"
+                f"({','.join(COLUMN_NAMES.get(c, '空') for c in columns)}),现在是 {len(cells)} 列"
             )
             continue
         record = dict(zip(columns, cells, strict=False))
@@ -107,7 +149,7 @@ def parse_roster(text: str, branches: set[str], departments: set[str]) -> list[R
             row_problems.append("姓名不能为空,也不能超过 32 个字")
         if branch_id not in branches:
             row_problems.append(f"支部 {branch_id!r} 不在配置里")
-        role = parse_role(role_text, departments)
+        role = parse_role(role_text, departments, department_names)
         if isinstance(role, str):
             row_problems.append(role)
         if wecom is not None:
@@ -156,7 +198,8 @@ async def import_roster(path: Path, repos: Repositories, now: datetime) -> int:
     """Import a roster file all-or-nothing; returns the number of people written."""
     text = read_roster(path)
     branches = {b.id for b in await repos.org.branches()}
-    entries = parse_roster(text, branches, await repos.org.department_ids())
+    names = {d.name: d.id for d in await repos.org.department_names()}
+    entries = parse_roster(text, branches, await repos.org.department_ids(), names)
     try:
         async with repos.db.transaction():
             return await repos.people.upsert_roster(entries, now)

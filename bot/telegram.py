@@ -31,6 +31,7 @@ from typing import Any
 from aiohttp import web
 from telegram import (
     BotCommand,
+    BotCommandScopeChat,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -65,7 +66,7 @@ from handlers.messages import (
     Rows,
     SharedContact,
 )
-from handlers.router import Router
+from handlers.router import Command, PublicCommand, Router
 from handlers.services import Services
 from storage import Repositories
 
@@ -78,6 +79,19 @@ POLL_READ_MARGIN_S = 10
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_PATH = "/telegram"
 HEARTBEAT_EVERY_S = 30.0
+MENU_CALLS_PER_SECOND = 4.0
+"""setMyCommands for people's chats at start-up and after changes: a few a second at most."""
+MENU_SWEEP_EVERY_S = 60.0
+"""Roles changed outside Telegram (a roster import, /role on WeCom) reach menus this late."""
+MENU_SWEEP_GAP_S = 2.0
+"""Menus are compared again at most this often, however many updates arrive."""
+
+Menu = list[tuple[str, str]]
+"""A command menu as (command, description) pairs."""
+
+
+def menu_entries(commands: list[Command | PublicCommand]) -> Menu:
+    return [(c.name, c.summary[:256]) for c in commands]
 
 
 def build_application(config: TelegramConfig) -> Application[Any, Any, Any, Any, Any, Any]:
@@ -240,6 +254,11 @@ class TelegramChannel:
         self._answers: set[asyncio.Task[None]] = set()
         self._offset: int | None = None
         self._last_beat = -HEARTBEAT_EVERY_S
+        self._menus_due = asyncio.Event()
+        self.menus_synced = asyncio.Event()
+        """Set once every bound person's menu was compared (and set where it changed)."""
+        self._menus_shown: dict[str, Menu] | None = None
+        self._next_menu_call = 0.0
 
     @property
     def _repos(self) -> Repositories:
@@ -258,7 +277,10 @@ class TelegramChannel:
 
     async def process_pending(self) -> int:
         """Handle every stored, unprocessed update, oldest first."""
-        return await process_stored(self._services, CHANNEL, self._handle, sender_of)
+        done = await process_stored(self._services, CHANNEL, self._handle, sender_of)
+        if done:  # a registration or a /role among them changes somebody's menu
+            self._menus_due.set()
+        return done
 
     async def _handle(self, update_id: str, raw: str) -> None:
         data = json.loads(raw)
@@ -374,6 +396,7 @@ class TelegramChannel:
             asyncio.create_task(
                 process_forever("Telegram", self.process_pending, self._stored, stop)
             ),
+            asyncio.create_task(self._menus_forever(stop)),
         ]
         try:
             await stop.wait()
@@ -383,11 +406,83 @@ class TelegramChannel:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _set_commands(self) -> None:
-        commands = [BotCommand(c.name, c.summary[:256]) for c in self._router.menu()]
+        commands = [BotCommand(n, d) for n, d in menu_entries(self._router.menu())]
         try:
             await self.application.bot.set_my_commands(commands)
         except TelegramError as exc:
             log.warning("setMyCommands failed: %s", exc)
+
+    # -- per-person command menus -----------------------------------------------------------
+    #
+    # The default scope holds what every registered person may use; a person whose roles
+    # allow more gets their own menu (BotCommandScopeChat of their private chat) listing the
+    # router's `menu_for` them, the same list as their /help. Who holds which role is read
+    # from storage and compared with the menu last set for each chat (kept in the database),
+    # at start-up, after each batch of Telegram updates (a registration or a /role among them)
+    # and every MENU_SWEEP_EVERY_S for changes made elsewhere; only a menu that changed is
+    # sent, paced to MENU_CALLS_PER_SECOND. So no handler knows about menus.
+
+    async def _menus_forever(self, stop: asyncio.Event) -> None:
+        async def round_() -> None:
+            self._menus_due.clear()
+            await self.sync_menus()
+            self.menus_synced.set()
+            await wait_either(stop, stop, MENU_SWEEP_GAP_S)
+            await wait_either(self._menus_due, stop, MENU_SWEEP_EVERY_S)
+
+        await supervise("Telegram command menus", round_, stop)
+
+    async def sync_menus(self) -> int:
+        """Set or remove each bound person's own menu where it changed; how many calls."""
+        repos = self._repos
+        if self._menus_shown is None:
+            self._menus_shown = await repos.menus.command_menus(CHANNEL)
+        shown = self._menus_shown
+        default = menu_entries(self._router.menu())
+        wanted: dict[str, Menu | None] = {}
+        for chat_id, person in await repos.people.bound(CHANNEL):
+            own = menu_entries(self._router.menu_for(person))
+            wanted[chat_id] = None if own == default else own
+        changes: list[tuple[str, Menu | None]] = [
+            (c, m) for c, m in wanted.items() if m is not None and shown.get(c) != m
+        ]
+        changes += [(c, None) for c in list(shown) if wanted.get(c) is None]
+        for chat_id, change in changes:
+            await self._set_menu(chat_id, change)
+        return len(changes)
+
+    async def _set_menu(self, chat_id: str, menu: Menu | None) -> None:
+        """One chat's own menu set (or removed: the default applies), then remembered."""
+        assert self._menus_shown is not None
+        wait = self._next_menu_call - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._next_menu_call = time.monotonic() + 1 / MENU_CALLS_PER_SECOND
+        bot = self.application.bot
+        try:
+            scope = BotCommandScopeChat(int(chat_id))
+            if menu is None:
+                await bot.delete_my_commands(scope=scope)
+            else:
+                await bot.set_my_commands([BotCommand(n, d) for n, d in menu], scope=scope)
+        except RetryAfter as exc:  # tried again at the next sweep
+            self._next_menu_call = time.monotonic() + _seconds(exc.retry_after)
+            return
+        except (BadRequest, Forbidden, ValueError) as exc:
+            # The person blocked the bot or the chat is gone: remembered all the same, so that
+            # it is not tried at every sweep; a later change of their menu tries again.
+            log.info("command menu for chat %s not set: %s", chat_id, exc)
+        async with self._repos.db.transaction():
+            if menu is None:
+                await self._repos.menus.forget_commands(CHANNEL, chat_id)
+            else:
+                await self._repos.menus.remember_commands(
+                    CHANNEL, chat_id, menu, self._services.now()
+                )
+        if menu is None:
+            self._menus_shown.pop(chat_id, None)
+        else:
+            self._menus_shown[chat_id] = menu
 
     # -- transport --------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from bot.config import OrgConfig, WecomConfig
 from bot.intake import process_forever, process_stored
 from bot.outbox import RetryLater, Undeliverable
-from bot.text import split_text
+from bot.text import split_text, stable_numbers
 from handlers.messages import Incoming, IncomingAttachment, Outgoing
 from handlers.parsing import number
 from handlers.router import Router
@@ -54,6 +54,18 @@ ROBOT_PER_MINUTE = 20
 CARD_MAX_BUTTONS = 6
 CARD_MAX_TITLE = 36
 CARD_MAX_SUB_TITLE = 160
+CARD_MAX_OPTIONS = 10
+"""A card's drop-down (button_selection) holds up to 10 options: more buttons than a card's
+six (the seven categories) are offered there, with one button to submit the choice."""
+CARD_TITLE = "请选择"
+"""A card's title when the text's first line is too long for one (the text goes below)."""
+OPTION_MAX_CHARS = 16
+BUTTON_MAX_CHARS = 10
+SELECT_QUESTION = "choice"
+SELECT_SUBMIT = "wecom-select"
+"""The submit button's key: a press without a chosen option comes back as this."""
+MAX_OPTION_ID_BYTES = 128
+NO_CHOICE = "请先在下拉框里选一项,再点“确定”。"
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
@@ -148,9 +160,12 @@ class Callbacks:
         msg_id = fields.get("MsgId")
         if msg_id:
             return str(msg_id), plain
-        # Events have no MsgId: sender, second, event and which button of which card.
+        # Events have no MsgId: sender, second, event, which button of which card and the
+        # option chosen in its drop-down (one submit button serves every option).
         parts = ("FromUserName", "CreateTime", "Event", "EventKey", "TaskId")
-        return ":".join(str(fields.get(part) or "") for part in parts), plain
+        key = [str(fields.get(part) or "") for part in parts]
+        option = selected_option(fields, SELECT_QUESTION)
+        return ":".join(key if option is None else [*key, option]), plain
 
 
 def translate(update_id: str, plain: str) -> Incoming | None:
@@ -163,6 +178,8 @@ def translate(update_id: str, plain: str) -> Incoming | None:
     if fields.get("MsgType") == "event":
         if fields.get("Event") == "template_card_event":  # wechatpy does not parse these
             key = str(fields.get("EventKey") or "")
+            if key == SELECT_SUBMIT:  # the drop-down's submit button: the option is the press
+                key = selected_option(fields, SELECT_QUESTION) or SELECT_SUBMIT
             if not key:
                 return None
             return replace(base, callback=key, message_ref=str(fields.get("TaskId") or ""))
@@ -176,6 +193,32 @@ def translate(update_id: str, plain: str) -> Incoming | None:
     if kind == "voice":
         return replace(base, attachments=(IncomingAttachment("voice", str(message.media_id)),))
     return replace(base, kind="unsupported")
+
+
+def _items(value: object) -> list[object]:
+    """xmltodict gives one element as itself and several as a list."""
+    return value if isinstance(value, list) else [value]
+
+
+def selected_option(fields: dict[str, Any], question_key: str) -> str | None:
+    """The option chosen for `question_key` in a template_card_event's SelectedItems:
+
+        <SelectedItems><SelectedItem><QuestionKey>choice</QuestionKey>
+        <OptionIds><OptionId>i:12:set:safety</OptionId></OptionIds></SelectedItem></SelectedItems>
+
+    None when there is none, or when the XML has any other shape than that."""
+    selected = fields.get("SelectedItems")
+    if not isinstance(selected, dict):
+        return None
+    for item in _items(selected.get("SelectedItem")):
+        if not isinstance(item, dict) or item.get("QuestionKey") != question_key:
+            continue
+        options = item.get("OptionIds")
+        ids = _items(options.get("OptionId")) if isinstance(options, dict) else []
+        for option in ids:
+            if isinstance(option, str) and 0 < len(option.encode()) <= MAX_OPTION_ID_BYTES:
+                return option
+    return None
 
 
 def sender_of(plain: str) -> str | None:
@@ -331,6 +374,18 @@ class WecomChannel:
             async with self._repos.db.transaction():
                 await self._repos.inbox.finish(CHANNEL, update_id, "done", self._services.now())
             return
+        if msg.callback == SELECT_SUBMIT:  # 确定 without choosing: say so, change nothing
+            async with self._repos.db.transaction():
+                await self._repos.outbox.enqueue(
+                    channel=CHANNEL,
+                    chat_id=msg.chat_id,
+                    payload=Outgoing(NO_CHOICE).to_payload(),
+                    dedupe_key=f"reply:{CHANNEL}:{update_id}:0",
+                    now=self._services.now(),
+                )
+                await self._repos.inbox.finish(CHANNEL, update_id, "done", self._services.now())
+            self._services.outbox_signal.set()
+            return
         if msg.callback is None and number(msg.text, prefixes="") is not None:
             choice = await self._repos.menus.choice(CHANNEL, msg.chat_id, int(msg.text))
             if choice is not None:  # the numbered fallback for buttons, good for one press
@@ -383,34 +438,22 @@ class WecomChannel:
             )
         if buttons:
             task_id = f"m{time.time_ns()}"
-            async with self._repos.db.transaction():
-                await self._repos.menus.remember(
-                    CHANNEL, chat_id, buttons, task_id, self._services.now()
-                )
-            title, _, rest = text.partition("\n")
-            rest = rest or title
-            fits = len(title) <= CARD_MAX_TITLE and len(rest) <= CARD_MAX_SUB_TITLE
-            if fits and len(buttons) <= CARD_MAX_BUTTONS:  # else numbered text: nothing is cut
+            numbers = await self._remember(chat_id, buttons, task_id)
+            card = template_card(text, buttons, task_id)
+            if card is not None:
                 await self._api.call(
                     "/cgi-bin/message/send",
                     {
                         "touser": chat_id,
                         "msgtype": "template_card",
                         "agentid": agent,
-                        "template_card": {
-                            "card_type": "button_interaction",
-                            "main_title": {"title": title},
-                            "sub_title_text": rest,
-                            "task_id": task_id,
-                            "button_list": [
-                                {"text": label[:10], "style": 1, "key": data}
-                                for label, data in buttons
-                            ],
-                        },
+                        "template_card": card,
                     },
                 )
                 return
-            numbered = "\n".join(f"{i}. {label}" for i, (label, _) in enumerate(buttons, 1))
+            numbered = "\n".join(
+                f"{n}. {label}" for n, (label, _) in zip(numbers, buttons, strict=True)
+            )
             text = f"{text}\n回复数字选择:\n{numbered}"
         for piece in split_text(text, TEXT_LIMIT_BYTES, lambda t: len(t.encode())):
             await self._api.call(
@@ -422,6 +465,49 @@ class WecomChannel:
                     "text": {"content": piece},
                 },
             )
+
+    async def _remember(self, chat_id: str, buttons: list[tuple[str, str]], ref: str) -> list[int]:
+        """The menu's buttons by number, for a reply with a number; the numbers in button
+        order. The same label keeps its number in every menu of the chat (stable_numbers)."""
+        menus = self._repos.menus
+        async with self._repos.db.transaction():
+            held = await menus.numbers(CHANNEL, chat_id)
+            numbers, held = stable_numbers([label for label, _ in buttons], held)
+            live = [(n, data) for n, (_, data) in zip(numbers, buttons, strict=True)]
+            await menus.remember(
+                CHANNEL, chat_id, live, ref, self._services.now(), list(held.items())
+            )
+        return numbers
+
+
+def template_card(text: str, buttons: list[tuple[str, str]], task_id: str) -> dict[str, Any] | None:
+    """The buttons as a card: up to six as buttons, up to ten in a drop-down with one button
+    to submit the choice; None when they or the text do not fit (then numbered text: nothing is
+    cut). The text's first line is the title, the rest below it."""
+    title, _, rest = text.partition("\n")
+    rest = rest or title
+    if len(title) > CARD_MAX_TITLE:
+        title, rest = CARD_TITLE, text
+    if len(rest) > CARD_MAX_SUB_TITLE or len(buttons) > CARD_MAX_OPTIONS:
+        return None
+    card: dict[str, Any] = {
+        "card_type": "button_interaction",
+        "main_title": {"title": title},
+        "sub_title_text": rest,
+        "task_id": task_id,
+    }
+    if len(buttons) <= CARD_MAX_BUTTONS:
+        card["button_list"] = [
+            {"text": label[:BUTTON_MAX_CHARS], "style": 1, "key": data} for label, data in buttons
+        ]
+        return card
+    card["button_selection"] = {
+        "question_key": SELECT_QUESTION,
+        "title": "请选择",
+        "option_list": [{"id": data, "text": label[:OPTION_MAX_CHARS]} for label, data in buttons],
+    }
+    card["button_list"] = [{"text": "确定", "style": 1, "key": SELECT_SUBMIT}]
+    return card
 
 
 class RobotTransport:

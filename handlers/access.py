@@ -7,7 +7,7 @@ idea, this project, this finding). Nothing else reads a person's roles.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 
 from storage import Branch, Finding, Idea, Person
 
@@ -23,6 +23,24 @@ ROLE_NAMES = {
     "leader": "党委领导",
     "admin": "管理员",
 }
+
+ROLE_ALIASES = {
+    "职工": "worker",
+    "员工": "worker",
+    "工人": "worker",
+    "矿工": "worker",
+    "支部书记": "secretary",
+    "党支部书记": "secretary",
+    "书记": "secretary",
+    "督导人员": "supervisor",
+    "督导员": "supervisor",
+    "督导": "supervisor",
+    "党委领导": "leader",
+    "领导": "leader",
+    "党委委员": "leader",
+    "管理员": "admin",
+}
+"""The Chinese names people write for each role (ROLE_NAMES' own among them)."""
 
 ANYONE: Roles = frozenset({PUBLIC})
 LEADERS: Roles = frozenset({"leader", "admin"})
@@ -52,8 +70,32 @@ def holds(person: Person | None, roles: Roles | None) -> bool:
     return roles is None or person.has_role(*roles)
 
 
+def standing(person: Person | None) -> Hashable:
+    """What `holds` depends on for a person: people of the same standing may use the same."""
+    return None if person is None else person.roles
+
+
 def role_names(roles: Iterable[str]) -> str:
     return "、".join(ROLE_NAMES.get(r, r) for r in sorted(roles))
+
+
+def role_id(text: str) -> str | None:
+    """The role a person wrote: its id (any case) or one of its Chinese names; None if none."""
+    name = text.strip()
+    if name.lower() in ROLE_NAMES:
+        return name.lower()
+    return ROLE_ALIASES.get(name)
+
+
+def accepted_role_names() -> str:
+    """Every way to write each role, for a reply to a role nobody has."""
+    parts = []
+    for role in ROLE_NAMES:
+        names = [ROLE_NAMES[role], *(a for a, r in ROLE_ALIASES.items() if r == role)]
+        shown = "/".join(dict.fromkeys(names))
+        suffix = ":部门" if role == "supervisor" else ""
+        parts.append(f"{shown}{suffix}({role}{suffix.replace('部门', '部门编号')})")
+    return "、".join(parts)
 
 
 def is_leader(person: Person) -> bool:

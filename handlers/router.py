@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 from handlers import access, parsing
@@ -158,6 +158,7 @@ class Router:
             if feature.prepare is not None:
                 self._preparers.append(feature.prepare)
         self.commands["help"] = PublicCommand("help", self._help)
+        self._menus: dict[Hashable, tuple[Command | PublicCommand, ...]] = {}
 
     async def prepare(self, msg: Incoming, services: Services) -> Incoming:
         """Run the features' read parts for an update, before its write transaction.
@@ -304,18 +305,30 @@ class Router:
             if c.summary and (isinstance(c, PublicCommand) or c.roles is None)
         ]
 
+    def menu_for(self, person: Person | None) -> list[Command | PublicCommand]:
+        """The commands this person may use, by name: their /help and their command menu
+        (worked out once per standing: a menu for every bound person is cheap)."""
+        key = access.standing(person)
+        menu = self._menus.get(key)
+        if menu is None:
+            menu = self._menus[key] = tuple(
+                c
+                for c in sorted(self.commands.values(), key=lambda c: c.name)
+                if c.summary and c.allows(person)
+            )
+        return list(menu)
+
     async def _help(self, msg: Incoming, services: Services) -> list[Reply]:
         """查看您能用的命令"""
         lines = ["您可以使用这些命令:"]
-        for command in sorted(self.commands.values(), key=lambda c: c.name):
-            if command.allows(msg.person) and command.summary:
-                lines.append(f"/{command.name} — {command.summary}")
-                if isinstance(command, Command):
-                    lines += [
-                        f"    {s.usage}"
-                        for s in command.subcommands
-                        if access.holds(msg.person, s.roles)
-                    ]
+        for command in self.menu_for(msg.person):
+            lines.append(f"/{command.name} — {command.summary}")
+            if isinstance(command, Command):
+                lines += [
+                    f"    {s.usage}"
+                    for s in command.subcommands
+                    if access.holds(msg.person, s.roles)
+                ]
         if msg.person is not None:
             lines.append("直接发送一段文字,就是提交一条金点子。")
         else:

@@ -56,6 +56,8 @@ class FakeTelegram:
         self._new_update = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._stopping = asyncio.Event()
+        self.command_scopes: dict[str, list[str]] = {}
+        """The command menu set for each scope ('default', 'chat:ID'), as command names."""
 
     async def __aenter__(self) -> FakeTelegram:
         app = web.Application(client_max_size=64 << 20)
@@ -457,3 +459,33 @@ class FakeTelegram:
 
     async def _m_getMyCommands(self, params: dict[str, Any]) -> Any:
         return []
+
+    @staticmethod
+    def _scope_key(params: dict[str, Any]) -> str:
+        scope = params.get("scope") or {"type": "default"}
+        if scope.get("type") == "chat":
+            return f"chat:{scope['chat_id']}"
+        return str(scope.get("type"))
+
+    async def _m_setMyCommands(self, params: dict[str, Any]) -> Any:
+        self.command_scopes[self._scope_key(params)] = [c["command"] for c in params["commands"]]
+        return True
+
+    async def _m_deleteMyCommands(self, params: dict[str, Any]) -> Any:
+        self.command_scopes.pop(self._scope_key(params), None)
+        return True
+
+    def menu_of(self, chat_id: int) -> list[str]:
+        """The commands a private chat's menu shows: its own scope's, else the default's
+        (Telegram falls back from a chat's scope to the broader ones)."""
+        found = self.command_scopes.get(f"chat:{chat_id}")
+        return found if found is not None else self.command_scopes.get("default", [])
+
+    def menu_calls(self, chat_id: int) -> list[tuple[str, dict[str, Any]]]:
+        """setMyCommands and deleteMyCommands calls for one chat's scope, in order."""
+        return [
+            (method, params)
+            for method, params in self.calls
+            if method in ("setMyCommands", "deleteMyCommands")
+            and self._scope_key(params) == f"chat:{chat_id}"
+        ]

@@ -185,7 +185,7 @@ async def test_text_idea_answered_through_message_send(
     assert [b["text"] for b in card["template_card"]["button_list"]] == ["确认", "改类别", "撤回"]
 
 
-async def test_card_button_then_numbered_choice_changes_the_category(
+async def test_card_button_then_category_drop_down_changes_the_category(
     served: Any, phone: Phone, wecom_api: FakeWecomApi
 ) -> None:
     app, _, _ = served
@@ -194,14 +194,13 @@ async def test_card_button_then_numbered_choice_changes_the_category(
         await wait_texts(wecom_api, ZHANG, 1)
         keys = {b["text"]: b["key"] for b in wecom_api.sent[0]["template_card"]["button_list"]}
         await phone.post(client, phone.xml(ZHANG, event_key=keys["改类别"]))
-        texts = await wait_texts(wecom_api, ZHANG, 2)
-        assert "回复数字选择" in texts[1] and "5. 安全生产" in texts[1]  # 7 choices: text
-        await phone.post(client, phone.xml(ZHANG, "5"))
+        await wait_texts(wecom_api, ZHANG, 2)
+        card = wecom_api.sent[1]["template_card"]  # 7 choices: one drop-down, not numbered text
+        options = {o["text"]: o["id"] for o in card["button_selection"]["option_list"]}
+        assert len(options) == 7 and "安全生产" in options
+        await phone.post(client, selection_xml(ZHANG, card, options["安全生产"]))
         texts = await wait_texts(wecom_api, ZHANG, 3)
-        await phone.post(client, phone.xml(ZHANG, "5"))  # the menu was good for one press
-        texts = await wait_texts(wecom_api, ZHANG, 4)
     assert "已改为:安全生产" in texts[2]
-    assert "内容太短" in texts[3]
     row = await app.repos.db.fetchone("SELECT category, confirmed FROM ideas WHERE id = 1")
     assert (row[0], row[1]) == ("safety", 1)
 
@@ -442,3 +441,118 @@ async def test_what_people_type_is_shown_not_obeyed_in_robot_markdown(
     for active in ("**", "[", "](", "<font", "\n#", "`"):
         assert active not in content, active
     assert "紧急" in content and "点我" in content and "红字" in content
+
+
+def selection_xml(
+    user: str,
+    card: dict[str, Any],
+    *options: str,
+    question: str | None = None,
+    create_time: int | None = None,
+) -> str:
+    """A template_card_event for a drop-down card's submit button, as WeCom posts it."""
+    key = question or card["button_selection"]["question_key"]
+    ids = "".join(f"<OptionId><![CDATA[{o}]]></OptionId>" for o in options)
+    selected = (
+        f"<SelectedItems><SelectedItem><QuestionKey><![CDATA[{key}]]></QuestionKey>"
+        f"<OptionIds>{ids}</OptionIds></SelectedItem></SelectedItems>"
+        if options
+        else ""
+    )
+    return (
+        f"<xml><ToUserName>{CORP}</ToUserName><FromUserName>{user}</FromUserName>"
+        f"<CreateTime>{create_time or int(time.time())}</CreateTime><MsgType>event</MsgType>"
+        "<Event>template_card_event</Event>"
+        f"<EventKey><![CDATA[{card['button_list'][0]['key']}]]></EventKey>"
+        f"<TaskId>{card['task_id']}</TaskId><CardType>button_interaction</CardType>"
+        f"<ResponseCode>rc1</ResponseCode><AgentID>1000002</AgentID>{selected}</xml>"
+    )
+
+
+async def test_seven_categories_are_one_drop_down_card_within_wecom_limits(
+    served: Any, wecom_api: FakeWecomApi
+) -> None:
+    _, channel, _ = served
+    buttons = tuple(
+        (Button(label, f"i:9:set:{category}"),)
+        for category, label in (
+            ("tech_innovation", "技术创新"), ("process_improvement", "工艺改良"),
+            ("repair_reuse", "修旧利废"), ("energy_environment", "节能环保"),
+            ("safety", "安全生产"), ("management", "管理提升"), ("other", "其他"),
+        )
+    )  # fmt: skip
+    long_title = "金点子 #9:主井皮带机托辊坏了别扔,拆下来修好再用,一年下来能省下不少钱呢,大家都说好"
+    await channel.send("lisi", Outgoing(f"{long_title}\n现在的类别:其他。请选择类别:", buttons))
+    [body] = wecom_api.sent
+    card = body["template_card"]
+    assert body["msgtype"] == "template_card" and card["card_type"] == "button_interaction"
+    assert len(card["main_title"]["title"]) <= 36 and len(card["sub_title_text"]) <= 160
+    assert long_title in card["sub_title_text"]  # a title too long for a card moves below it
+    selection = card["button_selection"]
+    assert [o["text"] for o in selection["option_list"]] == [b[0].label for b in buttons]
+    assert [o["id"] for o in selection["option_list"]] == [b[0].data for b in buttons]
+    assert len(card["button_list"]) == 1 and card["button_list"][0]["text"] == "确定"
+
+
+async def test_a_drop_down_without_a_choice_is_asked_again_and_odd_xml_presses_nothing(
+    served: Any, phone: Phone, wecom_api: FakeWecomApi
+) -> None:
+    app, _, _ = served
+    async with httpx.AsyncClient() as client:
+        await phone.post(client, phone.xml(ZHANG, "井下回收复用锚杆,每月能省好几万"))
+        await wait_texts(wecom_api, ZHANG, 1)
+        keys = {b["text"]: b["key"] for b in wecom_api.sent[0]["template_card"]["button_list"]}
+        await phone.post(client, phone.xml(ZHANG, event_key=keys["改类别"]))
+        await wait_texts(wecom_api, ZHANG, 2)
+        card = wecom_api.sent[1]["template_card"]
+        await phone.post(client, selection_xml(ZHANG, card))  # 确定 with nothing chosen
+        texts = await wait_texts(wecom_api, ZHANG, 3)
+        assert "请先在下拉框里选一项" in texts[2]
+        odd = selection_xml(
+            ZHANG, card, "i:1:set:safety", question="other", create_time=int(time.time()) + 1
+        )  # another second: the same callback as the first press, else
+        await phone.post(client, odd)
+        texts = await wait_texts(wecom_api, ZHANG, 4)
+        assert "请先在下拉框里选一项" in texts[3]  # another question's answer is no choice
+        both = selection_xml(ZHANG, card, "i:1:set:management", "i:1:set:safety")
+        await phone.post(client, both)  # several options: the first counts
+        texts = await wait_texts(wecom_api, ZHANG, 5)
+    assert "已改为:管理提升" in texts[4]
+    row = await app.repos.db.fetchone("SELECT category FROM ideas WHERE id = 1")
+    assert row[0] == "management"
+
+
+async def test_the_numbered_fallback_keeps_each_action_s_number(
+    served: Any, phone: Phone, wecom_api: FakeWecomApi
+) -> None:
+    app, channel, _ = served
+    async with httpx.AsyncClient() as client:
+        await phone.post(client, phone.xml(ZHANG, "井下回收复用锚杆,每月能省好几万"))
+        await wait_texts(wecom_api, ZHANG, 1)
+    long = "说明文字。" * 40  # 200 characters: too long for a card, so numbered text
+    idea = (Button("确认", "i:1:ok"), Button("改类别", "i:1:cat"), Button("撤回", "i:1:wd"))
+    unsure = (
+        Button("安全生产", "i:1:set:safety"),
+        Button("技术创新", "i:1:set:tech_innovation"),
+        Button("其他", "i:1:set:other"),
+        Button("其他类别…", "i:1:cat"),
+        Button("撤回", "i:1:wd"),
+    )
+    await channel.send(ZHANG, Outgoing(f"金点子 #1\n{long}", (idea,)))
+    await channel.send(ZHANG, Outgoing(f"金点子 #1\n{long}", (unsure,)))
+    await channel.send(ZHANG, Outgoing(f"金点子 #1\n{long}", (idea[::-1],)))
+    first, second, third = wecom_api.texts(ZHANG)[1:4]
+    assert "1. 确认\n2. 改类别\n3. 撤回" in first
+    assert "\n3. 撤回" in second and "1. " not in second.split("回复数字选择")[1]
+    assert "3. 撤回\n2. 改类别\n1. 确认" in third  # the same numbers, whatever the order
+    async with httpx.AsyncClient() as client:
+        await phone.post(client, phone.xml(ZHANG, "3"))
+        texts = await wait_texts(wecom_api, ZHANG, 5)
+        assert "已撤回" in texts[4]
+        await phone.post(client, phone.xml(ZHANG, "3"))  # the menu was good for one press
+        texts = await wait_texts(wecom_api, ZHANG, 6)
+    assert "内容太短" in texts[5]
+    await channel.send(ZHANG, Outgoing(f"金点子 #1\n{long}", (unsure,)))
+    assert "\n3. 撤回" in wecom_api.texts(ZHANG)[6]  # numbers outlive the press that used one
+    row = await app.repos.db.fetchone("SELECT status FROM ideas WHERE id = 1")
+    assert row[0] == "withdrawn"

@@ -295,7 +295,13 @@ class OutboxRepo:
 
 
 class MenuRepo:
-    """The last buttons a chat was shown, for platforms where a number stands for a button."""
+    """The last menu each chat was shown.
+
+    For platforms where a number stands for a button (WeCom's text fallback): the live
+    buttons by number, and the number each button label has in that chat, kept across menus
+    so that the same action keeps its number. For Telegram: the command menu last set for
+    a chat (rows of the channel `<channel>:commands`), so that an unchanged one is not sent
+    again."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -304,31 +310,89 @@ class MenuRepo:
         self,
         channel: str,
         chat_id: str,
-        buttons: Sequence[tuple[str, str]],
+        buttons: Sequence[tuple[int, str]],
         ref: str,
         now: datetime,
+        numbers: Sequence[tuple[str, int]] = (),
     ) -> None:
-        await self._db.execute(
-            "INSERT INTO button_menus (channel, chat_id, buttons, ref, updated_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT(channel, chat_id) DO UPDATE SET"
-            " buttons = excluded.buttons, ref = excluded.ref, updated_at = excluded.updated_at",
-            (channel, chat_id, json.dumps(list(buttons), ensure_ascii=False), ref, to_db_time(now)),
-        )
+        """The chat's live menu: (number, callback data) of each button; `numbers` the
+        chat's label → number assignments, oldest first."""
+        state = {"live": [list(b) for b in buttons], "numbers": [list(n) for n in numbers]}
+        await self._put(channel, chat_id, state, ref, now)
+
+    async def numbers(self, channel: str, chat_id: str) -> dict[str, int]:
+        """The numbers the chat's button labels have had, oldest first."""
+        state = await self._state(channel, chat_id)
+        return {} if state is None else dict(state[1])
 
     async def choice(self, channel: str, chat_id: str, number: int) -> MenuChoice | None:
-        """(callback data, menu ref) of button `number` (from 1) of the chat's last menu."""
+        """(callback data, menu ref) of the live menu's button with that number."""
+        state = await self._state(channel, chat_id)
+        if state is None:
+            return None
+        live, _, ref = state
+        data = next((d for n, d in live if n == number), None)
+        return None if data is None else MenuChoice(data, ref)
+
+    async def forget(self, channel: str, chat_id: str) -> None:
+        """The live menu is used up; the numbers stay for the chat's next menus."""
+        await self._db.execute(
+            "UPDATE button_menus SET buttons = json_set(buttons, '$.live', json('[]'))"
+            " WHERE channel = ? AND chat_id = ? AND json_type(buttons) = 'object'",
+            (channel, chat_id),
+        )
+        await self._db.execute(
+            "DELETE FROM button_menus WHERE channel = ? AND chat_id = ?"
+            " AND json_type(buttons) = 'array'",
+            (channel, chat_id),
+        )
+
+    async def _state(
+        self, channel: str, chat_id: str
+    ) -> tuple[list[tuple[int, str]], list[tuple[str, int]], str] | None:
         row = await self._db.fetchone(
             "SELECT buttons, ref FROM button_menus WHERE channel = ? AND chat_id = ?",
             (channel, chat_id),
         )
         if row is None:
             return None
-        buttons = json.loads(row["buttons"])
-        if not 1 <= number <= len(buttons):
-            return None
-        return MenuChoice(str(buttons[number - 1][1]), str(row["ref"] or ""))
+        stored = json.loads(row["buttons"])
+        ref = str(row["ref"] or "")
+        if isinstance(stored, list):  # a row written before numbers were kept: by position
+            return [(n, str(b[1])) for n, b in enumerate(stored, 1)], [], ref
+        live = [(int(n), str(d)) for n, d in stored.get("live", [])]
+        numbers = [(str(label), int(n)) for label, n in stored.get("numbers", [])]
+        return live, numbers, ref
 
-    async def forget(self, channel: str, chat_id: str) -> None:
+    async def _put(
+        self, channel: str, chat_id: str, state: object, ref: str | None, now: datetime
+    ) -> None:
         await self._db.execute(
-            "DELETE FROM button_menus WHERE channel = ? AND chat_id = ?", (channel, chat_id)
+            "INSERT INTO button_menus (channel, chat_id, buttons, ref, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT(channel, chat_id) DO UPDATE SET"
+            " buttons = excluded.buttons, ref = excluded.ref, updated_at = excluded.updated_at",
+            (channel, chat_id, json.dumps(state, ensure_ascii=False), ref, to_db_time(now)),
+        )
+
+    # -- command menus ------------------------------------------------------------------
+
+    async def command_menus(self, channel: str) -> dict[str, list[tuple[str, str]]]:
+        """Chat id → (command, description) of the command menu last set for that chat."""
+        rows = await self._db.reader.fetchall(
+            "SELECT chat_id, buttons FROM button_menus WHERE channel = ?",
+            (f"{channel}:commands",),
+        )
+        return {
+            str(r["chat_id"]): [(str(c), str(d)) for c, d in json.loads(r["buttons"])] for r in rows
+        }
+
+    async def remember_commands(
+        self, channel: str, chat_id: str, commands: Sequence[tuple[str, str]], now: datetime
+    ) -> None:
+        await self._put(f"{channel}:commands", chat_id, [list(c) for c in commands], None, now)
+
+    async def forget_commands(self, channel: str, chat_id: str) -> None:
+        await self._db.execute(
+            "DELETE FROM button_menus WHERE channel = ? AND chat_id = ?",
+            (f"{channel}:commands", chat_id),
         )

@@ -159,26 +159,39 @@ class PeopleRepo:
         )
         return [Recipient(r["channel"], r["external_id"]) for r in rows]
 
+    async def bound(self, channel: str) -> list[tuple[str, Person]]:
+        """(external id, person with roles) of everyone bound on `channel`, in one read on the
+        read connection (it runs beside the writer, for every bound person at once)."""
+        rows = await self._db.reader.fetchall(
+            f"SELECT i.external_id, {_PERSON_COLUMNS} FROM identities i"
+            " JOIN people p ON p.id = i.person_id WHERE i.channel = ? ORDER BY i.external_id",
+            (channel,),
+        )
+        return [(str(row["external_id"]), _person(row)) for row in rows]
+
     async def _one(self, where: str, params: Sequence[Any]) -> Person | None:
         """One person with their roles, in one query (this runs for every update)."""
-        row = await self._db.fetchone(
-            "SELECT p.id, p.employee_no, p.name, p.branch_id, p.wecom_userid,"
-            " (SELECT group_concat(r.role || ':' || coalesce(r.department_id, ''), ' ')"
-            "  FROM roles r WHERE r.person_id = p.id) AS roles"
-            f" FROM people p {where}",
-            params,
-        )
-        if row is None:
-            return None
-        roles = []
-        for item in sorted((row["roles"] or "").split()):
-            name, _, department = item.partition(":")
-            roles.append(Role(name, department or None))
-        return Person(
-            id=row["id"],
-            employee_no=row["employee_no"],
-            name=row["name"],
-            branch_id=row["branch_id"],
-            wecom_userid=row["wecom_userid"],
-            roles=tuple(roles),
-        )
+        row = await self._db.fetchone(f"SELECT {_PERSON_COLUMNS} FROM people p {where}", params)
+        return None if row is None else _person(row)
+
+
+_PERSON_COLUMNS = (
+    "p.id, p.employee_no, p.name, p.branch_id, p.wecom_userid,"
+    " (SELECT group_concat(r.role || ':' || coalesce(r.department_id, ''), ' ')"
+    "  FROM roles r WHERE r.person_id = p.id) AS roles"
+)
+
+
+def _person(row: Any) -> Person:
+    roles = []
+    for item in sorted((row["roles"] or "").split()):
+        name, _, department = item.partition(":")
+        roles.append(Role(name, department or None))
+    return Person(
+        id=row["id"],
+        employee_no=row["employee_no"],
+        name=row["name"],
+        branch_id=row["branch_id"],
+        wecom_userid=row["wecom_userid"],
+        roles=tuple(roles),
+    )
