@@ -209,6 +209,11 @@ def finding_roles(person: Person, finding: Finding) -> set[str]:
 # -- groups and scores -------------------------------------------------------------------
 
 
+def may_set_role(admin: Person, person: Person) -> bool:
+    """An admin sets anybody's role but their own (another admin must)."""
+    return holds(admin, ADMINS) and admin.id != person.id
+
+
 def may_bind_group(person: Person, branch: Branch) -> bool:
     return secretary_of(person, branch.id) or person.has_role("admin")
 

@@ -27,6 +27,6 @@ def build_router() -> Router:
             projects.FEATURE,
             scores.FEATURE,
             admin.FEATURE,
-            forms.feature([*supervision.FORMS, *scores.FORMS, *project_forms.FORMS]),
+            forms.feature([*supervision.FORMS, *scores.FORMS, *project_forms.FORMS, *admin.FORMS]),
         ]
     )

@@ -127,7 +127,11 @@ async def test_roles_cannot_be_self_granted(app: App, chat: Callable[..., Chat])
     assert "部门编号" in (await admin.say("/role E001 supervisor:nowhere"))[0]
     person = await app.repos.people.by_employee_no("E001")
     assert person is not None and [str(r) for r in person.roles] == ["worker"]
-    replies = await admin.say("/role E001 supervisor:union")
+    asked = await admin.say("/role E001 supervisor:union")
+    assert "改为“督导人员(union)”" in asked[0]  # asked first; nothing changed yet
+    person = await app.repos.people.by_employee_no("E001")
+    assert person is not None and [str(r) for r in person.roles] == ["worker"]
+    replies = await admin.press("确认修改")
     assert "督导人员(union)" in replies[0]
     person = await app.repos.people.by_employee_no("E001")
     assert person is not None and [str(r) for r in person.roles] == ["supervisor:union"]

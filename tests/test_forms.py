@@ -96,3 +96,24 @@ def test_branch_names_by_id_full_name_short_name_or_unique_part() -> None:
     assert ids("机掘") == ["jj1", "jj2"]
     assert ids("ｊｊ１") == ["jj1"]  # full-width, as a phone may type it
     assert ids("") == [] and ids("综采") == []
+
+
+async def test_a_role_change_is_confirmed_and_can_be_declined(
+    app: App, chat: Callable[..., Chat]
+) -> None:
+    admin = (await register_people(chat, "admin"))["admin"]
+
+    async def roles() -> list[str]:
+        person = await app.repos.people.by_employee_no("E002")
+        assert person is not None
+        return [str(r) for r in person.roles]
+
+    asked = await admin.say("/role 李四 书记")  # by name as well as by 工号
+    assert asked == ["把 李四(工号 E002)的角色从“职工”改为“支部书记”?权限会立即改变。"]
+    assert [b["label"] for b in admin.last_buttons] == ["确认修改", "取消"]
+    assert "已取消,没有做任何改动" in (await admin.press("取消"))[0]
+    assert await roles() == ["worker"]
+    await admin.say("/role E002 督导：宣传部")
+    assert "已把 李四(工号 E002)的角色设为:督导人员(publicity)" in (await admin.say("确认"))[0]
+    assert await roles() == ["supervisor:publicity"]
+    assert "花名册里没有工号或姓名为“王老五”的人" in (await admin.say("/role 王老五 书记"))[0]

@@ -266,6 +266,7 @@ async def test_role_change_keeps_the_phone(app: App, chat: Callable[..., Chat]) 
     admin = chat("u-A001")
     await admin.register("A001", "管理员")
     await admin.say("/role E001 secretary")
+    await admin.press("确认修改")
     person = await app.repos.people.by_employee_no("E001")
     assert person is not None and await app.repos.people.phone_of(person.id) == "13800000001"
 

@@ -19,7 +19,7 @@ from nlp import ModelClassifier
 from storage import Role, RosterEntry
 from tests.botapi_fake import FakeTelegram
 from tests.support import Chat, register_people
-from tests.test_telegram import TOKEN, say, serving, share_contact, telegram_config
+from tests.test_telegram import TOKEN, press, say, serving, share_contact, telegram_config
 
 WORKER, SECRETARY, LEADER, ADMIN = 2001, 2002, 2003, 2004
 """Telegram user ids (a private chat's id is its user's)."""
@@ -107,9 +107,11 @@ async def test_a_role_change_refreshes_the_menu_and_back(
         for user in (WORKER, ADMIN):
             await bind(tg, user)
         await menu_set(tg, ADMIN)
-        assert "已把 张三" in (await say(tg, ADMIN, "/role E001 书记"))[0]["text"]
+        asked = (await say(tg, ADMIN, "/role E001 书记"))[0]  # a role change is confirmed
+        assert "已把 张三" in (await press(tg, ADMIN, asked, "确认修改"))[0]["text"]
         assert set(await menu_set(tg, WORKER)) == SECRETARY_MENU
-        await say(tg, ADMIN, "/role E001 职工")
+        asked = (await say(tg, ADMIN, "/role E001 职工"))[0]
+        await press(tg, ADMIN, asked, "确认修改")
         await menu_set(tg, WORKER, 2)
         assert [m for m, _ in tg.menu_calls(WORKER)] == ["setMyCommands", "deleteMyCommands"]
         assert set(tg.menu_of(WORKER)) == EVERYONE
@@ -186,7 +188,8 @@ async def test_role_accepts_chinese_names_and_ids(
     app: App, chat: Callable[..., Chat], typed: str, role: str
 ) -> None:
     people = await register_people(chat, "admin")
-    reply = (await people["admin"].say(f"/role E002 {typed}"))[0]
+    await people["admin"].say(f"/role E002 {typed}")
+    reply = (await people["admin"].press("确认修改"))[0]
     name, _, department = role.partition(":")
     assert f"角色设为:{ROLE_NAMES[name]}" in reply, reply
     person = await app.repos.people.by_employee_no("E002")
