@@ -24,9 +24,13 @@ from storage.models import (
     Idea,
     IdeaEvent,
     IdeaFact,
+    IdeaFilter,
     IdeaGroup,
+    IdeaLine,
+    IdeaScope,
     IdeaText,
     Person,
+    SavedList,
     TermFrequencies,
     TermMatch,
 )
@@ -58,6 +62,96 @@ def _scope(branch_id: str | None, excluded: Collection[str]) -> tuple[str, list[
         where += " AND branch_id = ?"
         params.append(branch_id)
     return where, params
+
+
+def _match(terms: Iterable[str]) -> str:
+    """An FTS5 query holding every one of `terms`, each quoted as a phrase."""
+    return " ".join('"' + t.replace('"', '""') + '"' for t in sorted(set(terms)))
+
+
+def _among(column: str, values: Sequence[str], params: list[Any]) -> str:
+    """`column` is one of `values`. One value may use an index on the column; for several
+    the column is written `+column`, so that the planner keeps reading in id order (an
+    IN over an index's first column would gather every match and sort them)."""
+    params.extend(values)
+    if len(values) == 1:
+        return f"{column} = ?"
+    return f"+{column} IN ({','.join('?' * len(values))})"
+
+
+def _scope_where(scope: IdeaScope, params: list[Any]) -> list[str]:
+    if scope.branches is None:
+        return []
+    parts = [_among("i.branch_id", scope.branches, params)] if scope.branches else []
+    if scope.author_id is not None:
+        parts.append("i.author_id = ?")
+        params.append(scope.author_id)
+    return ["(" + " OR ".join(parts) + ")" if parts else "0"]
+
+
+def _filter_where(filters: IdeaFilter, params: list[Any]) -> list[str]:
+    where = []
+    for column, values in (
+        ("i.status", filters.statuses),
+        ("i.category", filters.categories),
+        ("i.branch_id", filters.branches),
+    ):
+        if values:
+            where.append(_among(column, values, params))
+    if filters.since is not None:
+        where.append("i.created_at >= ?")
+        params.append(to_db_time(filters.since))
+    if filters.until is not None:
+        where.append("i.created_at < ?")
+        params.append(to_db_time(filters.until))
+    return where
+
+
+_LINE = (
+    "SELECT i.*, (SELECT name FROM people WHERE id = i.author_id) AS author_name,"
+    " (SELECT name FROM branches WHERE id = i.branch_id) AS branch_name"
+)
+"""An idea with its author's and branch's names, looked up for the rows of the page only."""
+
+
+def listing_query(
+    scope: IdeaScope, filters: IdeaFilter, *, limit: int, offset: int
+) -> tuple[str, list[Any]]:
+    """The SQL of one page of a list, newest first, and its parameters.
+
+    Each shape reads in id order from an index (or the table) and stops once the page is
+    full: a person's ideas from `ideas_author`, a branch's from `ideas_branch`, one status
+    from `ideas_status`; with search terms the index of words is walked newest first
+    (FTS5 reads a term's ideas in rowid order), except for one person's few ideas, which
+    are each looked up in it."""
+    params: list[Any] = []
+    where = _scope_where(scope, params) + _filter_where(filters, params)
+    if filters.terms and scope.branches == ():
+        where.append("EXISTS (SELECT 1 FROM idea_terms WHERE idea_terms MATCH ? AND rowid = i.id)")
+        params.append(_match(filters.terms))
+    if filters.terms and scope.branches != ():
+        sql = (
+            f"{_LINE} FROM idea_terms t CROSS JOIN ideas i ON i.id = t.rowid"
+            f" WHERE idea_terms MATCH ?{''.join(' AND ' + w for w in where)}"
+            " ORDER BY t.rowid DESC LIMIT ? OFFSET ?"
+        )
+        return sql, [_match(filters.terms), *params, limit, offset]
+    condition = f" WHERE {' AND '.join(where)}" if where else ""
+    sql = f"{_LINE} FROM ideas i{condition} ORDER BY i.id DESC LIMIT ? OFFSET ?"
+    return sql, [*params, limit, offset]
+
+
+def waiting_query(scope: IdeaScope, *, after: int, limit: int) -> tuple[str, list[Any]]:
+    """The SQL of the ideas waiting for a first review after id `after`, oldest first: a
+    branch's from the partial index `ideas_waiting`, the whole mine's from `ideas_status`."""
+    params: list[Any] = [after]
+    where = ["i.status = 'submitted'", "i.id > ?", *_scope_where(scope, params)]
+    sql = f"{_LINE} FROM ideas i WHERE {' AND '.join(where)} ORDER BY i.id LIMIT ?"
+    return sql, [*params, limit]
+
+
+def _line(row: sqlite3.Row) -> IdeaLine:
+    return IdeaLine(_idea(row), row["author_name"] or "", row["branch_name"] or row["branch_id"])
 
 
 async def _frequencies(
@@ -122,6 +216,7 @@ class IdeaRepo:
         )
 
     async def set_status(self, idea_id: int, status: str, now: datetime) -> None:
+        """Set the status without history (seeding and tests; chat steps use `move`)."""
         await self._db.execute(
             "UPDATE ideas SET status = ?, updated_at = ? WHERE id = ?",
             (status, to_db_time(now), idea_id),
@@ -147,6 +242,47 @@ class IdeaRepo:
             " created_at) VALUES (?, ?, ?, ?, ?, ?)",
             (idea.id, person_id, idea.status, status, reason, to_db_time(now)),
         )
+
+    async def listing(
+        self, scope: IdeaScope, filters: IdeaFilter, *, limit: int, offset: int
+    ) -> list[IdeaLine]:
+        """One page of the ideas in `scope` that `filters` asks for, newest first; read on
+        the read connection (the last commit)."""
+        sql, params = listing_query(scope, filters, limit=limit, offset=offset)
+        return [_line(r) for r in await self._db.reader.fetchall(sql, params)]
+
+    async def waiting(self, scope: IdeaScope, *, after: int, limit: int) -> list[IdeaLine]:
+        """Ideas in `scope` waiting for a first review, oldest first, from id `after` on."""
+        sql, params = waiting_query(scope, after=after, limit=limit)
+        return [_line(r) for r in await self._db.reader.fetchall(sql, params)]
+
+    async def count_waiting(self, scope: IdeaScope, *, after: int = 0) -> int:
+        """How many ideas in `scope` wait for a first review (of those after id `after`)."""
+        params: list[Any] = [after]
+        where = ["i.status = 'submitted'", "i.id > ?", *_scope_where(scope, params)]
+        row = await self._db.reader.fetchone(
+            f"SELECT count(*) FROM ideas i WHERE {' AND '.join(where)}", params
+        )
+        return int(row[0]) if row else 0
+
+    async def line(self, idea_id: int) -> IdeaLine | None:
+        row = await self._db.fetchone(f"{_LINE} FROM ideas i WHERE i.id = ?", (idea_id,))
+        return _line(row) if row else None
+
+    async def save_list(self, token: str, person_id: int, filter_text: str, now: datetime) -> None:
+        """Keep a list's filter under `token` (the same filter of the same person, the same
+        token: kept once)."""
+        await self._db.execute(
+            "INSERT INTO idea_lists (token, person_id, filter, created_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(token) DO NOTHING",
+            (token, person_id, filter_text, to_db_time(now)),
+        )
+
+    async def saved_list(self, token: str) -> SavedList | None:
+        row = await self._db.fetchone(
+            "SELECT person_id, filter FROM idea_lists WHERE token = ?", (token,)
+        )
+        return SavedList(int(row[0]), str(row[1])) if row else None
 
     async def history(self, idea_id: int) -> list[IdeaEvent]:
         """(to status, reason, who, when) of every change, oldest first."""
