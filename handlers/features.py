@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from handlers import admin, groups, ideas, projects, registration, scores, supervision
+from handlers import (
+    admin,
+    groups,
+    ideas,
+    lists,
+    projects,
+    registration,
+    reviewing,
+    scores,
+    supervision,
+)
 from handlers.router import Router
 
 
@@ -12,8 +22,10 @@ def build_router() -> Router:
         [
             registration.FEATURE,
             ideas.FEATURE,
+            lists.FEATURE,
             groups.FEATURE,
             supervision.FEATURE,
+            reviewing.FEATURE,
             projects.FEATURE,
             scores.FEATURE,
             admin.FEATURE,

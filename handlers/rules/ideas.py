@@ -141,8 +141,13 @@ CANDIDATES = 30
 SIMILAR_SHOWN = 3
 
 
-async def similar_ideas(services: Services, words: Sequence[str]) -> list[Idea]:
+async def similar_ideas(
+    services: Services, words: Sequence[str], indexed: int | None = None
+) -> list[Idea]:
     """Up to three stored ideas like one with these words, best first.
+
+    `indexed` is the id of the stored idea these words are of, when it is already indexed
+    (the review queue): it is left out and its words are counted once.
 
     Bounded whatever the number of stored ideas: the document counts pick the idea's
     `RARE_TERMS` rarest terms (those carry most of the TF-IDF weight a similar idea must
@@ -156,13 +161,16 @@ async def similar_ideas(services: Services, words: Sequence[str]) -> list[Idea]:
     total, counts = await search.frequencies(own)
     rare = sorted((w for w in own if counts.get(w, 0) > 0), key=lambda w: (counts[w], w))
     weights = {w: math.log((2 + total) / (2 + counts[w])) + 1 for w in rare[:RARE_TERMS]}
-    candidates = await search.holding(weights, per_term=PER_TERM, limit=CANDIDATES)
+    extra = 0 if indexed is None else 1
+    candidates = await search.holding(weights, per_term=PER_TERM, limit=CANDIDATES + extra)
+    candidates = [c for c in candidates if c.idea_id != indexed][:CANDIDATES]
     if not candidates:
         return []
     split = [(other_id, other.split()) for other_id, other in candidates]
     total, df = await search.frequencies([*own, *(w for _, ws in split for w in ws)])
-    total += 1  # this idea, about to be indexed
-    df.update({w: df.get(w, 0) + 1 for w in own})
+    if indexed is None:
+        total += 1  # this idea, about to be indexed
+        df.update({w: df.get(w, 0) + 1 for w in own})
     scored = similarity.best(words, split, total, df)
     threshold = services.settings.similarity_threshold
     found = [other_id for score, other_id in scored[:SIMILAR_SHOWN] if score >= threshold]
