@@ -321,6 +321,65 @@ async def test_search_is_paged_like_ideas(people: dict[str, Chat]) -> None:
     assert shown((await leader.press("下一页"))[0]) == ["#2", "#1"]
 
 
+# -- withdrawing ------------------------------------------------------------------------------
+
+
+async def test_withdraw_asks_first_and_can_be_declined(app: App, people: dict[str, Chat]) -> None:
+    worker = people["worker"]
+    await worker.say(ANCHOR)
+    withdraw = next(b for b in worker.last_buttons if b["label"] == "撤回")
+    assert withdraw["data"].split(":")[1] == "1"  # the idea's id, the same in every message
+    asked = (await worker.press("撤回"))[0]
+    assert "确认撤回 #1" in asked and labels(worker) == ["确认撤回", "不撤回"]
+    assert "没有撤回" in (await worker.press("不撤回"))[0]
+    assert await status_of(app, 1) == "submitted"
+    assert "撤回" in labels(worker)  # the idea's buttons are back
+    await worker.press("撤回")
+    assert "已撤回" in (await worker.press("确认撤回"))[0]
+    assert await status_of(app, 1) == "withdrawn"
+    history = await app.repos.ideas.history(1)
+    assert [(e.status, e.actor_name) for e in history] == [("withdrawn", "张三")]
+
+
+async def test_withdraw_command_until_someone_reviews(app: App, people: dict[str, Chat]) -> None:
+    worker = people["worker"]
+    await worker.say(ANCHOR)
+    await worker.say(BELT)
+    await people["worker2"].say("综采面液压支架的旧密封圈回收修好再用")
+    await people["secretary"].say("/review 2 under_review")
+    cases = [
+        ("/withdraw", "请写上要撤回的金点子编号"),
+        ("/withdraw ①", "请写上要撤回的金点子编号"),
+        ("/withdraw 99999999999999999999", "请写上要撤回的金点子编号"),
+        ("/withdraw 99", "没有编号为 #99 的金点子"),
+        ("/withdraw 3", "不是您提交的"),
+        ("/withdraw 2", "已经有人审核"),
+    ]
+    for text, expected in cases:
+        reply = (await worker.say(text))[0]
+        assert expected in reply, (text, reply)
+    assert [r["status"] for r in await idea_rows(app.repos)] == [
+        "submitted",
+        "under_review",
+        "submitted",
+    ]
+    assert "确认撤回 #1" in (await worker.say("/withdraw #1"))[0]
+    assert "没有撤回" in (await worker.press("不撤回"))[0]
+    await worker.say("/withdraw 1")
+    await people["leader"].say("/review 1 under_review")  # reviewed while the question waits
+    assert "已经有人审核" in (await worker.press("确认撤回"))[0]
+    assert await status_of(app, 1) == "under_review"
+
+
+async def test_withdraw_confirmed_by_command(app: App, people: dict[str, Chat]) -> None:
+    worker = people["worker"]
+    await worker.say(ANCHOR)
+    await worker.say("/withdraw 1")
+    assert "已撤回" in (await worker.press("确认撤回"))[0]
+    assert "已经撤回" in (await worker.say("/withdraw 1"))[0]
+    assert "没有等待审核" in (await people["secretary"].say("/review"))[0]
+
+
 # -- the queries stay on indexes ----------------------------------------------------------------
 
 SCOPES = {

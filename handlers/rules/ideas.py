@@ -181,11 +181,27 @@ async def confirm(services: Services, idea: Idea) -> None:
     await services.repos.ideas.confirm(idea.id, services.now())
 
 
-async def withdraw(services: Services, idea: Idea) -> str | None:
-    """Withdraw an idea nobody has acted on yet; a refusal reason or None."""
+def withdraw_refusal(idea: Idea, person: Person) -> str | None:
+    """Why `person` may not withdraw the idea (only its author, while nobody has reviewed
+    it), or None."""
+    if idea.author_id != person.id:
+        return f"金点子 #{idea.id} 不是您提交的,只有作者本人可以撤回。"
+    if idea.status == "withdrawn":
+        return f"金点子 #{idea.id} 已经撤回了。"
     if idea.status != "submitted":
-        return f"金点子 #{idea.id} 已经{status_label(idea.status)},不能撤回了。"
-    await services.repos.ideas.set_status(idea.id, "withdrawn", services.now())
+        return (
+            f"金点子 #{idea.id} 已经有人审核(现在是“{status_label(idea.status)}”),不能撤回了。"
+            "如需更正,请联系支部书记。"
+        )
+    return None
+
+
+async def withdraw(services: Services, idea: Idea, person: Person) -> str | None:
+    """Withdraw an idea nobody has reviewed yet, kept in its history; a refusal or None."""
+    refusal = withdraw_refusal(idea, person)
+    if refusal:
+        return refusal
+    await services.repos.ideas.move(idea, "withdrawn", person.id, "", services.now())
     return None
 
 
