@@ -58,7 +58,7 @@ async def on_page(msg: Member, services: Services) -> list[Reply]:
     parts = (msg.callback or "").split(":")
     page = parsing.number(parts[2]) if len(parts) == 3 else None
     saved = await services.repos.ideas.saved_list(parts[1]) if page else None
-    if page is None or saved is None or saved.person_id != msg.person.id:
+    if page is None or page > listing.MAX_PAGE or saved is None or saved.person_id != msg.person.id:
         return [Reply(EXPIRED)]
     request = ListRequest.from_json(saved.filter, page)
     if request is None:

@@ -38,14 +38,16 @@ async def review(msg: Member, services: Services) -> list[Reply]:
     if number is None:
         return [Reply(REVIEW_USAGE)]
     idea = await services.repos.ideas.get(number)
-    if idea is None or idea.status == "withdrawn":
-        return [Reply(f"没有编号为 #{number} 的金点子(或已撤回)。")]
+    if idea is None:
+        return [Reply(f"没有编号为 #{number} 的金点子。")]
     if not access.may_review_idea(person, idea):
         return [Reply(REVIEW_REFUSAL)]
     action, _, detail = rest.strip().partition(" ")
     detail = detail.strip()
     if not action:
         return [await _detail(services, idea)]
+    if idea.status == "withdrawn":
+        return [Reply(f"金点子 #{idea.id} 已经被作者撤回,不能再审核了。")]
     if action in SIMPLE_MOVES:
         refusal = await ideas.move(services, person, idea, action, detail)
     elif action == "reject":

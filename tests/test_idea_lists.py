@@ -248,6 +248,7 @@ async def test_ideas_filters_in_any_order(
         ("0", "页码"),
         ("²", "页码"),
         ("99999999999999999999", "页码"),
+        ("501", "最多能翻到第 500 页"),
         ("的", "没法搜索"),
     ],
 )
@@ -377,7 +378,13 @@ async def test_withdraw_confirmed_by_command(app: App, people: dict[str, Chat]) 
     await worker.say("/withdraw 1")
     assert "已撤回" in (await worker.press("确认撤回"))[0]
     assert "已经撤回" in (await worker.say("/withdraw 1"))[0]
-    assert "没有等待审核" in (await people["secretary"].say("/review"))[0]
+    secretary = people["secretary"]
+    assert "没有等待审核" in (await secretary.say("/review"))[0]
+    detail = (await secretary.say("/review 1"))[0]
+    assert "已撤回" in detail.split("\n", 1)[0] and "张三 → 已撤回" in detail
+    assert secretary.received[-1].get("buttons") is None  # nothing left to do with it
+    assert "已经被作者撤回" in (await secretary.say("/review 1 under_review"))[0]
+    assert await status_of(app, 1) == "withdrawn"
 
 
 # -- the queries stay on indexes ----------------------------------------------------------------
