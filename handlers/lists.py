@@ -21,6 +21,7 @@ HINT = (
     "可以在 /ideas 后面写状态、类别、支部、月份或关键词来筛选(顺序随意),"
     "例如:/ideas 待审核 修旧利废 11月"
 )
+PRIVATE_ONLY = "金点子列表里有别人的名字和想法,不在群里发。请私聊我发送 /ideas 或 /search。"
 SEARCH_USAGE = "请把要找的词写在 /search 后面,例如:/search 锚杆 回收"
 
 
@@ -37,6 +38,8 @@ async def search_command(msg: Member, services: Services) -> list[Reply]:
 
 
 async def _first(msg: Member, services: Services, *, search_only: bool) -> Reply:
+    if msg.chat_type != "private":
+        return Reply(PRIVATE_ONLY)
     branches = await services.repos.org.branches()
     request = listing.parse(services, msg.args, branches, search_only=search_only)
     if isinstance(request, str):

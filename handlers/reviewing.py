@@ -26,12 +26,15 @@ BATCH = 5
 """Ideas of the queue shown at a time, one message each."""
 PROJECTS_SHOWN = 8
 STATE_REASON = "review.reason"
+PRIVATE_ONLY = "待审核的金点子请私聊我查看(发送 /review),不在群里逐条列出。"
 
 
 async def review(msg: Member, services: Services) -> list[Reply]:
     """审核金点子:/review(待审核的金点子)| /review 编号 [动作]"""
     person = msg.person
     if not msg.args.strip():
+        if msg.chat_type != "private":
+            return [Reply(PRIVATE_ONLY)]
         return await _queue(msg, services, after=0, edit=False)
     word, _, rest = msg.args.strip().partition(" ")
     number = parsing.number(word)
@@ -231,6 +234,8 @@ async def on_button(msg: Member, services: Services) -> list[Reply]:
         text = refusal or f"金点子 #{idea.id} 已合并到 #{argument},已通知作者。"
         return [Reply(text, edit=True)]
     if step == "reject" and argument is None:
+        if msg.chat_type != "private":  # the reason is read from the next private message
+            return [Reply(f"请私聊我写不采纳的原因,或发送 /review {idea.id} reject 原因。")]
         if not ideas.may_move(idea, "not_adopted"):
             return [
                 Reply(f"金点子 #{idea.id} 现在是“{ideas.status_label(idea.status)}”,不能再不采纳。")

@@ -146,6 +146,19 @@ async def test_queue_buttons_check_scope_and_state(app: App, people: dict[str, C
     assert "没有" in (await people["other_secretary"].say("/review"))[0]
 
 
+async def test_lists_and_the_queue_stay_out_of_groups(
+    app: App, people: dict[str, Chat], chat: Callable[..., Chat]
+) -> None:
+    await people["worker"].say(ANCHOR)
+    group = chat("u-S001", chat_type="group", chat_id="g-jj1")
+    for text in ("/review", "/ideas", "/search 锚杆"):
+        reply = (await group.say(text))[0]
+        assert "私聊" in reply and ANCHOR not in reply, text
+    replies = await group.deliver(group.incoming(callback="r:1:reject"))
+    assert "私聊" in replies[0]
+    assert await app.repos.conversations.get("test", "u-S001") is None
+
+
 # -- an idea's detail -------------------------------------------------------------------------
 
 
