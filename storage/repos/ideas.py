@@ -114,22 +114,33 @@ _LINE = (
 """An idea with its author's and branch's names, looked up for the rows of the page only."""
 
 
+PROBED = 1000
+"""Up to this many ideas of one person are each looked up in the index of words; a person
+with more has their search walked along the index (their share of a term's ideas is large
+enough to fill a page soon)."""
+
+
 def listing_query(
-    scope: IdeaScope, filters: IdeaFilter, *, limit: int, offset: int
+    scope: IdeaScope, filters: IdeaFilter, *, limit: int, offset: int, probe: bool = False
 ) -> tuple[str, list[Any]]:
     """The SQL of one page of a list, newest first, and its parameters.
 
-    Each shape reads in id order from an index (or the table) and stops once the page is
-    full: a person's ideas from `ideas_author`, a branch's from `ideas_branch`, one status
-    from `ideas_status`; with search terms the index of words is walked newest first
-    (FTS5 reads a term's ideas in rowid order), except for one person's few ideas, which
-    are each looked up in it."""
+    Each shape reads in order from an index and stops once the page is full, so a page
+    costs about the same however many ideas match:
+    - search terms: the index of words newest first (FTS5 walks a term's ideas in rowid
+      order); with `probe` (one person with few ideas) that person's ideas, each looked up
+      in it;
+    - a time range, for more than one person: the time index `ideas_created` backwards,
+      newest first by time (only ideas of the very same moment are sorted, by id), since a
+      month of a million ideas is too many to sort;
+    - otherwise id order: a person's ideas from `ideas_author`, a branch's from
+      `ideas_branch`, one status from `ideas_status`, the rest from the table."""
     params: list[Any] = []
     where = _scope_where(scope, params) + _filter_where(filters, params)
-    if filters.terms and scope.branches == ():
+    if filters.terms and probe:
         where.append("EXISTS (SELECT 1 FROM idea_terms WHERE idea_terms MATCH ? AND rowid = i.id)")
         params.append(_match(filters.terms))
-    if filters.terms and scope.branches != ():
+    elif filters.terms:
         sql = (
             f"{_LINE} FROM idea_terms t CROSS JOIN ideas i ON i.id = t.rowid"
             f" WHERE idea_terms MATCH ?{''.join(' AND ' + w for w in where)}"
@@ -137,7 +148,13 @@ def listing_query(
         )
         return sql, [_match(filters.terms), *params, limit, offset]
     condition = f" WHERE {' AND '.join(where)}" if where else ""
-    sql = f"{_LINE} FROM ideas i{condition} ORDER BY i.id DESC LIMIT ? OFFSET ?"
+    if filters.since is not None and scope.branches != ():
+        sql = (
+            f"{_LINE} FROM ideas i INDEXED BY ideas_created{condition}"
+            " ORDER BY i.created_at DESC, i.id DESC LIMIT ? OFFSET ?"
+        )
+    else:
+        sql = f"{_LINE} FROM ideas i{condition} ORDER BY i.id DESC LIMIT ? OFFSET ?"
     return sql, [*params, limit, offset]
 
 
@@ -248,7 +265,14 @@ class IdeaRepo:
     ) -> list[IdeaLine]:
         """One page of the ideas in `scope` that `filters` asks for, newest first; read on
         the read connection (the last commit)."""
-        sql, params = listing_query(scope, filters, limit=limit, offset=offset)
+        probe = False
+        if filters.terms and scope.branches == () and scope.author_id is not None:
+            row = await self._db.reader.fetchone(
+                "SELECT count(*) FROM (SELECT 1 FROM ideas WHERE author_id = ? LIMIT ?)",
+                (scope.author_id, PROBED + 1),
+            )
+            probe = row is not None and int(row[0]) <= PROBED
+        sql, params = listing_query(scope, filters, limit=limit, offset=offset, probe=probe)
         return [_line(r) for r in await self._db.reader.fetchall(sql, params)]
 
     async def waiting(self, scope: IdeaScope, *, after: int, limit: int) -> list[IdeaLine]:
