@@ -24,7 +24,8 @@ REVIEW_REFUSAL = "只有党委领导或作者所在支部的书记可以审核�
 EXPIRED = "这个按钮已经失效了,请重新发送 /review。"
 BATCH = 5
 """Ideas of the queue shown at a time, one message each."""
-PROJECTS_SHOWN = 8
+PROJECTS_SHOWN = 5
+"""Project buttons offered for 采纳; with 返回 they fit one WeCom card (six buttons)."""
 STATE_REASON = "review.reason"
 PRIVATE_ONLY = "待审核的金点子请私聊我查看(发送 /review),不在群里逐条列出。"
 
@@ -132,10 +133,11 @@ async def _card(services: Services, line: IdeaLine) -> str:
     """One idea of the queue: who, where, when, what, and the ideas like it."""
     idea = line.idea
     day = services.local(idea.created_at).strftime("%Y-%m-%d")
+    # a short first line: WeCom shows it as the card's title (36 characters at most)
     text = (
-        f"#{idea.id} {day} {line.author_name} · {listing.short_name(line.branch_name)} · "
-        f"{services.category_label(idea.category)} · {ideas.status_label(idea.status)}\n"
-        f"{idea.text}"
+        f"#{idea.id} {services.category_label(idea.category)} · "
+        f"{ideas.status_label(idea.status)}\n"
+        f"{line.author_name} · {listing.short_name(line.branch_name)} · {day}\n{idea.text}"
     )
     similar = await _similar(services, idea)
     if similar:
