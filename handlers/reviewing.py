@@ -277,7 +277,7 @@ async def _adopt_choice(services: Services, person: Person, idea: Idea) -> Reply
         else ""
     )
     return Reply(
-        f"把金点子 #{idea.id}「{excerpt(idea.text, 20)}」纳入哪个重点项目?{more}",
+        f"把金点子 #{idea.id} 纳入哪个重点项目?\n{excerpt(idea.text, 40)}{more}",
         buttons=(*rows, _back(idea)),
         edit=True,
     )
