@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 
-from storage import Branch, Finding, Idea, Person
+from storage import Branch, Finding, Idea, IdeaScope, Person
 
 Roles = frozenset[str]
 
@@ -150,6 +150,36 @@ def own_branch_scope(person: Person) -> str | None:
 def may_review_idea(person: Person, idea: Idea) -> bool:
     """Leaders, and the secretary of the author's branch."""
     return is_leader(person) or secretary_of(person, idea.branch_id)
+
+
+def idea_scope(person: Person, branches: Sequence[Branch]) -> IdeaScope:
+    """The ideas a person may see in lists and searches: leaders every idea; a secretary
+    their branch's, a supervisor those of their department's branches; everyone their own.
+
+    One's own ideas are asked for apart only when one's branch is not seen anyway (a worker,
+    a supervisor of other branches), so that a branch's list reads one index."""
+    seen = visible_branches(person, branches)
+    if seen is None:
+        return IdeaScope(None)
+    own = None if person.branch_id in seen else person.id
+    return IdeaScope(tuple(seen), author_id=own)
+
+
+def unseen_branches(person: Person, scope: IdeaScope, branch_ids: Iterable[str]) -> list[str]:
+    """Of the branches a person asks a list for, those whose ideas the scope does not show
+    (one's own branch shows one's own ideas)."""
+    if scope.branches is None:
+        return []
+    shown = {*scope.branches, *([person.branch_id] if scope.author_id is not None else [])}
+    return [b for b in branch_ids if b not in shown]
+
+
+def review_scope(person: Person) -> IdeaScope:
+    """The ideas a person may review (see `may_review_idea`): leaders every idea, a
+    secretary their branch's, anyone else none."""
+    if is_leader(person):
+        return IdeaScope(None)
+    return IdeaScope((person.branch_id,) if is_secretary(person) else ())
 
 
 def may_recategorize(person: Person, idea: Idea) -> bool:

@@ -7,9 +7,11 @@ from handlers import (
     forms,
     groups,
     ideas,
+    lists,
     project_forms,
     projects,
     registration,
+    reviewing,
     scores,
     supervision,
 )
@@ -22,8 +24,10 @@ def build_router() -> Router:
         [
             registration.FEATURE,
             ideas.FEATURE,
+            lists.FEATURE,
             groups.FEATURE,
             supervision.FEATURE,
+            reviewing.FEATURE,
             projects.FEATURE,
             scores.FEATURE,
             admin.FEATURE,

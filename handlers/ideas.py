@@ -1,4 +1,5 @@
-"""Golden ideas: submit, confirm or change the category, withdraw, list one's own."""
+"""Golden ideas: submit, confirm or change the category, withdraw (after a confirm step),
+list one's own."""
 
 from __future__ import annotations
 
@@ -145,11 +146,44 @@ async def on_button(msg: Member, services: Services) -> list[Reply]:
     if action == "set" and len(parts) == 4:
         return await _set_category(idea, parts[3], person, services)
     if action == "wd":
-        refusal = await ideas.withdraw(services, idea)
+        return [_withdraw_question(idea, person, edit=True)]
+    if action == "wdy":
+        refusal = await ideas.withdraw(services, idea, person)
         if refusal:
-            return [Reply(refusal)]
+            return [Reply(refusal, edit=True)]
         return [Reply(f"金点子 #{idea.id} 已撤回。有新想法随时再发给我。", edit=True)]
+    if action == "wdn":
+        return [
+            Reply(
+                f"好的,金点子 #{idea.id} 没有撤回。",
+                buttons=(_idea_buttons(idea.id),),
+                edit=True,
+            )
+        ]
     return [Reply("这个按钮已经失效了。")]
+
+
+def _withdraw_question(idea: Idea, person: Person, *, edit: bool) -> Reply:
+    """Withdrawing cannot be undone: ask first (or say why it cannot be withdrawn)."""
+    refusal = ideas.withdraw_refusal(idea, person)
+    if refusal:
+        return Reply(refusal, edit=edit)
+    return Reply(
+        f"确认撤回 #{idea.id}?「{excerpt(idea.text, 20)}」\n撤回后这条金点子就不再审核了。",
+        buttons=((Button("确认撤回", f"i:{idea.id}:wdy"), Button("不撤回", f"i:{idea.id}:wdn")),),
+        edit=edit,
+    )
+
+
+async def withdraw_command(msg: Member, services: Services) -> list[Reply]:
+    """撤回还没有审核的金点子:/withdraw 编号"""
+    number = parsing.number(msg.args.strip())
+    if number is None:
+        return [Reply("请写上要撤回的金点子编号,例如:/withdraw 12(编号见 /my)")]
+    idea = await services.repos.ideas.get(number)
+    if idea is None:
+        return [Reply(f"没有编号为 #{number} 的金点子。")]
+    return [_withdraw_question(idea, msg.person, edit=False)]
 
 
 async def category_command(msg: Member, services: Services) -> list[Reply]:
@@ -246,6 +280,7 @@ FEATURE = Feature(
         Command("idea", idea_command),
         Command("my", my_ideas),
         Command("category", category_command),
+        Command("withdraw", withdraw_command),
     ],
     callbacks={"i": on_button, "my": on_my_page},
     states={"idea": on_state},

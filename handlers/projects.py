@@ -1,115 +1,21 @@
-"""Key projects in chat: /review ideas, /project, /projects, /progress, /benefit, /verify and
+"""Key projects in chat: /project, /projects, /progress, /benefit, /verify and
 /reward; the rules are in handlers.rules.projects."""
 
 from __future__ import annotations
 
 from handlers import access, parsing, project_forms
-from handlers.messages import Button, Member, Reply
+from handlers.messages import Member, Reply
 from handlers.money import format_yuan
 from handlers.project_forms import NEW_USAGE, project_or_refusal
 from handlers.router import Command, Feature, Subcommand
-from handlers.rules import ideas
 from handlers.rules import projects as rules
-from handlers.rules.ideas import NEXT_STATUSES, STATUS_LABELS
 from handlers.rules.projects import text_length_ok
 from handlers.services import Services
 from storage import Project
 
-SIMPLE_MOVES = {"under_review": "审核中", "implemented": "已实施", "rewarded": "已奖励"}
-REVIEW_USAGE = (
-    "用法:/review 编号 [under_review | adopt P项目号 | merge 编号 | reject 原因 | "
-    "implemented | rewarded]"
-)
 LINK_USAGE = "用法:/project link P07 金点子编号 …"
-REVIEW_REFUSAL = "只有党委领导或作者所在支部的书记可以审核这条金点子。"
 PROGRESS_USAGE = "用法:/progress P07 [百分比] 进展,例如:/progress P07 60 已完成第一批改造"
 VERIFY_USAGE = "用法:/verify B编号 [reject 原因]"
-
-
-async def review(msg: Member, services: Services) -> list[Reply]:
-    """审核金点子:/review 编号 [动作]"""
-    person = msg.person
-    word, _, rest = msg.args.strip().partition(" ")
-    number = parsing.number(word)
-    if number is None:
-        return [Reply(REVIEW_USAGE)]
-    idea = await services.repos.ideas.get(number)
-    if idea is None or idea.status == "withdrawn":
-        return [Reply(f"没有编号为 #{number} 的金点子(或已撤回)。")]
-    if not access.may_review_idea(person, idea):
-        return [Reply(REVIEW_REFUSAL)]
-    action, _, detail = rest.strip().partition(" ")
-    detail = detail.strip()
-    if not action:
-        history = await services.repos.ideas.history(idea.id)
-        lines = [
-            f"金点子 #{idea.id}({services.category_label(idea.category)} · "
-            f"{STATUS_LABELS.get(idea.status, idea.status)}):{idea.text}"
-        ]
-        lines += [
-            f"  {services.local(when).strftime('%m-%d')} {who} → {STATUS_LABELS[to]}"
-            f"{(':' + why) if why else ''}"
-            for to, why, who, when in history
-        ]
-        lines.append(
-            "采纳:/review 编号 adopt P项目号;合并:/review 编号 merge 编号;"
-            "不采纳:/review 编号 reject 原因"
-        )
-        buttons = tuple(
-            Button(label, f"r:{idea.id}:{status}")
-            for status, label in SIMPLE_MOVES.items()
-            if status in NEXT_STATUSES.get(idea.status, ())
-        )
-        return [Reply("\n".join(lines), buttons=(buttons,) if buttons else ())]
-    if action in SIMPLE_MOVES:
-        refusal = await ideas.move(services, person, idea, action, detail)
-    elif action == "reject":
-        if not text_length_ok(detail):
-            return [Reply("不采纳要写明原因,例如:/review 12 reject 已有同类项目在做")]
-        refusal = await ideas.move(services, person, idea, "not_adopted", detail)
-    elif action == "merge":
-        target_number = parsing.number(detail)
-        target = (
-            await services.repos.ideas.get(target_number) if target_number is not None else None
-        )
-        if target is None or target.id == idea.id or target.status == "withdrawn":
-            return [Reply("请写上要合并到的另一条金点子的编号,例如:/review 12 merge 7")]
-        if not access.may_merge(person, idea, target):
-            return [Reply("只有党委领导可以把金点子合并到其他支部的金点子。")]
-        refusal = await ideas.move(
-            services, person, idea, "merged", f"与 #{target.id} 合并", merged_into=target.id
-        )
-    elif action == "adopt":
-        project = await rules.find(services, detail)
-        if project is None:
-            if rules.project_number(detail) is not None:
-                return [Reply(f"还没有重点项目 {detail.upper()}。查看全部:/projects")]
-            return [Reply("请写上重点项目编号,例如:/review 12 adopt P07")]
-        if not access.may_adopt(person, idea, project.branches):
-            return [Reply(f"{project.number} 没有本支部参与,只有党委领导可以把这条金点子纳入。")]
-        return [Reply(await rules.link(services, person, project, idea))]
-    else:
-        return [Reply(REVIEW_USAGE)]
-    if refusal:
-        return [Reply(refusal)]
-    return [Reply(f"金点子 #{idea.id} 已更新,已通知作者。")]
-
-
-async def on_button(msg: Member, services: Services) -> list[Reply]:
-    person = msg.person
-    parts = (msg.callback or "").split(":")
-    number = parsing.number(parts[1]) if len(parts) == 3 else None
-    if number is None or parts[2] not in SIMPLE_MOVES:
-        return [Reply("这个按钮已经失效了。")]
-    idea = await services.repos.ideas.get(number)
-    if idea is None or not access.may_review_idea(person, idea):
-        return [Reply(REVIEW_REFUSAL)]
-    refusal = await ideas.move(services, person, idea, parts[2], "")
-    return [
-        Reply(
-            refusal or f"金点子 #{idea.id} 已改为“{SIMPLE_MOVES[parts[2]]}”,已通知作者。", edit=True
-        )
-    ]
 
 
 def _describe(services: Services, project: Project, names: dict[str, str]) -> str:
@@ -240,7 +146,6 @@ async def verify(msg: Member, services: Services) -> list[Reply]:
 
 FEATURE = Feature(
     commands=[
-        Command("review", review, access.PROJECT_STAFF),
         Command(
             "project",
             project,
@@ -268,5 +173,4 @@ FEATURE = Feature(
         Command("verify", verify, access.LEADERS),
         Command("reward", project_forms.reward, access.LEADERS),
     ],
-    callbacks={"r": on_button},
 )

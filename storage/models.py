@@ -85,6 +85,44 @@ class Idea:
     updated_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class IdeaScope:
+    """Which ideas a person may see: those of `branches` (None: of every branch) and, when
+    `author_id` is set, that person's own ideas besides."""
+
+    branches: tuple[str, ...] | None
+    author_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdeaFilter:
+    """What a list asks for within a scope; an empty field asks nothing of its column."""
+
+    statuses: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    branches: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    """Created from `since` (inclusive) to `until` (exclusive)."""
+    terms: tuple[str, ...] = ()
+    """Words of the similarity index every idea listed holds."""
+
+
+class IdeaLine(NamedTuple):
+    """An idea with the names a list shows beside it."""
+
+    idea: Idea
+    author_name: str
+    branch_name: str
+
+
+class SavedList(NamedTuple):
+    """The filter behind a list's paging buttons, and whose list it is."""
+
+    person_id: int
+    filter: str
+
+
 class IdeaEvent(NamedTuple):
     """One status change of an idea."""
 

@@ -80,6 +80,8 @@ class Chat:
         self.chat_type = chat_type
         self.chat_id = chat_id or user
         self.last_buttons: list[dict[str, str]] = []
+        self.received: list[dict[str, Any]] = []
+        """Every message this chat was sent (its text and buttons), oldest first."""
 
     def incoming(
         self,
@@ -106,9 +108,11 @@ class Chat:
         await self.app.router.dispatch(msg, self.app.services)
         await self.sender.run_once()
         new = self.transport.sent[before:]
-        for _, payload in new:
+        for chat, payload in new:
             if payload.get("buttons"):
                 self.last_buttons = [b for row in payload["buttons"] for b in row]
+            if chat == self.chat_id:
+                self.received.append(payload)
         return [str(p["text"]) for chat, p in new if chat == self.chat_id]
 
     async def say(self, text: str, **extra: Any) -> list[str]:
@@ -116,6 +120,14 @@ class Chat:
 
     async def press(self, label: str) -> list[str]:
         data = next(b["data"] for b in self.last_buttons if b["label"] == label)
+        return await self.deliver(self.incoming(callback=data))
+
+    async def press_on(self, start: str, label: str) -> list[str]:
+        """Press a button of the latest message to this chat whose text begins with `start`
+        (when one reply is several messages, each with its own buttons)."""
+        message = next(m for m in reversed(self.received) if str(m["text"]).startswith(start))
+        buttons = [b for row in message.get("buttons", ()) for b in row]
+        data = next(b["data"] for b in buttons if b["label"] == label)
         return await self.deliver(self.incoming(callback=data))
 
     async def share_contact(self, phone: str, user_id: str | None = None) -> list[str]:

@@ -104,7 +104,8 @@ async def test_buttons_of_someone_else_or_withdrawn_ideas(
     assert "不是您提交的" in replies[0]
     assert (await idea_rows(app.repos))[0]["status"] == "submitted"
 
-    assert "已撤回" in (await zhang.press("撤回"))[0]
+    assert "确认撤回 #1" in (await zhang.press("撤回"))[0]  # withdrawing asks first
+    assert "已撤回" in (await zhang.press("确认撤回"))[0]
     replies = await zhang.deliver(zhang.incoming(callback="i:1:set:safety"))
     assert "已经撤回" in replies[0]
     row = (await idea_rows(app.repos))[0]

@@ -172,6 +172,7 @@ def test_the_console_keeps_each_button_s_number_across_messages(tmp_path: Path) 
         "8\n"  # 安全生产
         "皮带机头加装防护栏,防止卷人\n"
         "3\n"  # 撤回, the same number as under the first idea
+        "11\n"  # 确认撤回 (withdrawing is confirmed first)
         "/quit\n"
     )
     result = cli("console", "--as", "E001", db=db, stdin=script)
@@ -179,6 +180,7 @@ def test_the_console_keeps_each_button_s_number_across_messages(tmp_path: Path) 
     out = result.stdout
     assert out.count("[1] 确认  [2] 改类别  [3] 撤回") == 2
     assert "[8] 安全生产" in out and "已改为:安全生产" in out
+    assert "[11] 确认撤回  [12] 不撤回" in out
     assert "金点子 #2 已撤回" in out
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT category, status FROM ideas ORDER BY id").fetchall()

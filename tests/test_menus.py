@@ -29,7 +29,9 @@ PEOPLE = {
     LEADER: ("L001", "孙矿长", "13800000031"),
     ADMIN: ("A001", "管理员", "13800000041"),
 }
-EVERYONE = {"bind", "cancel", "category", "help", "idea", "my", "start"}
+EVERYONE = {
+    "bind", "cancel", "category", "help", "idea", "ideas", "my", "search", "start", "withdraw",
+}  # fmt: skip
 """What every registered person may use: the default scope's menu."""
 SECRETARY_MENU = EVERYONE | {
     "benefit", "findings", "invite", "progress", "project", "projects", "review",

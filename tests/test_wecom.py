@@ -548,11 +548,16 @@ async def test_the_numbered_fallback_keeps_each_action_s_number(
     async with httpx.AsyncClient() as client:
         await phone.post(client, phone.xml(ZHANG, "3"))
         texts = await wait_texts(wecom_api, ZHANG, 5)
-        assert "已撤回" in texts[4]
+        assert "确认撤回 #1" in texts[4]  # withdrawing is confirmed, on a card of its own
         await phone.post(client, phone.xml(ZHANG, "3"))  # the menu was good for one press
         texts = await wait_texts(wecom_api, ZHANG, 6)
-    assert "内容太短" in texts[5]
+        assert "内容太短" in texts[5]
+        card = next(m for m in reversed(wecom_api.sent) if "template_card" in m)
+        keys = {b["text"]: b["key"] for b in card["template_card"]["button_list"]}
+        await phone.post(client, phone.xml(ZHANG, event_key=keys["确认撤回"]))
+        texts = await wait_texts(wecom_api, ZHANG, 7)
+    assert "已撤回" in texts[6]
     await channel.send(ZHANG, Outgoing(f"金点子 #1\n{long}", (unsure,)))
-    assert "\n3. 撤回" in wecom_api.texts(ZHANG)[6]  # numbers outlive the press that used one
+    assert "\n3. 撤回" in wecom_api.texts(ZHANG)[7]  # numbers outlive the press that used one
     row = await app.repos.db.fetchone("SELECT status FROM ideas WHERE id = 1")
     assert row[0] == "withdrawn"

@@ -141,8 +141,13 @@ CANDIDATES = 30
 SIMILAR_SHOWN = 3
 
 
-async def similar_ideas(services: Services, words: Sequence[str]) -> list[Idea]:
+async def similar_ideas(
+    services: Services, words: Sequence[str], indexed: int | None = None
+) -> list[Idea]:
     """Up to three stored ideas like one with these words, best first.
+
+    `indexed` is the id of the stored idea these words are of, when it is already indexed
+    (the review queue): it is left out and its words are counted once.
 
     Bounded whatever the number of stored ideas: the document counts pick the idea's
     `RARE_TERMS` rarest terms (those carry most of the TF-IDF weight a similar idea must
@@ -156,13 +161,16 @@ async def similar_ideas(services: Services, words: Sequence[str]) -> list[Idea]:
     total, counts = await search.frequencies(own)
     rare = sorted((w for w in own if counts.get(w, 0) > 0), key=lambda w: (counts[w], w))
     weights = {w: math.log((2 + total) / (2 + counts[w])) + 1 for w in rare[:RARE_TERMS]}
-    candidates = await search.holding(weights, per_term=PER_TERM, limit=CANDIDATES)
+    extra = 0 if indexed is None else 1
+    candidates = await search.holding(weights, per_term=PER_TERM, limit=CANDIDATES + extra)
+    candidates = [c for c in candidates if c.idea_id != indexed][:CANDIDATES]
     if not candidates:
         return []
     split = [(other_id, other.split()) for other_id, other in candidates]
     total, df = await search.frequencies([*own, *(w for _, ws in split for w in ws)])
-    total += 1  # this idea, about to be indexed
-    df.update({w: df.get(w, 0) + 1 for w in own})
+    if indexed is None:
+        total += 1  # this idea, about to be indexed
+        df.update({w: df.get(w, 0) + 1 for w in own})
     scored = similarity.best(words, split, total, df)
     threshold = services.settings.similarity_threshold
     found = [other_id for score, other_id in scored[:SIMILAR_SHOWN] if score >= threshold]
@@ -173,11 +181,27 @@ async def confirm(services: Services, idea: Idea) -> None:
     await services.repos.ideas.confirm(idea.id, services.now())
 
 
-async def withdraw(services: Services, idea: Idea) -> str | None:
-    """Withdraw an idea nobody has acted on yet; a refusal reason or None."""
+def withdraw_refusal(idea: Idea, person: Person) -> str | None:
+    """Why `person` may not withdraw the idea (only its author, while nobody has reviewed
+    it), or None."""
+    if idea.author_id != person.id:
+        return f"金点子 #{idea.id} 不是您提交的,只有作者本人可以撤回。"
+    if idea.status == "withdrawn":
+        return f"金点子 #{idea.id} 已经撤回了。"
     if idea.status != "submitted":
-        return f"金点子 #{idea.id} 已经{status_label(idea.status)},不能撤回了。"
-    await services.repos.ideas.set_status(idea.id, "withdrawn", services.now())
+        return (
+            f"金点子 #{idea.id} 已经有人审核(现在是“{status_label(idea.status)}”),不能撤回了。"
+            "如需更正,请联系支部书记。"
+        )
+    return None
+
+
+async def withdraw(services: Services, idea: Idea, person: Person) -> str | None:
+    """Withdraw an idea nobody has reviewed yet, kept in its history; a refusal or None."""
+    refusal = withdraw_refusal(idea, person)
+    if refusal:
+        return refusal
+    await services.repos.ideas.move(idea, "withdrawn", person.id, "", services.now())
     return None
 
 

@@ -24,9 +24,13 @@ from storage.models import (
     Idea,
     IdeaEvent,
     IdeaFact,
+    IdeaFilter,
     IdeaGroup,
+    IdeaLine,
+    IdeaScope,
     IdeaText,
     Person,
+    SavedList,
     TermFrequencies,
     TermMatch,
 )
@@ -58,6 +62,113 @@ def _scope(branch_id: str | None, excluded: Collection[str]) -> tuple[str, list[
         where += " AND branch_id = ?"
         params.append(branch_id)
     return where, params
+
+
+def _match(terms: Iterable[str]) -> str:
+    """An FTS5 query holding every one of `terms`, each quoted as a phrase."""
+    return " ".join('"' + t.replace('"', '""') + '"' for t in sorted(set(terms)))
+
+
+def _among(column: str, values: Sequence[str], params: list[Any]) -> str:
+    """`column` is one of `values`. One value may use an index on the column; for several
+    the column is written `+column`, so that the planner keeps reading in id order (an
+    IN over an index's first column would gather every match and sort them)."""
+    params.extend(values)
+    if len(values) == 1:
+        return f"{column} = ?"
+    return f"+{column} IN ({','.join('?' * len(values))})"
+
+
+def _scope_where(scope: IdeaScope, params: list[Any]) -> list[str]:
+    if scope.branches is None:
+        return []
+    parts = [_among("i.branch_id", scope.branches, params)] if scope.branches else []
+    if scope.author_id is not None:
+        parts.append("i.author_id = ?")
+        params.append(scope.author_id)
+    return ["(" + " OR ".join(parts) + ")" if parts else "0"]
+
+
+def _filter_where(filters: IdeaFilter, params: list[Any]) -> list[str]:
+    where = []
+    for column, values in (
+        ("i.status", filters.statuses),
+        ("i.category", filters.categories),
+        ("i.branch_id", filters.branches),
+    ):
+        if values:
+            where.append(_among(column, values, params))
+    if filters.since is not None:
+        where.append("i.created_at >= ?")
+        params.append(to_db_time(filters.since))
+    if filters.until is not None:
+        where.append("i.created_at < ?")
+        params.append(to_db_time(filters.until))
+    return where
+
+
+_LINE = (
+    "SELECT i.*, (SELECT name FROM people WHERE id = i.author_id) AS author_name,"
+    " (SELECT name FROM branches WHERE id = i.branch_id) AS branch_name"
+)
+"""An idea with its author's and branch's names, looked up for the rows of the page only."""
+
+
+PROBED = 1000
+"""Up to this many ideas of one person are each looked up in the index of words; a person
+with more has their search walked along the index (their share of a term's ideas is large
+enough to fill a page soon)."""
+
+
+def listing_query(
+    scope: IdeaScope, filters: IdeaFilter, *, limit: int, offset: int, probe: bool = False
+) -> tuple[str, list[Any]]:
+    """The SQL of one page of a list, newest first, and its parameters.
+
+    Each shape reads in order from an index and stops once the page is full, so a page
+    costs about the same however many ideas match:
+    - search terms: the index of words newest first (FTS5 walks a term's ideas in rowid
+      order); with `probe` (one person with few ideas) that person's ideas, each looked up
+      in it;
+    - a time range, for more than one person: the time index `ideas_created` backwards,
+      newest first by time (only ideas of the very same moment are sorted, by id), since a
+      month of a million ideas is too many to sort;
+    - otherwise id order: a person's ideas from `ideas_author`, a branch's from
+      `ideas_branch`, one status from `ideas_status`, the rest from the table."""
+    params: list[Any] = []
+    where = _scope_where(scope, params) + _filter_where(filters, params)
+    if filters.terms and probe:
+        where.append("EXISTS (SELECT 1 FROM idea_terms WHERE idea_terms MATCH ? AND rowid = i.id)")
+        params.append(_match(filters.terms))
+    elif filters.terms:
+        sql = (
+            f"{_LINE} FROM idea_terms t CROSS JOIN ideas i ON i.id = t.rowid"
+            f" WHERE idea_terms MATCH ?{''.join(' AND ' + w for w in where)}"
+            " ORDER BY t.rowid DESC LIMIT ? OFFSET ?"
+        )
+        return sql, [_match(filters.terms), *params, limit, offset]
+    condition = f" WHERE {' AND '.join(where)}" if where else ""
+    if filters.since is not None and scope.branches != ():
+        sql = (
+            f"{_LINE} FROM ideas i INDEXED BY ideas_created{condition}"
+            " ORDER BY i.created_at DESC, i.id DESC LIMIT ? OFFSET ?"
+        )
+    else:
+        sql = f"{_LINE} FROM ideas i{condition} ORDER BY i.id DESC LIMIT ? OFFSET ?"
+    return sql, [*params, limit, offset]
+
+
+def waiting_query(scope: IdeaScope, *, after: int, limit: int) -> tuple[str, list[Any]]:
+    """The SQL of the ideas waiting for a first review after id `after`, oldest first: a
+    branch's from the partial index `ideas_waiting`, the whole mine's from `ideas_status`."""
+    params: list[Any] = [after]
+    where = ["i.status = 'submitted'", "i.id > ?", *_scope_where(scope, params)]
+    sql = f"{_LINE} FROM ideas i WHERE {' AND '.join(where)} ORDER BY i.id LIMIT ?"
+    return sql, [*params, limit]
+
+
+def _line(row: sqlite3.Row) -> IdeaLine:
+    return IdeaLine(_idea(row), row["author_name"] or "", row["branch_name"] or row["branch_id"])
 
 
 async def _frequencies(
@@ -122,6 +233,7 @@ class IdeaRepo:
         )
 
     async def set_status(self, idea_id: int, status: str, now: datetime) -> None:
+        """Set the status without history (seeding and tests; chat steps use `move`)."""
         await self._db.execute(
             "UPDATE ideas SET status = ?, updated_at = ? WHERE id = ?",
             (status, to_db_time(now), idea_id),
@@ -147,6 +259,54 @@ class IdeaRepo:
             " created_at) VALUES (?, ?, ?, ?, ?, ?)",
             (idea.id, person_id, idea.status, status, reason, to_db_time(now)),
         )
+
+    async def listing(
+        self, scope: IdeaScope, filters: IdeaFilter, *, limit: int, offset: int
+    ) -> list[IdeaLine]:
+        """One page of the ideas in `scope` that `filters` asks for, newest first; read on
+        the read connection (the last commit)."""
+        probe = False
+        if filters.terms and scope.branches == () and scope.author_id is not None:
+            row = await self._db.reader.fetchone(
+                "SELECT count(*) FROM (SELECT 1 FROM ideas WHERE author_id = ? LIMIT ?)",
+                (scope.author_id, PROBED + 1),
+            )
+            probe = row is not None and int(row[0]) <= PROBED
+        sql, params = listing_query(scope, filters, limit=limit, offset=offset, probe=probe)
+        return [_line(r) for r in await self._db.reader.fetchall(sql, params)]
+
+    async def waiting(self, scope: IdeaScope, *, after: int, limit: int) -> list[IdeaLine]:
+        """Ideas in `scope` waiting for a first review, oldest first, from id `after` on."""
+        sql, params = waiting_query(scope, after=after, limit=limit)
+        return [_line(r) for r in await self._db.reader.fetchall(sql, params)]
+
+    async def count_waiting(self, scope: IdeaScope, *, after: int = 0) -> int:
+        """How many ideas in `scope` wait for a first review (of those after id `after`)."""
+        params: list[Any] = [after]
+        where = ["i.status = 'submitted'", "i.id > ?", *_scope_where(scope, params)]
+        row = await self._db.reader.fetchone(
+            f"SELECT count(*) FROM ideas i WHERE {' AND '.join(where)}", params
+        )
+        return int(row[0]) if row else 0
+
+    async def line(self, idea_id: int) -> IdeaLine | None:
+        row = await self._db.fetchone(f"{_LINE} FROM ideas i WHERE i.id = ?", (idea_id,))
+        return _line(row) if row else None
+
+    async def save_list(self, token: str, person_id: int, filter_text: str, now: datetime) -> None:
+        """Keep a list's filter under `token` (the same filter of the same person, the same
+        token: kept once)."""
+        await self._db.execute(
+            "INSERT INTO idea_lists (token, person_id, filter, created_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(token) DO NOTHING",
+            (token, person_id, filter_text, to_db_time(now)),
+        )
+
+    async def saved_list(self, token: str) -> SavedList | None:
+        row = await self._db.fetchone(
+            "SELECT person_id, filter FROM idea_lists WHERE token = ?", (token,)
+        )
+        return SavedList(int(row[0]), str(row[1])) if row else None
 
     async def history(self, idea_id: int) -> list[IdeaEvent]:
         """(to status, reason, who, when) of every change, oldest first."""
