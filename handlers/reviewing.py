@@ -107,19 +107,19 @@ async def _queue(msg: Member, services: Services, *, after: int, edit: bool) -> 
     if not batch:
         done = "后面没有等待审核的金点子了。" if after else "目前没有等待审核的金点子。"
         return [Reply(done, edit=edit)]
-    total = await repo.count_waiting(scope)
     shown = batch[:BATCH]
-    first = "从最早的开始" if not after else "接着往下"
-    replies = [
-        Reply(
-            f"等待首次审核的金点子共 {total} 条,{first}(点下面的按钮处理):",
-            edit=edit,
-        )
-    ]
+    # one count per press (a leader's queue at a million ideas counts 300,000 rows)
+    if after:
+        header = "等待首次审核的金点子,接着往下(点下面的按钮处理):"
+        rest = await repo.count_waiting(scope, after=shown[-1].idea.id) if len(batch) > BATCH else 0
+    else:
+        total = await repo.count_waiting(scope)
+        header = f"等待首次审核的金点子共 {total} 条,从最早的开始(点下面的按钮处理):"
+        rest = total - len(shown)
+    replies = [Reply(header, edit=edit)]
     for line in shown:
         replies.append(Reply(await _card(services, line), buttons=_buttons(line.idea)))
     if len(batch) > BATCH:
-        rest = await repo.count_waiting(scope, after=shown[-1].idea.id)
         replies.append(
             Reply(
                 f"还有 {rest} 条等待审核。",
