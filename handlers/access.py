@@ -217,6 +217,11 @@ def may_verify_benefit(person: Person, claimed_by: int) -> bool:
     return is_leader(person) and person.id != claimed_by
 
 
+def may_confirm_reward(person: Person, recipient_ids: Iterable[int | None]) -> bool:
+    """Leaders confirm rewards, never one that pays themselves."""
+    return is_leader(person) and person.id not in set(recipient_ids)
+
+
 # -- supervision -------------------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ from handlers import access, forms, parsing
 from handlers.forms import Answers, Ask, Choice, Problem
 from handlers.messages import Member, Reply
 from handlers.money import format_yuan, parse_yuan, take_amount
-from handlers.rules import names
+from handlers.rules import names, rewards
 from handlers.rules import projects as rules
 from handlers.rules.projects import NewProject, text_length_ok
 from handlers.services import Services
@@ -437,9 +437,11 @@ BENEFIT = forms.Form(
 
 REWARD_USAGE = (
     "用法:/reward P07 查看建议并按步骤确认;"
-    "/reward P07 confirm 工号或支部:金额,工号或支部:金额 [备注]\n"
+    "/reward P07 confirm 工号或支部:金额,工号或支部:金额 [备注];"
+    "/reward P07 set-aside 不予奖励的原因\n"
     "例如:/reward P07 confirm E001:5000,机掘一队:2200 11月安全办公会"
 )
+SET_ASIDE_WORDS = ("set-aside", "setaside", "不予奖励", "搁置")
 
 
 def _encode(shares: Sequence[RewardShare]) -> str:
@@ -483,11 +485,12 @@ async def _shares(
         fen = parse_yuan(amount)
         if isinstance(fen, str):
             return Problem(f"{parsing.shown(who)} 的金额不对:{fen}")
-        share = await rules.reward_share(services, who, fen)
+        share = await rewards.reward_share(services, who, fen)
         if isinstance(share, str):
             return Problem(share)
-        if share.person_id == msg.person.id:
-            return Problem("不能给自己确认奖励,请另一位党委领导确认。")
+        refusal = rewards.confirm_refusal(msg.person, [share])
+        if refusal:
+            return Problem(refusal)
         key = (share.person_id, share.branch_id)
         if key in merged:  # named twice: one share of the sum
             share = share._replace(amount_fen=merged[key].amount_fen + fen)
@@ -495,7 +498,7 @@ async def _shares(
     if not merged:
         return Problem("请写上获奖的人或支部和金额,例如:E001:2000,机掘一队:3000")
     total = sum(s.amount_fen for s in merged.values())
-    basis = (await rules.proposal(services, project)).basis_fen
+    basis = (await rewards.proposal(services, project)).basis_fen
     if total > basis:
         return Problem(
             f"奖励总额 {format_yuan(total)} 不能超过待奖励的核实效益 {format_yuan(basis)}。"
@@ -519,12 +522,8 @@ async def _typed_shares(
 
 
 async def _pending(services: Services) -> list[Project]:
-    """Projects with verified benefit not yet rewarded."""
-    return [
-        p
-        for p in await services.repos.projects.all()
-        if (await rules.proposal(services, p)).basis_fen > 0
-    ]
+    """Projects with verified benefit not yet rewarded nor set aside."""
+    return await rewards.pending_projects(services)
 
 
 async def _reward_project(
@@ -535,7 +534,7 @@ async def _reward_project(
 
 
 async def reward(msg: Member, services: Services) -> list[Reply]:
-    """奖励建议与确认:/reward [P07 [confirm 工号或支部:金额,… 备注]](确认前都会再问一次)"""
+    """奖励建议与确认:/reward [P07 [confirm 工号或支部:金额,… 备注 | set-aside 原因]]"""
     word, _, rest = msg.args.strip().partition(" ")
     if not word:
         if not await _pending(services):
@@ -544,10 +543,12 @@ async def reward(msg: Member, services: Services) -> list[Reply]:
     found = await project_or_refusal(services, word, REWARD_USAGE)
     if isinstance(found, str):
         return [Reply(found)]
-    if (await rules.proposal(services, found)).basis_fen <= 0:
+    if (await rewards.proposal(services, found)).basis_fen <= 0:
         return [Reply(f"{found.number} 没有待奖励的核实效益。")]
     answers: Answers = {"project": str(found.id)}
     action, _, detail = rest.strip().partition(" ")
+    if action.lower() in SET_ASIDE_WORDS:
+        return await _start_set_aside(msg, services, found, detail.strip())
     if action and action.lower() not in ("confirm", "确认"):
         return [Reply(REWARD_USAGE)]
     if action:
@@ -562,27 +563,33 @@ async def reward(msg: Member, services: Services) -> list[Reply]:
 
 
 async def _record(msg: Member, services: Services, answers: Answers) -> list[Reply]:
-    if not access.is_leader(msg.person):
-        return [Reply("只有党委领导可以确认奖励。")]
     found = await _project_of(services, answers)
     shares = await _decode(services, answers["shares"])
     if found is None or shares is None:
         return [Reply("获奖人或项目已不在名册里,没有记录。请重新发送 /reward。")]
-    if any(s.person_id == msg.person.id for s in shares):
-        return [Reply("不能给自己确认奖励,请另一位党委领导确认。")]
-    offer = await rules.proposal(services, found)
+    offer = await rewards.proposal(services, found)
     note = answers.get("note", NONE)
-    done = await rules.record_reward(
-        services, msg.person, found, offer.basis_fen, shares, "" if note == NONE else note
+    done = await rewards.record_reward(
+        services, msg.person, found, shares, "" if note == NONE else note
     )
     if isinstance(done, str):
         return [Reply(done)]
     total = sum(s.amount_fen for s in shares)
-    told = f"已通知 {done} 人。" if done else ""
+    told = f"已通知 {done.people_told} 人" if done.people_told else ""
+    if done.groups_told:
+        told += ("和" if told else "已通知") + f" {done.groups_told} 个支部群"
+    left = offer.basis_fen - done.basis_fen
+    rest = (
+        f"本次用去核实效益 {format_yuan(done.basis_fen)},其余 {format_yuan(left)} "
+        "留在待奖励名单上。"
+        if left > 0
+        else ""
+    )
     return [
         Reply(
             f"已记录 {found.number} 的奖励 {format_yuan(total)}"
-            f"(建议 {format_yuan(offer.proposed_fen)})。系统只记账,不自动发放。{told}"
+            f"(建议 {format_yuan(offer.proposed_fen)})。{rest}系统只记账,不自动发放。"
+            + (f"{told}。" if told else "")
         )
     ]
 
@@ -595,20 +602,21 @@ async def _ask_shares(msg: Member, services: Services, answers: Answers) -> Ask:
     found = await _project_of(services, answers)
     if found is None:
         return Ask("这个项目已不存在,请发送 /cancel。")
-    offer = await rules.proposal(services, found)
-    branch_names = {b.id: b.name for b in await services.repos.org.branches()}
-    proposed = rules.even_shares(found, branch_names, offer.proposed_fen)
+    offer = await rewards.proposal(services, found)
+    proposed = await rewards.proposed_shares(services, found, offer.proposed_fen)
     text = (
-        f"{found.number} 待奖励的核实效益 {format_yuan(offer.basis_fen)};按规则职工得 "
+        f"{found.number} 待奖励的核实效益 {format_yuan(offer.basis_fen)};按档累进职工得 "
         f"{offer.share:.0%},建议奖励 {format_yuan(offer.proposed_fen)},其余归企业。\n"
         "请写上获奖的人或支部和金额,例如 E001:5000,机掘一队:2200"
     )
     if not proposed:
         return Ask(text + "。")
     split = "、".join(f"{s.label} {format_yuan(s.amount_fen)}" for s in proposed)
+    if rewards.confirm_refusal(msg.person, proposed):  # the leader is one of the recipients
+        return Ask(f"{text}。\n建议分给:{split};{rewards.SELF_REWARD}")
     return Ask(
-        f"{text};或点“按建议”平均分给参与支部({split})。",
-        (Choice("按建议分给参与支部", _encode(proposed)),),
+        f"{text};或点“按建议”分给建议的获奖人({split})。",
+        (Choice("按建议分配", _encode(proposed)),),
     )
 
 
@@ -621,7 +629,7 @@ async def _note(text: str, msg: Member, services: Services, answers: Answers) ->
 async def _reward_summary(msg: Member, services: Services, answers: Answers) -> str:
     found = await _project_of(services, answers)
     shares = await _decode(services, answers["shares"]) or []
-    offer = await rules.proposal(services, found) if found is not None else None
+    offer = await rewards.proposal(services, found) if found is not None else None
     note = answers.get("note", NONE)
     lines = [f"请确认 {found.number}「{found.title}」的奖励:" if found else "请确认奖励:"]
     lines += [f"  {s.label} {format_yuan(s.amount_fen)}" for s in shares]
@@ -656,4 +664,53 @@ REWARD = forms.Form(
     confirm=_reward_summary,
 )
 
-FORMS = (NEW_PROJECT, BENEFIT, REWARD)
+
+# -- /reward P07 set-aside --------------------------------------------------------------------
+
+
+async def _start_set_aside(
+    msg: Member, services: Services, project: Project, reason: str
+) -> list[Reply]:
+    if not text_length_ok(reason) or len(reason) > MAX_NOTE:
+        return [
+            Reply(
+                f"不予奖励要写明原因({MAX_NOTE} 字以内),例如:"
+                f"/reward {project.number} set-aside 效益已在其他项目奖励过"
+            )
+        ]
+    return await forms.start(
+        SET_ASIDE, msg, services, {"project": str(project.id), "reason": reason}
+    )
+
+
+async def _set_aside_summary(msg: Member, services: Services, answers: Answers) -> str:
+    found = await _project_of(services, answers)
+    if found is None:
+        return "这个项目已不存在,请点“取消”。"
+    offer = await rewards.proposal(services, found)
+    return (
+        f"请确认:{found.number}「{found.title}」待奖励的核实效益 {format_yuan(offer.basis_fen)}"
+        f"不予奖励,从安全办公会奖励名单上移除。\n原因:{answers['reason']}"
+    )
+
+
+async def _set_aside(msg: Member, services: Services, answers: Answers) -> list[Reply]:
+    if not access.is_leader(msg.person):
+        return [Reply("只有党委领导可以决定不予奖励。")]
+    found = await _project_of(services, answers)
+    if found is None:
+        return [Reply("这个项目已不存在,没有记录。")]
+    fen = await rewards.set_aside(services, msg.person, found, answers["reason"])
+    if fen <= 0:
+        return [Reply(f"{found.number} 没有待奖励的核实效益了。")]
+    return [
+        Reply(
+            f"已记录:{found.number} 的 {format_yuan(fen)} 核实效益不予奖励"
+            f"(原因:{answers['reason']}),不再列入奖励名单。"
+        )
+    ]
+
+
+SET_ASIDE = forms.Form("reward_set_aside", (), _set_aside, confirm=_set_aside_summary)
+
+FORMS = (NEW_PROJECT, BENEFIT, REWARD, SET_ASIDE)

@@ -11,7 +11,8 @@ from datetime import datetime
 from handlers.money import format_yuan
 from handlers.rules.ideas import DIGEST_SHOWN, BranchWeek, status_label
 from handlers.rules.periods import Quarter
-from handlers.rules.projects import STALE_DAYS, MeetingItem, Nudge
+from handlers.rules.projects import STALE_DAYS, Nudge
+from handlers.rules.rewards import MeetingItem
 from handlers.rules.scores import PART_LABELS, PARTS, BranchScore
 from handlers.rules.supervision import AgendaDepartment, DepartmentVisits, MeetingBrief
 from handlers.services import Services
@@ -137,16 +138,30 @@ def quarterly_report_request(quarter: Quarter, projects: Sequence[str]) -> str:
 
 
 def reward_meeting(items: Sequence[MeetingItem]) -> str | None:
+    """Every verified benefit still waiting for its reward, each with its proposal and the
+    proposed recipients."""
     if not items:
         return None
-    lines = ["🏅 安全办公会(矿长特别奖励):上次以来核实效益的重点项目"]
+    lines = ["🏅 安全办公会(矿长特别奖励):待奖励的核实效益(奖励或不予奖励前每月都会列出)"]
     for item in items:
         offer = item.proposal
-        lines.append(
-            f"  {item.project.number} {item.project.title}:新核实 "
-            f"{format_yuan(item.newly_verified_fen)},待奖励 {format_yuan(offer.basis_fen)},"
-            f"建议奖励 {format_yuan(offer.proposed_fen)}({offer.share:.0%})"
+        new = (
+            f"新核实 {format_yuan(item.newly_verified_fen)},"
+            if item.newly_verified_fen
+            else "此前已列,"
         )
+        lines.append(
+            f"  {item.project.number} {item.project.title}:{new}"
+            f"待奖励 {format_yuan(offer.basis_fen)},"
+            f"建议奖励 {format_yuan(offer.proposed_fen)}(按档累进,合 {offer.share:.0%})"
+        )
+        if item.shares:
+            lines.append(
+                "    建议分给:"
+                + "、".join(f"{s.label} {format_yuan(s.amount_fen)}" for s in item.shares)
+            )
+        number = item.project.number
+        lines.append(f"    确认:/reward {number};不予奖励:/reward {number} set-aside 原因")
     return "\n".join(lines)
 
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from handlers import render
 from handlers.notify import Notice
-from handlers.rules import audience, ideas, projects, scores, supervision
+from handlers.rules import audience, ideas, projects, rewards, scores, supervision
 from handlers.rules.periods import Month, Quarter
 from handlers.services import Services
 from scheduler.calendar import JOB_SPECS, JobSpec
@@ -69,9 +69,10 @@ async def quarterly_review(services: Services, at: datetime) -> list[Notice]:
 
 
 async def reward_meeting(services: Services, at: datetime) -> list[Notice]:
-    """First Thursday: leaders, the projects verified since the last meeting and proposals."""
+    """First Thursday: leaders, every verified benefit not yet rewarded nor set aside, with
+    proposals and recipients; what was verified since the last meeting is marked new."""
     since = await services.repos.job_runs.last_fire("reward_meeting", before=at)
-    items = await projects.reward_meeting_items(services, since or at - timedelta(days=35))
+    items = await rewards.reward_meeting_items(services, since or at - timedelta(days=35))
     text = render.reward_meeting(items)
     leaders = await audience.leaders(services)
     return [Notice(tuple(leaders), text)] if text and leaders else []

@@ -330,6 +330,21 @@ class RewardShare(NamedTuple):
     amount_fen: int
 
 
+class PendingClaim(NamedTuple):
+    """A verified benefit claim not yet fully rewarded nor set aside."""
+
+    benefit_id: int
+    project_id: int
+    amount_fen: int
+    rewarded_fen: int
+    """The part of `amount_fen` that rewards have already taken as their basis."""
+    verified_at: datetime
+
+    @property
+    def open_fen(self) -> int:
+        return self.amount_fen - self.rewarded_fen
+
+
 class RewardReceived(NamedTuple):
     """A reward naming a person, as that person sees it."""
 

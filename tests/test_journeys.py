@@ -136,7 +136,7 @@ async def test_a_committee_leader(
     assert any("B1" in t and "核实" in t for t in told(transport, secretary.chat_id))
 
     await leader.say("/reward P01")
-    await tap(leader, transport, "按建议分给参与支部")
+    await tap(leader, transport, "按建议分配")
     summary = (await tap(leader, transport, "不写备注"))[-1]
     assert "确认" in [b["label"] for b in last_buttons_to(transport, leader.chat_id)], summary
     assert "已记录 P01 的奖励" in (await tap(leader, transport, "确认"))[-1]

@@ -196,7 +196,8 @@ async def test_a_reward_by_buttons_takes_the_proposal(
     assert "建议奖励 2.40 万元" in proposal and "按建议" in labels(leader)[0]
     await leader.press(labels(leader)[0])
     summary = (await leader.press("不写备注"))[-1]
-    assert "机掘一队党支部 1.20 万元" in summary and "综采一队党支部 1.20 万元" in summary
+    # the lead (first) branch takes two parts, the other branch one (it was an even split)
+    assert "机掘一队党支部 1.60 万元" in summary and "综采一队党支部 8,000.00 元" in summary
     before = len(transport.sent)
     done = (await leader.press("确认"))[-1]
     assert "已记录 P01 的奖励 2.40 万元" in done
@@ -206,8 +207,8 @@ async def test_a_reward_by_buttons_takes_the_proposal(
     assert len(transport.sent) - before == 2  # the reply and the one notice
     recipients = await rows(app, "reward_recipients")
     assert [(r["branch_id"], r["amount_fen"]) for r in recipients] == [
-        ("jj1", 1_200_000),
-        ("zc1", 1_200_000),
+        ("jj1", 1_600_000),
+        ("zc1", 800_000),
     ]
 
 

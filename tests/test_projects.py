@@ -11,7 +11,7 @@ import pytest
 from bot.app import App
 from handlers.money import format_yuan, parse_yuan
 from handlers.render import reward_meeting
-from handlers.rules.projects import reward_meeting_items, tier_share
+from handlers.rules.rewards import reward_meeting_items, tier_share
 from handlers.services import Services
 from scheduler.runner import run_job
 from tests.support import Chat, Clock, RecordingTransport, idea_rows, register_people
@@ -195,8 +195,11 @@ async def test_reward_meeting_list_and_nudges(
     await people["admin"].say("/verify B1")
     text = await reward_meeting_list(app.services, start - timedelta(days=1))
     assert text is not None and "P01 洗煤厂重介改造:新核实 89.00 万元" in text
-    assert "建议奖励 26.70 万元(30%)" in text
-    assert await reward_meeting_list(app.services, clock() + timedelta(seconds=1)) is None
+    # progressive: 10 万 × 60 % + 79 万 × 30 % (the old cliff proposed 89 万 × 30 % = 26.70 万)
+    assert "建议奖励 29.70 万元(按档累进,合 33%)" in text and "洗煤厂党支部 29.70 万元" in text
+    # nothing new since then, yet it stays listed until rewarded (it used to drop off)
+    later = await reward_meeting_list(app.services, clock() + timedelta(seconds=1))
+    assert later is not None and "P01 洗煤厂重介改造:此前已列,待奖励 89.00 万元" in later
     result = await run_job(app.services, "reward_meeting", clock())
     assert result.queued == 1
     clock.advance(8 * 86400)

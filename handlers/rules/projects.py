@@ -1,5 +1,5 @@
-"""Key projects: ideas adopted into projects, progress, benefit claimed and verified, and the
-reward rule "small projects: most to the workers; big projects: most to the company"."""
+"""Key projects: ideas adopted into projects, progress, benefit claimed and verified; the
+rewards are in handlers.rules.rewards."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from handlers import access, parsing
 from handlers.money import format_yuan
 from handlers.notify import notify
-from handlers.rules import audience, ideas, names
+from handlers.rules import audience, ideas
 from handlers.services import Services
-from storage import Benefit, Duplicate, Idea, Person, Project, Recipient, RewardShare
+from storage import Benefit, Duplicate, Idea, Person, Project, Recipient
 
 STALE_DAYS = 7
 """A project with no progress for this long is nudged on Thursday."""
@@ -169,126 +169,6 @@ async def decide(
         text,
         key=f"benefit:{benefit.id}:{status}",
     )
-
-
-# -- rewards -----------------------------------------------------------------------------
-
-
-def tier_share(tiers: tuple[tuple[int | None, float], ...], total_fen: int) -> float:
-    """The workers' share for a project of this verified size: the first tier it fits."""
-    for up_to, share in tiers:
-        if up_to is None or total_fen <= up_to:
-            return share
-    return tiers[-1][1]
-
-
-@dataclass(frozen=True, slots=True)
-class Proposal:
-    basis_fen: int
-    """Verified benefit not yet rewarded."""
-    share: float
-    """The workers' share by the tier rule."""
-    proposed_fen: int
-
-
-async def proposal(services: Services, project: Project) -> Proposal:
-    basis = project.verified_fen - await services.repos.projects.rewarded_basis(project.id)
-    share = tier_share(services.settings.reward_tiers, project.verified_fen)
-    return Proposal(max(basis, 0), share, int(max(basis, 0) * share))
-
-
-async def reward_share(services: Services, who: str, fen: int) -> RewardShare | str:
-    """The share of the person (by 工号 or name) or the branch (by id or name) named `who`,
-    or why there is none (nobody, or several to choose from)."""
-    every = await services.repos.org.branches()
-    someone = names.people(await services.repos.people.by_number_or_name(who), who)
-    if len(someone) == 1:
-        return RewardShare(someone[0].id, None, someone[0].name, fen)
-    if len(someone) > 1:
-        listed = "、".join(f"{p.employee_no}({p.name})" for p in someone[:5])
-        return f"“{parsing.shown(who)}”有 {len(someone)} 位:{listed},请写工号。"
-    branches = names.branches(every, who)
-    if len(branches) == 1:
-        return RewardShare(None, branches[0].id, branches[0].name, fen)
-    if branches:
-        listed = "、".join(names.short_branch_name(b) for b in branches[:8])
-        return f"“{parsing.shown(who)}”可能是:{listed},请写支部全名或编号。"
-    return f"没有找到“{parsing.shown(who)}”:请写获奖人的工号或姓名,或支部的编号或名称。"
-
-
-async def record_reward(
-    services: Services,
-    person: Person,
-    project: Project,
-    basis_fen: int,
-    shares: Sequence[RewardShare],
-    note: str,
-) -> int | str:
-    """Record the reward (the system keeps the ledger, pays nothing) and tell each person
-    rewarded and the secretaries of each branch rewarded (never the one who records it);
-    how many people were told, or why it was not recorded."""
-    if sum(r.amount_fen for r in shares) > basis_fen:
-        return "奖励总额不能超过待奖励的核实效益。"
-    reward_id = await services.repos.projects.record_reward(
-        project.id, basis_fen, shares, note, person.id, services.now()
-    )
-    secretaries = await services.repos.people.with_role("secretary")
-    told: set[int] = set()
-    for item in shares:
-        if item.person_id is not None:
-            whom = [(item.person_id, f"🎉 {item.label},您参与的重点项目")]
-        else:
-            whom = [
-                (s.id, f"🎉 {s.name},{item.label}参与的重点项目")
-                for s in secretaries
-                if s.branch_id == item.branch_id
-            ]
-        for person_id, opening in whom:
-            if person_id == person.id:
-                continue
-            queued = await notify(
-                services,
-                await audience.person(services, person_id),
-                f"{opening} {project.number}「{project.title}」获得奖励 "
-                f"{format_yuan(item.amount_fen)}。",
-                key=f"reward:{reward_id}:{item.person_id or item.branch_id}:{person_id}",
-            )
-            if queued:
-                told.add(person_id)
-    return len(told)
-
-
-def even_shares(project: Project, branch_names: dict[str, str], fen: int) -> list[RewardShare]:
-    """The proposal as shares: `fen` split evenly over the project's branches (the first ones
-    take the odd fen)."""
-    count = len(project.branches)
-    if count == 0 or fen <= 0:
-        return []
-    each, extra = divmod(fen, count)
-    return [
-        RewardShare(None, b, branch_names.get(b, b), each + (1 if i < extra else 0))
-        for i, b in enumerate(project.branches)
-    ]
-
-
-@dataclass(frozen=True, slots=True)
-class MeetingItem:
-    project: Project
-    newly_verified_fen: int
-    proposal: Proposal
-
-
-async def reward_meeting_items(services: Services, since: datetime) -> list[MeetingItem]:
-    """Projects whose benefit was verified since `since`, with their proposed rewards."""
-    verified = await services.repos.projects.verified_since(since)
-    items = []
-    for project_id in dict.fromkeys(b.project_id for b in verified):
-        found = await services.repos.projects.get(project_id)
-        if found is None:
-            continue
-        amount = sum(b.amount_fen for b in verified if b.project_id == project_id)
-        items.append(MeetingItem(found, amount, await proposal(services, found)))
-    return items
 
 
 async def stale_projects(

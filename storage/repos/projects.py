@@ -10,6 +10,7 @@ from storage.db import Database, constraint_errors
 from storage.models import (
     Benefit,
     BenefitSum,
+    PendingClaim,
     Project,
     RewardReceived,
     RewardShare,
@@ -162,24 +163,68 @@ class ProjectRepo:
     async def record_reward(
         self,
         project_id: int,
-        basis_fen: int,
+        takes: Sequence[tuple[int, int]],
         recipients: Sequence[RewardShare],
         note: str,
         person_id: int,
         now: datetime,
     ) -> int:
+        """Record a reward whose basis is `takes`: (benefit id, fen of that claim it uses)."""
         total = sum(amount for *_, amount in recipients)
         reward_id = await self._db.insert(
             "INSERT INTO rewards (project_id, amount_fen, basis_fen, note, confirmed_by,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (project_id, total, basis_fen, note, person_id, to_db_time(now)),
+            (
+                project_id,
+                total,
+                sum(fen for _, fen in takes),
+                note,
+                person_id,
+                to_db_time(now),
+            ),
         )
         await self._db.executemany(
             "INSERT INTO reward_recipients (reward_id, person_id, branch_id, label, amount_fen)"
             " VALUES (?, ?, ?, ?, ?)",
             [(reward_id, pid, bid, label, amount) for pid, bid, label, amount in recipients],
         )
+        await self._db.executemany(
+            "INSERT INTO reward_claims (reward_id, benefit_id, basis_fen) VALUES (?, ?, ?)",
+            [(reward_id, benefit_id, fen) for benefit_id, fen in takes if fen > 0],
+        )
         return reward_id
+
+    async def pending_claims(self, project_id: int | None = None) -> list[PendingClaim]:
+        """Verified claims not fully rewarded nor set aside, oldest first (None: every
+        project)."""
+        scope = " AND b.project_id = ?" if project_id is not None else ""
+        rows = await self._db.fetchall(
+            "SELECT b.id, b.project_id, b.amount_fen, b.decided_at,"
+            " coalesce((SELECT sum(c.basis_fen) FROM reward_claims c"
+            "   WHERE c.benefit_id = b.id), 0) AS rewarded"
+            " FROM benefits b WHERE b.status = 'verified'"
+            " AND b.id NOT IN (SELECT benefit_id FROM reward_set_asides)"
+            f"{scope} ORDER BY b.id",
+            (project_id,) if project_id is not None else (),
+        )
+        return [
+            PendingClaim(int(r[0]), int(r[1]), int(r[2]), int(r[4]), from_db_time(r[3]))
+            for r in rows
+            if int(r[4]) < int(r[2])
+        ]
+
+    async def set_aside(
+        self, benefit_ids: Sequence[int], reason: str, person_id: int, now: datetime
+    ) -> int:
+        """Take these claims off the reward list for `reason`; how many were set aside."""
+        count = 0
+        for benefit_id in benefit_ids:
+            count += await self._db.execute(
+                "INSERT INTO reward_set_asides (benefit_id, reason, person_id, created_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (benefit_id) DO NOTHING",
+                (benefit_id, reason, person_id, to_db_time(now)),
+            )
+        return count
 
     async def verified_facts(self, since: datetime) -> list[VerifiedBenefit]:
         """(verified at, amount fen, project id) of benefits verified since `since`."""
@@ -209,8 +254,11 @@ class ProjectRepo:
         return [BenefitSum(int(r[0]), int(r[1])) for r in rows]
 
     async def rewarded_basis(self, project_id: int) -> int:
+        """The verified benefit of the project that rewards have taken as their basis."""
         row = await self._db.fetchone(
-            "SELECT coalesce(sum(basis_fen), 0) FROM rewards WHERE project_id = ?", (project_id,)
+            "SELECT coalesce(sum(c.basis_fen), 0) FROM reward_claims c"
+            " JOIN benefits b ON b.id = c.benefit_id WHERE b.project_id = ?",
+            (project_id,),
         )
         return int(row[0]) if row else 0
 
