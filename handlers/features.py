@@ -31,6 +31,14 @@ def build_router() -> Router:
             projects.FEATURE,
             scores.FEATURE,
             admin.FEATURE,
-            forms.feature([*supervision.FORMS, *scores.FORMS, *project_forms.FORMS, *admin.FORMS]),
+            forms.feature(
+                [
+                    *supervision.FORMS,
+                    *scores.FORMS,
+                    *project_forms.FORMS,
+                    *admin.FORMS,
+                    *reviewing.FORMS,
+                ]
+            ),
         ]
     )

@@ -4,7 +4,8 @@ buttons under each idea; the reason for not adopting is asked for in a follow-up
 
 from __future__ import annotations
 
-from handlers import access, parsing
+from handlers import access, forms, parsing
+from handlers.forms import Answers
 from handlers.ideas import excerpt
 from handlers.messages import Button, Incoming, Member, Reply, Rows
 from handlers.router import NOT_REGISTERED, Command, Feature, member
@@ -66,7 +67,7 @@ async def review(msg: Member, services: Services) -> list[Reply]:
             if project_rules.project_number(detail) is not None:
                 return [Reply(f"还没有重点项目 {detail.upper()}。查看全部:/projects")]
             return [Reply("请写上重点项目编号,例如:/review 12 adopt P07")]
-        return [Reply(await _adopt(services, person, idea, found))]
+        return await _adopt_or_ask(msg, services, idea, found)
     else:
         return [Reply(REVIEW_USAGE)]
     if refusal:
@@ -89,6 +90,48 @@ async def _merge(
     return await ideas.move(
         services, person, idea, "merged", f"与 #{target.id} 合并", merged_into=target.id
     )
+
+
+async def _adopt_or_ask(
+    msg: Member, services: Services, idea: Idea, project: Project, *, edit: bool = False
+) -> list[Reply]:
+    """Adopt at once when the idea and the project share a category; otherwise ask first,
+    naming both (a 节能环保 idea in a 修旧利废 project is allowed, but never by accident)."""
+    if idea.category == project.category or not access.may_adopt(
+        msg.person, idea, project.branches
+    ):
+        return [Reply(await _adopt(services, msg.person, idea, project), edit=edit)]
+    answers = {"idea": str(idea.id), "project": str(project.id)}
+    return await forms.start(CROSS_ADOPT, msg, services, answers)
+
+
+async def _cross_summary(msg: Member, services: Services, answers: Answers) -> str:
+    idea = await services.repos.ideas.get(int(answers["idea"]))
+    project = await services.repos.projects.get(int(answers["project"]))
+    if idea is None or project is None:
+        return "金点子或项目已不存在,请点“取消”。"
+    return (
+        f"金点子 #{idea.id} 的类别是“{services.category_label(idea.category)}”,"
+        f"重点项目 {project.number}「{project.title}」的类别是"
+        f"“{services.category_label(project.category)}”,两者不同。\n"
+        f"确定要把 #{idea.id} 纳入 {project.number} 吗?"
+    )
+
+
+async def _cross_adopt(msg: Member, services: Services, answers: Answers) -> list[Reply]:
+    idea = await services.repos.ideas.get(int(answers["idea"]))
+    project = await services.repos.projects.get(int(answers["project"]))
+    if idea is None or project is None:
+        return [Reply("金点子或项目已不存在,没有纳入。")]
+    if not access.may_review_idea(msg.person, idea):
+        return [Reply(REVIEW_REFUSAL)]
+    return [Reply(await _adopt(services, msg.person, idea, project))]
+
+
+CROSS_ADOPT = forms.Form(
+    "review_cross_adopt", (), _cross_adopt, confirm=_cross_summary, confirm_label="确认纳入"
+)
+FORMS = (CROSS_ADOPT,)
 
 
 async def _adopt(services: Services, person: Person, idea: Idea, project: Project) -> str:
@@ -228,7 +271,7 @@ async def on_button(msg: Member, services: Services) -> list[Reply]:
         found = await services.repos.projects.get(argument)
         if found is None:
             return [Reply(f"还没有重点项目 P{argument:02d}。查看全部:/projects")]
-        return [Reply(await _adopt(services, person, idea, found), edit=True)]
+        return await _adopt_or_ask(msg, services, idea, found, edit=True)
     if step == "merge" and argument is None:
         return [await _merge_choice(services, person, idea)]
     if step == "m" and argument is not None:

@@ -1,7 +1,7 @@
 """The reward loop of the first-Thursday safety meeting (issue 16, items 5 and 7), through the
 router and the job runner: every verified benefit stays listed until it is rewarded or set
 aside; progressive tiers; a partial reward leaves the rest pending; recipients and branch
-groups are told; nobody confirms a reward to themselves."""
+groups are told; nobody confirms a reward to themselves; a cross-category adoption asks."""
 
 from __future__ import annotations
 
@@ -213,6 +213,32 @@ async def test_set_aside_with_a_reason_takes_it_off_the_list(
     await people["admin"].say("/verify B2")
     later = await meeting(app, clock, FIRST_THURSDAY_FEB)
     assert later is not None and "待奖励 2.00 万元" in later
+
+
+async def test_adopting_into_another_category_asks_first(app: App, people: dict[str, Chat]) -> None:
+    leader = people["leader"]
+    await people["worker"].say("井下照明全部换成LED节能灯,每年能省不少电费")
+    idea = await app.repos.ideas.get(1)
+    assert idea is not None
+    other = "repair_reuse" if idea.category != "repair_reuse" else "energy_environment"
+    await leader.say(f"/project new 锚杆回收 | {other} | L001 | jj1 | 10万")
+    idea_label = app.services.category_label(idea.category)
+    project_label = app.services.category_label(other)
+
+    asked = (await leader.say("/review 1 adopt P01"))[-1]
+    assert idea_label in asked and project_label in asked
+    assert labels(leader) == ["确认纳入", "取消"]
+    await leader.press("取消")
+    found = await app.repos.ideas.get(1)
+    assert found is not None and found.status == "submitted"
+    assert await app.repos.projects.project_of(1) is None
+
+    await leader.say("/review")  # the queue's 采纳 button asks the same
+    await leader.press_on("#1 ", "采纳")
+    asked = (await leader.press("P01 锚杆回收"))[-1]
+    assert idea_label in asked and project_label in asked
+    assert "已纳入重点项目 P01" in (await leader.press("确认纳入"))[-1]
+    assert await app.repos.projects.project_of(1) == 1
 
 
 def test_the_migration_spreads_old_rewards_over_their_claims() -> None:
