@@ -4,7 +4,8 @@
 read like a tax table. Each band's share applies only to the benefit inside that band, so one
 more yuan of benefit never lowers the reward (verified 100,000 yuan at 60 % gives 60,000;
 100,001 gives 60,000 plus the next band's share of the last yuan). A project's bands run over
-its whole verified benefit, so a second claim continues where the first one stopped.
+the basis its rewards have used so far and then its pending benefit, so a second claim
+continues where the first one stopped (a claim set aside counts for neither).
 
 Each verified claim stays on the reward list until rewards have taken all of it as their
 basis or the leaders set it aside with a reason. A reward smaller than proposed takes only
