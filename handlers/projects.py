@@ -82,6 +82,12 @@ async def _card(services: Services, found: Project) -> str:
     if points:
         lines.append("  关键点:")
         lines += [f"    {i}. {_point_line(k, short)}" for i, k in enumerate(points, start=1)]
+    else:  # the latest report leads, and no branch's figure is lost under another's
+        reported = await services.repos.projects.branch_percents(found.id)
+        if len(reported) > 1:
+            lines.append(
+                "  各支部最新:" + "、".join(f"{short.get(b, b)} {p}%" for b, p in reported)
+            )
     kpis = await services.repos.projects.kpis(found.id)
     if kpis:
         lines.append("  指标:")

@@ -122,6 +122,10 @@ async def test_key_points_refuse_what_is_wrong_and_change_nothing(
     # without key points a project keeps today's behaviour
     assert "已记录 P01 的进展" in (await people["secretary"].say("/progress P01 30 第一批"))[-1]
     assert "最新进展:30% · 第一批" in (await leader.say("/project P01"))[-1]
+    # the case: zc1's 20 % no longer hides jj1's 30 %
+    await people["zc1"].say("/progress P01 20 校直机安装")
+    card = (await leader.say("/project P01"))[-1]
+    assert "最新进展:20% · 校直机安装" in card and "各支部最新:机掘一队 30%、综采一队 20%" in card
 
 
 async def test_a_benefit_as_quantity_times_unit_price_for_a_month(

@@ -130,6 +130,19 @@ class ProjectRepo:
             (project_id, person_id, percent, text, to_db_time(now), key_point_id),
         )
 
+    async def branch_percents(self, project_id: int) -> list[tuple[str, int]]:
+        """(branch, latest percentage) reported by the secretaries of each of the project's
+        branches on the project as a whole (not on a key point), in the branches' order."""
+        rows = await self._db.fetchall(
+            "SELECT b.branch_id, (SELECT g.percent FROM project_progress g"
+            "  JOIN people r ON r.id = g.person_id WHERE g.project_id = b.project_id"
+            "  AND g.key_point_id IS NULL AND g.percent IS NOT NULL AND r.branch_id = b.branch_id"
+            "  ORDER BY g.id DESC LIMIT 1) AS percent"
+            " FROM project_branches b WHERE b.project_id = ? ORDER BY b.rowid",
+            (project_id,),
+        )
+        return [(str(r[0]), int(r[1])) for r in rows if r[1] is not None]
+
     async def add_key_point(
         self,
         project_id: int,
