@@ -32,7 +32,7 @@ def _describe(services: Services, project: Project, names: dict[str, str], point
     percent = f"{project.last_percent}% · " if project.last_percent is not None else ""
     progress = percent + (project.last_progress or "还没有进展")
     if points:
-        progress = f"{project.last_percent}%({points} 个关键点的平均)· " + (
+        progress = f"{project.last_percent}%({points} 个关键点的平均);最新:" + (
             project.last_progress or "还没有进展"
         )
     return (
