@@ -405,7 +405,7 @@ PRODUCT, AMOUNT = "product", "amount"
 
 
 async def benefit(msg: Member, services: Services) -> list[Reply]:
-    """申报项目效益:/benefit [P07 金额 说明](只发 /benefit 就按步骤填)"""
+    """申报项目效益:/benefit [P07 金额或数量×单价 说明](只发 /benefit 就按步骤填)"""
     word, _, rest = msg.args.strip().partition(" ")
     if not word:
         if not await _claimable(msg, services):

@@ -45,7 +45,7 @@ def _describe(services: Services, project: Project, names: dict[str, str], point
 
 
 async def project(msg: Member, services: Services) -> list[Reply]:
-    """重点项目:/project new … | /project link P07 编号… | /project P07"""
+    """重点项目:/project new … | /project link P07 编号… | /project P07 [point add … | kpi …]"""
     word = msg.args.strip().partition(" ")[0]
     if not word:
         return [Reply(f"查看一个项目:/project P07;全部:/projects\n{NEW_USAGE}")]
