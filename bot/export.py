@@ -1,4 +1,5 @@
-"""The ledger (台账) the party office keeps: ideas, key projects, progress, benefits, rewards.
+"""The ledger (台账) the party office keeps: ideas, key projects, progress, key points,
+benefits, KPIs, rewards.
 
 xlsx gets one sheet each; CSV and JSON lines carry the ideas sheet's columns. Rows stream from
 storage to the file: the ideas are read in chunks and xlsx is written by openpyxl's write-only
@@ -13,6 +14,7 @@ import sys
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +22,7 @@ from zoneinfo import ZoneInfo
 from bot.config import ScoringConfig
 from handlers.parsing import clean
 from handlers.rules.ideas import STATUS_LABELS
+from handlers.rules.projects import kpi_done, percent_of
 from handlers.rules.scores import compute
 from storage import Repositories
 
@@ -118,9 +121,41 @@ async def build_sheets(
             ("decided_by", "核实人"),
             ("created_at", "申报时间"),
             ("decided_at", "核实时间"),
+            ("quantity", "数量"),
+            ("unit", "单位"),
+            ("unit_price_fen", "单价(元)"),
+            ("period", "月份"),
         ],
-        _project_sheet(repos, "benefits", tz),
-        money={"amount_fen"},
+        _benefit_rows(repos, tz),
+        money={"amount_fen", "unit_price_fen"},
+    )
+    key_points = Sheet(
+        "关键点",
+        [
+            ("project", "项目"),
+            ("index", "序号"),
+            ("title", "关键点"),
+            ("branch", "负责支部"),
+            ("due_month", "到期月份"),
+            ("percent", "进度%"),
+            ("last_text", "最新进展"),
+            ("last_at", "报告时间"),
+        ],
+        _key_point_rows(repos, tz),
+    )
+    kpis = Sheet(
+        "KPI",
+        [
+            ("project", "项目"),
+            ("name", "指标"),
+            ("unit", "单位"),
+            ("baseline", "基线"),
+            ("current", "当前"),
+            ("target", "目标"),
+            ("done", "完成比例%"),
+            ("history", "记录(时间 数值)"),
+        ],
+        _kpi_rows(repos, tz),
     )
     rewards = Sheet(
         "奖励",
@@ -152,7 +187,7 @@ async def build_sheets(
         ],
         _assessment_rows(repos, scoring),
     )
-    return [ideas, projects, progress, benefits, rewards, assessment]
+    return [ideas, projects, progress, key_points, benefits, kpis, rewards, assessment]
 
 
 async def _ideas(repos: Repositories, labels: dict[str, str], tz: ZoneInfo) -> AsyncIterator[Row]:
@@ -192,6 +227,55 @@ async def _project_sheet(repos: Repositories, name: str, tz: ZoneInfo) -> AsyncI
         if "status" in row:
             row["status"] = STATUS.get(row["status"], row["status"])
         yield row
+
+
+async def _benefit_rows(repos: Repositories, tz: ZoneInfo) -> AsyncIterator[Row]:
+    async for row in _project_sheet(repos, "benefits", tz):
+        quantity = row.get("quantity")
+        row["quantity"] = _number(quantity) if quantity is not None else None
+        yield row
+
+
+async def _key_point_rows(repos: Repositories, tz: ZoneInfo) -> AsyncIterator[Row]:
+    names = {b.id: b.name for b in await repos.org.branches()}
+    index: dict[int, int] = {}
+    for point in await repos.projects.key_points():
+        index[point.project_id] = index.get(point.project_id, 0) + 1
+        yield {
+            "project": f"P{point.project_id:02d}",
+            "index": index[point.project_id],
+            "title": point.title,
+            "branch": names.get(point.branch_id, point.branch_id),
+            "due_month": point.due_month,
+            "percent": point.percent,
+            "last_text": point.last_text or "",
+            "last_at": point.last_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+            if point.last_at
+            else "",
+        }
+
+
+async def _kpi_rows(repos: Repositories, tz: ZoneInfo) -> AsyncIterator[Row]:
+    for kpi in await repos.projects.kpis():
+        done = kpi_done(kpi)
+        yield {
+            "project": f"P{kpi.project_id:02d}",
+            "name": kpi.name,
+            "unit": kpi.unit,
+            "baseline": _number(kpi.baseline),
+            "current": _number(kpi.current) if kpi.current is not None else None,
+            "target": _number(kpi.target),
+            "done": percent_of(done) if done is not None else None,
+            "history": ";".join(
+                f"{at.astimezone(tz).strftime('%Y-%m-%d')} {value}" for value, at in kpi.values
+            ),
+        }
+
+
+def _number(text: str) -> int | float:
+    """A decimal kept as text, as the spreadsheet's number (1740, 16.07)."""
+    value = Decimal(text)
+    return int(value) if value == value.to_integral_value() else float(value)
 
 
 async def _assessment_rows(repos: Repositories, scoring: ScoringConfig) -> AsyncIterator[Row]:

@@ -212,6 +212,17 @@ def may_act_on_project(person: Person, lead_id: int, branch_ids: Iterable[str]) 
     return is_secretary(person) and person.branch_id in set(branch_ids)
 
 
+def may_plan_project(person: Person, lead_id: int) -> bool:
+    """Leaders and the project's lead share it out into key points and set its KPIs."""
+    return is_leader(person) or person.id == lead_id
+
+
+def may_report_on_key_point(person: Person, lead_id: int, branch_id: str) -> bool:
+    """The secretary of the branch that owns a key point reports on it; the project's lead
+    and the leaders on any of its key points."""
+    return is_leader(person) or person.id == lead_id or secretary_of(person, branch_id)
+
+
 def may_verify_benefit(person: Person, claimed_by: int) -> bool:
     """Leaders verify benefit claims, never their own: whoever claimed needs another's eyes."""
     return is_leader(person) and person.id != claimed_by

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from decimal import Decimal
 
 MAX_ID = 2_147_483_647
 """No id, page or count in this system comes near it; anything longer is a typo."""
@@ -56,6 +57,16 @@ def number(text: str, prefixes: str = "#") -> int | None:
         return None
     value = int(clean_text)
     return value if value <= MAX_ID else None
+
+
+_DECIMAL = re.compile(r"[+-]?[0-9]{1,12}(?:\.[0-9]{1,6})?")
+
+
+def decimal(text: str) -> Decimal | None:
+    """'16.07' → Decimal('16.07'); None for '①', '1e3', 'nan', '1.2.3' or more than twelve
+    digits before the point (a measure, a quantity: never a float's rounding)."""
+    clean_text = text.strip()
+    return Decimal(clean_text) if _DECIMAL.fullmatch(clean_text) else None
 
 
 _AMOUNT = r"[+-]?[0-9][0-9.]*(?:\s*(?:万元|万|元))?"

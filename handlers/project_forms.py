@@ -16,12 +16,20 @@ from dataclasses import dataclass
 from handlers import access, forms, parsing
 from handlers.forms import Answers, Ask, Choice, Problem
 from handlers.messages import Member, Reply
-from handlers.money import format_yuan, parse_yuan, take_amount
+from handlers.money import (
+    Product,
+    format_yuan,
+    parse_product,
+    parse_yuan,
+    take_amount,
+    take_product,
+)
 from handlers.rules import names, rewards
 from handlers.rules import projects as rules
+from handlers.rules.periods import Month
 from handlers.rules.projects import NewProject, text_length_ok
 from handlers.services import Services
-from storage import Person, Project, RewardShare
+from storage import KeyPoint, Person, Project, RewardShare
 
 NONE = "-"
 """The answer of an optional part left out (跳过, 不写备注)."""
@@ -338,22 +346,66 @@ async def _claim_text(
 ) -> str | Problem:
     if not text_length_ok(text.strip()):
         return Problem("请写上效益的说明(哪个月、怎么算的,500 字以内)。")
+    month = rules.typed_month(text, _this_month(services))
+    if isinstance(month, str):
+        return Problem(month)
+    if month is not None and month > _this_month(services):
+        return Problem(f"{month} 还没到,只能申报已经取得的效益。")
     return text.strip()
+
+
+def _this_month(services: Services) -> Month:
+    return Month.of(services.local(services.now()))
+
+
+def _encode_amount(fen: int, product: Product | None) -> str:
+    """A benefit's amount as a form answer: '4002000', or '4002000|1740|套|2300' with its
+    calculation (quantity, unit, unit price)."""
+    if product is None:
+        return str(fen)
+    return f"{fen}|{product.quantity}|{product.unit}|{product.price_fen}"
+
+
+def _decode_amount(value: str) -> tuple[int, Product | None]:
+    fen_text, *calculation = value.split("|")
+    fen = parsing.number(fen_text, prefixes="") or 0
+    if len(calculation) != 3:
+        return fen, None
+    quantity, unit, price_text = calculation
+    return fen, Product(quantity, unit, parsing.number(price_text, prefixes="") or 0, fen)
+
+
+async def _benefit_amount(
+    text: str, msg: Member, services: Services, answers: Answers
+) -> str | Problem:
+    """An amount ('4万') or a quantity × unit price ('1740套×23元', '1740*23')."""
+    if take_product(text) is not None:
+        product = parse_product(text)
+        if isinstance(product, str):
+            return Problem(product)
+        return _encode_amount(product.amount_fen, product)
+    fen = parse_yuan(text)
+    if isinstance(fen, str):
+        return Problem(fen + "也可以写 数量×单价,例如 1740套×23元。")
+    return _encode_amount(fen, None)
 
 
 BENEFIT_PARTS = (
     Part("project", "项目编号", "P项目号", _claim_project),
-    Part("amount", "金额", "金额", _amount),
-    Part("text", "说明", "说明", _claim_text),
+    Part("amount", "金额", "金额或数量×单价", _benefit_amount),
+    Part("text", "说明", "说明(可写月份)", _claim_text),
 )
 BENEFIT_USAGE = (
-    usage("/benefit", BENEFIT_PARTS, " ", "/benefit P07 4万 11月回收锚杆1740根")
+    usage("/benefit", BENEFIT_PARTS, " ", "/benefit P07 1740套×23元 11月回收锚杆")
+    + "\n金额也可以直接写,例如 /benefit P07 4万 11月更换LED灯;不写月份算本月。"
     + "\n只发 /benefit 就按步骤填。"
 )
+PRODUCT, AMOUNT = "product", "amount"
+"""The two ways a benefit is written (the form's first question)."""
 
 
 async def benefit(msg: Member, services: Services) -> list[Reply]:
-    """申报项目效益:/benefit [P07 金额 说明](只发 /benefit 就按步骤填)"""
+    """申报项目效益:/benefit [P07 金额或数量×单价 说明](只发 /benefit 就按步骤填)"""
     word, _, rest = msg.args.strip().partition(" ")
     if not word:
         if not await _claimable(msg, services):
@@ -364,11 +416,14 @@ async def benefit(msg: Member, services: Services) -> list[Reply]:
         return [Reply(found)]
     if not rules.may_act(msg.person, found):
         return [Reply(f"只有 {found.number} 的负责人、参与支部的书记或党委领导可以申报效益。")]
-    amount, text = take_amount(rest)
+    amount, text = take_product(rest) or take_amount(rest)
     fields = [found.number, amount, text]
     answers = await read_parts(BENEFIT_PARTS, fields, msg, services, BENEFIT_USAGE, partial=True)
     if isinstance(answers, Problem):
         return [Reply(answers.text)]
+    if "text" in answers:  # the month it names, or this one
+        month = rules.typed_month(answers["text"], _this_month(services))
+        answers["period"] = str(month if isinstance(month, Month) else _this_month(services))
     if all(p.key in answers for p in BENEFIT_PARTS):  # typed in full: recorded at once
         return await _claim(msg, services, answers)
     return await forms.start(BENEFIT, msg, services, answers)
@@ -378,15 +433,69 @@ async def _claim(msg: Member, services: Services, answers: Answers) -> list[Repl
     found = await _project_of(services, answers)
     if found is None or not rules.may_act(msg.person, found):
         return [Reply("只有项目的负责人、参与支部的书记或党委领导可以申报效益。")]
-    fen = int(answers["amount"])
-    claim_id, told = await rules.claim(services, msg.person, found, fen, answers["text"])
+    fen, product = _decode_amount(answers["amount"])
+    period = _period(services, answers)
+    claim_id, told = await rules.claim(
+        services, msg.person, found, fen, answers["text"], product=product, period=period
+    )
     whom = f"已通知 {told} 位党委领导核实" if told else "请党委领导核实"
+    amount = rules.describe_amount(fen, product, str(period))
     return [
         Reply(
-            f"已申报 {found.number} 效益 {format_yuan(fen)}(编号 B{claim_id}),{whom}。"
+            f"已申报 {found.number} 效益 {amount}(编号 B{claim_id}),{whom}。"
             "只有核实后的金额才会计入。"
         )
     ]
+
+
+def _period(services: Services, answers: Answers) -> Month:
+    """The month chosen, else the one the note names, else this one."""
+    chosen = Month.parse(answers.get("period", ""))
+    if chosen is not None:
+        return chosen
+    named = rules.typed_month(answers.get("text", ""), _this_month(services))
+    return named if isinstance(named, Month) else _this_month(services)
+
+
+async def _kind(text: str, msg: Member, services: Services, answers: Answers) -> str | Problem:
+    """A typed answer to "数量×单价 or 金额" that is already the amount answers both."""
+    value = await _benefit_amount(text, msg, services, answers)
+    if isinstance(value, Problem):
+        return value
+    answers["amount"] = value  # the next question is answered too
+    return PRODUCT if "|" in value else AMOUNT
+
+
+async def _kind_choices(msg: Member, services: Services, answers: Answers) -> list[Choice]:
+    return [Choice("数量×单价", PRODUCT), Choice("金额", AMOUNT)]
+
+
+async def _period_choices(msg: Member, services: Services, answers: Answers) -> list[Choice]:
+    this = _this_month(services)
+    return [
+        Choice(f"本月 {this}", str(this)),
+        Choice(f"上月 {this.previous()}", str(this.previous())),
+    ]
+
+
+async def _typed_period(
+    text: str, msg: Member, services: Services, answers: Answers
+) -> str | Problem:
+    month = rules.typed_month(text, _this_month(services))
+    if month is None:
+        return Problem("请写月份,例如 2026-11 或 11月,或点按钮。")
+    if isinstance(month, str):
+        return Problem(month)
+    if month > _this_month(services):
+        return Problem(f"{month} 还没到,只能申报已经取得的效益。")
+    return str(month)
+
+
+def _names_a_month(answers: Answers) -> bool:
+    return (
+        "period" in answers
+        or rules.typed_month(answers.get("text", ""), Month(2000, 1)) is not None
+    )
 
 
 async def _claim_choices(msg: Member, services: Services, answers: Answers) -> list[Choice]:
@@ -396,16 +505,20 @@ async def _claim_choices(msg: Member, services: Services, answers: Answers) -> l
 async def _ask_amount(msg: Member, services: Services, answers: Answers) -> Ask:
     found = await _project_of(services, answers)
     number = found.number if found else ""
+    if answers.get("kind") == PRODUCT:
+        return Ask(f"请写上 {number} 的数量×单价,例如 1740套×23元:")
     return Ask(f"请写上 {number} 这次申报的效益金额,例如 4万 或 40000元:")
 
 
 async def _benefit_summary(msg: Member, services: Services, answers: Answers) -> str:
     found = await _project_of(services, answers)
+    fen, product = _decode_amount(answers["amount"])
     return "\n".join(
         [
             "请确认效益申报:",
             f"  项目:{found.number} {found.title}" if found else "  项目:",
-            f"  金额:{format_yuan(int(answers['amount']))}",
+            f"  金额:{rules.describe_amount(fen, product)}",
+            f"  月份:{_period(services, answers)}",
             f"  说明:{answers['text']}",
             "确认后等党委领导核实,核实后才计入。",
         ]
@@ -421,16 +534,388 @@ BENEFIT = forms.Form(
             _claim_choices,
             typed=_claim_project,
         ),
-        forms.Step("amount", _ask_amount, _amount),
+        forms.choice_step(
+            "kind",
+            "这次效益怎么算?点“数量×单价”(例如 1740套×23元)或“金额”(例如 4万);也可以直接写:",
+            _kind_choices,
+            typed=_kind,
+            skip=lambda answers: "amount" in answers,
+        ),
+        forms.Step("amount", _ask_amount, _benefit_amount),
         forms.Step(
             "text",
             _asks("请写上效益说明:哪个月、怎么算的,例如 11月回收锚杆1740根:"),
             _claim_text,
         ),
+        forms.choice_step(
+            "period",
+            "这是哪个月的效益?点按钮,或写月份(例如 2026-10):",
+            _period_choices,
+            typed=_typed_period,
+            skip=_names_a_month,
+        ),
     ),
     _claim,
     confirm=_benefit_summary,
 )
+
+
+# -- key points: /project P07 point add, and /progress on one of several -----------------
+
+MAX_POINT_TITLE = 40
+
+
+async def _point_title(
+    text: str, msg: Member, services: Services, answers: Answers
+) -> str | Problem:
+    title = text.strip()
+    if len(title) > MAX_POINT_TITLE:
+        return Problem(f"关键点请控制在 {MAX_POINT_TITLE} 字以内。")
+    if not text_length_ok(title):
+        return Problem("请写上关键点(至少两个字),例如 锚杆回收分拣。")
+    return title
+
+
+async def _point_branch(
+    text: str, msg: Member, services: Services, answers: Answers
+) -> str | Problem:
+    found = forms.branch_named(await services.repos.org.branches(), text)
+    if isinstance(found, Problem):
+        return Problem(
+            f"负责的支部:没有找到“{parsing.shown(text)}”,请写支部名称或编号,例如 机掘一队 或 jj1。"
+        )
+    return found
+
+
+async def _due(text: str, msg: Member, services: Services, answers: Answers) -> str | Problem:
+    written = Month.parse(parsing.fold(text).strip())
+    if written is None:
+        named = rules.typed_month(text, _this_month(services))
+        if isinstance(named, str):
+            return Problem(named)
+        return Problem(f"到期月份请写年和月,例如 2027-03;“{parsing.shown(text)}”不对。")
+    return str(written)
+
+
+POINT_PARTS = (
+    Part("title", "关键点", "关键点", _point_title),
+    Part("branch", "支部", "负责的支部", _point_branch),
+    Part("due", "到期月份", "到期月份", _due),
+)
+POINT_USAGE = (
+    usage(
+        "/project P07 point add",
+        POINT_PARTS,
+        " | ",
+        "/project P07 point add 锚杆回收分拣 | 机掘一队 | 2027-03",
+    )
+    + "\n只发 /project P07 point add 就按步骤填。"
+)
+
+
+async def key_point(msg: Member, services: Services, found: Project) -> list[Reply]:
+    """/project P07 point add [关键点 | 支部 | 到期月份]; `msg.args` is what follows 'add'."""
+    if not access.may_plan_project(msg.person, found.lead_id):
+        return [Reply(f"只有 {found.number} 的负责人或党委领导可以分解关键点。")]
+    answers: Answers = {"project": str(found.id)}
+    if not msg.args.strip():
+        return await forms.start(KEY_POINT, msg, services, answers)
+    fields = parsing.fold(msg.args).split("|")
+    typed = await read_parts(POINT_PARTS, fields, msg, services, POINT_USAGE)
+    if isinstance(typed, Problem):
+        return [Reply(typed.text)]
+    return await _add_point(msg, services, answers | typed)
+
+
+async def _add_point(msg: Member, services: Services, answers: Answers) -> list[Reply]:
+    found = await _project_of(services, answers)
+    due = Month.parse(answers["due"])
+    if found is None or due is None or not access.may_plan_project(msg.person, found.lead_id):
+        return [Reply("只有项目的负责人或党委领导可以分解关键点。")]
+    branch = await services.repos.org.branch(answers["branch"])
+    joined = branch is not None and branch.id not in found.branches
+    done = await rules.add_key_point(
+        services, msg.person, found, answers["branch"], answers["title"], due
+    )
+    if isinstance(done, str):
+        return [Reply(done)]
+    name = branch.name if branch else answers["branch"]
+    return [
+        Reply(
+            f"已为 {found.number} 加上关键点{done}「{answers['title']}」:{name}负责,"
+            f"{due} 到期。"
+            + (f"{name}已加入项目。" if joined else "")
+            + f"\n支部书记报告进展:/progress {found.number} 百分比 进展"
+        )
+    ]
+
+
+async def _branch_options(msg: Member, services: Services, answers: Answers) -> list[Choice]:
+    return [Choice(names.short_branch_name(b), b.id) for b in await services.repos.org.branches()]
+
+
+async def _due_choices(msg: Member, services: Services, answers: Answers) -> list[Choice]:
+    month = _this_month(services)
+    found = []
+    for _ in range(3):  # the next quarter's ends are what projects are planned to
+        month = Month(month.year + month.number // 12, month.number % 12 + 1)
+        found.append(Choice(str(month), str(month)))
+    return found
+
+
+async def _point_summary(msg: Member, services: Services, answers: Answers) -> str:
+    found = await _project_of(services, answers)
+    branch = await services.repos.org.branch(answers["branch"])
+    return "\n".join(
+        [
+            f"请确认 {found.number if found else ''} 的新关键点:",
+            f"  关键点:{answers['title']}",
+            f"  负责的支部:{branch.name if branch else answers['branch']}",
+            f"  到期月份:{answers['due']}",
+        ]
+    )
+
+
+KEY_POINT = forms.Form(
+    "key_point",
+    (
+        forms.Step(
+            "title",
+            _asks(f"请写上关键点({MAX_POINT_TITLE} 字以内),例如 锚杆回收分拣:"),
+            _point_title,
+        ),
+        forms.choice_step(
+            "branch",
+            "哪个支部负责?点按钮,或写支部名称:",
+            _branch_options,
+            typed=_point_branch,
+        ),
+        forms.choice_step(
+            "due",
+            "到期月份?点按钮,或写年和月(例如 2027-03):",
+            _due_choices,
+            typed=_due,
+        ),
+    ),
+    _add_point,
+    confirm=_point_summary,
+)
+
+
+async def record_progress(
+    msg: Member,
+    services: Services,
+    found: Project,
+    percent: int | None,
+    text: str,
+    point: KeyPoint | None = None,
+) -> list[Reply]:
+    """Record a report on the project or on one of its key points; what the project's
+    progress is now."""
+    await rules.add_progress(services, msg.person, found, percent, text, point)
+    if point is None:
+        return [Reply(f"已记录 {found.number} 的进展。")]
+    points = await services.repos.projects.key_points(found.id)
+    index = next(i for i, k in enumerate(points, start=1) if k.id == point.id)
+    branch_names = {b.id: names.short_branch_name(b) for b in await services.repos.org.branches()}
+    now = await services.repos.projects.get(found.id)
+    overall = now.last_percent if now is not None else None
+    shown = f"{percent}%" if percent is not None else "进展"
+    return [
+        Reply(
+            f"已记录 {found.number} 的进展:"
+            f"{rules.key_point_label(index, point, branch_names)} {shown}。"
+            + (
+                f"\n项目进度 {overall}%({len(points)} 个关键点的平均)。"
+                if overall is not None
+                else ""
+            )
+        )
+    ]
+
+
+async def progress_on_points(
+    msg: Member,
+    services: Services,
+    found: Project,
+    points: list[KeyPoint],
+    percent: int | None,
+    text: str,
+) -> list[Reply]:
+    """A report on a project with key points: on the person's one key point at once, or on
+    the one they choose when they may report on several."""
+    mine = rules.reportable(msg.person, found, points)
+    if not mine:
+        return [
+            Reply(
+                f"{found.number} 已分解为关键点,您的支部没有负责的关键点。"
+                "请负责的支部书记或项目负责人报告。"
+            )
+        ]
+    if len(mine) == 1:
+        return await record_progress(msg, services, found, percent, text, mine[0])
+    answers: Answers = {
+        "project": str(found.id),
+        "percent": NONE if percent is None else str(percent),
+        "text": text,
+    }
+    return await forms.start(PROGRESS_POINT, msg, services, answers)
+
+
+async def _mine(msg: Member, services: Services, answers: Answers) -> list[tuple[int, KeyPoint]]:
+    """(number within the project, key point) of those the person may report on."""
+    found = await _project_of(services, answers)
+    if found is None:
+        return []
+    points = await services.repos.projects.key_points(found.id)
+    allowed = {k.id for k in rules.reportable(msg.person, found, points)}
+    return [(i, k) for i, k in enumerate(points, start=1) if k.id in allowed]
+
+
+async def _point_choices(msg: Member, services: Services, answers: Answers) -> list[Choice]:
+    branch_names = {b.id: names.short_branch_name(b) for b in await services.repos.org.branches()}
+    return [
+        Choice(f"关键点{i} {k.title[:10]}({branch_names.get(k.branch_id, k.branch_id)})", str(k.id))
+        for i, k in await _mine(msg, services, answers)
+    ]
+
+
+async def _typed_point(
+    text: str, msg: Member, services: Services, answers: Answers
+) -> str | Problem:
+    wanted = parsing.fold(text).strip().removeprefix("关键点")
+    number = parsing.number(wanted, prefixes="K")
+    for i, k in await _mine(msg, services, answers):
+        if i == number or k.title == wanted:
+            return str(k.id)
+    return Problem("请点按钮选择关键点,或写它的序号(例如 2)。")
+
+
+def _point_question(answers: Answers) -> str:
+    percent = answers.get("percent", NONE)
+    shown = f"{percent}%" if percent != NONE else "这条进展"
+    return f"{shown}是哪个关键点的?请选择:"
+
+
+async def _progress_point(msg: Member, services: Services, answers: Answers) -> list[Reply]:
+    found = await _project_of(services, answers)
+    chosen = parsing.number(answers.get("point", ""), prefixes="")
+    mine = {k.id: k for _, k in await _mine(msg, services, answers)}
+    if found is None or chosen not in mine:
+        return [Reply("这个关键点已不在您可以报告的范围里,没有记录。")]
+    percent_text = answers.get("percent", NONE)
+    percent = None if percent_text == NONE else parsing.percent(percent_text)
+    return await record_progress(msg, services, found, percent, answers["text"], mine[chosen])
+
+
+PROGRESS_POINT = forms.Form(
+    "progress_point",
+    (forms.choice_step("point", _point_question, _point_choices, typed=_typed_point),),
+    _progress_point,
+)
+
+
+# -- KPIs: /project P07 kpi add 名称 | 单位 | 基线 | 目标, /project P07 kpi 名称 数值 --------
+
+MAX_KPI_NAME = 30
+MAX_UNIT = 10
+
+
+async def _kpi_name(text: str, msg: Member, services: Services, answers: Answers) -> str | Problem:
+    name = text.strip()
+    if len(name) > MAX_KPI_NAME or not text_length_ok(name) or " " in name:
+        return Problem(f"指标名称要写 2 到 {MAX_KPI_NAME} 个字,中间不带空格,例如 中煤带煤损失率。")
+    return name
+
+
+async def _unit(text: str, msg: Member, services: Services, answers: Answers) -> str | Problem:
+    unit = text.strip()
+    if _skipped(unit):
+        return ""
+    if len(unit) > MAX_UNIT or any(ch.isdigit() for ch in unit):
+        return Problem(f"单位请写 {MAX_UNIT} 字以内,不带数字,例如 % 或 吨;没有单位写 -。")
+    return unit
+
+
+def _value_reader(label: str) -> forms.Reader:
+    async def read(text: str, msg: Member, services: Services, answers: Answers) -> str | Problem:
+        value = parsing.decimal(text.strip().removesuffix(answers.get("unit", "") or "\0"))
+        if value is None:
+            return Problem(
+                f"{label}要写数字(0-9,可带小数点),例如 16.07;“{parsing.shown(text)}”不对。"
+            )
+        return str(value)
+
+    return read
+
+
+KPI_PARTS = (
+    Part("name", "指标名称", "指标名称", _kpi_name),
+    Part("unit", "单位", "单位", _unit),
+    Part("baseline", "基线", "基线", _value_reader("基线")),
+    Part("target", "目标", "目标", _value_reader("目标")),
+)
+KPI_USAGE = (
+    usage(
+        "/project P07 kpi add",
+        KPI_PARTS,
+        " | ",
+        "/project P07 kpi add 中煤带煤损失率 | % | 16.07 | 11.6",
+    )
+    + "\n记录当前值:/project P07 kpi 中煤带煤损失率 12.8"
+)
+
+
+async def kpi(msg: Member, services: Services, found: Project) -> list[Reply]:
+    """/project P07 kpi add … or /project P07 kpi 名称 数值; `msg.args` follows 'kpi'."""
+    word, _, rest = parsing.fold(msg.args).strip().partition(" ")
+    if word.lower() in ("add", "新增", "添加"):
+        return await _add_kpi(msg, services, found, rest)
+    kpis = await services.repos.projects.kpis(found.id)
+    if not word:
+        listed = "\n".join(f"  {rules.kpi_line(k)}" for k in kpis) or "  还没有指标。"
+        return [Reply(f"{found.number} 的指标:\n{listed}\n{KPI_USAGE}")]
+    if not rules.may_act(msg.person, found):
+        return [Reply(f"只有 {found.number} 的负责人、参与支部的书记或党委领导可以记录指标。")]
+    chosen = next((k for k in kpis if k.name == word), None)
+    if chosen is None:
+        known = "、".join(k.name for k in kpis) or "还没有指标"
+        return [Reply(f"{found.number} 没有指标“{parsing.shown(word)}”({known})。\n{KPI_USAGE}")]
+    value = parsing.decimal(rest.strip().removesuffix(chosen.unit) if chosen.unit else rest)
+    if value is None:
+        return [
+            Reply(
+                f"请写上 {chosen.name} 的当前值(数字,可带小数点),"
+                f"例如 /project {found.number} kpi {chosen.name} 12.8"
+            )
+        ]
+    await rules.record_kpi(services, msg.person, chosen, value)
+    updated = next(k for k in await services.repos.projects.kpis(found.id) if k.id == chosen.id)
+    return [Reply(f"已记录 {found.number} 的指标。\n{rules.kpi_line(updated)}")]
+
+
+async def _add_kpi(msg: Member, services: Services, found: Project, text: str) -> list[Reply]:
+    if not access.may_plan_project(msg.person, found.lead_id):
+        return [Reply(f"只有 {found.number} 的负责人或党委领导可以设指标。")]
+    answers = await read_parts(KPI_PARTS, text.split("|"), msg, services, KPI_USAGE)
+    if isinstance(answers, Problem):
+        return [Reply(answers.text)]
+    baseline, target = parsing.decimal(answers["baseline"]), parsing.decimal(answers["target"])
+    assert baseline is not None and target is not None  # read by the same parser
+    refusal = await rules.add_kpi(
+        services, msg.person, found, answers["name"], answers["unit"], baseline, target
+    )
+    if refusal:
+        return [Reply(refusal)]
+    unit = answers["unit"]
+    return [
+        Reply(
+            f"已为 {found.number} 设指标 {answers['name']}:"
+            f"基线 {rules.plain_decimal(baseline)}{unit}"
+            f" → 目标 {rules.plain_decimal(target)}{unit}。\n"
+            f"记录当前值:/project {found.number} kpi {answers['name']} 数值"
+        )
+    ]
 
 
 # -- /reward -----------------------------------------------------------------------------
@@ -713,4 +1198,4 @@ async def _set_aside(msg: Member, services: Services, answers: Answers) -> list[
 
 SET_ASIDE = forms.Form("reward_set_aside", (), _set_aside, confirm=_set_aside_summary)
 
-FORMS = (NEW_PROJECT, BENEFIT, REWARD, SET_ASIDE)
+FORMS = (NEW_PROJECT, BENEFIT, REWARD, SET_ASIDE, KEY_POINT, PROGRESS_POINT)

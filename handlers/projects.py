@@ -3,37 +3,49 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+
 from handlers import access, parsing, project_forms
 from handlers.messages import Member, Reply
 from handlers.money import format_yuan
 from handlers.project_forms import NEW_USAGE, project_or_refusal
 from handlers.router import Command, Feature, Subcommand
 from handlers.rules import projects as rules
+from handlers.rules.names import short_branch_name
 from handlers.rules.projects import text_length_ok
 from handlers.services import Services
-from storage import Project
+from storage import KeyPoint, Project
 
 LINK_USAGE = "用法:/project link P07 金点子编号 …"
 PROGRESS_USAGE = "用法:/progress P07 [百分比] 进展,例如:/progress P07 60 已完成第一批改造"
 VERIFY_USAGE = "用法:/verify B编号 [reject 原因]"
+PROJECT_USAGE = (
+    "查看:/project P07;分解关键点:/project P07 point add 关键点 | 支部 | 到期月份;"
+    "指标:/project P07 kpi add 名称 | 单位 | 基线 | 目标,/project P07 kpi 名称 当前值"
+)
 
 
-def _describe(services: Services, project: Project, names: dict[str, str]) -> str:
+def _describe(services: Services, project: Project, names: dict[str, str], points: int = 0) -> str:
+    """The card's head; with key points the percentage is theirs, averaged."""
     branches = "、".join(names.get(b, b) for b in project.branches)
-    progress = (f"{project.last_percent}% · " if project.last_percent is not None else "") + (
-        project.last_progress or "还没有进展"
-    )
+    percent = f"{project.last_percent}% · " if project.last_percent is not None else ""
+    progress = percent + (project.last_progress or "还没有进展")
+    if points:
+        progress = f"{project.last_percent}%({points} 个关键点的平均);最新:" + (
+            project.last_progress or "还没有进展"
+        )
     return (
         f"{project.number} {project.title}({services.category_label(project.category)})\n"
         f"  负责人:{project.lead_name};支部:{branches}\n"
-        f"  最新进展:{progress}\n"
+        f"  {'进度' if points else '最新进展'}:{progress}\n"
         f"  核实效益:{format_yuan(project.verified_fen)} / 预期年效益 "
         f"{format_yuan(project.expected_benefit_fen)}"
     )
 
 
 async def project(msg: Member, services: Services) -> list[Reply]:
-    """重点项目:/project new … | /project link P07 编号… | /project P07"""
+    """重点项目:/project new … | /project link P07 编号… | /project P07 [point add … | kpi …]"""
     word = msg.args.strip().partition(" ")[0]
     if not word:
         return [Reply(f"查看一个项目:/project P07;全部:/projects\n{NEW_USAGE}")]
@@ -44,13 +56,61 @@ async def project(msg: Member, services: Services) -> list[Reply]:
         return [Reply(found)]
     if not rules.may_act(msg.person, found):
         return [Reply(f"{found.number} 没有本支部参与,详情请问项目负责人或党委领导。")]
-    names = {b.id: b.name for b in await services.repos.org.branches()}
-    lines = [_describe(services, found, names)]
+    rest = msg.args.strip().partition(" ")[2].strip()
+    part, _, detail = rest.partition(" ")
+    if part.lower() in ("point", "关键点"):
+        action, _, typed = detail.strip().partition(" ")
+        if action.lower() not in ("add", "新增", "添加"):
+            return [Reply(project_forms.POINT_USAGE)]
+        return await project_forms.key_point(
+            dataclasses.replace(msg, args=typed.strip()), services, found
+        )
+    if part.lower() in ("kpi", "指标"):
+        return await project_forms.kpi(dataclasses.replace(msg, args=detail), services, found)
+    if part:
+        return [Reply(PROJECT_USAGE)]
+    return [Reply(await _card(services, found))]
+
+
+async def _card(services: Services, found: Project) -> str:
+    """Everything about one project: its head, key points, KPIs, ideas and rewards."""
+    branches = await services.repos.org.branches()
+    names = {b.id: b.name for b in branches}
+    short = {b.id: short_branch_name(b) for b in branches}
+    points = await services.repos.projects.key_points(found.id)
+    lines = [_describe(services, found, names, len(points))]
+    if points:
+        lines.append("  关键点:")
+        lines += [f"    {i}. {_point_line(k, short)}" for i, k in enumerate(points, start=1)]
+    else:  # the latest report leads, and no branch's figure is lost under another's
+        reported = await services.repos.projects.branch_percents(found.id)
+        if len(reported) > 1:
+            lines.append(
+                "  各支部最新:" + "、".join(f"{short.get(b, b)} {p}%" for b, p in reported)
+            )
+    kpis = await services.repos.projects.kpis(found.id)
+    if kpis:
+        lines.append("  指标:")
+        lines += [f"    {rules.kpi_line(k)}" for k in kpis]
     if found.idea_ids:
         lines.append("  金点子:" + "、".join(f"#{i}" for i in found.idea_ids))
     if found.rewarded_fen:
         lines.append(f"  已奖励:{format_yuan(found.rewarded_fen)}")
-    return [Reply("\n".join(lines))]
+    return "\n".join(lines)
+
+
+def _point_line(point: KeyPoint, short: dict[str, str]) -> str:
+    percent = f"{point.percent}%" if point.percent is not None else "未报告"
+    text = f" · {point.last_text}" if point.last_text else ""
+    branch = short.get(point.branch_id, point.branch_id)
+    return f"{point.title} · {branch} · {point.due_month} 到期 · {percent}{text}"
+
+
+def _counts(points: Sequence[KeyPoint]) -> dict[int, int]:
+    counted: dict[int, int] = {}
+    for k in points:
+        counted[k.project_id] = counted.get(k.project_id, 0) + 1
+    return counted
 
 
 async def _link_command(msg: Member, services: Services) -> list[Reply]:
@@ -87,7 +147,13 @@ async def projects(msg: Member, services: Services) -> list[Reply]:
         if len(found) == len(everything)
         else f"本支部参与的重点项目({len(found)} 个,全矿共 {len(everything)} 个)"
     )
-    return [Reply(f"{title}:\n" + "\n".join(_describe(services, p, names) for p in found))]
+    points = _counts(await services.repos.projects.key_points())
+    return [
+        Reply(
+            f"{title}:\n"
+            + "\n".join(_describe(services, p, names, points.get(p.id, 0)) for p in found)
+        )
+    ]
 
 
 async def progress(msg: Member, services: Services) -> list[Reply]:
@@ -109,8 +175,12 @@ async def progress(msg: Member, services: Services) -> list[Reply]:
         text = rest.strip()
     if not text_length_ok(text.strip()):
         return [Reply(f"请写上进展内容(500 字以内)。{PROGRESS_USAGE}")]
-    await rules.add_progress(services, person, found, percent, text.strip())
-    return [Reply(f"已记录 {found.number} 的进展。")]
+    points = await services.repos.projects.key_points(found.id)
+    if points:  # each key point keeps its own progress
+        return await project_forms.progress_on_points(
+            msg, services, found, points, percent, text.strip()
+        )
+    return await project_forms.record_progress(msg, services, found, percent, text.strip())
 
 
 async def verify(msg: Member, services: Services) -> list[Reply]:
@@ -138,7 +208,7 @@ async def verify(msg: Member, services: Services) -> list[Reply]:
         return [Reply(f"B{claim.id} 未核实:{reason}。{tell}")]
     return [
         Reply(
-            f"B{claim.id} 已核实:{format_yuan(claim.amount_fen)}。{tell}"
+            f"B{claim.id} 已核实:{rules.benefit_amount(claim)}。{tell}"
             f"建议奖励:/reward P{claim.project_id:02d}"
         )
     ]

@@ -313,6 +313,45 @@ class Benefit:
     status: str
     decided_at: datetime | None
     created_at: datetime
+    quantity: str | None = None
+    """A decimal as text ('1740'), when the amount is quantity × unit price."""
+    unit: str = ""
+    unit_price_fen: int | None = None
+    period: str | None = None
+    """The month the benefit was made in, 'YYYY-MM'."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPoint:
+    """A part of a key project one branch owns, with its own progress."""
+
+    id: int
+    project_id: int
+    branch_id: str
+    title: str
+    due_month: str
+    percent: int | None
+    """The latest percentage reported on it; None before any."""
+    last_text: str | None
+    last_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Kpi:
+    """A project's measure: baseline, target and the values recorded, oldest first (decimals
+    as text)."""
+
+    id: int
+    project_id: int
+    name: str
+    unit: str
+    baseline: str
+    target: str
+    values: tuple[tuple[str, datetime], ...]
+
+    @property
+    def current(self) -> str | None:
+        return self.values[-1][0] if self.values else None
 
 
 class VerifiedBenefit(NamedTuple):

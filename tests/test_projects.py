@@ -231,7 +231,16 @@ async def test_xlsx_ledger_matches_the_database(
     count = await export_ledger(path, await build_sheets(app.repos, labels, app.config.tz))
     assert count == 1
     book = load_workbook(path)
-    assert book.sheetnames == ["金点子", "重点项目", "进展", "效益", "奖励", "月度考核"]
+    assert book.sheetnames == [
+        "金点子",
+        "重点项目",
+        "进展",
+        "关键点",
+        "效益",
+        "KPI",
+        "奖励",
+        "月度考核",
+    ]
     ideas = book["金点子"]
     assert ideas.freeze_panes == "A2"
     assert [c.value for c in ideas[1]][:4] == ["编号", "提交时间", "工号", "姓名"]

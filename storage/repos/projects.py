@@ -10,6 +10,8 @@ from storage.db import Database, constraint_errors
 from storage.models import (
     Benefit,
     BenefitSum,
+    KeyPoint,
+    Kpi,
     PendingClaim,
     Project,
     RewardReceived,
@@ -82,8 +84,13 @@ class ProjectRepo:
             "   AS rewarded_fen,"
             " (SELECT text FROM project_progress WHERE project_id = p.id ORDER BY id DESC LIMIT 1)"
             "   AS last_text,"
-            " (SELECT percent FROM project_progress WHERE project_id = p.id AND percent IS NOT NULL"
-            "   ORDER BY id DESC LIMIT 1) AS last_percent,"
+            " CASE WHEN EXISTS (SELECT 1 FROM key_points WHERE project_id = p.id)"
+            # with key points: their plain mean, one not reported on yet counting as 0 %
+            "  THEN (SELECT CAST(round(avg(coalesce((SELECT g.percent FROM project_progress g"
+            "   WHERE g.key_point_id = k.id AND g.percent IS NOT NULL ORDER BY g.id DESC LIMIT 1),"
+            "   0))) AS INTEGER) FROM key_points k WHERE k.project_id = p.id)"
+            "  ELSE (SELECT percent FROM project_progress WHERE project_id = p.id"
+            "   AND percent IS NOT NULL ORDER BY id DESC LIMIT 1) END AS last_percent,"
             " (SELECT created_at FROM project_progress WHERE project_id = p.id"
             "   ORDER BY id DESC LIMIT 1) AS last_at"
             f" FROM projects p JOIN people l ON l.id = p.lead_id {where} ORDER BY p.id",
@@ -110,21 +117,158 @@ class ProjectRepo:
         ]
 
     async def add_progress(
-        self, project_id: int, person_id: int, percent: int | None, text: str, now: datetime
+        self,
+        project_id: int,
+        person_id: int,
+        percent: int | None,
+        text: str,
+        now: datetime,
+        key_point_id: int | None = None,
     ) -> int:
         return await self._db.insert(
-            "INSERT INTO project_progress (project_id, person_id, percent, text, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (project_id, person_id, percent, text, to_db_time(now)),
+            "INSERT INTO project_progress (project_id, person_id, percent, text, created_at,"
+            " key_point_id) VALUES (?, ?, ?, ?, ?, ?)",
+            (project_id, person_id, percent, text, to_db_time(now), key_point_id),
         )
 
+    async def branch_percents(self, project_id: int) -> list[tuple[str, int]]:
+        """(branch, latest percentage) reported by the secretaries of each of the project's
+        branches on the project as a whole (not on a key point), in the branches' order."""
+        rows = await self._db.fetchall(
+            "SELECT b.branch_id, (SELECT g.percent FROM project_progress g"
+            "  JOIN people r ON r.id = g.person_id WHERE g.project_id = b.project_id"
+            "  AND g.key_point_id IS NULL AND g.percent IS NOT NULL AND r.branch_id = b.branch_id"
+            "  ORDER BY g.id DESC LIMIT 1) AS percent"
+            " FROM project_branches b WHERE b.project_id = ? ORDER BY b.rowid",
+            (project_id,),
+        )
+        return [(str(r[0]), int(r[1])) for r in rows if r[1] is not None]
+
+    async def add_key_point(
+        self,
+        project_id: int,
+        branch_id: str,
+        title: str,
+        due_month: str,
+        person_id: int,
+        now: datetime,
+    ) -> int:
+        """A key point; its branch joins the project if it was not in it."""
+        await self._db.execute(
+            "INSERT OR IGNORE INTO project_branches (project_id, branch_id) VALUES (?, ?)",
+            (project_id, branch_id),
+        )
+        return await self._db.insert(
+            "INSERT INTO key_points (project_id, branch_id, title, due_month, created_by,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (project_id, branch_id, title, due_month, person_id, to_db_time(now)),
+        )
+
+    async def key_points(self, project_id: int | None = None) -> list[KeyPoint]:
+        """A project's key points (None: every project's), in the order they were added."""
+        rows = await self._db.fetchall(
+            "SELECT k.*,"
+            " (SELECT percent FROM project_progress WHERE key_point_id = k.id"
+            "   AND percent IS NOT NULL ORDER BY id DESC LIMIT 1) AS last_percent,"
+            " (SELECT text FROM project_progress WHERE key_point_id = k.id"
+            "   ORDER BY id DESC LIMIT 1) AS last_text,"
+            " (SELECT created_at FROM project_progress WHERE key_point_id = k.id"
+            "   ORDER BY id DESC LIMIT 1) AS last_at"
+            " FROM key_points k WHERE ? IS NULL OR k.project_id = ? ORDER BY k.project_id, k.id",
+            (project_id, project_id),
+        )
+        return [
+            KeyPoint(
+                id=r["id"],
+                project_id=r["project_id"],
+                branch_id=r["branch_id"],
+                title=r["title"],
+                due_month=r["due_month"],
+                percent=r["last_percent"],
+                last_text=r["last_text"],
+                last_at=from_db_time(r["last_at"]) if r["last_at"] else None,
+            )
+            for r in rows
+        ]
+
+    async def add_kpi(
+        self,
+        project_id: int,
+        name: str,
+        unit: str,
+        baseline: str,
+        target: str,
+        person_id: int,
+        now: datetime,
+    ) -> int:
+        """Raises Duplicate when the project has a KPI of this name."""
+        with constraint_errors():
+            return await self._db.insert(
+                "INSERT INTO kpis (project_id, name, unit, baseline, target, created_by,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (project_id, name, unit, baseline, target, person_id, to_db_time(now)),
+            )
+
+    async def add_kpi_value(self, kpi_id: int, value: str, person_id: int, now: datetime) -> int:
+        return await self._db.insert(
+            "INSERT INTO kpi_values (kpi_id, value, person_id, created_at) VALUES (?, ?, ?, ?)",
+            (kpi_id, value, person_id, to_db_time(now)),
+        )
+
+    async def kpis(self, project_id: int | None = None) -> list[Kpi]:
+        """A project's KPIs (None: every project's) with their values, oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM kpis WHERE ? IS NULL OR project_id = ? ORDER BY project_id, id",
+            (project_id, project_id),
+        )
+        values = await self._db.fetchall(
+            "SELECT v.kpi_id, v.value, v.created_at FROM kpi_values v JOIN kpis k"
+            " ON k.id = v.kpi_id WHERE ? IS NULL OR k.project_id = ? ORDER BY v.id",
+            (project_id, project_id),
+        )
+        history: dict[int, list[tuple[str, datetime]]] = {}
+        for v in values:
+            history.setdefault(int(v[0]), []).append((str(v[1]), from_db_time(v[2])))
+        return [
+            Kpi(
+                id=r["id"],
+                project_id=r["project_id"],
+                name=r["name"],
+                unit=r["unit"],
+                baseline=r["baseline"],
+                target=r["target"],
+                values=tuple(history.get(r["id"], ())),
+            )
+            for r in rows
+        ]
+
     async def claim(
-        self, project_id: int, amount_fen: int, text: str, person_id: int, now: datetime
+        self,
+        project_id: int,
+        amount_fen: int,
+        text: str,
+        person_id: int,
+        now: datetime,
+        *,
+        quantity: str | None = None,
+        unit: str = "",
+        unit_price_fen: int | None = None,
+        period: str | None = None,
     ) -> int:
         return await self._db.insert(
-            "INSERT INTO benefits (project_id, amount_fen, text, claimed_by, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (project_id, amount_fen, text, person_id, to_db_time(now)),
+            "INSERT INTO benefits (project_id, amount_fen, text, claimed_by, created_at,"
+            " quantity, unit, unit_price_fen, period) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                project_id,
+                amount_fen,
+                text,
+                person_id,
+                to_db_time(now),
+                quantity,
+                unit,
+                unit_price_fen,
+                period,
+            ),
         )
 
     async def benefit(self, benefit_id: int) -> Benefit | None:
@@ -140,6 +284,10 @@ class ProjectRepo:
             row["status"],
             from_db_time(row["decided_at"]) if row["decided_at"] else None,
             from_db_time(row["created_at"]),
+            row["quantity"],
+            row["unit"],
+            row["unit_price_fen"],
+            row["period"],
         )
 
     async def decide(
@@ -280,7 +428,8 @@ class ProjectRepo:
             " JOIN people p ON p.id = g.person_id ORDER BY g.id",
             "benefits": "SELECT b.id, 'P' || printf('%02d', b.project_id) AS project,"
             " b.amount_fen, b.status, b.text, c.name AS claimed_by, d.name AS decided_by,"
-            " b.created_at, b.decided_at FROM benefits b JOIN people c ON c.id = b.claimed_by"
+            " b.created_at, b.decided_at, b.quantity, b.unit, b.unit_price_fen, b.period"
+            " FROM benefits b JOIN people c ON c.id = b.claimed_by"
             " LEFT JOIN people d ON d.id = b.decided_by ORDER BY b.id",
             "rewards": "SELECT r.id, 'P' || printf('%02d', r.project_id) AS project, rr.label,"
             " rr.amount_fen, r.basis_fen, r.note, c.name AS confirmed_by, r.created_at"
