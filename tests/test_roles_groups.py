@@ -12,7 +12,7 @@ from bot.app import App
 from bot.roster import RosterProblems, import_roster, parse_roster
 from handlers import access
 from handlers.rules import names
-from storage import PartyGroup
+from storage import PartyGroup, Role
 from tests.support import Chat, register_people
 
 BRANCHES = {"jj1", "jj2", "jgk", "jd", "zc1"}
@@ -119,11 +119,15 @@ async def test_role_add_and_remove_are_confirmed_and_can_be_declined(
     assert await roles_of(app, "E002") == ["worker"]
     await admin.say("/role add E002 督导:宣传部")
     done = await admin.press("确认修改")
-    assert done == ["已给 李四(工号 E002)加上角色:督导人员(publicity)。现有角色:职工、督导人员(publicity)。"]
+    assert done == [
+        "已给 李四(工号 E002)加上角色:督导人员(publicity)。现有角色:职工、督导人员(publicity)。"
+    ]
     assert await roles_of(app, "E002") == ["supervisor:publicity", "worker"]
 
     asked = await admin.say("/role remove 李四 职工")
-    assert asked == ["去掉 李四(工号 E002)的角色“职工”?去掉后的角色:督导人员(publicity)。权限会立即改变。"]
+    assert asked == [
+        "去掉 李四(工号 E002)的角色“职工”?去掉后的角色:督导人员(publicity)。权限会立即改变。"
+    ]
     assert "已取消" in (await admin.press("取消"))[0]
     assert await roles_of(app, "E002") == ["supervisor:publicity", "worker"]
     await admin.say("/role remove 李四 职工")
@@ -161,21 +165,35 @@ async def test_role_add_and_remove_refuse_bad_input_and_change_nothing(
     assert await roles_of(app, "E001") == ["worker"]
 
 
-async def test_the_last_admin_keeps_the_admin_role(app: App, chat: Callable[..., Chat]) -> None:
+async def test_the_last_admin_keeps_the_admin_role(
+    app: App, chat: Callable[..., Chat], tmp_path: Path
+) -> None:
     admin = (await register_people(chat, "admin"))["admin"]
     await admin.say("/role add E002 管理员")
     await admin.press("确认修改")
     assert await roles_of(app, "E002") == ["admin", "worker"]
     second = chat("u-E002")
     await second.register("E002", "李四")
-    await second.say("/role remove A001 管理员")  # E002 stays an admin: allowed, once confirmed
+    await second.say("/role add A001 领导")
+    await second.press("确认修改")
+    asked = await second.say("/role remove A001 管理员")  # two admins: allowed, once confirmed
+    assert "去掉 管理员(工号 A001)的角色“管理员”" in asked[0]
     # before E002 confirms, A001 takes E002's admin role away: E002 may no longer act
     await admin.say("/role remove E002 管理员")
     await admin.press("确认修改")
-    assert "只有管理员" in (await second.say("确认"))[0]
-    assert await roles_of(app, "A001") == ["admin"]
+    assert (await second.say("确认")) == ["只有管理员可以修改角色。"]
+    assert await roles_of(app, "A001") == ["admin", "leader"]
     assert await roles_of(app, "E002") == ["worker"]
-    assert access.last_admin_left(["admin"], 1) and not access.last_admin_left(["admin"], 2)
+    a001 = await app.repos.people.by_employee_no("A001")
+    assert a001 is not None
+    assert access.leaves_no_admin(a001, [Role("leader")], 1)
+    assert not access.leaves_no_admin(a001, [Role("leader")], 2)
+    assert not access.leaves_no_admin(a001, [Role("admin"), Role("leader")], 1)
+    # nor does a roster import take the last admin's role away
+    with pytest.raises(RosterProblems) as caught:
+        await load(app, tmp_path, "A001,管理员,jgk,leader\n")
+    assert "没有管理员" in caught.value.problems[0]
+    assert await roles_of(app, "A001") == ["admin", "leader"]
 
 
 async def test_a_leader_who_supervises_the_party_office_uses_both(
@@ -228,7 +246,9 @@ async def test_party_groups_come_from_the_roster_per_branch(app: App, tmp_path: 
     # a move to another branch takes the person out of the old branch's group
     await load(app, tmp_path, "E005,钱七,jj2,worker\n")
     assert [p.employee_no for p in await groups.members(first)] == ["E001"]
-    found = problems("工号,姓名,支部,角色,党小组\nE009,某,jj1,worker,一 组 太长的名字名字名字名字\n")
+    found = problems(
+        "工号,姓名,支部,角色,党小组\nE009,某,jj1,worker,一 组 太长的名字名字名字名字\n"
+    )
     assert "党小组" in found[0]
 
 
@@ -286,7 +306,7 @@ async def test_members_see_what_their_group_did_this_year(
         "  · 钱七(E005):0 条\n"
         "二组(1 人):金点子 0 条\n"
         "  · 孙八(E006):0 条\n"
-        "未分组(1 人):刘书记(S001)"
+        "未分组(2 人):周督导(D001)、刘书记(S001)"
     )
     other = chat("u-E002")
     await other.register("E002", "李四")
