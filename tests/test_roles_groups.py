@@ -325,3 +325,16 @@ async def test_a_branch_without_groups_is_told_how_to_start(
 def test_a_party_group_is_a_plain_record() -> None:
     group = PartyGroup(7, "jj1", "一组")
     assert (group.id, group.branch_id, group.name) == (7, "jj1", "一组")
+
+
+async def test_group_of_another_branch_only_for_those_who_see_it(
+    app: App, chat: Callable[..., Chat], tmp_path: Path
+) -> None:
+    await load(app, tmp_path, GROUPS_ROSTER)
+    people = await register_people(chat, "worker2", "supervisor", "leader", "secretary")
+    assert (await people["leader"].say("/group 机掘一队"))[0].startswith("机掘一队党支部的党小组")
+    assert (await people["supervisor"].say("/group jj1"))[0].startswith("机掘一队党支部的党小组")
+    assert (await people["worker2"].say("/group 机掘一队")) == ["您看不到机掘一队党支部的党小组。"]
+    assert "可能是:机掘一队、机掘二队" in (await people["leader"].say("/group 机掘"))[0]
+    assert "/group add 名称" in (await people["secretary"].say("/help"))[0]
+    assert "/group add" not in (await people["worker2"].say("/help"))[0]
