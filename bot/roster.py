@@ -5,15 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
 
-from handlers.admin import parse_role
+from handlers.admin import merged_roles, parse_roles
 from handlers.parsing import fold
 from handlers.rules.identity import issue_code, normalise_phone
-from storage import Duplicate, Repositories, RosterEntry
+from handlers.rules.names import GROUP_NAME_MAX, party_group_name
+from storage import Duplicate, Repositories, Role, RosterEntry
 
-HEADER = ["employee_no", "name", "branch_id", "role", "wecom_userid", "phone"]
+HEADER = ["employee_no", "name", "branch_id", "role", "wecom_userid", "phone", "party_group"]
 REQUIRED = HEADER[:4]
 COLUMN_NAMES = {
     "employee_no": "工号",
@@ -22,14 +24,16 @@ COLUMN_NAMES = {
     "role": "角色",
     "wecom_userid": "企业微信账号",
     "phone": "手机号",
+    "party_group": "党小组",
 }
 HEADER_ALIASES = {
     "employee_no": ("员工编号", "职工编号", "编号"),
     "name": ("名字",),
     "branch_id": ("支部编号", "所在支部", "党支部"),
-    "role": ("职务", "身份"),
+    "role": ("roles", "职务", "身份", "角色们"),
     "wecom_userid": ("企业微信", "企业微信号", "企业微信ID", "企业微信userid"),
     "phone": ("手机", "手机号码", "电话", "联系电话"),
+    "party_group": ("小组", "党小组名称", "所在党小组"),
 }
 """Other names a header may give a column, besides its id and its COLUMN_NAMES name."""
 _COLUMN_OF = {
@@ -101,6 +105,62 @@ def _phone(text: str) -> str | None:
     return phone if 5 <= len(phone) <= 15 else None
 
 
+@dataclass
+class _Person:
+    """What the rows for one 工号 say so far, and the line of the first one."""
+
+    line: int
+    employee_no: str
+    name: str
+    branch_id: str
+    roles: tuple[Role, ...]
+    wecom: str | None
+    phone: str | None
+    party_group: str | None
+
+    def entry(self) -> RosterEntry:
+        return RosterEntry(
+            self.employee_no,
+            self.name,
+            self.branch_id,
+            self.roles,
+            self.wecom,
+            self.phone,
+            self.party_group,
+        )
+
+
+def _merge(first: _Person, row: _Person) -> list[str]:
+    """Why a later row for the same 工号 disagrees with the first (empty when it agrees);
+    on agreement the roles are added and empty cells of the first row filled in."""
+    at = f"第 {first.line} 行"
+    problems = []
+    if row.name != first.name:
+        problems.append(f"工号 {row.employee_no} 在{at}是“{first.name}”,这里是“{row.name}”")
+    if row.branch_id != first.branch_id:
+        problems.append(
+            f"工号 {row.employee_no} 在{at}属于支部 {first.branch_id},这里是 {row.branch_id}"
+        )
+    for label, mine, theirs in (
+        ("企业微信账号", row.wecom, first.wecom),
+        ("手机号", row.phone, first.phone),
+        ("党小组", row.party_group, first.party_group),
+    ):
+        if mine and theirs and mine != theirs:
+            problems.append(f"{label} {mine} 和{at}的 {theirs} 不一样")
+    roles = merged_roles(first.roles, row.roles)
+    if isinstance(roles, str):
+        problems.append(roles.removesuffix("。"))
+    if problems:
+        return problems
+    assert not isinstance(roles, str)
+    first.roles = roles
+    first.wecom = first.wecom or row.wecom
+    first.phone = first.phone or row.phone
+    first.party_group = first.party_group or row.party_group
+    return []
+
+
 def parse_roster(
     text: str,
     branches: set[str],
@@ -110,12 +170,13 @@ def parse_roster(
     """Validate every row; raise RosterProblems listing all bad rows by line number.
 
     Columns are HEADER's order, or the order a header row gives them (工号,姓名,支部,角色,
-    手机号 or the ids); roles by id or Chinese name, a supervisor's department by id or by
-    name (`department_names`, name → id)."""
+    手机号,党小组 or the ids); roles by id or Chinese name, several in one cell separated by
+    ; or 、, a supervisor's department by id or by name (`department_names`, name → id).
+    Several rows for one 工号 are one person holding every role they list: their names and
+    branches must agree (and their WeCom accounts, phones and party groups, where given)."""
     problems: list[str] = []
-    entries: list[RosterEntry] = []
-    seen: dict[str, int] = {}
-    wecom_seen: dict[str, int] = {}
+    people: dict[str, _Person] = {}
+    wecom_seen: dict[str, tuple[str, int]] = {}
     columns = HEADER
     reader = csv.reader(io.StringIO(text))
     for row in reader:
@@ -140,37 +201,46 @@ def parse_roster(
         wecom = record.get("wecom_userid") or None
         phone_text = record.get("phone") or ""
         phone = _phone(phone_text) if phone_text else None
+        group_text = record.get("party_group") or ""
+        group = party_group_name(group_text) if group_text else None
         row_problems = []
         if not _EMPLOYEE_NO.match(employee_no):
             row_problems.append(f"工号 {employee_no!r} 只能是 1-32 位字母、数字或短横线")
-        elif employee_no in seen:
-            row_problems.append(f"工号 {employee_no} 和第 {seen[employee_no]} 行重复")
         if not name or len(name) > 32:
             row_problems.append("姓名不能为空,也不能超过 32 个字")
         if branch_id not in branches:
             row_problems.append(f"支部 {branch_id!r} 不在配置里")
-        role = parse_role(role_text, departments, department_names)
-        if isinstance(role, str):
-            row_problems.append(role)
+        roles = parse_roles(role_text, departments, department_names)
+        if isinstance(roles, str):
+            row_problems.append(roles)
         if wecom is not None:
+            owner = wecom_seen.get(wecom)
             if not _WECOM_ID.match(wecom):
                 row_problems.append(f"企业微信账号 {wecom!r} 格式不对")
-            elif wecom in wecom_seen:
-                row_problems.append(f"企业微信账号 {wecom} 和第 {wecom_seen[wecom]} 行重复")
+            elif owner is not None and owner[0] != employee_no:
+                row_problems.append(f"企业微信账号 {wecom} 和第 {owner[1]} 行重复")
             else:
-                wecom_seen[wecom] = line
+                wecom_seen.setdefault(wecom, (employee_no, line))
         if phone_text and phone is None:
             row_problems.append(f"手机号 {phone_text!r} 格式不对")
-        seen.setdefault(employee_no, line)
-        if row_problems:
+        if group_text and group is None:
+            row_problems.append(
+                f"党小组 {group_text!r} 不能有空格,也不能超过 {GROUP_NAME_MAX} 个字"
+            )
+        if row_problems or isinstance(roles, str):
             problems.append(f"第 {line} 行: " + ";".join(row_problems))
-        elif not isinstance(role, str):
-            entries.append(RosterEntry(employee_no, name, branch_id, role, wecom, phone))
+            continue
+        person = _Person(line, employee_no, name, branch_id, roles, wecom, phone, group)
+        first = people.setdefault(employee_no, person)
+        if first is not person:
+            merge_problems = _merge(first, person)
+            if merge_problems:
+                problems.append(f"第 {line} 行: " + ";".join(merge_problems))
     if problems:
         raise RosterProblems(tuple(problems))
-    if not entries:
+    if not people:
         raise RosterProblems(("文件里没有任何人员",))
-    return entries
+    return [p.entry() for p in people.values()]
 
 
 CODE_SHEET_HEADER = ["employee_no", "name", "branch_id", "code", "expires"]
@@ -202,9 +272,21 @@ async def import_roster(path: Path, repos: Repositories, now: datetime) -> int:
     entries = parse_roster(text, branches, await repos.org.department_ids(), names)
     try:
         async with repos.db.transaction():
-            return await repos.people.upsert_roster(entries, now)
+            admins = await repos.people.count_with_role("admin")
+            written = await repos.people.upsert_roster(entries, now)
+            if admins and not await repos.people.count_with_role("admin"):
+                raise _NoAdminLeft
+            return written
     except Duplicate:
         raise RosterProblems(("有企业微信账号已经属于花名册里的另一个人,请核对后再导入",)) from None
+    except _NoAdminLeft:
+        raise RosterProblems(
+            ("导入后就没有管理员了:请在花名册里至少给一个人保留管理员(admin)角色",)
+        ) from None
+
+
+class _NoAdminLeft(Exception):
+    """Raised inside the import's transaction to roll it back."""
 
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")

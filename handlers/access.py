@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 
-from storage import Branch, Finding, Idea, IdeaScope, Person
+from storage import Branch, Finding, Idea, IdeaScope, Person, Role
 
 Roles = frozenset[str]
 
@@ -258,6 +258,17 @@ def finding_roles(person: Person, finding: Finding) -> set[str]:
 def may_set_role(admin: Person, person: Person) -> bool:
     """An admin sets anybody's role but their own (another admin must)."""
     return holds(admin, ADMINS) and admin.id != person.id
+
+
+def leaves_no_admin(person: Person, roles_after: Iterable[Role], admins: int) -> bool:
+    """Would giving `person` the roles `roles_after` leave the mine without an admin?
+    `admins` counts those holding the admin role now."""
+    return person.has_role("admin") and admins <= 1 and all(r.role != "admin" for r in roles_after)
+
+
+def may_manage_party_groups(person: Person, branch_id: str) -> bool:
+    """A branch's secretary makes its party groups and puts its people in them."""
+    return secretary_of(person, branch_id)
 
 
 def may_bind_group(person: Person, branch: Branch) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import itertools
 import os
 import re
 import sqlite3
@@ -117,11 +116,9 @@ def _migrations() -> list[tuple[int, str, str]]:
         if match:
             found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
     found.sort()
-    # Numbers are reserved per change (parallel branches take 0015, 0016, 0017), so a branch
-    # may ship with a gap; two files with one number are still refused.
-    for (before, first, _), (version, name, _) in itertools.pairwise(found):
-        if version == before:
-            raise MigrationError(f"migrations {first} and {name} share a number")
+    for expected, (version, name, _) in enumerate(found, start=1):
+        if version != expected:
+            raise MigrationError(f"migration {name} is out of sequence (expected {expected:04d})")
     return found
 
 

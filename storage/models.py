@@ -52,10 +52,35 @@ class RosterEntry:
     employee_no: str
     name: str
     branch_id: str
-    role: Role
+    roles: tuple[Role, ...]
+    """Every role the person holds (at least one; one per role name)."""
     wecom_userid: str | None
     phone: str | None = None
     """Digits only, without the country code; matched to a phone shared in chat."""
+    party_group: str | None = None
+    """The name of the person's party group (党小组) in their branch; None leaves it as it is."""
+
+
+@dataclass(frozen=True, slots=True)
+class PartyGroup:
+    """A party group (党小组) of one branch: its name is unique within the branch.
+
+    Other records refer to a group by `id`; people name it within a branch ("一组")."""
+
+    id: int
+    branch_id: str
+    name: str
+
+
+class MemberActivity(NamedTuple):
+    """One person of a branch with their party group and their ideas since a date."""
+
+    person_id: int
+    employee_no: str
+    name: str
+    group_id: int | None
+    ideas: int
+    adopted: int
 
 
 class DepartmentName(NamedTuple):

@@ -30,7 +30,8 @@ PEOPLE = {
     ADMIN: ("A001", "管理员", "13800000041"),
 }
 EVERYONE = {
-    "bind", "cancel", "category", "help", "idea", "ideas", "my", "search", "start", "withdraw",
+    "bind", "cancel", "category", "group", "help", "idea", "ideas", "my", "search", "start",
+    "withdraw",
 }  # fmt: skip
 """What every registered person may use: the default scope's menu."""
 SECRETARY_MENU = EVERYONE | {
@@ -142,7 +143,7 @@ async def test_start_up_sets_changed_menus_only_and_paced(
             ("A001", "管理员", "jgk", Role("supervisor", "publicity")),
         ):
             await repos.people.upsert_roster(
-                [RosterEntry(number, name, branch, role, None)], utc_now()
+                [RosterEntry(number, name, branch, (role,), None)], utc_now()
             )
     before = len(tg.calls)
     async with serving(config, classifier) as (_, channel):

@@ -1,4 +1,5 @@
-"""Names wherever ids are asked: a branch, a department or a person found by what people type.
+"""Names wherever ids are asked: a branch, a department, a person or a party group found by
+what people type.
 
 People say 机掘二队, not jj2; 宣传部, not publicity; 张三, not E001. Each lookup takes the id
 (any case), the full name, the name without its usual suffix (党支部), or a unique part of the
@@ -12,10 +13,12 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from handlers import parsing
-from storage import Branch, Department, Person
+from storage import Branch, Department, PartyGroup, Person
 
 T = TypeVar("T")
 BRANCH_SUFFIXES = ("党支部", "支部")
+GROUP_NAME_MAX = 16
+"""The longest party group name (the schema checks it too)."""
 
 
 def _key(text: str) -> str:
@@ -64,3 +67,18 @@ def people(items: Sequence[Person], text: str) -> list[Person]:
     key = _key(text)
     by_number = [p for p in items if p.employee_no.lower() == key]
     return by_number or [p for p in items if _key(p.name) == key]
+
+
+def party_groups(items: Sequence[PartyGroup], text: str) -> list[PartyGroup]:
+    """The party groups of `items` (one branch's, from `groups_of_branch`) that `text` names:
+    the full name ('一组'), or a unique part of it ('一'); several when the part fits several."""
+    return _find(items, text, lambda g: "", lambda g: [g.name])
+
+
+def party_group_name(text: str) -> str | None:
+    """A new party group's name as stored (folded, trimmed), or None when it is none: empty,
+    longer than GROUP_NAME_MAX or with a space inside (commands read it as one word)."""
+    name = parsing.fold(text).strip()
+    if not name or len(name) > GROUP_NAME_MAX or any(c.isspace() for c in name):
+        return None
+    return name

@@ -19,6 +19,7 @@ from storage.repos.messaging import (
     OutboxRepo,
 )
 from storage.repos.org import OrgRepo
+from storage.repos.party_groups import PartyGroupRepo
 from storage.repos.people import PeopleRepo
 from storage.repos.projects import ProjectRepo
 from storage.repos.proofs import ProofRepo
@@ -41,6 +42,7 @@ __all__ = [
     "MenuRepo",
     "OrgRepo",
     "OutboxRepo",
+    "PartyGroupRepo",
     "PeopleRepo",
     "Project",
     "ProjectRepo",
@@ -69,6 +71,7 @@ class Repositories:
         self.conversations = ConversationRepo(db)
         self.outbox = OutboxRepo(db)
         self.groups = GroupRepo(db)
+        self.party_groups = PartyGroupRepo(db)
         self.menus = MenuRepo(db)
         self.findings = FindingRepo(db)
         self.visits = VisitRepo(db)

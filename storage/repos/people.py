@@ -20,7 +20,9 @@ class PeopleRepo:
         return int(row[0]) if row else 0
 
     async def upsert_roster(self, entries: Sequence[RosterEntry], now: datetime) -> int:
-        """Insert or update people and replace their roles; the caller holds the transaction.
+        """Insert or update people, replace their roles and, where an entry names one, put
+        them in that party group of their branch (made if new); a person whose branch changed
+        leaves their old branch's group. The caller holds the transaction.
 
         Raises Duplicate when a WeCom userid already belongs to another person."""
         with constraint_errors():
@@ -40,12 +42,43 @@ class PeopleRepo:
                 "SELECT id FROM people WHERE employee_no = ?", (e.employee_no,)
             )
             assert row is not None
-            await self._db.execute("DELETE FROM roles WHERE person_id = ?", (row["id"],))
+            await self._replace_roles(row["id"], e.roles)
             await self._db.execute(
-                "INSERT INTO roles (person_id, role, department_id) VALUES (?, ?, ?)",
-                (row["id"], e.role.role, e.role.department_id),
+                "DELETE FROM party_group_members WHERE person_id = ? AND group_id NOT IN"
+                " (SELECT id FROM party_groups WHERE branch_id = ?)",
+                (row["id"], e.branch_id),
             )
+            if e.party_group:
+                await self._db.execute(
+                    "INSERT INTO party_groups (branch_id, name, created_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT(branch_id, name) DO NOTHING",
+                    (e.branch_id, e.party_group, stamp),
+                )
+                await self._db.execute(
+                    "INSERT INTO party_group_members (person_id, group_id)"
+                    " SELECT ?, id FROM party_groups WHERE branch_id = ? AND name = ?"
+                    " ON CONFLICT(person_id) DO UPDATE SET group_id = excluded.group_id",
+                    (row["id"], e.branch_id, e.party_group),
+                )
         return len(entries)
+
+    async def set_roles(self, person_id: int, roles: Sequence[Role]) -> None:
+        """Replace a person's roles (one per role name); the caller holds the transaction."""
+        with constraint_errors():
+            await self._replace_roles(person_id, roles)
+
+    async def _replace_roles(self, person_id: int, roles: Sequence[Role]) -> None:
+        await self._db.execute("DELETE FROM roles WHERE person_id = ?", (person_id,))
+        await self._db.executemany(
+            "INSERT INTO roles (person_id, role, department_id) VALUES (?, ?, ?)",
+            [(person_id, r.role, r.department_id) for r in roles],
+        )
+
+    async def count_with_role(self, role: str) -> int:
+        row = await self._db.fetchone(
+            "SELECT count(DISTINCT person_id) FROM roles WHERE role = ?", (role,)
+        )
+        return int(row[0]) if row else 0
 
     async def by_employee_no(self, employee_no: str) -> Person | None:
         return await self._one("WHERE p.employee_no = ?", (employee_no,))
@@ -163,26 +196,26 @@ class PeopleRepo:
         """(external id, person with roles) of everyone bound on `channel`, in one read on the
         read connection (it runs beside the writer, for every bound person at once)."""
         rows = await self._db.reader.fetchall(
-            f"SELECT i.external_id, {_PERSON_COLUMNS} FROM identities i"
+            f"SELECT i.external_id, {PERSON_COLUMNS} FROM identities i"
             " JOIN people p ON p.id = i.person_id WHERE i.channel = ? ORDER BY i.external_id",
             (channel,),
         )
-        return [(str(row["external_id"]), _person(row)) for row in rows]
+        return [(str(row["external_id"]), person_of(row)) for row in rows]
 
     async def _one(self, where: str, params: Sequence[Any]) -> Person | None:
         """One person with their roles, in one query (this runs for every update)."""
-        row = await self._db.fetchone(f"SELECT {_PERSON_COLUMNS} FROM people p {where}", params)
-        return None if row is None else _person(row)
+        row = await self._db.fetchone(f"SELECT {PERSON_COLUMNS} FROM people p {where}", params)
+        return None if row is None else person_of(row)
 
 
-_PERSON_COLUMNS = (
+PERSON_COLUMNS = (
     "p.id, p.employee_no, p.name, p.branch_id, p.wecom_userid,"
     " (SELECT group_concat(r.role || ':' || coalesce(r.department_id, ''), ' ')"
     "  FROM roles r WHERE r.person_id = p.id) AS roles"
 )
 
 
-def _person(row: Any) -> Person:
+def person_of(row: Any) -> Person:
     roles = []
     for item in sorted((row["roles"] or "").split()):
         name, _, department = item.partition(":")
