@@ -11,6 +11,7 @@ from tests.support import ROOT
 
 PACKAGES = ("bot", "handlers", "nlp", "scheduler", "storage")
 CHAT_MODULES = {
+    "handlers.achievements",
     "handlers.admin",
     "handlers.groups",
     "handlers.ideas",

@@ -35,11 +35,11 @@ EVERYONE = {
 }  # fmt: skip
 """What every registered person may use: the default scope's menu."""
 SECRETARY_MENU = EVERYONE | {
-    "benefit", "findings", "invite", "progress", "project", "projects", "review",
+    "achievements", "benefit", "findings", "invite", "progress", "project", "projects", "review",
     "review_quarter", "score", "stats",
 }  # fmt: skip
 LEADER_MENU = EVERYONE | {
-    "agenda", "benefit", "findings", "progress", "project", "projects", "review",
+    "achievements", "agenda", "benefit", "findings", "progress", "project", "projects", "review",
     "review_quarter", "reward", "score", "stats", "verify", "visits",
 }  # fmt: skip
 

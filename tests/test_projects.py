@@ -239,6 +239,7 @@ async def test_xlsx_ledger_matches_the_database(
         "效益",
         "KPI",
         "奖励",
+        "成果",
         "月度考核",
     ]
     ideas = book["金点子"]
