@@ -6,6 +6,7 @@ Only this package speaks SQL or imports aiosqlite; its errors are its own (`Stor
 from storage.db import Database, MigrationError, SchemaTooNew
 from storage.errors import ConstraintViolation, Duplicate, StorageError
 from storage.models import (
+    Achievement,
     Attachment,
     Benefit,
     BindRequest,
@@ -50,6 +51,7 @@ from storage.models import (
 from storage.repos import Repositories
 
 __all__ = [
+    "Achievement",
     "Attachment",
     "Benefit",
     "BindRequest",

@@ -438,3 +438,19 @@ class BindRequest:
     channel: str
     external_id: str
     status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Achievement:
+    """A result beyond money: a method (管理法 / 操作法), an award or a patent, recorded
+    against a project (P01) or an idea (#12), or both when the idea belongs to a project."""
+
+    id: int
+    kind: str
+    title: str
+    note: str
+    project_id: int | None
+    idea_id: int | None
+    person_id: int
+    person_name: str
+    created_at: datetime

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from storage.db import Database
 from storage.models import Benefit, GroupBinding, Project, RosterEntry
+from storage.repos.achievements import AchievementRepo
 from storage.repos.groups import GroupRepo
 from storage.repos.ideas import AttachmentRepo, IdeaRepo, IdeaSearch
 from storage.repos.jobs import JobRunRepo
@@ -28,6 +29,7 @@ from storage.repos.supervision import FindingRepo, VisitRepo
 from storage.repos.times import from_db_time, to_db_time
 
 __all__ = [
+    "AchievementRepo",
     "AttachmentRepo",
     "Benefit",
     "ConversationRepo",
@@ -79,3 +81,4 @@ class Repositories:
         self.projects = ProjectRepo(db)
         self.scores = ScoreRepo(db)
         self.proofs = ProofRepo(db)
+        self.achievements = AchievementRepo(db)
