@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import ScoringConfig
 from handlers.parsing import clean
+from handlers.rules.achievements import KINDS as ACHIEVEMENT_KINDS
 from handlers.rules.ideas import STATUS_LABELS
 from handlers.rules.projects import kpi_done, percent_of
 from handlers.rules.scores import compute
@@ -172,6 +173,20 @@ async def build_sheets(
         _project_sheet(repos, "rewards", tz),
         money={"amount_fen", "basis_fen"},
     )
+    achievements = Sheet(
+        "成果",
+        [
+            ("id", "成果编号"),
+            ("kind", "类别"),
+            ("title", "名称"),
+            ("project", "项目"),
+            ("idea", "金点子"),
+            ("note", "说明"),
+            ("recorded_by", "记录人"),
+            ("created_at", "记录时间"),
+        ],
+        _achievement_rows(repos, tz),
+    )
     assessment = Sheet(
         "月度考核",
         [
@@ -187,7 +202,17 @@ async def build_sheets(
         ],
         _assessment_rows(repos, scoring),
     )
-    return [ideas, projects, progress, key_points, benefits, kpis, rewards, assessment]
+    return [
+        ideas,
+        projects,
+        progress,
+        key_points,
+        benefits,
+        kpis,
+        rewards,
+        achievements,
+        assessment,
+    ]
 
 
 async def _ideas(repos: Repositories, labels: dict[str, str], tz: ZoneInfo) -> AsyncIterator[Row]:
@@ -269,6 +294,20 @@ async def _kpi_rows(repos: Repositories, tz: ZoneInfo) -> AsyncIterator[Row]:
             "history": ";".join(
                 f"{at.astimezone(tz).strftime('%Y-%m-%d')} {value}" for value, at in kpi.values
             ),
+        }
+
+
+async def _achievement_rows(repos: Repositories, tz: ZoneInfo) -> AsyncIterator[Row]:
+    for a in await repos.achievements.listed():
+        yield {
+            "id": f"C{a.id}",
+            "kind": ACHIEVEMENT_KINDS[a.kind],
+            "title": a.title,
+            "project": f"P{a.project_id:02d}" if a.project_id is not None else "",
+            "idea": f"#{a.idea_id}" if a.idea_id is not None else "",
+            "note": a.note,
+            "recorded_by": a.person_name,
+            "created_at": a.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
         }
 
 

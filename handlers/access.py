@@ -217,6 +217,12 @@ def may_plan_project(person: Person, lead_id: int) -> bool:
     return is_leader(person) or person.id == lead_id
 
 
+def may_record_achievement(person: Person, lead_id: int | None) -> bool:
+    """Leaders record any achievement; a project's lead those of their project (lead_id None:
+    an idea outside any project, leaders only)."""
+    return is_leader(person) or (lead_id is not None and person.id == lead_id)
+
+
 def may_report_on_key_point(person: Person, lead_id: int, branch_id: str) -> bool:
     """The secretary of the branch that owns a key point reports on it; the project's lead
     and the leaders on any of its key points."""

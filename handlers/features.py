@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers import (
+    achievements,
     admin,
     forms,
     groups,
@@ -31,6 +32,7 @@ def build_router() -> Router:
             supervision.FEATURE,
             reviewing.FEATURE,
             projects.FEATURE,
+            achievements.FEATURE,
             scores.FEATURE,
             admin.FEATURE,
             forms.feature(

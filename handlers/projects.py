@@ -11,6 +11,7 @@ from handlers.messages import Member, Reply
 from handlers.money import format_yuan
 from handlers.project_forms import NEW_USAGE, project_or_refusal
 from handlers.router import Command, Feature, Subcommand
+from handlers.rules import achievements as achieved
 from handlers.rules import projects as rules
 from handlers.rules.names import short_branch_name
 from handlers.rules.projects import text_length_ok
@@ -92,6 +93,10 @@ async def _card(services: Services, found: Project) -> str:
     if kpis:
         lines.append("  指标:")
         lines += [f"    {rules.kpi_line(k)}" for k in kpis]
+    results = await services.repos.achievements.listed(project_id=found.id)
+    if results:
+        lines.append(f"  成果({len(results)} 项):")
+        lines += [f"    {achieved.line(a)}" for a in results]
     if found.idea_ids:
         lines.append("  金点子:" + "、".join(f"#{i}" for i in found.idea_ids))
     if found.rewarded_fen:

@@ -9,6 +9,7 @@ from handlers import access, forms, parsing, render
 from handlers.messages import Button, Member, Reply
 from handlers.money import format_yuan
 from handlers.router import Command, Feature, Subcommand
+from handlers.rules import achievements as achieved
 from handlers.rules import names, scores
 from handlers.rules.periods import Month, Quarter
 from handlers.rules.scores import PART_LABELS, PARTS
@@ -347,7 +348,27 @@ async def review_quarter(msg: Member, services: Services) -> list[Reply]:
             + ("、".join(item.totals))
         )
         lines += [f"  {p}" for p in item.projects] or ["  (没有重点项目)"]
+    lines += await _quarter_achievements(services, msg, quarter)
     return [Reply("\n".join(lines))]
+
+
+async def _quarter_achievements(services: Services, msg: Member, quarter: Quarter) -> list[str]:
+    """The quarter's new achievements (a secretary sees those of their branch's projects)."""
+    local = services.local(services.now())
+    since = quarter.start(local)
+    until = quarter.next().start(local)
+    found = await services.repos.achievements.listed(since=since, until=until)
+    if not access.is_leader(msg.person):
+        ours = {
+            p.id for p in await services.repos.projects.all() if msg.person.branch_id in p.branches
+        }
+        found = [a for a in found if a.project_id in ours]
+    if not found:
+        return ["本季度新增成果:无"]
+    return [
+        f"本季度新增成果 {len(found)} 项:{achieved.counts_line(achieved.count(found))}",
+        *(f"  {achieved.line(a)}" for a in found),
+    ]
 
 
 async def stats(msg: Member, services: Services) -> list[Reply]:

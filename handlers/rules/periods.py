@@ -61,6 +61,11 @@ class Quarter:
             Quarter(self.year - 1, 4) if self.number == 1 else Quarter(self.year, self.number - 1)
         )
 
+    def next(self) -> Quarter:
+        return (
+            Quarter(self.year + 1, 1) if self.number == 4 else Quarter(self.year, self.number + 1)
+        )
+
     @property
     def months(self) -> tuple[Month, Month, Month]:
         first = (self.number - 1) * 3 + 1
