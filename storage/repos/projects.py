@@ -74,8 +74,9 @@ class ProjectRepo:
     async def _select(self, where: str, params: Sequence[Any]) -> list[Project]:
         rows = await self._db.fetchall(
             "SELECT p.*, l.name AS lead_name,"
-            " (SELECT group_concat(branch_id, ' ') FROM project_branches WHERE project_id = p.id)"
-            "   AS branch_ids,"
+            # in the order they joined: the first named is the lead branch the rewards favour
+            " (SELECT group_concat(branch_id, ' ') FROM (SELECT branch_id FROM project_branches"
+            "   WHERE project_id = p.id ORDER BY rowid)) AS branch_ids,"
             " (SELECT group_concat(idea_id, ' ') FROM project_ideas WHERE project_id = p.id)"
             "   AS idea_ids,"
             " (SELECT coalesce(sum(amount_fen), 0) FROM benefits WHERE project_id = p.id"
