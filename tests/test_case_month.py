@@ -113,7 +113,7 @@ async def test_a_month_of_the_case_through_the_chat(
     clock.now = FIRST_THURSDAY_DEC
     result = await run_job(app.services, "reward_meeting", FIRST_THURSDAY_DEC)
     (notice,) = result.notices
-    assert [r.chat_id for r in notice.recipients] == ["u-L001"]
+    assert [chat_id for _, chat_id in notice.recipients] == ["u-L001"]
     # 93.002 万: 10 万 at 60 % (6 万), the other 83.002 万 at 30 % (24.9006 万)
     assert (
         "P01 锚杆复用与中煤减损:新核实 93.00 万元,待奖励 93.00 万元,建议奖励 30.90 万元"
