@@ -8,6 +8,7 @@ from handlers.messages import Member, Reply
 from handlers.project_forms import project_or_refusal
 from handlers.router import Command, Feature, Subcommand
 from handlers.rules import achievements as rules
+from handlers.rules import projects as project_rules
 from handlers.services import Services
 from storage import Idea, Project
 
@@ -31,11 +32,20 @@ async def achievements(msg: Member, services: Services) -> list[Reply]:
         )
         if isinstance(found, str):
             return [Reply(found)]
+        if not project_rules.may_act(msg.person, found):
+            return [Reply(f"{found.number} 没有本支部参与,详情请问项目负责人或党委领导。")]
         project = found
-    listed = await services.repos.achievements.listed(
-        kind=kind, project_id=project.id if project else None
+    listed = await rules.visible(
+        services,
+        msg.person,
+        await services.repos.achievements.listed(
+            kind=kind, project_id=project.id if project else None
+        ),
     )
-    scope = (project.number if project else "全矿") + (rules.KINDS[kind] if kind else "成果")
+    whole = access.is_leader(msg.person) or project is not None
+    scope = (project.number if project else "全矿" if whole else "本支部参与的") + (
+        rules.KINDS[kind] if kind else "成果"
+    )
     if not listed:
         return [Reply(f"{scope}还没有记录。党委领导和项目负责人可以记录:{ADD_USAGE}")]
     counts = rules.count(listed)
@@ -79,6 +89,15 @@ async def _add(msg: Member, services: Services) -> list[Reply]:
         return [Reply(f"成果名称请写在 {rules.TITLE_MAX} 字以内。")]
     if len(note) > rules.NOTE_MAX:
         return [Reply(f"说明请写在 {rules.NOTE_MAX} 字以内。")]
+    same = rules.duplicate(
+        await services.repos.achievements.listed(
+            kind=kind, project_id=project.id if project else None
+        ),
+        title,
+        idea,
+    )
+    if same is not None:
+        return [Reply(f"这项成果已经记录过了:{rules.line(same)}。")]
     achievement_id, told = await rules.record(
         services, msg.person, kind, title, note, project, idea
     )

@@ -66,6 +66,14 @@ async def test_an_achievement_is_recorded_listed_with_counts_and_shown_on_the_ca
     only = (await leader.say("/achievements 操作法"))[-1]
     assert "全矿操作法共 1 项" in only and "C1" in only and "C2" not in only
     assert "P01成果共 4 项" in (await leader.say("/achievements P01"))[-1]
+    # a secretary sees those of the projects their branch takes part in; others see none
+    assert "本支部参与的成果共 4 项" in (await people["secretary"].say("/achievements"))[-1]
+    other = people["other_secretary"]
+    assert "本支部参与的成果还没有记录" in (await other.say("/achievements"))[-1]
+    assert "没有本支部参与" in (await other.say("/achievements P01"))[-1]
+    # the same achievement twice is refused
+    again = (await leader.say("/achievements add P01 管理法 | 锚杆回收台账管理法"))[-1]
+    assert "已经记录过了:C2 管理法「锚杆回收台账管理法」" in again
     card = (await leader.say("/project P01"))[-1]
     assert "成果(4 项):" in card and "C2 管理法「锚杆回收台账管理法」(P01)" in card
     stored = await rows(app, "achievements")

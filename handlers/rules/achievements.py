@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from handlers import access, parsing
 from handlers.notify import notify
 from handlers.rules import audience
+from handlers.rules import projects as project_rules
 from handlers.services import Services
 from storage import Achievement, Idea, Person, Project
 
@@ -84,6 +85,36 @@ def line(achievement: Achievement) -> str:
 def may_record(person: Person, project: Project | None) -> bool:
     """Leaders record any achievement; a project's lead records those of their project."""
     return access.may_record_achievement(person, project.lead_id if project else None)
+
+
+async def visible(
+    services: Services, person: Person, found: Sequence[Achievement]
+) -> list[Achievement]:
+    """What `person` may see of `found`: a leader everything; others the achievements of the
+    projects they take part in and of their own branch's ideas."""
+    if access.is_leader(person):
+        return list(found)
+    projects = {
+        p.id for p in await services.repos.projects.all() if project_rules.may_act(person, p)
+    }
+    shown = []
+    for a in found:
+        if a.project_id is not None:
+            if a.project_id in projects:
+                shown.append(a)
+            continue
+        idea = await services.repos.ideas.get(a.idea_id) if a.idea_id is not None else None
+        if idea is not None and access.may_review_idea(person, idea):
+            shown.append(a)
+    return shown
+
+
+def duplicate(found: Sequence[Achievement], title: str, idea: Idea | None) -> Achievement | None:
+    """An achievement of the same kind and title already recorded against the same target."""
+    for a in found:
+        if a.title == title and a.idea_id == (idea.id if idea else None):
+            return a
+    return None
 
 
 async def record(
