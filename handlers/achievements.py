@@ -120,7 +120,15 @@ FEATURE = Feature(
             "achievements",
             achievements,
             access.PROJECT_STAFF,
-            subcommands=(Subcommand("add", _add, "/achievements add P01 操作法 | 名称 | [说明]"),),
+            subcommands=(
+                Subcommand(
+                    "add",
+                    _add,
+                    "/achievements add P01 操作法 | 名称 | [说明]",
+                    access.LEADERS,  # a project's lead is a committee member
+                    "只有项目负责人或党委领导可以记录成果。",
+                ),
+            ),
         ),
     ],
 )
