@@ -152,16 +152,18 @@ class ProjectRepo:
         due_month: str,
         person_id: int,
         now: datetime,
+        group_id: int | None = None,
     ) -> int:
-        """A key point; its branch joins the project if it was not in it."""
+        """A key point (owned by one of the branch's party groups when `group_id` is set); its
+        branch joins the project if it was not in it."""
         await self._db.execute(
             "INSERT OR IGNORE INTO project_branches (project_id, branch_id) VALUES (?, ?)",
             (project_id, branch_id),
         )
         return await self._db.insert(
             "INSERT INTO key_points (project_id, branch_id, title, due_month, created_by,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (project_id, branch_id, title, due_month, person_id, to_db_time(now)),
+            " created_at, group_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (project_id, branch_id, title, due_month, person_id, to_db_time(now), group_id),
         )
 
     async def key_points(self, project_id: int | None = None) -> list[KeyPoint]:
@@ -187,6 +189,7 @@ class ProjectRepo:
                 percent=r["last_percent"],
                 last_text=r["last_text"],
                 last_at=from_db_time(r["last_at"]) if r["last_at"] else None,
+                group_id=r["group_id"],
             )
             for r in rows
         ]
@@ -318,7 +321,7 @@ class ProjectRepo:
         now: datetime,
     ) -> int:
         """Record a reward whose basis is `takes`: (benefit id, fen of that claim it uses)."""
-        total = sum(amount for *_, amount in recipients)
+        total = sum(r.amount_fen for r in recipients)
         reward_id = await self._db.insert(
             "INSERT INTO rewards (project_id, amount_fen, basis_fen, note, confirmed_by,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -332,9 +335,12 @@ class ProjectRepo:
             ),
         )
         await self._db.executemany(
-            "INSERT INTO reward_recipients (reward_id, person_id, branch_id, label, amount_fen)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [(reward_id, pid, bid, label, amount) for pid, bid, label, amount in recipients],
+            "INSERT INTO reward_recipients (reward_id, person_id, branch_id, label, amount_fen,"
+            " group_id) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (reward_id, r.person_id, r.branch_id, r.label, r.amount_fen, r.group_id)
+                for r in recipients
+            ],
         )
         await self._db.executemany(
             "INSERT INTO reward_claims (reward_id, benefit_id, basis_fen) VALUES (?, ?, ?)",
