@@ -11,7 +11,7 @@ from handlers.messages import Member, Reply
 from handlers.money import format_yuan
 from handlers.router import Command, Feature, Subcommand
 from handlers.rules import names
-from handlers.rules.ideas import ADOPTED
+from handlers.rules.ideas import ADOPTED, UNCOUNTED, year_start
 from handlers.services import Services
 from storage import Branch, Duplicate, KeyPoint, MemberActivity, PartyGroup, RewardReceived
 
@@ -106,9 +106,8 @@ async def show_groups(msg: Member, services: Services) -> list[Reply]:
         )
         return [Reply(f"{branch.name}还没有党小组。{hint}")]
     local = services.local(services.now())
-    year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
     people = await repos.party_groups.member_activity(
-        branch.id, year_start, adopted=ADOPTED, excluded={"withdrawn"}
+        branch.id, year_start(local), adopted=ADOPTED, excluded=UNCOUNTED
     )
     points = [k for k in await repos.projects.key_points() if k.branch_id == branch.id]
     received = await repos.party_groups.rewards_received(branch.id)

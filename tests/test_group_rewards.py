@@ -91,7 +91,9 @@ async def test_a_reward_to_a_party_group_is_told_shown_and_in_the_ledger(
     # the ledger: the 党小组 sheet equals /group, the reward sheet names the group
     labels = {c.id: c.label for c in app.config.categories}
     path = tmp_path / "ledger.xlsx"
-    await export_ledger(path, await build_sheets(app.repos, labels, app.config.tz))
+    await export_ledger(
+        path, await build_sheets(app.repos, labels, app.config.tz, now=app.services.now())
+    )
     book = load_workbook(path)
     sheet = book["党小组"]
     assert [c.value for c in sheet[1]] == [
@@ -107,8 +109,8 @@ async def test_a_reward_to_a_party_group_is_told_shown_and_in_the_ledger(
     assert found[("机掘一队党支部", "二组")] == (1, 0, 0, 300)
     assert found[("综采一队党支部", "一组")] == (1, 0, 0, 0)
     assert "一组(2 人):金点子 1 条,已采纳 1 条" in shown
-    recipients = [r[2] for r in book["奖励"].iter_rows(min_row=2, values_only=True)]
-    assert recipients == ["机掘一队一组", "孙八", "机掘一队二组"]
+    recipients = [(r[2], r[-1]) for r in book["奖励"].iter_rows(min_row=2, values_only=True)]
+    assert recipients == [("机掘一队一组", "党小组"), ("孙八", "个人"), ("机掘一队二组", "党小组")]
 
 
 async def test_a_leader_in_the_group_may_not_confirm_its_reward(
@@ -135,7 +137,7 @@ async def test_a_key_point_owned_by_a_group_joins_the_proposal(
     added = (await leader.say("/project P01 point add 锚杆回收分拣 | jj1 | 2027-03 | 一组"))[-1]
     assert "一组" in added, added
     card = (await leader.say("/project P01"))[0]
-    assert "锚杆回收分拣" in card and "机掘一队党支部一组" in card, card
+    assert "锚杆回收分拣 · 机掘一队一组 · 2027-03 到期" in card, card
     items = await rewards.reward_meeting_items(app.services, FIRST_THURSDAY_DEC)
     assert [(s.label, s.amount_fen) for s in items[0].shares] == [
         ("机掘一队党支部", 1_200_000),  # the lead branch: two parts

@@ -240,6 +240,7 @@ async def test_xlsx_ledger_matches_the_database(
         "KPI",
         "奖励",
         "月度考核",
+        "党小组",
     ]
     ideas = book["金点子"]
     assert ideas.freeze_panes == "A2"

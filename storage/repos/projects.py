@@ -438,7 +438,9 @@ class ProjectRepo:
             " FROM benefits b JOIN people c ON c.id = b.claimed_by"
             " LEFT JOIN people d ON d.id = b.decided_by ORDER BY b.id",
             "rewards": "SELECT r.id, 'P' || printf('%02d', r.project_id) AS project, rr.label,"
-            " rr.amount_fen, r.basis_fen, r.note, c.name AS confirmed_by, r.created_at"
+            " rr.amount_fen, r.basis_fen, r.note, c.name AS confirmed_by, r.created_at,"
+            " CASE WHEN rr.group_id IS NOT NULL THEN '党小组'"
+            "  WHEN rr.person_id IS NOT NULL THEN '个人' ELSE '支部' END AS kind"
             " FROM rewards r JOIN reward_recipients rr ON rr.reward_id = r.id"
             " JOIN people c ON c.id = r.confirmed_by ORDER BY r.id, rr.rowid",
         }
