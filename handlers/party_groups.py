@@ -109,7 +109,7 @@ async def show_groups(msg: Member, services: Services) -> list[Reply]:
     people = await repos.party_groups.member_activity(
         branch.id, year_start(local), adopted=ADOPTED, excluded=UNCOUNTED
     )
-    points = [k for k in await repos.projects.key_points() if k.branch_id == branch.id]
+    points = await repos.projects.key_points(branch_id=branch.id)
     received = await repos.party_groups.rewards_received(branch.id)
     return [Reply(render_groups(branch, groups, people, local.year, person.id, points, received))]
 

@@ -166,8 +166,11 @@ class ProjectRepo:
             (project_id, branch_id, title, due_month, person_id, to_db_time(now), group_id),
         )
 
-    async def key_points(self, project_id: int | None = None) -> list[KeyPoint]:
-        """A project's key points (None: every project's), in the order they were added."""
+    async def key_points(
+        self, project_id: int | None = None, *, branch_id: str | None = None
+    ) -> list[KeyPoint]:
+        """A project's key points (None: every project's), in the order they were added; with
+        `branch_id`, only those that branch (or one of its party groups) owns."""
         rows = await self._db.fetchall(
             "SELECT k.*,"
             " (SELECT percent FROM project_progress WHERE key_point_id = k.id"
@@ -176,8 +179,9 @@ class ProjectRepo:
             "   ORDER BY id DESC LIMIT 1) AS last_text,"
             " (SELECT created_at FROM project_progress WHERE key_point_id = k.id"
             "   ORDER BY id DESC LIMIT 1) AS last_at"
-            " FROM key_points k WHERE ? IS NULL OR k.project_id = ? ORDER BY k.project_id, k.id",
-            (project_id, project_id),
+            " FROM key_points k WHERE (? IS NULL OR k.project_id = ?)"
+            " AND (? IS NULL OR k.branch_id = ?) ORDER BY k.project_id, k.id",
+            (project_id, project_id, branch_id, branch_id),
         )
         return [
             KeyPoint(
