@@ -382,7 +382,7 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
 
             labels = {c.id: c.label for c in config.categories}
             try:
-                sheets = await build_sheets(repos, labels, config.tz, config.scoring)
+                sheets = await build_sheets(repos, labels, config.tz, config.scoring, now=utc_now())
                 count = await export_ledger(args.file, sheets)
             except ValueError as exc:
                 raise CliError(str(exc), 2) from None

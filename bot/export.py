@@ -1,5 +1,5 @@
 """The ledger (台账) the party office keeps: ideas, key projects, progress, key points,
-benefits, KPIs, rewards.
+benefits, KPIs, rewards, party groups.
 
 xlsx gets one sheet each; CSV and JSON lines carry the ideas sheet's columns. Rows stream from
 storage to the file: the ideas are read in chunks and xlsx is written by openpyxl's write-only
@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from bot.config import ScoringConfig
 from handlers.parsing import clean
 from handlers.rules.achievements import KINDS as ACHIEVEMENT_KINDS
-from handlers.rules.ideas import STATUS_LABELS
+from handlers.rules.ideas import ADOPTED, STATUS_LABELS, UNCOUNTED, year_start
 from handlers.rules.projects import kpi_done, percent_of
 from handlers.rules.scores import compute
 from storage import Repositories
@@ -59,9 +59,13 @@ async def build_sheets(
     labels: dict[str, str],
     tz: ZoneInfo,
     scoring: ScoringConfig | None = None,
+    *,
+    now: datetime | None = None,
 ) -> list[Sheet]:
-    """Every sheet; the assessment one weighs its parts as `scoring` says (default: as shipped)."""
+    """Every sheet; the assessment one weighs its parts as `scoring` says (default: as shipped);
+    "this year" in the party-group sheet is `now`'s year in `tz` (default: the clock's)."""
     scoring = scoring or ScoringConfig()
+    local = (now or datetime.now(tz)).astimezone(tz)
     ideas = Sheet(
         "金点子",
         [
@@ -163,12 +167,13 @@ async def build_sheets(
         [
             ("id", "奖励编号"),
             ("project", "项目"),
-            ("label", "获奖人/支部"),
+            ("label", "获奖人/支部/党小组"),
             ("amount_fen", "金额(元)"),
             ("basis_fen", "对应核实效益(元)"),
             ("note", "备注"),
             ("confirmed_by", "确认人"),
             ("created_at", "时间"),
+            ("kind", "获奖类别"),
         ],
         _project_sheet(repos, "rewards", tz),
         money={"amount_fen", "basis_fen"},
@@ -202,6 +207,19 @@ async def build_sheets(
         ],
         _assessment_rows(repos, scoring),
     )
+    groups = Sheet(
+        "党小组",
+        [
+            ("branch", "支部"),
+            ("group", "党小组"),
+            ("members", "成员数"),
+            ("ideas", "今年金点子"),
+            ("adopted", "已采纳"),
+            ("rewarded", "获得奖励(元)"),
+        ],
+        _party_group_rows(repos, year_start(local)),
+        money={"rewarded"},
+    )
     return [
         ideas,
         projects,
@@ -212,6 +230,7 @@ async def build_sheets(
         rewards,
         achievements,
         assessment,
+        groups,
     ]
 
 
@@ -278,6 +297,30 @@ async def _key_point_rows(repos: Repositories, tz: ZoneInfo) -> AsyncIterator[Ro
             if point.last_at
             else "",
         }
+
+
+async def _party_group_rows(repos: Repositories, since: datetime) -> AsyncIterator[Row]:
+    """Each branch's groups with the figures /group shows: members, ideas since `since`, of
+    them adopted, and the rewards the group received."""
+    received = await repos.party_groups.rewards_received()
+    groups = await repos.party_groups.every()
+    for branch in await repos.org.branches():
+        mine = [g for g in groups if g.branch_id == branch.id]
+        if not mine:
+            continue
+        people = await repos.party_groups.member_activity(
+            branch.id, since, adopted=ADOPTED, excluded=UNCOUNTED
+        )
+        for group in mine:
+            members = [p for p in people if p.group_id == group.id]
+            yield {
+                "branch": branch.name,
+                "group": group.name,
+                "members": len(members),
+                "ideas": sum(p.ideas for p in members),
+                "adopted": sum(p.adopted for p in members),
+                "rewarded": sum(r.amount_fen for r in received.get(group.id, [])),
+            }
 
 
 async def _kpi_rows(repos: Repositories, tz: ZoneInfo) -> AsyncIterator[Row]:

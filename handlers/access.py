@@ -234,9 +234,18 @@ def may_verify_benefit(person: Person, claimed_by: int) -> bool:
     return is_leader(person) and person.id != claimed_by
 
 
-def may_confirm_reward(person: Person, recipient_ids: Iterable[int | None]) -> bool:
-    """Leaders confirm rewards, never one that pays themselves."""
-    return is_leader(person) and person.id not in set(recipient_ids)
+def may_confirm_reward(
+    person: Person,
+    recipient_ids: Iterable[int | None],
+    group_ids: Iterable[int | None] = (),
+    *,
+    own_group_id: int | None = None,
+) -> bool:
+    """Leaders confirm rewards, never one that pays themselves or the party group they are
+    in (`own_group_id`)."""
+    if not is_leader(person) or person.id in set(recipient_ids):
+        return False
+    return own_group_id is None or own_group_id not in set(group_ids)
 
 
 # -- supervision -------------------------------------------------------------------------

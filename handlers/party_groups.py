@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from handlers import access, parsing
 from handlers.messages import Member, Reply
+from handlers.money import format_yuan
 from handlers.router import Command, Feature, Subcommand
 from handlers.rules import names
-from handlers.rules.ideas import ADOPTED
+from handlers.rules.ideas import ADOPTED, UNCOUNTED, year_start
 from handlers.services import Services
-from storage import Branch, Duplicate, MemberActivity, PartyGroup
+from storage import Branch, Duplicate, KeyPoint, MemberActivity, PartyGroup, RewardReceived
 
 USAGE = (
     "用法:/group 查看本支部的党小组;支部书记:/group add 名称 新建党小组,"
@@ -28,14 +29,34 @@ def _counts(ideas: int, adopted: int) -> str:
     return f"{ideas} 条" + (f",已采纳 {adopted} 条" if adopted else "")
 
 
+def _group_work(points: list[KeyPoint], received: list[RewardReceived]) -> list[str]:
+    """A group's key points and the rewards it received, under its line in /group."""
+    lines = []
+    if points:
+        listed = "、".join(f"P{k.project_id:02d} {k.title}({k.due_month} 到期)" for k in points)
+        lines.append(f"  本组负责的关键点:{listed}")
+    if received:
+        total = format_yuan(sum(r.amount_fen for r in received))
+        listed = "、".join(
+            f"{r.project_number} {r.title} {format_yuan(r.amount_fen)}" for r in received
+        )
+        lines.append(f"  本组获得奖励 {total}:{listed}")
+    return lines
+
+
 def render_groups(
     branch: Branch,
     groups: list[PartyGroup],
     people: list[MemberActivity],
     year: int,
     viewer_id: int,
+    points: list[KeyPoint] | None = None,
+    received: dict[int, list[RewardReceived]] | None = None,
 ) -> str:
-    """A branch's groups, each with its members' ideas this year, and who is in none."""
+    """A branch's groups, each with its members' ideas this year, the key points it owns and
+    the rewards it received, and who is in none."""
+    points = points or []
+    received = received or {}
     by_group = {g.id: [p for p in people if p.group_id == g.id] for g in groups}
     mine = next((g for g in groups if viewer_id in (p.person_id for p in by_group[g.id])), None)
     where = f";您在{mine.name}" if mine else ""
@@ -45,6 +66,9 @@ def render_groups(
         ideas, adopted = sum(p.ideas for p in members), sum(p.adopted for p in members)
         lines.append(f"{group.name}({len(members)} 人):金点子 {_counts(ideas, adopted)}")
         lines += [f"  · {p.name}({p.employee_no}):{_counts(p.ideas, p.adopted)}" for p in members]
+        lines += _group_work(
+            [k for k in points if k.group_id == group.id], received.get(group.id, [])
+        )
     ungrouped = [p for p in people if p.group_id not in by_group]
     if ungrouped:
         listed = "、".join(f"{p.name}({p.employee_no})" for p in ungrouped[:UNGROUPED_SHOWN])
@@ -82,11 +106,12 @@ async def show_groups(msg: Member, services: Services) -> list[Reply]:
         )
         return [Reply(f"{branch.name}还没有党小组。{hint}")]
     local = services.local(services.now())
-    year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
     people = await repos.party_groups.member_activity(
-        branch.id, year_start, adopted=ADOPTED, excluded={"withdrawn"}
+        branch.id, year_start(local), adopted=ADOPTED, excluded=UNCOUNTED
     )
-    return [Reply(render_groups(branch, groups, people, local.year, person.id))]
+    points = await repos.projects.key_points(branch_id=branch.id)
+    received = await repos.party_groups.rewards_received(branch.id)
+    return [Reply(render_groups(branch, groups, people, local.year, person.id, points, received))]
 
 
 async def _own_branch(msg: Member, services: Services) -> Branch | str:

@@ -29,7 +29,7 @@ from handlers.rules import projects as rules
 from handlers.rules.periods import Month
 from handlers.rules.projects import NewProject, text_length_ok
 from handlers.services import Services
-from storage import KeyPoint, Person, Project, RewardShare
+from storage import KeyPoint, PartyGroup, Person, Project, RewardShare
 
 NONE = "-"
 """The answer of an optional part left out (跳过, 不写备注)."""
@@ -597,17 +597,37 @@ async def _due(text: str, msg: Member, services: Services, answers: Answers) -> 
     return str(written)
 
 
+async def _point_group(
+    text: str, msg: Member, services: Services, answers: Answers
+) -> str | Problem:
+    """The party group (of the branch already read) that owns the key point, as its id."""
+    branch = await services.repos.org.branch(answers.get("branch", ""))
+    if branch is None:
+        return Problem("请先写负责的支部,再写党小组。")
+    groups = await services.repos.party_groups.groups_of_branch(branch.id)
+    found = names.party_groups(groups, text)
+    if not found:
+        known = "、".join(g.name for g in groups) or "还没有党小组"
+        return Problem(f"{branch.name}没有叫“{parsing.shown(text)}”的党小组(现有:{known})。")
+    if len(found) > 1:
+        return Problem(
+            f"“{parsing.shown(text)}”可能是:{'、'.join(g.name for g in found)},请写全名。"
+        )
+    return str(found[0].id)
+
+
 POINT_PARTS = (
     Part("title", "关键点", "关键点", _point_title),
     Part("branch", "支部", "负责的支部", _point_branch),
     Part("due", "到期月份", "到期月份", _due),
+    Part("group", "党小组", "负责的党小组", _point_group, optional=True),
 )
 POINT_USAGE = (
     usage(
         "/project P07 point add",
         POINT_PARTS,
         " | ",
-        "/project P07 point add 锚杆回收分拣 | 机掘一队 | 2027-03",
+        "/project P07 point add 锚杆回收分拣 | 机掘一队 | 2027-03 | 一组",
     )
     + "\n只发 /project P07 point add 就按步骤填。"
 )
@@ -634,20 +654,37 @@ async def _add_point(msg: Member, services: Services, answers: Answers) -> list[
         return [Reply("只有项目的负责人或党委领导可以分解关键点。")]
     branch = await services.repos.org.branch(answers["branch"])
     joined = branch is not None and branch.id not in found.branches
+    group = await _answered_group(services, answers)
+    if group is not None and group.branch_id != answers["branch"]:
+        return [Reply("党小组不在负责的支部里,没有记录。请重新发送。")]
     done = await rules.add_key_point(
-        services, msg.person, found, answers["branch"], answers["title"], due
+        services,
+        msg.person,
+        found,
+        answers["branch"],
+        answers["title"],
+        due,
+        group.id if group is not None else None,
     )
     if isinstance(done, str):
         return [Reply(done)]
     name = branch.name if branch else answers["branch"]
+    owner = f"{name}{group.name}" if group is not None else name
     return [
         Reply(
-            f"已为 {found.number} 加上关键点{done}「{answers['title']}」:{name}负责,"
+            f"已为 {found.number} 加上关键点{done}「{answers['title']}」:{owner}负责,"
             f"{due} 到期。"
             + (f"{name}已加入项目。" if joined else "")
             + f"\n支部书记报告进展:/progress {found.number} 百分比 进展"
         )
     ]
+
+
+async def _answered_group(services: Services, answers: Answers) -> PartyGroup | None:
+    """The party group a key point's answers name (None: the branch as a whole)."""
+    value = answers.get("group", NONE)
+    number = parsing.number(value, prefixes="") if value != NONE else None
+    return await services.repos.party_groups.group(number) if number is not None else None
 
 
 async def _branch_options(msg: Member, services: Services, answers: Answers) -> list[Choice]:
@@ -666,6 +703,7 @@ async def _due_choices(msg: Member, services: Services, answers: Answers) -> lis
 async def _point_summary(msg: Member, services: Services, answers: Answers) -> str:
     found = await _project_of(services, answers)
     branch = await services.repos.org.branch(answers["branch"])
+    group = await _answered_group(services, answers)
     return "\n".join(
         [
             f"请确认 {found.number if found else ''} 的新关键点:",
@@ -673,6 +711,7 @@ async def _point_summary(msg: Member, services: Services, answers: Answers) -> s
             f"  负责的支部:{branch.name if branch else answers['branch']}",
             f"  到期月份:{answers['due']}",
         ]
+        + ([f"  负责的党小组:{group.name}"] if group is not None else [])
     )
 
 
@@ -924,16 +963,20 @@ REWARD_USAGE = (
     "用法:/reward P07 查看建议并按步骤确认;"
     "/reward P07 confirm 工号或支部:金额,工号或支部:金额 [备注];"
     "/reward P07 set-aside 不予奖励的原因\n"
-    "例如:/reward P07 confirm E001:5000,机掘一队:2200 11月安全办公会"
+    "党小组写 支部/党小组(例如 jj1/一组),项目的支部里只有一个同名党小组时可只写组名。\n"
+    "例如:/reward P07 confirm E001:5000,机掘一队:2200,jj1/一组:1000 11月安全办公会"
 )
 SET_ASIDE_WORDS = ("set-aside", "setaside", "不予奖励", "搁置")
 
 
 def _encode(shares: Sequence[RewardShare]) -> str:
-    """Shares as a form answer: 'p12=500000,bjj1=220000' (person id or branch id, fen)."""
+    """Shares as a form answer: 'p12=500000,bjj1=220000,g3=100000' (person id, branch id or
+    party group id, fen)."""
     return ",".join(
         f"p{s.person_id}={s.amount_fen}"
         if s.person_id is not None
+        else f"g{s.group_id}={s.amount_fen}"
+        if s.group_id is not None
         else f"b{s.branch_id}={s.amount_fen}"
         for s in shares
     )
@@ -953,6 +996,13 @@ async def _decode(services: Services, value: str) -> list[RewardShare] | None:
             if person is None:
                 return None
             found.append(RewardShare(person.id, None, person.name, fen))
+        elif who[0] == "g":
+            number = parsing.number(who[1:], prefixes="")
+            group = await services.repos.party_groups.group(number) if number is not None else None
+            if group is None:
+                return None
+            branch = await services.repos.org.branch(group.branch_id)
+            found.append(rewards.group_share(branch, group, fen))
         else:
             branch = await services.repos.org.branch(who[1:])
             if branch is None:
@@ -965,18 +1015,18 @@ async def _shares(
     msg: Member, services: Services, project: Project, targets: Sequence[tuple[str, str]]
 ) -> str | Problem:
     """The recipients written as (who, amount), resolved and checked, as a form answer."""
-    merged: dict[tuple[int | None, str | None], RewardShare] = {}
+    merged: dict[tuple[int | None, str | None, int | None], RewardShare] = {}
     for who, amount in targets:
         fen = parse_yuan(amount)
         if isinstance(fen, str):
             return Problem(f"{parsing.shown(who)} 的金额不对:{fen}")
-        share = await rewards.reward_share(services, who, fen)
+        share = await rewards.reward_share(services, who, fen, project)
         if isinstance(share, str):
             return Problem(share)
-        refusal = rewards.confirm_refusal(msg.person, [share])
+        refusal = await rewards.confirm_refusal(services, msg.person, [share])
         if refusal:
             return Problem(refusal)
-        key = (share.person_id, share.branch_id)
+        key = (share.person_id, share.branch_id, share.group_id)
         if key in merged:  # named twice: one share of the sum
             share = share._replace(amount_fen=merged[key].amount_fen + fen)
         merged[key] = share
@@ -1097,8 +1147,9 @@ async def _ask_shares(msg: Member, services: Services, answers: Answers) -> Ask:
     if not proposed:
         return Ask(text + "。")
     split = "、".join(f"{s.label} {format_yuan(s.amount_fen)}" for s in proposed)
-    if rewards.confirm_refusal(msg.person, proposed):  # the leader is one of the recipients
-        return Ask(f"{text}。\n建议分给:{split};{rewards.SELF_REWARD}")
+    refusal = await rewards.confirm_refusal(services, msg.person, proposed)
+    if refusal:  # the leader is one of the recipients or in a recipient group
+        return Ask(f"{text}。\n建议分给:{split};{refusal}")
     return Ask(
         f"{text};或点“按建议”分给建议的获奖人({split})。",
         (Choice("按建议分配", _encode(proposed)),),

@@ -81,8 +81,14 @@ async def _card(services: Services, found: Project) -> str:
     points = await services.repos.projects.key_points(found.id)
     lines = [_describe(services, found, names, len(points))]
     if points:
+        groups: dict[int, str] = {}
+        for group_id in {k.group_id for k in points if k.group_id is not None}:
+            group = await services.repos.party_groups.group(group_id)
+            groups[group_id] = group.name if group is not None else ""
         lines.append("  关键点:")
-        lines += [f"    {i}. {_point_line(k, short)}" for i, k in enumerate(points, start=1)]
+        lines += [
+            f"    {i}. {_point_line(k, short, groups)}" for i, k in enumerate(points, start=1)
+        ]
     else:  # the latest report leads, and no branch's figure is lost under another's
         reported = await services.repos.projects.branch_percents(found.id)
         if len(reported) > 1:
@@ -104,10 +110,12 @@ async def _card(services: Services, found: Project) -> str:
     return "\n".join(lines)
 
 
-def _point_line(point: KeyPoint, short: dict[str, str]) -> str:
+def _point_line(point: KeyPoint, short: dict[str, str], groups: dict[int, str]) -> str:
     percent = f"{point.percent}%" if point.percent is not None else "未报告"
     text = f" · {point.last_text}" if point.last_text else ""
     branch = short.get(point.branch_id, point.branch_id)
+    if point.group_id is not None:  # the party group of the branch that owns it
+        branch += groups.get(point.group_id, "")
     return f"{point.title} · {branch} · {point.due_month} 到期 · {percent}{text}"
 
 

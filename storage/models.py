@@ -359,6 +359,8 @@ class KeyPoint:
     """The latest percentage reported on it; None before any."""
     last_text: str | None
     last_at: datetime | None
+    group_id: int | None = None
+    """The party group of the branch that owns it; None: the branch as a whole."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,12 +388,14 @@ class VerifiedBenefit(NamedTuple):
 
 
 class RewardShare(NamedTuple):
-    """One recipient of a reward: a person or a branch (or neither, for a party group)."""
+    """One recipient of a reward: a person, a branch, or a party group (`group_id`, with its
+    branch in `branch_id`)."""
 
     person_id: int | None
     branch_id: str | None
     label: str
     amount_fen: int
+    group_id: int | None = None
 
 
 class PendingClaim(NamedTuple):

@@ -194,7 +194,7 @@ async def test_a_month_of_the_case_through_the_chat(
     )
     rewards = table("奖励")
     assert sum(float(str(r["金额(元)"])) for r in rewards) == 309_006  # 30.90 万元 in chat
-    assert [(r["获奖人/支部"], r["金额(元)"]) for r in rewards][:2] == [
+    assert [(r["获奖人/支部/党小组"], r["金额(元)"]) for r in rewards][:2] == [
         ("机掘一队党支部", 103_002),
         ("综采一队党支部", 51_501),
     ]

@@ -241,6 +241,7 @@ async def test_xlsx_ledger_matches_the_database(
         "奖励",
         "成果",
         "月度考核",
+        "党小组",
     ]
     ideas = book["金点子"]
     assert ideas.freeze_panes == "A2"

@@ -21,7 +21,9 @@ from handlers.services import Services
 from storage import Person
 from tests.support import Chat, Clock, register_people
 
-SHEETS = ["金点子", "重点项目", "进展", "关键点", "效益", "KPI", "奖励", "成果", "月度考核"]
+SHEETS = [
+    "金点子", "重点项目", "进展", "关键点", "效益", "KPI", "奖励", "成果", "月度考核", "党小组",
+]  # fmt: skip
 
 
 async def python_figures(services: Services, branch_id: str | None) -> Figures:

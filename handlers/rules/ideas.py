@@ -36,6 +36,15 @@ NEXT_STATUSES = {
 }
 ADOPTED = {"adopted", "implemented", "rewarded"}
 """Statuses that count as adopted in the figures."""
+UNCOUNTED = frozenset({"withdrawn"})
+"""Statuses a person's or a group's idea count leaves out."""
+
+
+def year_start(local: datetime) -> datetime:
+    """The first moment of `local`'s year, in its zone: what "this year" counts from."""
+    return local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
 DIGEST_DAYS = 7
 DIGEST_SHOWN = 15
 

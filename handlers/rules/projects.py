@@ -177,17 +177,23 @@ def reportable(person: Person, project: Project, points: Sequence[KeyPoint]) -> 
 
 
 async def add_key_point(
-    services: Services, person: Person, project: Project, branch_id: str, title: str, due: Month
+    services: Services,
+    person: Person,
+    project: Project,
+    branch_id: str,
+    title: str,
+    due: Month,
+    group_id: int | None = None,
 ) -> int | str:
-    """Share a part of the project out to a branch; its number within the project (1, 2 …),
-    or why not."""
+    """Share a part of the project out to a branch (or one of its party groups); its number
+    within the project (1, 2 …), or why not."""
     points = await services.repos.projects.key_points(project.id)
     if len(points) >= MAX_KEY_POINTS:
         return f"{project.number} 已经有 {MAX_KEY_POINTS} 个关键点了,请合并一些。"
     if any(k.title == title and k.branch_id == branch_id for k in points):
         return f"{project.number} 已经有这个关键点了。"
     await services.repos.projects.add_key_point(
-        project.id, branch_id, title, str(due), person.id, services.now()
+        project.id, branch_id, title, str(due), person.id, services.now(), group_id
     )
     return len(points) + 1
 

@@ -14,7 +14,7 @@ the basis that would have proposed what it paid; the rest stays pending.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
@@ -24,14 +24,14 @@ from handlers.money import format_yuan
 from handlers.notify import notify
 from handlers.rules import audience, names
 from handlers.services import Services
-from storage import PendingClaim, Person, Project, Recipient, RewardShare
+from storage import Branch, PartyGroup, PendingClaim, Person, Project, Recipient, RewardShare
 
 Tiers = tuple[tuple[int | None, float], ...]
 """(upper bound in fen or None for the last band, the workers' share in that band)."""
 
 LEAD_BRANCH_WEIGHT = 2
-"""Parts of the proposal for the project's first (lead) branch; every other branch taking part
-and every author of a linked idea gets one part."""
+"""Parts of the proposal for the project's first (lead) branch; every other branch taking part,
+every party group owning a key point and every author of a linked idea gets one part."""
 OTHER_WEIGHT = 1
 
 
@@ -119,10 +119,21 @@ class Candidate:
     weight: int
 
 
+def group_label(branch: Branch | None, group: PartyGroup) -> str:
+    """How a reward names a party group: 机掘一队一组 (branch as people say it, then group)."""
+    return (names.short_branch_name(branch) if branch is not None else group.branch_id) + (
+        group.name
+    )
+
+
+def group_share(branch: Branch | None, group: PartyGroup, fen: int) -> RewardShare:
+    return RewardShare(None, group.branch_id, group_label(branch, group), fen, group.id)
+
+
 async def proposed_recipients(services: Services, project: Project) -> list[Candidate]:
     """Who the proposal goes to: the lead (first) branch, the other branches taking part, the
-    authors of the linked ideas. Party groups (党小组) join here once the organisation has
-    them: a later change adds their candidates to this list."""
+    party groups (党小组) owning key points (each once, in key-point order), the authors of the
+    linked ideas."""
     branches = {b.id: b for b in await services.repos.org.branches()}
     found: list[Candidate] = []
     for index, branch_id in enumerate(project.branches):
@@ -130,6 +141,13 @@ async def proposed_recipients(services: Services, project: Project) -> list[Cand
         label = branch.name if branch is not None else branch_id
         weight = LEAD_BRANCH_WEIGHT if index == 0 else OTHER_WEIGHT
         found.append(Candidate(RewardShare(None, branch_id, label, 0), weight))
+    group_ids = [k.group_id for k in await services.repos.projects.key_points(project.id)]
+    for group_id in dict.fromkeys(g for g in group_ids if g is not None):
+        group = await services.repos.party_groups.group(group_id)
+        if group is not None:
+            found.append(
+                Candidate(group_share(branches.get(group.branch_id), group, 0), OTHER_WEIGHT)
+            )
     authors: dict[int, str] = {}
     for idea_id in project.idea_ids:
         idea = await services.repos.ideas.get(idea_id)
@@ -161,10 +179,67 @@ async def proposed_shares(services: Services, project: Project, fen: int) -> lis
     return split(await proposed_recipients(services, project), fen)
 
 
-async def reward_share(services: Services, who: str, fen: int) -> RewardShare | str:
-    """The share of the person (by 工号 or name) or the branch (by id or name) named `who`,
+GROUP_SEPARATORS = ("/", "／")
+
+
+async def _named_group(
+    services: Services, every: Sequence[Branch], who: str, fen: int
+) -> RewardShare | str:
+    """The share of 'jj1/一组' or '机掘一队/一组': a party group of the branch named first."""
+    for separator in GROUP_SEPARATORS:
+        if separator in who:
+            branch_text, _, group_text = who.partition(separator)
+            break
+    branches = names.branches(every, branch_text)
+    if not branches:
+        return f"没有找到支部“{parsing.shown(branch_text)}”:请写 支部/党小组,例如 jj1/一组。"
+    if len(branches) > 1:
+        listed = "、".join(names.short_branch_name(b) for b in branches[:8])
+        return f"“{parsing.shown(branch_text)}”可能是:{listed},请写支部全名或编号。"
+    branch = branches[0]
+    groups = await services.repos.party_groups.groups_of_branch(branch.id)
+    found = names.party_groups(groups, group_text)
+    if not found:
+        known = "、".join(g.name for g in groups) or "还没有党小组"
+        return f"{branch.name}没有叫“{parsing.shown(group_text)}”的党小组(现有:{known})。"
+    if len(found) > 1:
+        listed = "、".join(g.name for g in found)
+        return f"“{parsing.shown(group_text)}”可能是:{listed},请写党小组全名。"
+    return group_share(branch, found[0], fen)
+
+
+async def _project_group(
+    services: Services, every: Sequence[Branch], project: Project | None, who: str, fen: int
+) -> RewardShare | str | None:
+    """The share of a party group named alone ('一组'), looked for among the groups of the
+    project's branches; None when none of them has that name."""
+    if project is None:
+        return None
+    by_id = {b.id: b for b in every}
+    found: list[PartyGroup] = []
+    for branch_id in project.branches:
+        found += names.party_groups(
+            await services.repos.party_groups.groups_of_branch(branch_id), who
+        )
+    exact = [g for g in found if g.name == who.strip()]
+    found = exact or found
+    if not found:
+        return None
+    if len(found) > 1:
+        listed = "、".join(group_label(by_id.get(g.branch_id), g) for g in found[:8])
+        return f"“{parsing.shown(who)}”可能是:{listed},请写 支部/党小组,例如 jj1/一组。"
+    return group_share(by_id.get(found[0].branch_id), found[0], fen)
+
+
+async def reward_share(
+    services: Services, who: str, fen: int, project: Project | None = None
+) -> RewardShare | str:
+    """The share of the person (by 工号 or name), the branch (by id or name) or the party
+    group ('jj1/一组', or its name alone when unique among `project`'s branches) named `who`,
     or why there is none (nobody, or several to choose from)."""
     every = await services.repos.org.branches()
+    if any(separator in who for separator in GROUP_SEPARATORS):
+        return await _named_group(services, every, who, fen)
     someone = names.people(await services.repos.people.by_number_or_name(who), who)
     if len(someone) == 1:
         return RewardShare(someone[0].id, None, someone[0].name, fen)
@@ -177,18 +252,32 @@ async def reward_share(services: Services, who: str, fen: int) -> RewardShare | 
     if branches:
         listed = "、".join(names.short_branch_name(b) for b in branches[:8])
         return f"“{parsing.shown(who)}”可能是:{listed},请写支部全名或编号。"
-    return f"没有找到“{parsing.shown(who)}”:请写获奖人的工号或姓名,或支部的编号或名称。"
+    group = await _project_group(services, every, project, who, fen)
+    if group is not None:
+        return group
+    return (
+        f"没有找到“{parsing.shown(who)}”:请写获奖人的工号或姓名,支部的编号或名称,"
+        "或 支部/党小组(例如 jj1/一组)。"
+    )
 
 
 SELF_REWARD = "您是这笔奖励的获奖人之一,不能给自己确认奖励,请另一位党委领导确认。"
+OWN_GROUP_REWARD = "您是获奖党小组的成员,不能给本组确认奖励,请另一位党委领导确认。"
 
 
-def confirm_refusal(person: Person, shares: Iterable[RewardShare]) -> str | None:
+async def confirm_refusal(
+    services: Services, person: Person, shares: Sequence[RewardShare]
+) -> str | None:
     """Why `person` may not confirm these shares, or None."""
     if not access.is_leader(person):
         return "只有党委领导可以确认奖励。"
     if not access.may_confirm_reward(person, (s.person_id for s in shares)):
         return SELF_REWARD
+    own = await services.repos.party_groups.group_of(person.id)
+    if not access.may_confirm_reward(
+        person, (), (s.group_id for s in shares), own_group_id=own.id if own else None
+    ):
+        return OWN_GROUP_REWARD
     return None
 
 
@@ -226,7 +315,7 @@ async def record_reward(
     """Record the reward (the system keeps the ledger, pays nothing) and tell each person
     rewarded, the secretaries of each branch rewarded and the bound groups of the branches
     involved (never the one who records it); or why it was not recorded."""
-    refusal = confirm_refusal(person, shares)
+    refusal = await confirm_refusal(services, person, shares)
     if refusal:
         return refusal
     repo = services.repos.projects
@@ -260,6 +349,18 @@ async def _tell(
             someone = await services.repos.people.by_id(item.person_id)
             if someone is not None and someone.branch_id:
                 branches.append(someone.branch_id)
+        elif item.group_id is not None:  # the group's members and its branch's secretaries
+            assert item.branch_id is not None  # a group's share carries its branch
+            branches.append(item.branch_id)
+            members = await services.repos.party_groups.members(item.group_id)
+            whom = [
+                (m.id, f"🎉 {m.name},您所在的党小组{item.label}参与的重点项目") for m in members
+            ]
+            whom += [
+                (s.id, f"🎉 {s.name},{item.label}参与的重点项目")
+                for s in secretaries
+                if s.branch_id == item.branch_id and s.id not in {m.id for m in members}
+            ]
         else:
             assert item.branch_id is not None  # a share is a person's or a branch's
             branches.append(item.branch_id)
@@ -276,7 +377,7 @@ async def _tell(
                 await audience.person(services, person_id),
                 f"{opening} {project.number}「{project.title}」获得奖励 "
                 f"{format_yuan(item.amount_fen)}。",
-                key=f"reward:{reward_id}:{item.person_id or item.branch_id}:{person_id}",
+                key=f"reward:{reward_id}:{_share_key(item)}:{person_id}",
             )
             if queued:
                 told.add(person_id)
@@ -291,6 +392,12 @@ async def _tell(
             await notify(services, [group], text, key=f"reward:{reward_id}:group:{group.chat_id}")
         )
     return len(told), group_count
+
+
+def _share_key(item: RewardShare) -> str:
+    if item.group_id is not None:
+        return f"g{item.group_id}"
+    return str(item.person_id or item.branch_id)
 
 
 async def set_aside(services: Services, person: Person, project: Project, reason: str) -> int:

@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from storage.db import Database, constraint_errors
-from storage.models import MemberActivity, PartyGroup, Person
+from storage.models import MemberActivity, PartyGroup, Person, RewardReceived
 from storage.repos.people import PERSON_COLUMNS, person_of
-from storage.repos.times import to_db_time
+from storage.repos.times import from_db_time, to_db_time
 
 
 class PartyGroupRepo:
@@ -42,6 +42,13 @@ class PartyGroupRepo:
         rows = await self._db.fetchall(
             "SELECT id, branch_id, name FROM party_groups WHERE branch_id = ? ORDER BY id",
             (branch_id,),
+        )
+        return [_group(r) for r in rows]
+
+    async def every(self) -> list[PartyGroup]:
+        """Every branch's groups, by branch id and then in the order they were made."""
+        rows = await self._db.fetchall(
+            "SELECT id, branch_id, name FROM party_groups ORDER BY branch_id, id"
         )
         return [_group(r) for r in rows]
 
@@ -108,6 +115,25 @@ class PartyGroupRepo:
             (*sorted(adopted), to_db_time(since), *sorted(excluded), branch_id),
         )
         return [MemberActivity(r[0], r[1], r[2], r[3], int(r[4]), int(r[5])) for r in rows]
+
+    async def rewards_received(
+        self, branch_id: str | None = None
+    ) -> dict[int, list[RewardReceived]]:
+        """The rewards naming each group of the branch (None: every branch), oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT rr.group_id, p.id, p.title, rr.amount_fen, r.created_at"
+            " FROM reward_recipients rr JOIN rewards r ON r.id = rr.reward_id"
+            " JOIN projects p ON p.id = r.project_id"
+            " JOIN party_groups g ON g.id = rr.group_id"
+            " WHERE ? IS NULL OR g.branch_id = ? ORDER BY r.id, rr.rowid",
+            (branch_id, branch_id),
+        )
+        found: dict[int, list[RewardReceived]] = {}
+        for r in rows:
+            found.setdefault(int(r[0]), []).append(
+                RewardReceived(f"P{r[1]:02d}", r[2], int(r[3]), from_db_time(r[4]))
+            )
+        return found
 
 
 def _group(row: Any) -> PartyGroup:

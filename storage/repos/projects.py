@@ -153,20 +153,25 @@ class ProjectRepo:
         due_month: str,
         person_id: int,
         now: datetime,
+        group_id: int | None = None,
     ) -> int:
-        """A key point; its branch joins the project if it was not in it."""
+        """A key point (owned by one of the branch's party groups when `group_id` is set); its
+        branch joins the project if it was not in it."""
         await self._db.execute(
             "INSERT OR IGNORE INTO project_branches (project_id, branch_id) VALUES (?, ?)",
             (project_id, branch_id),
         )
         return await self._db.insert(
             "INSERT INTO key_points (project_id, branch_id, title, due_month, created_by,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (project_id, branch_id, title, due_month, person_id, to_db_time(now)),
+            " created_at, group_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (project_id, branch_id, title, due_month, person_id, to_db_time(now), group_id),
         )
 
-    async def key_points(self, project_id: int | None = None) -> list[KeyPoint]:
-        """A project's key points (None: every project's), in the order they were added."""
+    async def key_points(
+        self, project_id: int | None = None, *, branch_id: str | None = None
+    ) -> list[KeyPoint]:
+        """A project's key points (None: every project's), in the order they were added; with
+        `branch_id`, only those that branch (or one of its party groups) owns."""
         rows = await self._db.fetchall(
             "SELECT k.*,"
             " (SELECT percent FROM project_progress WHERE key_point_id = k.id"
@@ -175,8 +180,9 @@ class ProjectRepo:
             "   ORDER BY id DESC LIMIT 1) AS last_text,"
             " (SELECT created_at FROM project_progress WHERE key_point_id = k.id"
             "   ORDER BY id DESC LIMIT 1) AS last_at"
-            " FROM key_points k WHERE ? IS NULL OR k.project_id = ? ORDER BY k.project_id, k.id",
-            (project_id, project_id),
+            " FROM key_points k WHERE (? IS NULL OR k.project_id = ?)"
+            " AND (? IS NULL OR k.branch_id = ?) ORDER BY k.project_id, k.id",
+            (project_id, project_id, branch_id, branch_id),
         )
         return [
             KeyPoint(
@@ -188,6 +194,7 @@ class ProjectRepo:
                 percent=r["last_percent"],
                 last_text=r["last_text"],
                 last_at=from_db_time(r["last_at"]) if r["last_at"] else None,
+                group_id=r["group_id"],
             )
             for r in rows
         ]
@@ -319,7 +326,7 @@ class ProjectRepo:
         now: datetime,
     ) -> int:
         """Record a reward whose basis is `takes`: (benefit id, fen of that claim it uses)."""
-        total = sum(amount for *_, amount in recipients)
+        total = sum(r.amount_fen for r in recipients)
         reward_id = await self._db.insert(
             "INSERT INTO rewards (project_id, amount_fen, basis_fen, note, confirmed_by,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -333,9 +340,12 @@ class ProjectRepo:
             ),
         )
         await self._db.executemany(
-            "INSERT INTO reward_recipients (reward_id, person_id, branch_id, label, amount_fen)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [(reward_id, pid, bid, label, amount) for pid, bid, label, amount in recipients],
+            "INSERT INTO reward_recipients (reward_id, person_id, branch_id, label, amount_fen,"
+            " group_id) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (reward_id, r.person_id, r.branch_id, r.label, r.amount_fen, r.group_id)
+                for r in recipients
+            ],
         )
         await self._db.executemany(
             "INSERT INTO reward_claims (reward_id, benefit_id, basis_fen) VALUES (?, ?, ?)",
@@ -433,7 +443,9 @@ class ProjectRepo:
             " FROM benefits b JOIN people c ON c.id = b.claimed_by"
             " LEFT JOIN people d ON d.id = b.decided_by ORDER BY b.id",
             "rewards": "SELECT r.id, 'P' || printf('%02d', r.project_id) AS project, rr.label,"
-            " rr.amount_fen, r.basis_fen, r.note, c.name AS confirmed_by, r.created_at"
+            " rr.amount_fen, r.basis_fen, r.note, c.name AS confirmed_by, r.created_at,"
+            " CASE WHEN rr.group_id IS NOT NULL THEN '党小组'"
+            "  WHEN rr.person_id IS NOT NULL THEN '个人' ELSE '支部' END AS kind"
             " FROM rewards r JOIN reward_recipients rr ON rr.reward_id = r.id"
             " JOIN people c ON c.id = r.confirmed_by ORDER BY r.id, rr.rowid",
         }
