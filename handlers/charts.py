@@ -78,6 +78,36 @@ def stats_chart(
     return _draw(path, paint)
 
 
+Kpi = tuple[str, str, float, float, Sequence[tuple[str, float]]]
+"""(name, unit, baseline, target, [(when, value), …] oldest first)."""
+
+
+def kpi_chart(path: Path, title: str, kpis: Sequence[Kpi]) -> Path:
+    """Each KPI's path from its baseline through the values recorded, against its target;
+    one panel per KPI (the first four), the value axis from zero."""
+    shown = list(kpis)[:4]
+
+    def paint(figure: Figure) -> None:
+        figure.suptitle(title, fontsize=16)
+        columns = 1 if len(shown) == 1 else 2
+        rows = (len(shown) + columns - 1) // columns
+        for k, (name, unit, baseline, target, values) in enumerate(shown, start=1):
+            axes = figure.add_subplot(rows, columns, k)
+            labels = ["基线", *(when for when, _ in values)]
+            points = [baseline, *(value for _, value in values)]
+            places = list(range(len(points)))  # by position: two values of one day stay two
+            axes.plot(places, points, color="#4c72b0", marker="o", label="实际")
+            axes.set_xticks(places, labels)
+            for x, y in zip(places, points, strict=True):
+                axes.annotate(f"{y:g}", (x, y), textcoords="offset points", xytext=(0, 6))
+            axes.axhline(target, color="#55a868", linestyle="--", label=f"目标 {target:g}")
+            axes.set_ylim(0, max([*points, target]) * 1.2 or 1)
+            axes.set_title(f"{name}({unit})" if unit else name)
+            axes.legend(loc="lower left")
+
+    return _draw(path, paint)
+
+
 def ranking_chart(path: Path, title: str, ranking: Sequence[tuple[str, float]]) -> Path:
     """The month's branch totals, best first."""
 

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 
 from handlers import access, parsing, project_forms
 from handlers.messages import Member, Reply
@@ -16,7 +18,7 @@ from handlers.rules import projects as rules
 from handlers.rules.names import short_branch_name
 from handlers.rules.projects import text_length_ok
 from handlers.services import Services
-from storage import KeyPoint, Project
+from storage import KeyPoint, Kpi, Project
 
 LINK_USAGE = "用法:/project link P07 金点子编号 …"
 PROGRESS_USAGE = "用法:/progress P07 [百分比] 进展,例如:/progress P07 60 已完成第一批改造"
@@ -70,7 +72,29 @@ async def project(msg: Member, services: Services) -> list[Reply]:
         return await project_forms.kpi(dataclasses.replace(msg, args=detail), services, found)
     if part:
         return [Reply(PROJECT_USAGE)]
-    return [Reply(await _card(services, found))]
+    card = await _card(services, found)
+    measured = [k for k in await services.repos.projects.kpis(found.id) if k.values]
+    if not measured:
+        return [Reply(card)]
+    return [Reply(card, image_path=str(await _kpi_chart(services, found, measured)))]
+
+
+async def _kpi_chart(services: Services, found: Project, kpis: list[Kpi]) -> Path:
+    """The project's KPIs from baseline to now against their targets, as a PNG."""
+    from handlers.charts import kpi_chart  # matplotlib only once a chart is drawn
+
+    path = services.settings.chart_dir / f"kpi-{found.id}-{services.now():%Y%m%d%H%M%S}.png"
+    series = [
+        (
+            k.name,
+            k.unit,
+            float(k.baseline),
+            float(k.target),
+            [(services.local(when).strftime("%m-%d"), float(value)) for value, when in k.values],
+        )
+        for k in kpis
+    ]
+    return await asyncio.to_thread(kpi_chart, path, f"{found.number} {found.title} 指标", series)
 
 
 async def _card(services: Services, found: Project) -> str:

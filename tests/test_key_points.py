@@ -229,6 +229,23 @@ async def test_a_kpi_from_baseline_to_target_with_history(
     assert len(await rows(app, "kpis")) == 1 and len(await rows(app, "kpi_values")) == 2
 
 
+async def test_the_project_card_draws_its_kpis_once_measured(
+    app: App, people: dict[str, Chat]
+) -> None:
+    leader, secretary = people["leader"], people["secretary"]
+    await bolt_project(leader)
+    await leader.say("/project P01 kpi add 中煤带煤损失率 | % | 16.07 | 11.6")
+    await leader.say("/project P01")
+    assert "image_path" not in leader.received[-1]  # nothing to draw before a value
+    await secretary.say("/project P01 kpi 中煤带煤损失率 12.8")
+    await secretary.say("/project P01 kpi 中煤带煤损失率 12.1")
+    await leader.say("/project P01")
+    card = leader.received[-1]
+    assert "中煤带煤损失率:基线 16.07%" in str(card["text"])
+    image = Path(str(card["image_path"]))
+    assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and image.stat().st_size > 10_000
+
+
 async def test_the_ledger_carries_the_figures_of_the_chat(
     app: App, people: dict[str, Chat], tmp_path: Path
 ) -> None:
