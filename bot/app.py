@@ -63,6 +63,7 @@ def build_settings(config: Config) -> Settings:
         max_text_chars=config.ideas.max_chars,
         min_idea_chars=config.ideas.min_chars,
         page_size=config.ideas.page_size,
+        review_overdue_days=config.ideas.review_overdue_days,
         confidence_threshold=config.nlp.confidence_threshold,
         similarity_threshold=config.nlp.similarity_threshold,
         visits_per_month=config.supervision.visits_per_month,

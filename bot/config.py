@@ -152,6 +152,8 @@ class IdeasConfig:
     max_chars: int = 1000
     min_chars: int = 4
     page_size: int = 8
+    review_overdue_days: int = 7
+    """Ideas still waiting for their first review after this many days go to the leaders."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,6 +361,8 @@ def _build(raw: dict[str, Any], triggers: bool = True) -> Config:
         raise ConfigError("ideas.min_chars", "要大于 0 且小于 ideas.max_chars")
     if not 1 <= ideas.page_size <= 30:
         raise ConfigError("ideas.page_size", "要在 1 到 30 之间")
+    if not 1 <= ideas.review_overdue_days <= 365:
+        raise ConfigError("ideas.review_overdue_days", "要在 1 到 365 之间")
     scoring: ScoringConfig = sections["scoring"]
     if scoring.yearly_benefit_target_yuan <= 0:
         raise ConfigError("scoring.yearly_benefit_target_yuan", "要大于 0(元)")

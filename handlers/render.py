@@ -13,10 +13,10 @@ from handlers.rules.ideas import DIGEST_SHOWN, BranchWeek, status_label
 from handlers.rules.periods import Quarter
 from handlers.rules.projects import STALE_DAYS, Nudge
 from handlers.rules.rewards import MeetingItem
-from handlers.rules.scores import PART_LABELS, PARTS, BranchScore
+from handlers.rules.scores import PART_LABELS, PARTS, BranchScore, Speed
 from handlers.rules.supervision import AgendaDepartment, DepartmentVisits, MeetingBrief
 from handlers.services import Services
-from storage import Finding
+from storage import Finding, SpeedFigure, WaitingIdea
 
 
 def age(services: Services, finding: Finding) -> str:
@@ -179,3 +179,48 @@ def monthly_score(month: str, score: BranchScore) -> str:
 
 def monthly_ranking(month: str, scores: Sequence[BranchScore]) -> str:
     return f"📈 {month} 支部月度考核排名:\n" + "\n".join(score_line(s) for s in scores)
+
+
+def _days(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")
+
+
+def speed_line(review: SpeedFigure | None, adopted: SpeedFigure | None) -> str:
+    """'首次审核平均 2.3 天(中位数 1 天,共 42 条);采纳平均 9.5 天(中位数 8 天,共 7 条)'."""
+    parts = []
+    for label, figure in (("首次审核", review), ("采纳", adopted)):
+        if figure is None:
+            parts.append(f"{label}还没有记录")
+        else:
+            parts.append(
+                f"{label}平均 {_days(figure.mean_days)} 天"
+                f"(中位数 {_days(figure.median_days)} 天,共 {figure.ideas} 条)"
+            )
+    return ";".join(parts)
+
+
+def speed_lines(speed: Speed, names: dict[str, str], *, per_branch: bool) -> list[str]:
+    """The speed together, and per branch (the slowest first review first) when asked."""
+    lines = ["用时:" + speed_line(speed.review, speed.adopted)]
+    if per_branch and speed.by_branch:
+        slowest = sorted(
+            speed.by_branch.items(),
+            key=lambda item: (-(item[1][0].mean_days if item[1][0] else -1), item[0]),
+        )
+        lines += [f"  {names.get(b, b)}:{speed_line(r, a)}" for b, (r, a) in slowest]
+    return lines
+
+
+OVERDUE_SHOWN = 10
+
+
+def overdue_reviews(
+    days: int, count: int, oldest: Sequence[WaitingIdea], names: dict[str, str], at: datetime
+) -> str:
+    """'等待审核超过 7 天的金点子 5 条:#12 机掘一队 9 天、…', the oldest first."""
+    shown = "、".join(
+        f"#{w.id} {names.get(w.branch_id, w.branch_id)} {(at - w.created_at).days} 天"
+        for w in oldest[:OVERDUE_SHOWN]
+    )
+    more = f"……另有 {count - len(oldest[:OVERDUE_SHOWN])} 条" if count > OVERDUE_SHOWN else ""
+    return f"⏳ 等待审核超过 {days} 天的金点子 {count} 条:{shown}{more}"

@@ -394,6 +394,8 @@ async def stats(msg: Member, services: Services) -> list[Reply]:
         target = services.settings.yearly_target_fen
         lines[-1] += f"(年度目标 {format_yuan(target)},完成 {found.verified_fen / target:.0%})"
         lines.append("支部前五:" + ("、".join(f"{k} {v} 条" for k, v in by_branch[:5]) or "无"))
+    speed = await scores.speed(services, branch_filter, scores.year_start(services))
+    lines += render.speed_lines(speed, names, per_branch=branch_filter is None)
     path = services.settings.chart_dir / f"stats-{person.id}-{services.now():%Y%m%d%H%M%S}.png"
     from handlers.charts import stats_chart  # matplotlib only once a chart is drawn (~0.7 s)
 

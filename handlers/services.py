@@ -25,6 +25,7 @@ class Settings:
     max_text_chars: int
     min_idea_chars: int
     page_size: int
+    review_overdue_days: int
     confidence_threshold: float
     similarity_threshold: float
     visits_per_month: int

@@ -44,11 +44,22 @@ async def supervision_check(services: Services, at: datetime) -> list[Notice]:
 
 
 async def weekly_digest(services: Services, at: datetime) -> list[Notice]:
-    """Sunday: each secretary, their branch's new ideas and those waiting for review."""
-    return [
+    """Sunday: each secretary, their branch's new ideas and those waiting for review;
+    leaders, the ideas waiting longer than `review_overdue_days` for a first review."""
+    notices = [
         Notice(week.recipients, render.weekly_digest(services, week))
         for week in await ideas.weekly_digests(services, at)
     ]
+    days = services.settings.review_overdue_days
+    count, oldest = await services.repos.ideas.waiting_since(
+        at - timedelta(days=days), render.OVERDUE_SHOWN
+    )
+    leaders = await audience.leaders(services)
+    if count and leaders:
+        names = {b.id: b.name for b in await services.repos.org.branches()}
+        text = render.overdue_reviews(days, count, oldest, names, at)
+        notices.append(Notice(tuple(leaders), text))
+    return notices
 
 
 async def quarterly_review(services: Services, at: datetime) -> list[Notice]:
@@ -101,7 +112,18 @@ async def monthly_scores(services: Services, at: datetime) -> list[Notice]:
     leaders = await audience.leaders(services)
     if leaders:
         image = await render.ranking_image(services, month, found)
-        notices.append(Notice(tuple(leaders), render.monthly_ranking(month, found), image))
+        # This year's ideas up to the month announced: how fast they were reviewed and adopted.
+        year = Month.of(at).previous().year
+        since = datetime(year, 1, 1, tzinfo=services.settings.timezone)
+        speed = await scores.speed(services, None, since)
+        names = {s.branch_id: s.name for s in found}
+        text = "\n".join(
+            [
+                render.monthly_ranking(month, found),
+                *render.speed_lines(speed, names, per_branch=True),
+            ]
+        )
+        notices.append(Notice(tuple(leaders), text, image))
     return notices
 
 

@@ -44,9 +44,11 @@ from storage.models import (
     Role,
     RosterEntry,
     SavedList,
+    SpeedFigure,
     TermFrequencies,
     TermMatch,
     VerifiedBenefit,
+    WaitingIdea,
 )
 from storage.repos import Repositories
 
@@ -95,8 +97,10 @@ __all__ = [
     "RosterEntry",
     "SavedList",
     "SchemaTooNew",
+    "SpeedFigure",
     "StorageError",
     "TermFrequencies",
     "TermMatch",
     "VerifiedBenefit",
+    "WaitingIdea",
 ]

@@ -191,6 +191,26 @@ class IdeaFact(NamedTuple):
     status: str
 
 
+class SpeedFigure(NamedTuple):
+    """How many days ideas took to reach a step: their count, mean and median."""
+
+    branch_id: str | None
+    """None for every branch in scope together."""
+    step: str
+    """'review' (the first change away from submitted) or 'adopted' (the first to adopted)."""
+    ideas: int
+    mean_days: float
+    median_days: float
+
+
+class WaitingIdea(NamedTuple):
+    """An idea still waiting for its first review."""
+
+    id: int
+    branch_id: str
+    created_at: datetime
+
+
 class IdeaGroup(NamedTuple):
     """Ideas of one category and branch, and how many of them are adopted."""
 

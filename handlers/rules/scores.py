@@ -7,12 +7,13 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from handlers.money import format_yuan
-from handlers.rules.ideas import ADOPTED
+from handlers.rules.ideas import ADOPTED, UNCOUNTED
 from handlers.rules.periods import Month, Quarter
 from handlers.services import Services
-from storage import Branch
+from storage import Branch, SpeedFigure
 
 PARTS = ("base", "self", "dept", "leader")
 PART_LABELS = {"base": "基础分", "self": "项目自评", "dept": "部门评价", "leader": "领导评价"}
@@ -239,3 +240,36 @@ async def figures(services: Services, branch_id: str | None) -> Figures:
         verified_fen=sum(benefit),
         monthly=[(n, by_month[n - 1], benefit[n - 1]) for n in range(1, local.month + 1)],
     )
+
+
+# -- speed: "以最快速度将金点子变成金子" ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Speed:
+    """Days to the first review and to adoption, for the scope together and per branch."""
+
+    review: SpeedFigure | None
+    adopted: SpeedFigure | None
+    by_branch: dict[str, tuple[SpeedFigure | None, SpeedFigure | None]]
+    """Branch id → (review, adopted)."""
+
+
+async def speed(services: Services, branch_id: str | None, since: datetime) -> Speed:
+    """The speed of the ideas submitted from `since` on, withdrawn ones left out."""
+    found = await services.repos.ideas.speed(since, branch_id=branch_id, excluded=UNCOUNTED)
+    steps: dict[str | None, dict[str, SpeedFigure]] = {}
+    for f in found:
+        steps.setdefault(f.branch_id, {})[f.step] = f
+    together = steps.pop(None, {})
+    return Speed(
+        together.get("review"),
+        together.get("adopted"),
+        {b: (s.get("review"), s.get("adopted")) for b, s in steps.items() if b is not None},
+    )
+
+
+def year_start(services: Services) -> datetime:
+    """The start of this local year, as an instant."""
+    local = services.local(services.now())
+    return local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)

@@ -31,8 +31,10 @@ from storage.models import (
     IdeaText,
     Person,
     SavedList,
+    SpeedFigure,
     TermFrequencies,
     TermMatch,
+    WaitingIdea,
 )
 from storage.repos.times import from_db_time, to_db_time
 
@@ -434,6 +436,53 @@ class IdeaRepo:
             (*sorted(adopted), to_db_time(since), *params),
         )
         return [IdeaGroup(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
+
+    async def speed(
+        self, since: datetime, *, branch_id: str | None, excluded: Collection[str]
+    ) -> list[SpeedFigure]:
+        """Days from submission to the first review and to adoption of the ideas from `since` on,
+        per branch and (branch None) together; only ideas that reached the step count."""
+        where, params = _scope(branch_id, excluded)
+        where = where.replace("status", "i.status").replace("branch_id", "i.branch_id")
+        # Each idea's history is one stretch of idea_history_speed (covering): no table reads.
+        rows = await self._db.fetchall(
+            "WITH reached AS (SELECT i.branch_id AS branch_id,"
+            " julianday(min(CASE WHEN h.from_status = 'submitted' AND h.to_status <> 'submitted'"
+            " THEN h.created_at END)) - julianday(i.created_at) AS review,"
+            " julianday(min(CASE WHEN h.to_status = 'adopted' THEN h.created_at END))"
+            " - julianday(i.created_at) AS adopted"
+            " FROM ideas i"
+            " JOIN idea_history h INDEXED BY idea_history_speed ON h.idea_id = i.id"
+            f" WHERE i.created_at >= ?{where} GROUP BY i.id),"
+            " steps AS (SELECT branch_id, 'review' AS step, review AS days FROM reached"
+            " WHERE review IS NOT NULL UNION ALL SELECT branch_id, 'adopted', adopted FROM reached"
+            " WHERE adopted IS NOT NULL),"
+            " scoped AS (SELECT branch_id, step, days FROM steps UNION ALL"
+            " SELECT NULL, step, days FROM steps),"
+            " ranked AS (SELECT branch_id, step, days, row_number() OVER"
+            " (PARTITION BY branch_id, step ORDER BY days) AS n, count(*) OVER"
+            " (PARTITION BY branch_id, step) AS total FROM scoped)"
+            " SELECT branch_id, step, count(*), avg(days),"
+            " avg(CASE WHEN n IN ((total + 1) / 2, (total + 2) / 2) THEN days END)"
+            " FROM ranked GROUP BY branch_id, step ORDER BY branch_id, step",
+            (to_db_time(since), *params),
+        )
+        return [SpeedFigure(r[0], r[1], int(r[2]), float(r[3]), float(r[4])) for r in rows]
+
+    async def waiting_since(self, before: datetime, limit: int) -> tuple[int, list[WaitingIdea]]:
+        """Ideas still submitted since before `before`: how many, and the oldest `limit`."""
+        row = await self._db.fetchone(
+            "SELECT count(*) FROM ideas INDEXED BY ideas_waiting_since"
+            " WHERE status = 'submitted' AND created_at < ?",
+            (to_db_time(before),),
+        )
+        rows = await self._db.fetchall(
+            "SELECT id, branch_id, created_at FROM ideas INDEXED BY ideas_waiting_since"
+            " WHERE status = 'submitted' AND created_at < ? ORDER BY created_at, id LIMIT ?",
+            (to_db_time(before), limit),
+        )
+        count = int(row[0]) if row is not None else 0
+        return count, [WaitingIdea(r[0], r[1], from_db_time(r[2])) for r in rows]
 
     async def buckets(
         self, boundaries: Sequence[datetime], *, branch_id: str | None, excluded: Collection[str]
