@@ -83,6 +83,8 @@ async def build_sheets(
             ("project", "重点项目"),
             ("channel", "渠道"),
             ("text", "内容"),
+            ("review_days", "首次审核用时(天)"),
+            ("adopted_days", "采纳用时(天)"),
         ],
         _ideas(repos, labels, tz),
     )
@@ -242,6 +244,9 @@ async def _ideas(repos: Repositories, labels: dict[str, str], tz: ZoneInfo) -> A
         row["confirmed"] = bool(row["confirmed"])
         row["status"] = STATUS.get(row["status"], row["status"])
         row["project"] = f"P{project:02d}" if project else ""
+        for days in ("review_days", "adopted_days"):
+            if row[days] is not None:
+                row[days] = round(row[days], 2)
         yield row
 
 

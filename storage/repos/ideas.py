@@ -541,7 +541,15 @@ class IdeaRepo:
             rows = await self._db.fetchall(
                 "SELECT i.id, i.created_at, p.employee_no, p.name AS author, b.id AS branch_id,"
                 " b.name AS branch, i.category, i.confidence, i.confirmed, i.status,"
-                " pi.project_id, i.channel, i.text FROM ideas i"
+                " pi.project_id, i.channel, i.text,"
+                # The first change away from submitted and the first to adopted: one stretch
+                # of idea_history_speed each.
+                " (SELECT julianday(min(h.created_at)) - julianday(i.created_at)"
+                " FROM idea_history h WHERE h.idea_id = i.id AND h.from_status = 'submitted'"
+                " AND h.to_status <> 'submitted') AS review_days,"
+                " (SELECT julianday(min(h.created_at)) - julianday(i.created_at)"
+                " FROM idea_history h WHERE h.idea_id = i.id AND h.to_status = 'adopted')"
+                " AS adopted_days FROM ideas i"
                 " JOIN people p ON p.id = i.author_id JOIN branches b ON b.id = i.branch_id"
                 " LEFT JOIN project_ideas pi ON pi.idea_id = i.id"
                 " WHERE i.id > ? ORDER BY i.id LIMIT ?",
