@@ -14,6 +14,7 @@ from bot.export import build_sheets, export_ledger
 from handlers import render
 from scheduler.runner import run_job
 from storage import Idea, Person
+from storage.repos.ideas import speed_query
 from tests.support import Chat, Clock, RecordingTransport, register_people
 
 
@@ -92,12 +93,24 @@ async def test_the_speed_query_reads_indexes(app: App, clock: Clock) -> None:
         assert {f.branch_id for f in found} == (
             {None, "jj1", "xmc"} if branch_id is None else {None, "jj1"}
         )
-    plan = await app.repos.db.fetchall(
-        "EXPLAIN QUERY PLAN SELECT count(*) FROM ideas INDEXED BY ideas_waiting_since"
-        " WHERE status = 'submitted' AND created_at < ?",
-        ("2026",),
-    )
-    assert all("ideas_waiting_since" in str(r["detail"]) for r in plan)
+        sql, params = speed_query(utc(1, 1), branch_id, {"withdrawn"})
+        explained = await app.repos.db.fetchall(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = [str(r["detail"]) for r in explained]
+        # A range of the year's (or the branch's) ideas, each idea's history one index search;
+        # the only sorts are the medians' over the ideas that reached a step.
+        assert any(d.startswith("SEARCH i USING COVERING INDEX") for d in plan), plan
+        assert not any(d.startswith("SCAN i") or d.startswith("SCAN h") for d in plan), plan
+        history = [d for d in plan if d.startswith("SEARCH h")]
+        assert len(history) == 2, plan
+        assert all("COVERING INDEX idea_history_speed" in d for d in history), plan
+    for select in ("SELECT count(*) FROM", "SELECT id, branch_id, created_at FROM"):
+        waiting = await app.repos.db.fetchall(
+            f"EXPLAIN QUERY PLAN {select} ideas INDEXED BY ideas_waiting_since"
+            " WHERE status = 'submitted' AND created_at < ?"
+            " ORDER BY created_at LIMIT 10",
+            ("2026",),
+        )
+        assert all("ideas_waiting_since" in str(r["detail"]) for r in waiting)
 
 
 async def test_monthly_notice_to_leaders_carries_the_speed(

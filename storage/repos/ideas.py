@@ -66,6 +66,37 @@ def _scope(branch_id: str | None, excluded: Collection[str]) -> tuple[str, list[
     return where, params
 
 
+def speed_query(
+    since: datetime, branch_id: str | None, excluded: Collection[str]
+) -> tuple[str, list[str]]:
+    """The SQL of `IdeaRepo.speed` and its parameters (tests read its plan)."""
+    where, params = _scope(branch_id, excluded)  # `status`, `branch_id`: only ideas have them
+    # The year's ideas are a range of an index; each idea's first review and adoption are
+    # one search of idea_history_speed (covering): nothing is grouped or read from a table.
+    sql = (
+        "WITH reached AS (SELECT i.branch_id AS branch_id,"
+        " (SELECT julianday(min(h.created_at)) FROM idea_history h"
+        " WHERE h.idea_id = i.id AND h.from_status = 'submitted'"
+        " AND h.to_status <> 'submitted') - julianday(i.created_at) AS review,"
+        " (SELECT julianday(min(h.created_at)) FROM idea_history h"
+        " WHERE h.idea_id = i.id AND h.to_status = 'adopted')"
+        " - julianday(i.created_at) AS adopted"
+        f" FROM ideas i WHERE i.created_at >= ?{where}),"
+        " steps AS (SELECT branch_id, 'review' AS step, review AS days FROM reached"
+        " WHERE review IS NOT NULL UNION ALL SELECT branch_id, 'adopted', adopted FROM reached"
+        " WHERE adopted IS NOT NULL),"
+        " scoped AS (SELECT branch_id, step, days FROM steps UNION ALL"
+        " SELECT NULL, step, days FROM steps),"
+        " ranked AS (SELECT branch_id, step, days, row_number() OVER"
+        " (PARTITION BY branch_id, step ORDER BY days) AS n, count(*) OVER"
+        " (PARTITION BY branch_id, step) AS total FROM scoped)"
+        " SELECT branch_id, step, count(*), avg(days),"
+        " avg(CASE WHEN n IN ((total + 1) / 2, (total + 2) / 2) THEN days END)"
+        " FROM ranked GROUP BY branch_id, step ORDER BY branch_id, step"
+    )
+    return sql, [to_db_time(since), *params]
+
+
 def _match(terms: Iterable[str]) -> str:
     """An FTS5 query holding every one of `terms`, each quoted as a phrase."""
     return " ".join('"' + t.replace('"', '""') + '"' for t in sorted(set(terms)))
@@ -442,31 +473,7 @@ class IdeaRepo:
     ) -> list[SpeedFigure]:
         """Days from submission to the first review and to adoption of the ideas from `since` on,
         per branch and (branch None) together; only ideas that reached the step count."""
-        where, params = _scope(branch_id, excluded)
-        where = where.replace("status", "i.status").replace("branch_id", "i.branch_id")
-        # Each idea's history is one stretch of idea_history_speed (covering): no table reads.
-        rows = await self._db.fetchall(
-            "WITH reached AS (SELECT i.branch_id AS branch_id,"
-            " julianday(min(CASE WHEN h.from_status = 'submitted' AND h.to_status <> 'submitted'"
-            " THEN h.created_at END)) - julianday(i.created_at) AS review,"
-            " julianday(min(CASE WHEN h.to_status = 'adopted' THEN h.created_at END))"
-            " - julianday(i.created_at) AS adopted"
-            " FROM ideas i"
-            " JOIN idea_history h INDEXED BY idea_history_speed ON h.idea_id = i.id"
-            f" WHERE i.created_at >= ?{where} GROUP BY i.id),"
-            " steps AS (SELECT branch_id, 'review' AS step, review AS days FROM reached"
-            " WHERE review IS NOT NULL UNION ALL SELECT branch_id, 'adopted', adopted FROM reached"
-            " WHERE adopted IS NOT NULL),"
-            " scoped AS (SELECT branch_id, step, days FROM steps UNION ALL"
-            " SELECT NULL, step, days FROM steps),"
-            " ranked AS (SELECT branch_id, step, days, row_number() OVER"
-            " (PARTITION BY branch_id, step ORDER BY days) AS n, count(*) OVER"
-            " (PARTITION BY branch_id, step) AS total FROM scoped)"
-            " SELECT branch_id, step, count(*), avg(days),"
-            " avg(CASE WHEN n IN ((total + 1) / 2, (total + 2) / 2) THEN days END)"
-            " FROM ranked GROUP BY branch_id, step ORDER BY branch_id, step",
-            (to_db_time(since), *params),
-        )
+        rows = await self._db.fetchall(*speed_query(since, branch_id, excluded))
         return [SpeedFigure(r[0], r[1], int(r[2]), float(r[3]), float(r[4])) for r in rows]
 
     async def waiting_since(self, before: datetime, limit: int) -> tuple[int, list[WaitingIdea]]:
