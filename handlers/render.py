@@ -9,14 +9,14 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from handlers.money import format_yuan
-from handlers.rules.ideas import DIGEST_SHOWN, BranchWeek, status_label
+from handlers.rules.ideas import DIGEST_SHOWN, BranchWeek, Overdue, status_label
 from handlers.rules.periods import Quarter
 from handlers.rules.projects import STALE_DAYS, Nudge
 from handlers.rules.rewards import MeetingItem
 from handlers.rules.scores import PART_LABELS, PARTS, BranchScore, Speed
 from handlers.rules.supervision import AgendaDepartment, DepartmentVisits, MeetingBrief
 from handlers.services import Services
-from storage import Finding, SpeedFigure, WaitingIdea
+from storage import Finding, SpeedFigure
 
 
 def age(services: Services, finding: Finding) -> str:
@@ -211,16 +211,14 @@ def speed_lines(speed: Speed, names: dict[str, str], *, per_branch: bool) -> lis
     return lines
 
 
-OVERDUE_SHOWN = 10
-
-
-def overdue_reviews(
-    days: int, count: int, oldest: Sequence[WaitingIdea], names: dict[str, str], at: datetime
-) -> str:
+def overdue_reviews(overdue: Overdue, at: datetime) -> str:
     """'等待审核超过 7 天的金点子 5 条:#12 机掘一队 9 天、…', the oldest first."""
+    names = overdue.branch_names
     shown = "、".join(
         f"#{w.id} {names.get(w.branch_id, w.branch_id)} {(at - w.created_at).days} 天"
-        for w in oldest[:OVERDUE_SHOWN]
+        for w in overdue.oldest
     )
-    more = f"……另有 {count - len(oldest[:OVERDUE_SHOWN])} 条" if count > OVERDUE_SHOWN else ""
-    return f"⏳ 等待审核超过 {days} 天的金点子 {count} 条:{shown}{more}"
+    more = overdue.count - len(overdue.oldest)
+    return f"⏳ 等待审核超过 {overdue.days} 天的金点子 {overdue.count} 条:{shown}" + (
+        f"……另有 {more} 条" if more > 0 else ""
+    )

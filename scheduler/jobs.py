@@ -50,15 +50,10 @@ async def weekly_digest(services: Services, at: datetime) -> list[Notice]:
         Notice(week.recipients, render.weekly_digest(services, week))
         for week in await ideas.weekly_digests(services, at)
     ]
-    days = services.settings.review_overdue_days
-    count, oldest = await services.repos.ideas.waiting_since(
-        at - timedelta(days=days), render.OVERDUE_SHOWN
-    )
+    overdue = await ideas.overdue_reviews(services, at)
     leaders = await audience.leaders(services)
-    if count and leaders:
-        names = {b.id: b.name for b in await services.repos.org.branches()}
-        text = render.overdue_reviews(days, count, oldest, names, at)
-        notices.append(Notice(tuple(leaders), text))
+    if overdue.count and leaders:
+        notices.append(Notice(tuple(leaders), render.overdue_reviews(overdue, at)))
     return notices
 
 

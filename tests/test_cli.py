@@ -139,9 +139,9 @@ async def test_export_formats(tmp_path: Path, classifier: ModelClassifier) -> No
     with (tmp_path / "ledger.csv").open(encoding="utf-8-sig") as f:
         rows = list(csv.reader(f))
     assert rows[0][:3] == ["编号", "提交时间", "工号"]
-    text = rows[0].index("内容")  # the speed columns (首次审核用时, 采纳用时) come after it
-    assert rows[1][text] == "井下回收复用锚杆,每月能省好几万" and rows[1][7] == "修旧利废"
-    assert rows[2][text].startswith("'=")  # spreadsheet formulas are defused
+    column = rows[0].index("内容")  # the speed columns (首次审核用时, 采纳用时) come after it
+    assert rows[1][column] == "井下回收复用锚杆,每月能省好几万" and rows[1][7] == "修旧利废"
+    assert rows[2][column].startswith("'=")  # spreadsheet formulas are defused
     assert rows[0][-2:] == ["首次审核用时(天)", "采纳用时(天)"] and rows[1][-2:] == ["", ""]
     items = [json.loads(x) for x in (tmp_path / "ledger.jsonl").read_text("utf-8").splitlines()]
     assert items[0]["author"] == "张三" and items[0]["created_at"] == "2026-11-24 10:00"

@@ -4,7 +4,7 @@ leaders' monthly notice and the ledger; ideas waiting too long in the leaders' w
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ import pytest
 from bot.app import App
 from bot.export import build_sheets, export_ledger
 from handlers import render
+from handlers.rules.ideas import overdue_reviews
 from scheduler.runner import run_job
 from storage import Idea, Person
 from storage.repos.ideas import speed_query
@@ -143,14 +144,11 @@ async def test_overdue_list_shows_the_oldest_ten_and_counts_all(app: App, clock:
     for day in range(1, 13):
         await submit(app, clock, worker, utc(10, day))
     at = utc(11, 1)
-    count, oldest = await app.repos.ideas.waiting_since(
-        at - timedelta(days=7), render.OVERDUE_SHOWN
-    )
-    text = render.overdue_reviews(7, count, oldest, {"jj1": "机掘一队"}, at)
+    text = render.overdue_reviews(await overdue_reviews(app.services, at), at)
     assert text.startswith(
-        "⏳ 等待审核超过 7 天的金点子 12 条:#1 机掘一队 31 天、#2 机掘一队 30 天"
+        "⏳ 等待审核超过 7 天的金点子 12 条:#1 机掘一队党支部 31 天、#2 机掘一队党支部 30 天"
     )
-    assert "#10 机掘一队 22 天" in text and "#11" not in text and text.endswith("……另有 2 条")
+    assert "#10 机掘一队党支部 22 天" in text and "#11" not in text and text.endswith("……另有 2 条")
 
 
 async def test_ledger_has_the_days_per_idea(app: App, clock: Clock, tmp_path: Path) -> None:

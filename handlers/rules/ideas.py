@@ -15,7 +15,7 @@ from handlers.notify import notify
 from handlers.rules import attachments, audience
 from handlers.services import Services
 from nlp import Prediction, similarity
-from storage import Branch, Idea, Person, Recipient
+from storage import Branch, Idea, Person, Recipient, WaitingIdea
 
 STATUS_LABELS = {
     "submitted": "已提交",
@@ -273,6 +273,30 @@ class BranchWeek:
     waiting: int
     new_count: int
     """Every idea of the week."""
+
+
+OVERDUE_SHOWN = 10
+"""The oldest ideas listed to the leaders among those waiting too long for a first review."""
+
+
+@dataclass(frozen=True, slots=True)
+class Overdue:
+    """The ideas waiting longer than `days` for their first review, at a job's clock."""
+
+    days: int
+    count: int
+    oldest: list[WaitingIdea]
+    """The oldest OVERDUE_SHOWN, oldest first."""
+    branch_names: dict[str, str]
+
+
+async def overdue_reviews(services: Services, at: datetime) -> Overdue:
+    """Ideas still submitted `review_overdue_days` after they came in, as of `at`."""
+    days = services.settings.review_overdue_days
+    repos = services.repos
+    count, oldest = await repos.ideas.waiting_since(at - timedelta(days=days), OVERDUE_SHOWN)
+    names = {b.id: b.name for b in await repos.org.branches()} if count else {}
+    return Overdue(days, count, oldest, names)
 
 
 async def weekly_digests(services: Services, at: datetime) -> list[BranchWeek]:
