@@ -107,7 +107,7 @@ async def monthly_scores(services: Services, at: datetime) -> list[Notice]:
     leaders = await audience.leaders(services)
     if leaders:
         image = await render.ranking_image(services, month, found)
-        # This year's ideas up to the month announced: how fast they were reviewed and adopted.
+        # How fast the ideas of the announced month's year were reviewed and adopted, so far.
         year = Month.of(at).previous().year
         since = datetime(year, 1, 1, tzinfo=services.settings.timezone)
         speed = await scores.speed(services, None, since)
