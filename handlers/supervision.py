@@ -60,7 +60,8 @@ async def _list(services: Services, person: Person, flt: str) -> Reply:
     )
     if not found:
         return Reply(f"{title}:没有。")
-    lines = [f"{title}(最早的在前):"] + [render.finding_line(services, f, labels) for f in found]
+    now = services.now()
+    lines = [f"{title}(最早的在前):"] + [render.finding_line(f, labels, now) for f in found]
     return Reply("\n".join(lines))
 
 
@@ -79,7 +80,8 @@ async def _show(
     if finding is None:
         return _not_found(number)
     labels = await _names(services)
-    lines = [render.finding_line(services, finding, labels), f"问题:{finding.text}", "记录:"]
+    header = render.finding_header(finding, labels, services.now())
+    lines = [header, f"问题:{finding.text}", "记录:"]
     for event in await services.repos.findings.history(finding.id):
         when = services.local(event.created_at).strftime("%m-%d %H:%M")
         extra = f":{event.text}" if event.text and event.action != "add" else ""
@@ -393,8 +395,9 @@ async def visits(msg: Member, services: Services) -> list[Reply]:
 async def agenda(msg: Member, services: Services) -> list[Reply]:
     """周一政工例会议程:/agenda"""
     scope = supervision.agenda_scope(msg.person)
-    sections = await supervision.build_agenda(services, services.now(), scope)
-    return [Reply(render.agenda(services, sections))]
+    now = services.now()
+    sections = await supervision.build_agenda(services, now, scope)
+    return [Reply(render.agenda(sections, now))]
 
 
 FINDINGS = Command(

@@ -427,26 +427,6 @@ async def build_agenda(
     return list(agenda.values())
 
 
-@dataclass(frozen=True, slots=True)
-class MeetingBrief:
-    """What a branch group hears on Monday morning."""
-
-    branch: Branch
-    groups: tuple[Recipient, ...]
-    open_findings: list[Finding]
-
-
-async def meeting_briefs(services: Services) -> list[MeetingBrief]:
-    """Each branch with a bound group: its open findings."""
-    briefs = []
-    for branch in await services.repos.org.branches():
-        groups = await audience.branch_groups(services, branch.id)
-        if groups:
-            open_findings = await services.repos.findings.search(branches=[branch.id])
-            briefs.append(MeetingBrief(branch, tuple(groups), open_findings))
-    return briefs
-
-
 def agenda_scope(person: Person) -> set[str] | None:
     """The departments whose part of the agenda a person sees; None: the whole agenda."""
     return None if access.is_leader(person) else access.departments_of(person)
