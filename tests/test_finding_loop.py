@@ -3,12 +3,14 @@ clock (`jobs run … --now`), never the wall clock."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 
 from bot.app import App
+from handlers.rules import audience
 from scheduler.runner import run_job
 from tests.support import Chat, Clock, RecordingTransport, register_people
 
@@ -57,3 +59,40 @@ async def test_finding_detail_prints_its_text_once(people: dict[str, Chat]) -> N
     (detail, *_) = await people["supervisor"].say("/findings 1")
     assert detail.count("班前会记录不全") == 1, detail
     assert "问题:班前会记录不全" in detail
+
+
+async def test_a_finding_reaches_its_department_and_leaders_and_its_resolution_the_branch(
+    app: App, chat: Callable[..., Chat], transport: RecordingTransport
+) -> None:
+    people = await register_people(chat, "supervisor", "secretary", "leader", "worker", "admin")
+    await chat("u-S001", chat_type="group", chat_id="-900").say("/bind jj1")
+    transport.sent.clear()
+    # the leader raises it: the supervising department (宣传部) and the secretary are told
+    done = (await people["leader"].say("/findings add jj1 班前会记录不全"))[0]
+    assert "已通知支部书记,并发到了支部群,并通知了督导部门。" in done
+    await people["worker"].sender.run_once()
+    assert any("督导发现问题 #1" in t for t in texts(transport, "u-D001"))
+    # the supervisor raises the next: the leaders responsible are told too
+    done = (await people["supervisor"].say("/findings add jj1 宣传栏内容过期"))[0]
+    assert "并通知了党委领导" in done
+    await people["worker"].sender.run_once()
+    assert any("督导发现问题 #2" in t for t in texts(transport, "u-L001"))
+    transport.sent.clear()
+    # a resolution by the leader goes to the raiser, the secretary and the branch group
+    resolved = (await people["leader"].say("/findings resolve 2 已更新宣传栏"))[0]
+    assert "已通知提出问题的督导人员、支部书记、支部群" in resolved
+    await people["worker"].sender.run_once()
+    for to in ("u-D001", "u-S001", "-900"):
+        assert any("问题 #2 已解决" in t for t in texts(transport, to)), to
+
+
+async def test_finding_leaders_from_config_narrow_who_is_told(
+    app: App, chat: Callable[..., Chat], transport: RecordingTransport
+) -> None:
+    services = dataclasses.replace(
+        app.services,
+        settings=dataclasses.replace(app.services.settings, finding_leaders=("A001",)),
+    )
+    await register_people(chat, "leader", "admin")
+    assert await audience.finding_leaders(services) == []  # A001 is no leader
+    assert await audience.finding_leaders(app.services) != []  # default: every leader

@@ -92,10 +92,25 @@ async def record(
         services, secretaries, notice + TAP_HINT if offered else notice, key, buttons=offered
     )
     await notify(services, groups, notice, key)
+    # the supervising department and the leaders responsible follow every finding up
+    reached, overseers = set(secretaries), []
+    for label, found in (
+        ("督导部门", await audience.supervisors(services, finding.department_id)),
+        ("党委领导", await audience.finding_leaders(services)),
+    ):
+        fresh = [r for r in audience.unique(found) if r not in own and r not in reached]
+        if fresh:
+            reached.update(fresh)
+            overseers.append(label)
+            await notify(services, fresh, notice, key)
     if secretaries:
-        told = ",已通知支部书记" + (",并发到了支部群。" if groups else "。")
+        told = ",已通知支部书记" + (",并发到了支部群" if groups else "")
     else:
-        told = ",该支部还没有登记的书记," + ("已发到支部群。" if groups else "已记下,未通知。")
+        told = ",该支部还没有登记的书记" + (",已发到支部群" if groups else "")
+    if overseers:
+        told += f",并通知了{'、'.join(overseers)}。"
+    else:
+        told += "。" if secretaries or groups else ",已记下,未通知。"
     return Recorded(finding, told)
 
 
@@ -159,8 +174,17 @@ async def _secretary_stands(services: Services, finding: Finding) -> set[str]:
     return {"secretary"}
 
 
+async def _groups(services: Services, finding: Finding) -> list[Recipient]:
+    return await audience.branch_groups(services, finding.branch_id)
+
+
+async def _no_stands(services: Services, finding: Finding) -> set[str]:
+    return set()  # a group chat gets no buttons: a step's text is answered in private
+
+
 RAISER = Audience("提出问题的督导人员", _raiser, _raiser_stands)
 SECRETARIES = Audience("支部书记", _secretaries, _secretary_stands)
+GROUPS = Audience("支部群", _groups, _no_stands)
 NO_SECRETARY = "该支部还没有登记的书记,未通知。"
 
 
@@ -209,7 +233,7 @@ STEPS = {
             refusal="只有该问题所在支部的书记或党委领导可以标记解决。",
             needs_text=True,
             blocked=_resolved_already,
-            tells=(RAISER,),
+            tells=(RAISER, SECRETARIES, GROUPS),
             notice=(
                 "问题 #{id} 已解决({name}):{text}\n如未真正解决,可发送 /findings reopen {id} 原因。"
             ),
