@@ -49,9 +49,15 @@ def agenda(sections: Sequence[AgendaDepartment], now: datetime) -> str:
         for item in section.branches:
             lines.append(f"  {item.branch.name}")
             for finding in item.findings:
-                why = "待协调" if finding.escalated else f"已 {age(finding, now)}未解决"
-                lines.append(f"    #{finding.id} {finding.text[:40]}({why})")
+                lines.append(f"    #{finding.id} {finding.text[:40]}({_agenda_why(finding, now)})")
+    lines.append("党委领导记录决定:/findings decide 编号 决定 | 责任部门 | 完成日期")
     return "\n".join(lines)
+
+
+def _agenda_why(finding: Finding, now: datetime) -> str:
+    if finding.decision is not None:  # on the agenda again: past its due day
+        return f"逾期:例会决定「{finding.decision[:30]}」应于 {finding.decision_due} 前完成"
+    return "待协调" if finding.escalated else f"已 {age(finding, now)}未解决"
 
 
 def score_line(score: BranchScore) -> str:

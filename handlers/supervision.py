@@ -11,7 +11,7 @@ from handlers.router import Command, Feature, Subcommand
 from handlers.rules import names, supervision
 from handlers.rules.supervision import MAX_FINDING_CHARS, STEPS, FindingStep
 from handlers.services import Services
-from storage import Branch, Finding, Person
+from storage import Branch, Department, Finding, Person
 
 PREFIX = "f"
 """Callback data of a step button on a finding: f:<action>:<finding id>."""
@@ -81,7 +81,15 @@ async def _show(
         return _not_found(number)
     labels = await _names(services)
     header = render.finding_header(finding, labels, services.now())
-    lines = [header, f"问题:{finding.text}", "记录:"]
+    lines = [header, f"问题:{finding.text}"]
+    if finding.decision is not None:
+        departments = dict(await services.repos.org.department_names())
+        assigned = finding.assigned_department or ""
+        lines.append(
+            f"例会决定:{finding.decision}({departments.get(assigned, assigned)}负责,"
+            f"{finding.decision_due} 前完成)"
+        )
+    lines.append("记录:")
     for event in await services.repos.findings.history(finding.id):
         when = services.local(event.created_at).strftime("%m-%d %H:%M")
         extra = f":{event.text}" if event.text and event.action != "add" else ""
@@ -212,6 +220,33 @@ def _step(step: FindingStep) -> Subcommand:
 
     label = supervision.ACTION_LABELS[step.action]
     return Subcommand(step.action, handler, f"{step.usage} — {label}")
+
+
+DECIDE_USAGE = "/findings decide 编号 决定 | 责任部门 | 完成日期"
+
+
+async def _decide(msg: Member, services: Services) -> list[Reply]:
+    """The Monday meeting's decision on a finding, on one line."""
+    number_text, rest = parsing.split_field(msg.args)
+    number = parsing.number(number_text)
+    if number is None:
+        return [Reply(f"请写上问题编号。用法:{DECIDE_USAGE}")]
+    finding = await supervision.visible(services, msg.person, number)
+    if finding is None:
+        return [_not_found(number)]
+    parts = [p.strip() for p in rest.split("|")]
+    if len(parts) != 3 or not all(parts):
+        return [Reply(f"请写全决定、责任部门和完成日期。用法:{DECIDE_USAGE}")]
+    text, named, due_text = parts
+    every = [Department(d.id, d.name) for d in await services.repos.org.department_names()]
+    found = names.departments(every, named)
+    if len(found) != 1:
+        listed = "、".join(d.name for d in every)
+        return [Reply(f"“{parsing.shown(named)}”不是一个部门。可选:{listed}。")]
+    due = supervision.parse_due(due_text)
+    if due is None:
+        return [Reply(f"“{parsing.shown(due_text)}”不是日期,请写成 2026-12-15。")]
+    return [Reply(await supervision.decide(services, msg.person, finding, text, found[0], due))]
 
 
 async def _take(
@@ -413,6 +448,13 @@ FINDINGS = Command(
             "只有督导人员和党委领导可以记录新问题。",
         ),
         *(_step(step) for step in STEPS.values()),
+        Subcommand(
+            "decide",
+            _decide,
+            f"{DECIDE_USAGE} — 记录政工例会的决定",
+            access.LEADERS,
+            "只有党委领导可以记录政工例会的决定。",
+        ),
     ),
 )
 USAGE = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -96,3 +96,53 @@ async def test_finding_leaders_from_config_narrow_who_is_told(
     await register_people(chat, "leader", "admin")
     assert await audience.finding_leaders(services) == []  # A001 is no leader
     assert await audience.finding_leaders(app.services) != []  # default: every leader
+
+
+async def test_a_monday_decision_followed_to_done(
+    app: App, people: dict[str, Chat], transport: RecordingTransport, clock: Clock
+) -> None:
+    leader, supervisor = people["leader"], people["supervisor"]
+    await supervisor.say("/findings add jj1 班前会记录不全")
+    await supervisor.say("/findings escalate 1")
+    monday = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
+    await run_job(app.services, "weekly_meeting", monday)
+    await people["worker"].sender.run_once()
+    assert any("#1 班前会记录不全(待协调)" in t for t in texts(transport, "u-L001"))
+    transport.sent.clear()
+    # the leader records the meeting's decision; the branch and the department are told
+    refused = (await supervisor.say("/findings decide 1 补齐记录 | 宣传部 | 2026-12-05"))[0]
+    assert "只有党委领导" in refused
+    done = (await leader.say("/findings decide 1 补齐班前会记录 | 宣传部 | 2026-12-05"))[0]
+    assert "已记录问题 #1 的例会决定:宣传部负责,2026-12-05 前完成" in done
+    assert "已通知支部书记、支部群、宣传部" in done
+    await people["worker"].sender.run_once()
+    for to in ("u-S001", "-900", "u-D001"):
+        assert any(
+            "政工例会决定 · 问题 #1" in t and "补齐班前会记录" in t for t in texts(transport, to)
+        )
+    detail = (await leader.say("/findings 1"))[0]
+    assert "例会决定:补齐班前会记录(宣传部负责,2026-12-05 前完成)" in detail
+    # decided and not yet due: off the agenda; past its due day: back on it, marked 逾期
+    assert "#1" not in (await leader.say("/agenda"))[0]
+    transport.sent.clear()
+    await run_job(app.services, "weekly_meeting", monday + timedelta(days=7))
+    await people["worker"].sender.run_once()
+    (agenda,) = texts(transport, "u-L001")
+    assert "#1 班前会记录不全(逾期:例会决定「补齐班前会记录」应于 2026-12-05 前完成)" in agenda
+    # the assigned department marks it done with the resolve step: off the next agenda
+    resolved = (await supervisor.say("/findings resolve 1 已补齐"))[0]
+    assert "已标记为解决" in resolved
+    transport.sent.clear()
+    await run_job(app.services, "weekly_meeting", monday + timedelta(days=14))
+    await people["worker"].sender.run_once()
+    (agenda,) = texts(transport, "u-L001")
+    assert "#1" not in agenda
+
+
+async def test_a_decision_needs_a_department_and_a_day(people: dict[str, Chat]) -> None:
+    leader = people["leader"]
+    await people["supervisor"].say("/findings add jj1 班前会记录不全")
+    assert "请写全" in (await leader.say("/findings decide 1 补齐"))[0]
+    assert "不是一个部门" in (await leader.say("/findings decide 1 补齐 | 财务部 | 2026-12-05"))[0]
+    assert "不是日期" in (await leader.say("/findings decide 1 补齐 | 宣传部 | 下周"))[0]
+    assert "已经过去" in (await leader.say("/findings decide 1 补齐 | 宣传部 | 2026-11-01"))[0]
