@@ -249,6 +249,96 @@ async def _decide(msg: Member, services: Services) -> list[Reply]:
     return [Reply(await supervision.decide(services, msg.person, finding, text, found[0], due))]
 
 
+async def _decide_button(msg: Member, services: Services, number_text: str) -> list[Reply]:
+    """决定 on the agenda: a form asks the decision, the department and the due day."""
+    number = parsing.number(number_text, prefixes="")
+    finding = await supervision.visible(services, msg.person, number) if number else None
+    if finding is None or number is None:
+        return [_not_found(number or 0)]
+    if not access.may_decide_finding(msg.person):
+        return [Reply("只有党委领导可以记录政工例会的决定。")]
+    if msg.chat_type != "private":
+        return [Reply(f"{IN_PRIVATE}也可以一次写全:{DECIDE_USAGE}")]
+    return await forms.start(DECIDE, msg, services, {"finding": str(number)})
+
+
+async def _ask_decision(msg: Member, services: Services, answers: forms.Answers) -> forms.Ask:
+    number = answers.get("finding", "")
+    return forms.Ask(f"问题 #{number}:请写上政工例会的决定。")
+
+
+async def _read_decision(
+    text: str, msg: Member, services: Services, answers: forms.Answers
+) -> str | forms.Problem:
+    if not supervision.substantial(text, 2) or len(text) > MAX_FINDING_CHARS:
+        return forms.Problem(f"请写清楚决定的内容(不超过 {MAX_FINDING_CHARS} 字)。")
+    return text
+
+
+async def _departments(services: Services) -> list[Department]:
+    return [Department(d.id, d.name) for d in await services.repos.org.department_names()]
+
+
+async def _department_choices(
+    msg: Member, services: Services, answers: forms.Answers
+) -> list[forms.Choice]:
+    return [forms.Choice(d.name, d.id) for d in await _departments(services)]
+
+
+async def _read_department(
+    text: str, msg: Member, services: Services, answers: forms.Answers
+) -> str | forms.Problem:
+    found = names.departments(await _departments(services), text)
+    return found[0].id if len(found) == 1 else forms.Problem("请点下面的按钮选择责任部门。")
+
+
+async def _ask_due(msg: Member, services: Services, answers: forms.Answers) -> forms.Ask:
+    return forms.Ask("请写上完成日期,例如 2026-12-15。")
+
+
+async def _read_due(
+    text: str, msg: Member, services: Services, answers: forms.Answers
+) -> str | forms.Problem:
+    due = supervision.parse_due(text)
+    return due or forms.Problem(f"“{parsing.shown(text)}”不是日期,请写成 2026-12-15。")
+
+
+async def _finish_decide(msg: Member, services: Services, answers: forms.Answers) -> list[Reply]:
+    number = parsing.number(answers.get("finding", ""), prefixes="")
+    finding = await supervision.visible(services, msg.person, number) if number else None
+    department = {d.id: d for d in await _departments(services)}.get(answers["department"])
+    if finding is None or department is None:
+        return [Reply("这个问题已经不在您负责的范围内了。")]
+    text = await supervision.decide(
+        services, msg.person, finding, answers["text"], department, answers["due"]
+    )
+    return [Reply(text)]
+
+
+DECIDE = forms.Form(
+    "finding_decide",
+    (
+        forms.Step("text", _ask_decision, _read_decision),
+        forms.choice_step(
+            "department", "请选择责任部门:", _department_choices, typed=_read_department
+        ),
+        forms.Step("due", _ask_due, _read_due),
+    ),
+    _finish_decide,
+)
+
+
+def _decide_buttons(sections: list[supervision.AgendaDepartment]) -> Rows:
+    """A 决定 button for each item on the agenda, three to a row."""
+    buttons = [
+        Button(f"决定 #{f.id}", f"{PREFIX}:decide:{f.id}")
+        for section in sections
+        for item in section.branches
+        for f in item.findings
+    ]
+    return tuple(tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3))
+
+
 async def _take(
     msg: Member, services: Services, finding: Finding, step: FindingStep, text: str
 ) -> Reply:
@@ -268,6 +358,8 @@ async def _left_over(msg: Incoming, services: Services) -> list[Reply]:
 async def on_button(msg: Member, services: Services) -> list[Reply]:
     """A step button on a finding: done at once, or a form asks for its text."""
     parts = (msg.callback or "").split(":")
+    if len(parts) == 3 and parts[1] == "decide":
+        return await _decide_button(msg, services, parts[2])
     step = STEPS.get(parts[1]) if len(parts) == 3 else None
     number = parsing.number(parts[2], prefixes="") if step is not None else None
     if step is None or number is None:
@@ -432,7 +524,9 @@ async def agenda(msg: Member, services: Services) -> list[Reply]:
     scope = supervision.agenda_scope(msg.person)
     now = services.now()
     sections = await supervision.build_agenda(services, now, scope)
-    return [Reply(render.agenda(sections, now))]
+    private_leader = access.may_decide_finding(msg.person) and msg.chat_type == "private"
+    rows = _decide_buttons(sections) if private_leader else ()
+    return [Reply(render.agenda(sections, now), buttons=rows)]
 
 
 FINDINGS = Command(
@@ -473,4 +567,4 @@ FEATURE = Feature(
     callbacks={PREFIX: on_button},
     states={"find": _left_over},
 )
-FORMS = (VISIT, ADD, STEP_TEXT)
+FORMS = (VISIT, ADD, STEP_TEXT, DECIDE)

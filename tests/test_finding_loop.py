@@ -112,7 +112,13 @@ async def test_a_monday_decision_followed_to_done(
     # the leader records the meeting's decision; the branch and the department are told
     refused = (await supervisor.say("/findings decide 1 补齐记录 | 宣传部 | 2026-12-05"))[0]
     assert "只有党委领导" in refused
-    done = (await leader.say("/findings decide 1 补齐班前会记录 | 宣传部 | 2026-12-05"))[0]
+    # on the agenda, 决定 → the decision → the department (a button) → the due day
+    await leader.say("/agenda")
+    assert "请写上政工例会的决定" in (await leader.press("决定 #1"))[0]
+    assert "请选择责任部门" in (await leader.say("补齐班前会记录"))[0]
+    assert "完成日期" in (await leader.press("宣传部"))[-1]
+    assert "不是日期" in (await leader.say("下周五"))[0]
+    done = (await leader.say("2026-12-05"))[-1]
     assert "已记录问题 #1 的例会决定:宣传部负责,2026-12-05 前完成" in done
     assert "已通知支部书记、支部群、宣传部" in done
     await people["worker"].sender.run_once()
@@ -143,6 +149,9 @@ async def test_a_decision_needs_a_department_and_a_day(people: dict[str, Chat]) 
     leader = people["leader"]
     await people["supervisor"].say("/findings add jj1 班前会记录不全")
     assert "请写全" in (await leader.say("/findings decide 1 补齐"))[0]
+    assert (
+        "只有党委领导" in (await people["supervisor"].say("/findings decide 1 x | 宣传部 | x"))[0]
+    )
     assert "不是一个部门" in (await leader.say("/findings decide 1 补齐 | 财务部 | 2026-12-05"))[0]
     assert "不是日期" in (await leader.say("/findings decide 1 补齐 | 宣传部 | 下周"))[0]
     assert "已经过去" in (await leader.say("/findings decide 1 补齐 | 宣传部 | 2026-11-01"))[0]
