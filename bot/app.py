@@ -69,6 +69,7 @@ def build_settings(config: Config) -> Settings:
         visits_per_month=config.supervision.visits_per_month,
         long_open_days=config.supervision.long_open_days,
         notify_group=config.supervision.notify_group,
+        finding_leaders=config.supervision.finding_leaders,
         reward_tiers=config.reward_tiers,
         project_weight=config.scoring.project_weight,
         part_weights=config.scoring.part_weights,

@@ -163,6 +163,9 @@ class SupervisionConfig:
     """Open findings older than this go on the Monday agenda even when not escalated."""
     notify_group: bool = True
     """Tell the branch's bound group about a new finding, besides its secretaries."""
+    finding_leaders: tuple[str, ...] = ()
+    """The leaders (工号) responsible for supervision, told of each new finding; empty: every
+    leader."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,6 +424,13 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
         hint = next(a for a in args if a is not type(None))
     if hint is str:
         return _string(value, key)
+    if hint == tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else value  # env: comma-separated
+        if items is None:
+            return ()
+        if not isinstance(items, list | tuple):
+            raise ConfigError(key, f"应该是列表,现在是 {value!r}")
+        return tuple(t for t in (_string(v, key).strip() for v in items) if t)
     if hint is Secret:
         return Secret(_string(value, key))
     if hint is Path:

@@ -264,7 +264,14 @@ def finding_roles(person: Person, finding: Finding) -> set[str]:
         stands.add("supervisor")
     if is_leader(person):
         stands.add("leader")
+    if finding.assigned_department and supervises(person, finding.assigned_department):
+        stands.add("assigned")  # the department the Monday meeting assigned it to
     return stands
+
+
+def may_decide_finding(person: Person) -> bool:
+    """The Monday meeting's decision on a finding is recorded by a leader."""
+    return is_leader(person)
 
 
 # -- groups and scores -------------------------------------------------------------------

@@ -11,31 +11,36 @@ from datetime import datetime
 from handlers.money import format_yuan
 from handlers.rules.ideas import DIGEST_SHOWN, BranchWeek, Overdue, status_label
 from handlers.rules.periods import Quarter
-from handlers.rules.projects import STALE_DAYS, Nudge
+from handlers.rules.projects import Nudge
 from handlers.rules.rewards import MeetingItem
 from handlers.rules.scores import PART_LABELS, PARTS, BranchScore, Speed
-from handlers.rules.supervision import AgendaDepartment, DepartmentVisits, MeetingBrief
+from handlers.rules.supervision import AgendaDepartment, DepartmentVisits
 from handlers.services import Services
 from storage import Finding, SpeedFigure
 
 
-def age(services: Services, finding: Finding) -> str:
-    days = (services.now() - finding.created_at).days
-    return "今天" if days == 0 else f"{days} 天"
+def age(finding: Finding, now: datetime) -> str:
+    """How long the finding has been open, counted at `now` (a job's own clock, `--now`
+    included; never the wall clock)."""
+    days = (now - finding.created_at).days
+    return "今天" if days <= 0 else f"{days} 天"
 
 
-def finding_line(services: Services, finding: Finding, names: dict[str, str]) -> str:
+def finding_header(finding: Finding, names: dict[str, str], now: datetime) -> str:
+    """The finding's number, branch, age and state, without its text."""
     status = "已解决" if finding.status == "resolved" else "未解决"
     flags = " · 待党委协调" if finding.escalated and finding.status == "open" else ""
     project = f" · 项目 {finding.project_ref}" if finding.project_ref else ""
-    text = finding.text if len(finding.text) <= 30 else finding.text[:30] + "…"
     branch = names.get(finding.branch_id, finding.branch_id)
-    return (
-        f"#{finding.id} {branch} · {age(services, finding)} · {status}{flags}{project}\n    {text}"
-    )
+    return f"#{finding.id} {branch} · {age(finding, now)} · {status}{flags}{project}"
 
 
-def agenda(services: Services, sections: Sequence[AgendaDepartment]) -> str:
+def finding_line(finding: Finding, names: dict[str, str], now: datetime) -> str:
+    text = finding.text if len(finding.text) <= 30 else finding.text[:30] + "…"
+    return f"{finding_header(finding, names, now)}\n    {text}"
+
+
+def agenda(sections: Sequence[AgendaDepartment], now: datetime) -> str:
     if not sections:
         return "本周政工例会议程:没有需要党委协调或长期未解决的问题。"
     lines = ["本周政工例会议程(需党委协调、长期未解决的问题):"]
@@ -44,9 +49,15 @@ def agenda(services: Services, sections: Sequence[AgendaDepartment]) -> str:
         for item in section.branches:
             lines.append(f"  {item.branch.name}")
             for finding in item.findings:
-                why = "待协调" if finding.escalated else f"已 {age(services, finding)}未解决"
-                lines.append(f"    #{finding.id} {finding.text[:40]}({why})")
+                lines.append(f"    #{finding.id} {finding.text[:40]}({_agenda_why(finding, now)})")
+    lines.append("党委领导记录决定:/findings decide 编号 决定 | 责任部门 | 完成日期")
     return "\n".join(lines)
+
+
+def _agenda_why(finding: Finding, now: datetime) -> str:
+    if finding.decision is not None:  # on the agenda again: past its due day
+        return f"逾期:例会决定「{finding.decision[:30]}」应于 {finding.decision_due} 前完成"
+    return "待协调" if finding.escalated else f"已 {age(finding, now)}未解决"
 
 
 def score_line(score: BranchScore) -> str:
@@ -84,19 +95,8 @@ def meeting_day(at: datetime) -> str:
     return at.strftime("%m月%d日")
 
 
-def meeting_brief(brief: MeetingBrief, at: datetime) -> str:
-    lines = [f"📅 今天({meeting_day(at)})下午召开政工例会。"]
-    if brief.open_findings:
-        lines.append(f"{brief.branch.name}尚未解决的督导问题:")
-        lines += [f"  #{f.id} {f.text[:40]}" for f in brief.open_findings]
-        lines.append("请支部书记跟进,解决后发送 /findings resolve 编号 说明。")
-    else:
-        lines.append(f"{brief.branch.name}目前没有未解决的督导问题。")
-    return "\n".join(lines)
-
-
-def meeting_agenda(services: Services, sections: Sequence[AgendaDepartment], at: datetime) -> str:
-    return f"📅 今天({meeting_day(at)})下午政工例会。\n{agenda(services, sections)}"
+def meeting_agenda(sections: Sequence[AgendaDepartment], at: datetime) -> str:
+    return f"📅 今天({meeting_day(at)})下午政工例会。\n{agenda(sections, at)}"
 
 
 def visit_check(department: DepartmentVisits) -> str:
@@ -168,7 +168,7 @@ def reward_meeting(items: Sequence[MeetingItem]) -> str | None:
 def progress_nudge(nudge: Nudge) -> str:
     number = nudge.project.number
     return (
-        f"⏰ 重点项目 {number}「{nudge.project.title}」已经 {STALE_DAYS} 天没有报告"
+        f"⏰ 重点项目 {number}「{nudge.project.title}」已经 {nudge.days} 天没有报告"
         f"进展了。请发送 /progress {number} [百分比] 进展。"
     )
 

@@ -31,6 +31,8 @@ class Settings:
     visits_per_month: int
     long_open_days: int
     notify_group: bool
+    finding_leaders: tuple[str, ...]
+    """工号 of the leaders told of new findings; empty: every leader."""
     reward_tiers: tuple[tuple[int | None, float], ...]
     """(verified benefit up to, in fen, or None for the rest; the workers' share)."""
     project_weight: float

@@ -11,7 +11,7 @@ from handlers.router import Command, Feature, Subcommand
 from handlers.rules import names, supervision
 from handlers.rules.supervision import MAX_FINDING_CHARS, STEPS, FindingStep
 from handlers.services import Services
-from storage import Branch, Finding, Person
+from storage import Branch, Department, Finding, Person
 
 PREFIX = "f"
 """Callback data of a step button on a finding: f:<action>:<finding id>."""
@@ -60,7 +60,8 @@ async def _list(services: Services, person: Person, flt: str) -> Reply:
     )
     if not found:
         return Reply(f"{title}:没有。")
-    lines = [f"{title}(最早的在前):"] + [render.finding_line(services, f, labels) for f in found]
+    now = services.now()
+    lines = [f"{title}(最早的在前):"] + [render.finding_line(f, labels, now) for f in found]
     return Reply("\n".join(lines))
 
 
@@ -79,7 +80,16 @@ async def _show(
     if finding is None:
         return _not_found(number)
     labels = await _names(services)
-    lines = [render.finding_line(services, finding, labels), f"问题:{finding.text}", "记录:"]
+    header = render.finding_header(finding, labels, services.now())
+    lines = [header, f"问题:{finding.text}"]
+    if finding.decision is not None:
+        departments = dict(await services.repos.org.department_names())
+        assigned = finding.assigned_department or ""
+        lines.append(
+            f"例会决定:{finding.decision}({departments.get(assigned, assigned)}负责,"
+            f"{finding.decision_due} 前完成)"
+        )
+    lines.append("记录:")
     for event in await services.repos.findings.history(finding.id):
         when = services.local(event.created_at).strftime("%m-%d %H:%M")
         extra = f":{event.text}" if event.text and event.action != "add" else ""
@@ -212,6 +222,123 @@ def _step(step: FindingStep) -> Subcommand:
     return Subcommand(step.action, handler, f"{step.usage} — {label}")
 
 
+DECIDE_USAGE = "/findings decide 编号 决定 | 责任部门 | 完成日期"
+
+
+async def _decide(msg: Member, services: Services) -> list[Reply]:
+    """The Monday meeting's decision on a finding, on one line."""
+    number_text, rest = parsing.split_field(msg.args)
+    number = parsing.number(number_text)
+    if number is None:
+        return [Reply(f"请写上问题编号。用法:{DECIDE_USAGE}")]
+    finding = await supervision.visible(services, msg.person, number)
+    if finding is None:
+        return [_not_found(number)]
+    parts = [p.strip() for p in rest.split("|")]
+    if len(parts) != 3 or not all(parts):
+        return [Reply(f"请写全决定、责任部门和完成日期。用法:{DECIDE_USAGE}")]
+    text, named, due_text = parts
+    every = [Department(d.id, d.name) for d in await services.repos.org.department_names()]
+    found = names.departments(every, named)
+    if len(found) != 1:
+        listed = "、".join(d.name for d in every)
+        return [Reply(f"“{parsing.shown(named)}”不是一个部门。可选:{listed}。")]
+    due = supervision.parse_due(due_text)
+    if due is None:
+        return [Reply(f"“{parsing.shown(due_text)}”不是日期,请写成 2026-12-15。")]
+    return [Reply(await supervision.decide(services, msg.person, finding, text, found[0], due))]
+
+
+async def _decide_button(msg: Member, services: Services, number_text: str) -> list[Reply]:
+    """决定 on the agenda: a form asks the decision, the department and the due day."""
+    number = parsing.number(number_text, prefixes="")
+    finding = await supervision.visible(services, msg.person, number) if number else None
+    if finding is None or number is None:
+        return [_not_found(number or 0)]
+    if not access.may_decide_finding(msg.person):
+        return [Reply("只有党委领导可以记录政工例会的决定。")]
+    if msg.chat_type != "private":
+        return [Reply(f"{IN_PRIVATE}也可以一次写全:{DECIDE_USAGE}")]
+    return await forms.start(DECIDE, msg, services, {"finding": str(number)})
+
+
+async def _ask_decision(msg: Member, services: Services, answers: forms.Answers) -> forms.Ask:
+    number = answers.get("finding", "")
+    return forms.Ask(f"问题 #{number}:请写上政工例会的决定。")
+
+
+async def _read_decision(
+    text: str, msg: Member, services: Services, answers: forms.Answers
+) -> str | forms.Problem:
+    if not supervision.substantial(text, 2) or len(text) > MAX_FINDING_CHARS:
+        return forms.Problem(f"请写清楚决定的内容(不超过 {MAX_FINDING_CHARS} 字)。")
+    return text
+
+
+async def _departments(services: Services) -> list[Department]:
+    return [Department(d.id, d.name) for d in await services.repos.org.department_names()]
+
+
+async def _department_choices(
+    msg: Member, services: Services, answers: forms.Answers
+) -> list[forms.Choice]:
+    return [forms.Choice(d.name, d.id) for d in await _departments(services)]
+
+
+async def _read_department(
+    text: str, msg: Member, services: Services, answers: forms.Answers
+) -> str | forms.Problem:
+    found = names.departments(await _departments(services), text)
+    return found[0].id if len(found) == 1 else forms.Problem("请点下面的按钮选择责任部门。")
+
+
+async def _ask_due(msg: Member, services: Services, answers: forms.Answers) -> forms.Ask:
+    return forms.Ask("请写上完成日期,例如 2026-12-15。")
+
+
+async def _read_due(
+    text: str, msg: Member, services: Services, answers: forms.Answers
+) -> str | forms.Problem:
+    due = supervision.parse_due(text)
+    return due or forms.Problem(f"“{parsing.shown(text)}”不是日期,请写成 2026-12-15。")
+
+
+async def _finish_decide(msg: Member, services: Services, answers: forms.Answers) -> list[Reply]:
+    number = parsing.number(answers.get("finding", ""), prefixes="")
+    finding = await supervision.visible(services, msg.person, number) if number else None
+    department = {d.id: d for d in await _departments(services)}.get(answers["department"])
+    if finding is None or department is None:
+        return [Reply("这个问题已经不在您负责的范围内了。")]
+    text = await supervision.decide(
+        services, msg.person, finding, answers["text"], department, answers["due"]
+    )
+    return [Reply(text)]
+
+
+DECIDE = forms.Form(
+    "finding_decide",
+    (
+        forms.Step("text", _ask_decision, _read_decision),
+        forms.choice_step(
+            "department", "请选择责任部门:", _department_choices, typed=_read_department
+        ),
+        forms.Step("due", _ask_due, _read_due),
+    ),
+    _finish_decide,
+)
+
+
+def _decide_buttons(sections: list[supervision.AgendaDepartment]) -> Rows:
+    """A 决定 button for each item on the agenda, three to a row."""
+    buttons = [
+        Button(f"决定 #{f.id}", f"{PREFIX}:decide:{f.id}")
+        for section in sections
+        for item in section.branches
+        for f in item.findings
+    ]
+    return tuple(tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3))
+
+
 async def _take(
     msg: Member, services: Services, finding: Finding, step: FindingStep, text: str
 ) -> Reply:
@@ -231,6 +358,8 @@ async def _left_over(msg: Incoming, services: Services) -> list[Reply]:
 async def on_button(msg: Member, services: Services) -> list[Reply]:
     """A step button on a finding: done at once, or a form asks for its text."""
     parts = (msg.callback or "").split(":")
+    if len(parts) == 3 and parts[1] == "decide":
+        return await _decide_button(msg, services, parts[2])
     step = STEPS.get(parts[1]) if len(parts) == 3 else None
     number = parsing.number(parts[2], prefixes="") if step is not None else None
     if step is None or number is None:
@@ -393,8 +522,11 @@ async def visits(msg: Member, services: Services) -> list[Reply]:
 async def agenda(msg: Member, services: Services) -> list[Reply]:
     """周一政工例会议程:/agenda"""
     scope = supervision.agenda_scope(msg.person)
-    sections = await supervision.build_agenda(services, services.now(), scope)
-    return [Reply(render.agenda(services, sections))]
+    now = services.now()
+    sections = await supervision.build_agenda(services, now, scope)
+    private_leader = access.may_decide_finding(msg.person) and msg.chat_type == "private"
+    rows = _decide_buttons(sections) if private_leader else ()
+    return [Reply(render.agenda(sections, now), buttons=rows)]
 
 
 FINDINGS = Command(
@@ -410,6 +542,13 @@ FINDINGS = Command(
             "只有督导人员和党委领导可以记录新问题。",
         ),
         *(_step(step) for step in STEPS.values()),
+        Subcommand(
+            "decide",
+            _decide,
+            f"{DECIDE_USAGE} — 记录政工例会的决定",
+            access.LEADERS,
+            "只有党委领导可以记录政工例会的决定。",
+        ),
     ),
 )
 USAGE = (
@@ -428,4 +567,4 @@ FEATURE = Feature(
     callbacks={PREFIX: on_button},
     states={"find": _left_over},
 )
-FORMS = (VISIT, ADD, STEP_TEXT)
+FORMS = (VISIT, ADD, STEP_TEXT, DECIDE)

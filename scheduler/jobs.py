@@ -22,15 +22,12 @@ JobFunction = Callable[[Services, datetime], Awaitable[list[Notice]]]
 
 
 async def weekly_meeting(services: Services, at: datetime) -> list[Notice]:
-    """Monday: each bound branch group, the afternoon meeting and its open findings;
-    supervisors and leaders, the agenda."""
-    notices = [
-        Notice(brief.groups, render.meeting_brief(brief, at))
-        for brief in await supervision.meeting_briefs(services)
+    """Monday: those who attend the afternoon political-work meeting (the leaders and each
+    department's supervisors), the agenda. Branch groups do not attend, so they get nothing."""
+    return [
+        Notice(copy.recipients, render.meeting_agenda(copy.sections, at))
+        for copy in await supervision.meeting_agendas(services, at)
     ]
-    for copy in await supervision.meeting_agendas(services, at):
-        notices.append(Notice(copy.recipients, render.meeting_agenda(services, copy.sections, at)))
-    return notices
 
 
 async def supervision_check(services: Services, at: datetime) -> list[Notice]:

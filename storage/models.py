@@ -308,6 +308,11 @@ class Finding:
     raised_by: int
     created_at: datetime
     updated_at: datetime
+    decision: str | None = None
+    """The Monday meeting's decision, once a leader has recorded one."""
+    assigned_department: str | None = None
+    decision_due: str | None = None
+    """The local day (YYYY-MM-DD) the decision is due."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -206,7 +206,7 @@ async def test_reward_meeting_list_and_nudges(
     nudged = await run_job(app.services, "progress_nudge", clock())
     assert nudged.queued == 2  # the lead and 洗煤厂's secretary
     await people["worker"].sender.run_once()
-    assert any("7 天没有报告进展" in t for t in sent_to(transport, "u-S002"))
+    assert any("8 天没有报告进展" in t for t in sent_to(transport, "u-S002"))  # 8 days on
 
 
 async def test_xlsx_ledger_matches_the_database(

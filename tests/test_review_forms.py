@@ -175,7 +175,8 @@ async def test_notified_is_said_only_when_somebody_was(
     # jj2 has no secretary in the roster; kj1 neither, but its group is bound
     done = (await supervisor.say("/findings add jj2 宣传栏内容过期"))[0]
     assert "已记录问题 #1(机掘二队党支部)" in done
-    assert "已通知" not in done and "该支部还没有登记的书记,已记下,未通知" in done
+    # nobody at the branch; the leader responsible is told of every new finding (issue 17)
+    assert "已通知" not in done and "该支部还没有登记的书记,并通知了党委领导。" in done
     await supervisor.say("/findings resolve 1 x")  # refused: a supervisor does not resolve
     await people["leader"].say("/findings resolve 1 已更新宣传栏")
     reopened = (await supervisor.say("/findings reopen 1 内容还是旧的"))[0]
@@ -195,7 +196,7 @@ async def test_notified_is_said_only_when_somebody_was(
         " WHERE employee_no = 'S009'"
     )
     done = (await supervisor.say("/findings add kj1 党员示范岗牌子掉了"))[0]
-    assert "已通知" not in done and "未通知" in done
+    assert "已通知" not in done and "该支部还没有登记的书记,并通知了党委领导。" in done
 
 
 async def test_score_entry_by_buttons(

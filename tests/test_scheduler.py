@@ -98,11 +98,9 @@ async def test_weekly_meeting_notices(
     result = await run_job(
         app.services, "weekly_meeting", datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
     )
-    assert result.period == "2026-W49" and result.queued == 3
+    assert result.period == "2026-W49" and result.queued == 2
     await seeded["worker"].sender.run_once()
-    group = texts(transport, "-900")
-    assert len(group) == 1 and "今天(11月30日)下午召开政工例会" in group[0]
-    assert "#1 班前会记录不全" in group[0] and "#2" not in group[0]  # jj2 is not this group
+    assert texts(transport, "-900") == []  # branch groups do not attend the meeting
     for person in ("u-D001", "u-L001"):
         agenda = texts(transport, person)
         assert len(agenda) == 1 and "【宣传部】" in agenda[0] and "#2 宣传栏内容过期" in agenda[0]
@@ -149,11 +147,9 @@ async def test_enqueued_then_killed_delivers_once_after_restart(
 ) -> None:
     async with open_app(config, clock=clock, classifier=classifier) as app:
         await load_sample_roster(app)
-        secretary = Chat(app, RecordingTransport(), app.sender([]), "u-S001")
-        await secretary.register("S001", "刘书记")
-        await Chat(
-            app, RecordingTransport(), app.sender([]), "u-S001", chat_type="group", chat_id="-900"
-        ).say("/bind jj1")
+        # the leaders attend the Monday meeting (branch groups do not)
+        leader = Chat(app, RecordingTransport(), app.sender([]), "u-L001")
+        await leader.register("L001", "孙矿长")
         result = await run_job(app.services, "weekly_meeting", clock())
         assert result.queued == 1
         # the process dies here: queued, nothing sent
@@ -165,7 +161,7 @@ async def test_enqueued_then_killed_delivers_once_after_restart(
         assert (await run_job(app.services, "weekly_meeting", clock())).skipped
         await sender.run_once()
     meeting = [c for c, p in transport.sent if "政工例会" in str(p["text"])]
-    assert meeting == ["-900"]
+    assert meeting == ["u-L001"]
 
 
 async def test_catch_up_within_grace_and_missed_beyond(
@@ -183,7 +179,7 @@ async def test_catch_up_within_grace_and_missed_beyond(
     await seeded["worker"].sender.run_once()
     admin = texts(transport, "u-A001")
     assert any("周日金点子周报" in t and "已超过补发时限" in t for t in admin)
-    assert any("政工例会" in t for t in texts(transport, "-900"))
+    assert any("政工例会" in t for t in texts(transport, "u-L001"))
 
 
 def test_jobs_cli(tmp_path: Path) -> None:

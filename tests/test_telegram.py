@@ -604,7 +604,19 @@ async def test_a_second_run_refuses_and_jobs_run_leaves_delivery_to_the_running_
 ) -> None:
     env = bot_env(tmp_path, tg)
     async with open_storage(telegram_config(tmp_path, tg)) as repos, repos.db.transaction():
-        await repos.groups.bind("telegram", "-900", "jj1", None, utc_now())
+        # the Monday notice goes to those who attend the meeting: a leader on Telegram (900)
+        await repos.db.execute(
+            "INSERT INTO people (employee_no, name, branch_id, created_at, updated_at)"
+            " VALUES ('L900', '孙矿长', 'jj1', 'x', 'x')"
+        )
+        await repos.db.execute(
+            "INSERT INTO roles (person_id, role) SELECT id, 'leader' FROM people"
+            " WHERE employee_no = 'L900'"
+        )
+        await repos.db.execute(
+            "INSERT INTO identities (channel, external_id, person_id, bound_at)"
+            " SELECT 'telegram', '900', id, 'x' FROM people WHERE employee_no = 'L900'"
+        )
     errors = tmp_path / "stderr.txt"
     running = start_bot(env, errors)
     try:
@@ -616,13 +628,13 @@ async def test_a_second_run_refuses_and_jobs_run_leaves_delivery_to_the_running_
         job = await jindianzi(env, "jobs", "run", "weekly_meeting", "--now", "2026-11-23T08:30")
         assert job.returncode == 0, job.stderr
         assert "由正在运行的 jindianzi run" in job.stdout and "已送达" not in job.stdout
-        await tg.wait_sent(1, chat_id=-900, timeout=30)
+        await tg.wait_sent(1, chat_id=900, timeout=30)
         again = await jindianzi(env, "jobs", "run", "weekly_meeting", "--now", "2026-11-23T09:00")
         assert "已经运行过" in again.stdout
     finally:
         await stop_bot(running)
     assert running.returncode == 0, errors.read_text()
-    assert len(tg.sent(chat_id=-900)) == 1
+    assert len(tg.sent(chat_id=900)) == 1
 
 
 async def test_killed_while_sending_repeats_at_most_the_messages_in_flight(

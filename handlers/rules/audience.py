@@ -24,6 +24,20 @@ async def leaders(services: Services) -> list[Recipient]:
     return list(await services.repos.people.identities_with_role("leader"))
 
 
+async def finding_leaders(services: Services) -> list[Recipient]:
+    """The leaders responsible for supervision (`supervision.finding_leaders`), or every
+    leader when none is configured."""
+    numbers = services.settings.finding_leaders
+    if not numbers:
+        return await leaders(services)
+    found: list[Recipient] = []
+    for number in numbers:
+        person = await services.repos.people.by_employee_no(number)
+        if person is not None and "leader" in {r.role for r in person.roles}:
+            found += await services.repos.people.identities_of(person.id)
+    return found
+
+
 async def supervisors(services: Services, department_id: str | None = None) -> list[Recipient]:
     if department_id is None:
         return list(await services.repos.people.identities_with_role("supervisor"))

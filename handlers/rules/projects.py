@@ -381,6 +381,8 @@ async def stale_projects(
 class Nudge:
     project: Project
     recipients: tuple[Recipient, ...]
+    days: int
+    """Days since the last progress (or the project's creation), counted at the job's now."""
 
 
 async def progress_nudges(services: Services, now: datetime) -> list[Nudge]:
@@ -391,5 +393,6 @@ async def progress_nudges(services: Services, now: datetime) -> list[Nudge]:
         for branch in project.branches:
             recipients += await audience.secretaries(services, branch)
         if recipients:
-            nudges.append(Nudge(project, audience.unique(recipients)))
+            days = (now - (project.last_progress_at or project.created_at)).days
+            nudges.append(Nudge(project, audience.unique(recipients), days))
     return nudges

@@ -3,9 +3,10 @@ counted against the monthly target, and the Monday meeting's agenda."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from handlers import access
 from handlers.messages import IncomingAttachment, Rows
@@ -13,7 +14,7 @@ from handlers.notify import Chat, notify
 from handlers.rules import attachments, audience
 from handlers.rules.periods import Month
 from handlers.services import Services
-from storage import Branch, Finding, Person, Recipient
+from storage import Branch, Department, Finding, Person, Recipient
 
 MAX_FINDING_CHARS = 500
 MIN_FINDING_CHARS = 4
@@ -23,6 +24,7 @@ ACTION_LABELS = {
     "resolve": "已解决",
     "reopen": "重新打开",
     "escalate": "提交党委协调",
+    "decide": "例会决定",
 }
 
 
@@ -38,8 +40,12 @@ async def scope(services: Services, person: Person) -> list[str] | None:
 async def visible(services: Services, person: Person, number: int) -> Finding | None:
     """The finding, if it exists and lies in the person's scope."""
     finding = await services.repos.findings.get(number)
+    if finding is None:
+        return None
+    if "assigned" in access.finding_roles(person, finding):
+        return finding  # the department the meeting assigned it to follows it up
     allowed = await scope(services, person)
-    if finding is None or (allowed is not None and finding.branch_id not in allowed):
+    if allowed is not None and finding.branch_id not in allowed:
         return None
     return finding
 
@@ -92,10 +98,25 @@ async def record(
         services, secretaries, notice + TAP_HINT if offered else notice, key, buttons=offered
     )
     await notify(services, groups, notice, key)
+    # the supervising department and the leaders responsible follow every finding up
+    reached, overseers = set(secretaries), []
+    for label, found in (
+        ("督导部门", await audience.supervisors(services, finding.department_id)),
+        ("党委领导", await audience.finding_leaders(services)),
+    ):
+        fresh = [r for r in audience.unique(found) if r not in own and r not in reached]
+        if fresh:
+            reached.update(fresh)
+            overseers.append(label)
+            await notify(services, fresh, notice, key)
     if secretaries:
-        told = ",已通知支部书记" + (",并发到了支部群。" if groups else "。")
+        told = ",已通知支部书记" + (",并发到了支部群" if groups else "")
     else:
-        told = ",该支部还没有登记的书记," + ("已发到支部群。" if groups else "已记下,未通知。")
+        told = ",该支部还没有登记的书记" + (",已发到支部群" if groups else "")
+    if overseers:
+        told += f",并通知了{'、'.join(overseers)}。"
+    else:
+        told += "。" if secretaries or groups else ",已记下,未通知。"
     return Recorded(finding, told)
 
 
@@ -159,8 +180,17 @@ async def _secretary_stands(services: Services, finding: Finding) -> set[str]:
     return {"secretary"}
 
 
+async def _groups(services: Services, finding: Finding) -> list[Recipient]:
+    return await audience.branch_groups(services, finding.branch_id)
+
+
+async def _no_stands(services: Services, finding: Finding) -> set[str]:
+    return set()  # a group chat gets no buttons: a step's text is answered in private
+
+
 RAISER = Audience("提出问题的督导人员", _raiser, _raiser_stands)
 SECRETARIES = Audience("支部书记", _secretaries, _secretary_stands)
+GROUPS = Audience("支部群", _groups, _no_stands)
 NO_SECRETARY = "该支部还没有登记的书记,未通知。"
 
 
@@ -205,11 +235,11 @@ STEPS = {
             usage="/findings resolve 编号 说明",
             button="已解决",
             ask="请写上问题 #{id} 是怎么解决的:",
-            allowed=frozenset({"secretary", "leader"}),
-            refusal="只有该问题所在支部的书记或党委领导可以标记解决。",
+            allowed=frozenset({"secretary", "leader", "assigned"}),
+            refusal="只有该问题所在支部的书记、例会指定的部门或党委领导可以标记解决。",
             needs_text=True,
             blocked=_resolved_already,
-            tells=(RAISER,),
+            tells=(RAISER, SECRETARIES, GROUPS),
             notice=(
                 "问题 #{id} 已解决({name}):{text}\n如未真正解决,可发送 /findings reopen {id} 原因。"
             ),
@@ -405,9 +435,10 @@ async def build_agenda(
     """Escalated findings and those open longer than `long_open_days`, by department and
     branch; only those of `departments` when given (a supervisor sees their own)."""
     cutoff = now - timedelta(days=services.settings.long_open_days)
+    today = services.local(now).date().isoformat()
     items = [
         f
-        for f in await services.repos.findings.for_agenda(cutoff)
+        for f in await services.repos.findings.for_agenda(cutoff, today)
         if departments is None or f.department_id in departments
     ]
     branches = {b.id: b for b in await services.repos.org.branches()}
@@ -425,26 +456,6 @@ async def build_agenda(
             section.branches.append(AgendaBranch(branch))
         section.branches[-1].findings.append(finding)
     return list(agenda.values())
-
-
-@dataclass(frozen=True, slots=True)
-class MeetingBrief:
-    """What a branch group hears on Monday morning."""
-
-    branch: Branch
-    groups: tuple[Recipient, ...]
-    open_findings: list[Finding]
-
-
-async def meeting_briefs(services: Services) -> list[MeetingBrief]:
-    """Each branch with a bound group: its open findings."""
-    briefs = []
-    for branch in await services.repos.org.branches():
-        groups = await audience.branch_groups(services, branch.id)
-        if groups:
-            open_findings = await services.repos.findings.search(branches=[branch.id])
-            briefs.append(MeetingBrief(branch, tuple(groups), open_findings))
-    return briefs
 
 
 def agenda_scope(person: Person) -> set[str] | None:
@@ -471,3 +482,66 @@ async def meeting_agendas(services: Services, now: datetime) -> list[AgendaCopy]
             sections = await build_agenda(services, now, {department})
             copies.append(AgendaCopy(audience.unique(supervisors), sections))
     return copies
+
+
+# -- the Monday meeting's decision ---------------------------------------------------------
+
+
+def overdue(finding: Finding, today: str) -> bool:
+    """A decided finding still open after its due day (YYYY-MM-DD, local)."""
+    return bool(finding.status == "open" and finding.decision_due and finding.decision_due < today)
+
+
+def parse_due(text: str) -> str | None:
+    """'2026-12-15' (or 2026/12/15, 2026.12.15) as YYYY-MM-DD; None when it is no day."""
+    match = re.fullmatch(r"\s*(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?\s*", text)
+    if not match:
+        return None
+    try:
+        return date(*(int(g) for g in match.groups())).isoformat()
+    except ValueError:
+        return None
+
+
+async def decide(
+    services: Services,
+    person: Person,
+    finding: Finding,
+    text: str,
+    department: Department,
+    due: str,
+) -> str:
+    """Record the Monday meeting's decision and tell the branch (its secretaries and bound
+    group) and the assigned department's supervisors; the reply text."""
+    if not access.may_decide_finding(person):
+        return "只有党委领导可以记录政工例会的决定。"
+    if finding.status != "open":
+        return f"问题 #{finding.id} 已经解决了,不需要再作决定。"
+    if not substantial(text, 2) or len(text) > MAX_FINDING_CHARS:
+        return f"请写清楚决定的内容(不超过 {MAX_FINDING_CHARS} 字)。"
+    now = services.now()
+    if due < services.local(now).date().isoformat():
+        return f"完成日期 {due} 已经过去了,请写今天或以后的日期。"
+    event = await services.repos.findings.decide(
+        finding.id, person.id, text=text, department_id=department.id, due=due, now=now
+    )
+    branch = await services.repos.org.branch(finding.branch_id)
+    branch_name = branch.name if branch is not None else finding.branch_id
+    notice = (
+        f"🏛 政工例会决定 · 问题 #{finding.id}({branch_name}):{finding.text}\n"
+        f"决定:{text}\n责任部门:{department.name},{due} 前完成。"
+        f"完成后发送 /findings resolve {finding.id} 说明。"
+    )
+    key = f"finding:{finding.id}:event:{event}"
+    told = []
+    for label, found in (
+        ("支部书记", await audience.secretaries(services, finding.branch_id)),
+        ("支部群", await audience.branch_groups(services, finding.branch_id)),
+        (department.name, await audience.supervisors(services, department.id)),
+    ):
+        reached = await audience.others(services, found, person.id)
+        if reached:
+            told.append(label)
+            await notify(services, reached, notice, key)
+    said = f"已记录问题 #{finding.id} 的例会决定:{department.name}负责,{due} 前完成"
+    return said + (f",已通知{'、'.join(told)}。" if told else "。")

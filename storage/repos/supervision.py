@@ -24,6 +24,9 @@ def _finding(row: sqlite3.Row) -> Finding:
         raised_by=row["raised_by"],
         created_at=from_db_time(row["created_at"]),
         updated_at=from_db_time(row["updated_at"]),
+        decision=row["decision"],
+        assigned_department=row["assigned_department"],
+        decision_due=row["decision_due"],
     )
 
 
@@ -125,12 +128,33 @@ class FindingRepo:
         )
         return {r[0]: int(r[1]) for r in rows}
 
-    async def for_agenda(self, opened_before: datetime) -> list[Finding]:
-        """Open findings that are escalated or older than `opened_before`."""
+    async def decide(
+        self,
+        finding_id: int,
+        person_id: int,
+        *,
+        text: str,
+        department_id: str,
+        due: str,
+        now: datetime,
+    ) -> int:
+        """Record the Monday meeting's decision (a later one replaces it) and log it."""
+        await self._db.execute(
+            "UPDATE findings SET decision = ?, assigned_department = ?, decision_due = ?,"
+            " decided_by = ?, decided_at = ?, updated_at = ? WHERE id = ?",
+            (text, department_id, due, person_id, to_db_time(now), to_db_time(now), finding_id),
+        )
+        return await self.log(finding_id, person_id, "decide", text, now)
+
+    async def for_agenda(self, opened_before: datetime, today: str) -> list[Finding]:
+        """Open findings not yet decided that are escalated or older than `opened_before`,
+        and decided ones whose due day (YYYY-MM-DD) is before `today`."""
         rows = await self._db.fetchall(
-            "SELECT * FROM findings WHERE status = 'open' AND (escalated = 1 OR created_at < ?)"
+            "SELECT * FROM findings WHERE status = 'open' AND ("
+            " (decision IS NULL AND (escalated = 1 OR created_at < ?))"
+            " OR (decision IS NOT NULL AND decision_due < ?))"
             " ORDER BY department_id, branch_id, created_at, id",
-            (to_db_time(opened_before),),
+            (to_db_time(opened_before), today),
         )
         return [_finding(r) for r in rows]
 
