@@ -87,17 +87,24 @@ async def progress_nudge(services: Services, at: datetime) -> list[Notice]:
 
 
 async def monthly_scores(services: Services, at: datetime) -> list[Notice]:
-    """The 1st: each branch group, last month's total, parts, rank and change; leaders, the
-    ranking with its chart."""
+    """The 1st: once last month is closed, each branch group its rank of N, total, parts,
+    the leader's comment and change; leaders, the ranking with its chart."""
     month = str(Month.of(at).previous())
+    if not await services.repos.scores.is_closed(month):
+        return []  # a month still open may change: it is announced when it is closed
     found = await scores.month_scores(services, month)
     if not any(s.parts for s in found):
         return []  # nobody entered anything for that month: nothing to announce
     notices = []
+    of = scores.ranked_count(found)
+    settings = services.settings
     for branch_score in found:
         groups = await audience.branch_groups(services, branch_score.branch_id)
         if groups:
-            notices.append(Notice(tuple(groups), render.monthly_score(month, branch_score)))
+            text = render.monthly_score(
+                month, branch_score, of, settings.project_weight, settings.part_weights
+            )
+            notices.append(Notice(tuple(groups), text))
     leaders = await audience.leaders(services)
     if leaders:
         image = await render.ranking_image(services, month, found)

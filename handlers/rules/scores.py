@@ -28,6 +28,8 @@ class BranchScore:
     missing: list[str]
     rank: int | None = None
     change: float | None = None
+    comment: str = ""
+    """The leader's comment: the text of the latest 领导评价 entry."""
 
 
 def compute(
@@ -50,7 +52,16 @@ async def month_scores(services: Services, month: str | Month) -> list[BranchSco
     period = month if isinstance(month, Month) else Month.parse(month)
     assert period is not None, month
     entries = await services.repos.scores.latest([str(period), str(period.previous())])
-    return _ranked(services, await services.repos.org.branches(), entries, period)
+    found = _ranked(services, await services.repos.org.branches(), entries, period)
+    comments = await services.repos.scores.notes(str(period), "leader")
+    for score in found:
+        score.comment = comments.get(score.branch_id, "")
+    return found
+
+
+def ranked_count(found: Sequence[BranchScore]) -> int:
+    """How many branches have a total, so a rank reads "of N"."""
+    return sum(1 for s in found if s.rank is not None)
 
 
 def _ranked(

@@ -51,6 +51,15 @@ class ScoreRepo:
             found.setdefault(r.month, {}).setdefault(r.branch_id, {})[r.part] = r.value
         return found
 
+    async def notes(self, month: str, part: str) -> dict[str, str]:
+        """Branch id → the text of the latest entry of `part` for the month, where not empty."""
+        rows = await self._db.fetchall(
+            "SELECT branch_id, text FROM score_entries WHERE id IN"
+            " (SELECT max(id) FROM score_entries WHERE month = ? AND part = ? GROUP BY branch_id)",
+            (month, part),
+        )
+        return {r[0]: r[1] for r in rows if r[1]}
+
     async def months(self) -> list[str]:
         rows = await self._db.fetchall("SELECT DISTINCT month FROM score_entries ORDER BY month")
         return [r[0] for r in rows]
