@@ -10,7 +10,7 @@ from handlers.messages import Button, Member, Reply
 from handlers.money import format_yuan
 from handlers.router import Command, Feature, Subcommand
 from handlers.rules import achievements as achieved
-from handlers.rules import names, scores
+from handlers.rules import names, scores, supervision
 from handlers.rules.periods import Month, Quarter
 from handlers.rules.scores import PART_LABELS, PARTS
 from handlers.services import Services
@@ -176,8 +176,18 @@ def _label(answers: forms.Answers) -> str:
 async def _ask_value(msg: Member, services: Services, answers: forms.Answers) -> forms.Ask:
     branch = await services.repos.org.branch(answers["branch"])
     name = branch.name if branch is not None else answers["branch"]
+    reference = ""
+    month = Month.parse(answers["month"])
+    if answers.get("part") == "dept" and branch is not None and month is not None:
+        # the case scores a branch with supervision as "an important reference"
+        seen = await supervision.branch_month(services, branch.id, month)
+        reference = (
+            f"参考:本月走访 {seen.visits} 次(目标 {seen.target} 次),"
+            f"发现问题 {seen.findings} 个,{seen.still_open} 个未解决。\n"
+        )
     return forms.Ask(
-        f"请输入 {name} {answers['month']} 的{_label(answers)}(0 到 100,后面可以写一句说明):"
+        f"{reference}请输入 {name} {answers['month']} 的{_label(answers)}"
+        "(0 到 100,后面可以写一句说明):"
     )
 
 

@@ -77,3 +77,19 @@ async def test_a_leader_fills_a_missing_department_score(
     reply = (await people["leader"].say("/score dept kj1 85 部门无人评价,党委代评"))[0]
     assert "已记录 开掘一队党支部 2026-11 的部门评价:85 分" in reply
     assert (await app.repos.scores.month("2026-11"))["kj1"]["dept"] == 85.0
+
+
+async def test_the_department_sees_its_visits_and_findings_when_it_scores(
+    people: dict[str, Chat], clock: Clock
+) -> None:
+    supervisor = people["supervisor"]
+    clock.now = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
+    await supervisor.say("/visit jj1 班前会")
+    await supervisor.say("/visit jj1 复查")
+    await supervisor.say("/findings add jj1 班前会记录不全")
+    await supervisor.say("/findings add jj1 安全学习签到缺人")
+    await people["secretary"].say("/findings resolve 2 已补签")
+    clock.now = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    asked = (await supervisor.say("/score dept jj1"))[-1]
+    assert "本月走访 2 次(目标 4 次),发现问题 2 个,1 个未解决" in asked
+    assert "请输入 机掘一队党支部 2026-11 的部门评价" in asked
