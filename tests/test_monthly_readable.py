@@ -93,3 +93,34 @@ async def test_the_department_sees_its_visits_and_findings_when_it_scores(
     asked = (await supervisor.say("/score dept jj1"))[-1]
     assert "本月走访 2 次(目标 4 次),发现问题 2 个,1 个未解决" in asked
     assert "请输入 机掘一队党支部 2026-11 的部门评价" in asked
+
+
+async def test_a_correction_after_closing_is_a_reopening_and_is_re_announced(
+    app: App,
+    people: dict[str, Chat],
+    clock: Clock,
+    transport: RecordingTransport,
+    chat: Callable[..., Chat],
+) -> None:
+    leader, supervisor = people["leader"], people["supervisor"]
+    await chat("u-S001", chat_type="group", chat_id="-900").say("/bind jj1")
+    clock.now = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+    await _fill(app, clock, "2026-11", "jj1", 90)
+    clock.now = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
+    await leader.say("/score close 2026-11")
+    assert "已通知 1 个支部群" in (await leader.press("确认关闭"))[-1]  # past the 1st: at once
+    refused = (await supervisor.say("/score dept 2026-11 jj1 80"))[-1]
+    assert "已经结账,不能再修改" in refused and "/score reopen 2026-11" in refused
+    assert "用法" in (await leader.say("/score reopen 2026-11"))[0]  # a reason is required
+    assert "部门评价录错" in (await leader.say("/score reopen 2026-11 部门评价录错"))[-1]
+    assert "已重新打开" in (await leader.press("确认重新打开"))[-1]
+    assert not await app.repos.scores.is_closed("2026-11")
+    asked = (await supervisor.say("/score dept 2026-11 jj1 80"))[-1]
+    assert "部门评价:80 分。(原为 70 分)" in asked
+    transport.sent.clear()
+    await leader.say("/score close 2026-11")
+    assert "已通知 1 个支部群" in (await leader.press("确认关闭"))[-1]
+    await leader.sender.run_once()
+    notice = _group_texts(transport, "-900")[-1]
+    assert "更正:2026-11 重新结账(原因:部门评价录错)" in notice
+    assert "部门评价 70 → 80" in notice and "总分 89.2 分" in notice

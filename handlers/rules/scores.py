@@ -111,7 +111,10 @@ async def enter(
 ) -> str | None:
     """Record one part of a branch's month; why not, or None."""
     if await services.repos.scores.is_closed(str(month)):
-        return f"{month} 已经结账,不能再修改。"
+        return (
+            f"{month} 已经结账,不能再修改。如需更正,请党委领导先发送"
+            f" /score reopen {month} 原因 重新打开。"
+        )
     await services.repos.scores.enter(
         branch_id, str(month), part, value, text, person_id, services.now()
     )
