@@ -217,5 +217,24 @@ def monthly_score(
     return "\n".join(lines)
 
 
+def score_draft(month: str, score: BranchScore) -> str:
+    """What a secretary checks before the month closes: the parts so far and what is missing."""
+    lines = [f"📝 {month} 月度考核草稿(还未结账),请核对本支部的分数:", score.name]
+    lines += [
+        f"· {PART_LABELS[p]} {score.parts[p]:g}"
+        if p in score.parts
+        else f"· {PART_LABELS[p]} 未录入"
+        for p in PARTS
+    ]
+    if score.total is not None:
+        lines.append(f"目前总分 {score.total:g} 分(重点项目部分 {score.project:g})。")
+    else:
+        lines.append(f"还缺:{'、'.join(PART_LABELS[p] for p in score.missing)},总分暂时算不出。")
+    if score.comment:
+        lines.append(f"领导点评:{score.comment}")
+    lines.append("项目自评请发送 /score self 分数;其他分数有误请在结账前告诉党委。")
+    return "\n".join(lines)
+
+
 def monthly_ranking(month: str, scores: Sequence[BranchScore]) -> str:
     return f"📈 {month} 支部月度考核排名:\n" + "\n".join(score_line(s) for s in scores)

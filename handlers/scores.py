@@ -363,6 +363,30 @@ async def _announce(services: Services, month: Month, reopened: tuple[str, datet
 CLOSE = forms.Form("score_close", (), _closed, confirm=_close_summary, confirm_label="确认关闭")
 
 
+async def _draft(msg: Member, services: Services) -> list[Reply]:
+    """把草稿发给支部书记核对"""
+    first, _ = parsing.split_field(msg.args)
+    month = Month.parse(first) if first else None
+    if month is None:
+        return [Reply("用法:/score draft YYYY-MM")]
+    closed = await _month_open(services, month)
+    if closed:
+        return [Reply(closed)]
+    told = 0
+    for branch_score in await scores.month_scores(services, month):
+        secretaries = await audience.secretaries(services, branch_score.branch_id)
+        text = render.score_draft(str(month), branch_score)
+        stamp = services.now().isoformat()
+        told += bool(
+            await notify(
+                services, secretaries, text, key=f"draft:{month}:{stamp}:{branch_score.branch_id}"
+            )
+        )
+    if not told:
+        return [Reply(f"{month} 的考核草稿没有可以通知的支部书记。")]
+    return [Reply(f"已把 {month} 的考核草稿发给 {told} 个支部的书记核对,已通知。")]
+
+
 async def _reopen(msg: Member, services: Services) -> list[Reply]:
     """重新打开已结账的月份"""
     first, reason = parsing.split_field(msg.args)
@@ -413,6 +437,13 @@ SCORE = Command(
             "/score close YYYY-MM — 结账(党委领导)",
             access.LEADERS,
             "只有党委领导可以结账。",
+        ),
+        Subcommand(
+            "draft",
+            _draft,
+            "/score draft YYYY-MM — 把考核草稿发给各支部书记核对(党委领导)",
+            access.LEADERS,
+            "只有党委领导可以发送考核草稿。",
         ),
         Subcommand(
             "reopen",

@@ -112,6 +112,21 @@ async def monthly_scores(services: Services, at: datetime) -> list[Notice]:
     return notices
 
 
+async def score_draft(services: Services, at: datetime) -> list[Notice]:
+    """A few days before month end: each secretary, the branch's parts so far and what is
+    missing, to check before the month is closed."""
+    month = Month.of(at)
+    if await services.repos.scores.is_closed(str(month)):
+        return []  # closed early: the result itself follows, no draft to check
+    notices = []
+    for branch_score in await scores.month_scores(services, month):
+        secretaries = await audience.secretaries(services, branch_score.branch_id)
+        if secretaries:
+            text = render.score_draft(str(month), branch_score)
+            notices.append(Notice(tuple(secretaries), text))
+    return notices
+
+
 @dataclass(frozen=True, slots=True)
 class Job(JobSpec):
     run: JobFunction
@@ -121,6 +136,7 @@ _RUNS: dict[str, JobFunction] = {
     "weekly_meeting": weekly_meeting,
     "supervision_check": supervision_check,
     "monthly_scores": monthly_scores,
+    "score_draft": score_draft,
     "quarterly_review": quarterly_review,
     "reward_meeting": reward_meeting,
     "weekly_digest": weekly_digest,

@@ -124,3 +124,27 @@ async def test_a_correction_after_closing_is_a_reopening_and_is_re_announced(
     notice = _group_texts(transport, "-900")[-1]
     assert "更正:2026-11 重新结账(原因:部门评价录错)" in notice
     assert "部门评价 70 → 80" in notice and "总分 89.2 分" in notice
+
+
+async def test_the_draft_asks_each_secretary_to_check_before_closing(
+    app: App, people: dict[str, Chat], clock: Clock, transport: RecordingTransport
+) -> None:
+    clock.now = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+    await people["secretary"].say("/score self 85")
+    await people["leader"].say("/score base jj1 90")
+    transport.sent.clear()
+    result = await run_job(app.services, "score_draft", datetime(2026, 11, 26, 1, 0, tzinfo=UTC))
+    assert result.queued >= 1
+    await people["leader"].sender.run_once()
+    draft = [str(p["text"]) for c, p in transport.sent if c == people["secretary"].chat_id][-1]
+    assert "2026-11 月度考核草稿(还未结账)" in draft and "机掘一队党支部" in draft
+    assert "· 项目自评 85" in draft and "· 部门评价 未录入" in draft
+    assert "还缺:部门评价、领导评价" in draft
+    # a leader may send it again on demand; once closed, no draft
+    assert "已通知" in (await people["leader"].say("/score draft 2026-11"))[0]
+    await app.repos.scores.close("2026-11", 1, clock())
+    assert "已经结账" in (await people["leader"].say("/score draft 2026-11"))[0]
+    forced = await run_job(
+        app.services, "score_draft", datetime(2026, 11, 26, 1, 0, tzinfo=UTC), force=True
+    )
+    assert forced.queued == 0
