@@ -207,9 +207,9 @@ def monthly_score(
     else:
         lines.append(f"· 重点项目(占总分 {_percent(project_weight)})由三项合成:")
     lines += [
-        f"  {PART_LABELS[part]} {score.parts[part]:g}(占 {_percent(weight)})"
+        f"  {PART_LABELS[part]} {score.parts[part]:g}(占项目部分 {_percent(weight)})"
         if part in score.parts
-        else f"  {PART_LABELS[part]} 未录入(占 {_percent(weight)})"
+        else f"  {PART_LABELS[part]} 未录入(占项目部分 {_percent(weight)})"
         for part, weight in part_weights
     ]
     if score.comment:

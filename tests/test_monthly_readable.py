@@ -66,7 +66,7 @@ async def test_the_month_is_announced_only_after_closing_and_reads_well(
     assert "重点项目 82 分,占总分 20%" in notice
     assert "项目自评 80" in notice and "部门评价 70" in notice and "领导评价 100" in notice
     assert "领导点评:锚杆回收推进扎实" in notice
-    assert "基础分 90" in notice
+    assert "基础分 90 分,占总分 80%" in notice and "部门评价 70(占项目部分 40%)" in notice
 
 
 async def test_a_leader_fills_a_missing_department_score(
