@@ -303,11 +303,12 @@ def may_rebind_group(person: Person) -> bool:
 
 
 def may_enter_score(person: Person, part: str, branch: Branch) -> bool:
-    """self: the branch's secretary; dept: its supervising department; leader, base: leaders."""
+    """self: the branch's secretary; dept: its supervising department, or a leader filling in
+    where the department has not (or has nobody to); leader, base: leaders."""
     if part == "self":
         return secretary_of(person, branch.id)
     if part == "dept":
-        return supervises(person, branch.department_id)
+        return supervises(person, branch.department_id) or is_leader(person)
     return is_leader(person)
 
 

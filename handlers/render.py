@@ -173,8 +173,67 @@ def progress_nudge(nudge: Nudge) -> str:
     )
 
 
-def monthly_score(month: str, score: BranchScore) -> str:
-    return f"📈 {month} 月度考核:{score_line(score)}"
+def _percent(weight: float) -> str:
+    return f"{weight * 100:g}%"
+
+
+def monthly_score(
+    month: str,
+    score: BranchScore,
+    of: int,
+    project_weight: float,
+    part_weights: Sequence[tuple[str, float]],
+) -> str:
+    """One branch's closed month, a line per fact, short enough for a phone."""
+    lines = [f"📈 {month} 月度考核结果(已结账)", score.name]
+    if score.total is None or score.rank is None:
+        missing = "、".join(PART_LABELS[p] for p in score.missing)
+        lines.append(f"总分未算出(缺 {missing}),本月不参加排名。")
+    else:
+        change = ""
+        if score.change is not None:
+            change = f"(比上月 {'+' if score.change >= 0 else ''}{score.change:g})"
+        lines.append(f"排名:第 {score.rank} 名 / 共 {of} 个支部")
+        lines.append(f"总分 {score.total:g} 分{change}")
+    if "base" in score.parts:
+        lines.append(
+            f"· 基础分 {score.parts['base']:g} 分,占总分 {_percent(1 - project_weight)}"
+            "(支部日常工作)"
+        )
+    if score.project is not None:
+        lines.append(
+            f"· 重点项目 {score.project:g} 分,占总分 {_percent(project_weight)},由三项合成:"
+        )
+    else:
+        lines.append(f"· 重点项目(占总分 {_percent(project_weight)})由三项合成:")
+    lines += [
+        f"  {PART_LABELS[part]} {score.parts[part]:g}(占项目部分 {_percent(weight)})"
+        if part in score.parts
+        else f"  {PART_LABELS[part]} 未录入(占项目部分 {_percent(weight)})"
+        for part, weight in part_weights
+    ]
+    if score.comment:
+        lines.append(f"领导点评:{score.comment}")
+    return "\n".join(lines)
+
+
+def score_draft(month: str, score: BranchScore) -> str:
+    """What a secretary checks before the month closes: the parts so far and what is missing."""
+    lines = [f"📝 {month} 月度考核草稿(还未结账),请核对本支部的分数:", score.name]
+    lines += [
+        f"· {PART_LABELS[p]} {score.parts[p]:g}"
+        if p in score.parts
+        else f"· {PART_LABELS[p]} 未录入"
+        for p in PARTS
+    ]
+    if score.total is not None:
+        lines.append(f"目前总分 {score.total:g} 分(重点项目部分 {score.project:g})。")
+    else:
+        lines.append(f"还缺:{'、'.join(PART_LABELS[p] for p in score.missing)},总分暂时算不出。")
+    if score.comment:
+        lines.append(f"领导点评:{score.comment}")
+    lines.append("项目自评请发送 /score self 分数;其他分数有误请在结账前告诉党委。")
+    return "\n".join(lines)
 
 
 def monthly_ranking(month: str, scores: Sequence[BranchScore]) -> str:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from datetime import datetime
 
 from handlers import access, forms, parsing, render
 from handlers.messages import Button, Member, Reply
 from handlers.money import format_yuan
+from handlers.notify import notify
 from handlers.router import Command, Feature, Subcommand
 from handlers.rules import achievements as achieved
-from handlers.rules import names, scores
+from handlers.rules import audience, names, scores, supervision
 from handlers.rules.periods import Month, Quarter
 from handlers.rules.scores import PART_LABELS, PARTS
 from handlers.services import Services
@@ -52,7 +54,10 @@ async def _month_open(services: Services, month: Month) -> str | None:
     if month > _this_month(services):
         return "这个月份还没到。"
     if await services.repos.scores.is_closed(str(month)):
-        return f"{month} 已经结账,不能再修改。"
+        return (
+            f"{month} 已经结账,不能再修改。如需更正,请党委领导先发送"
+            f" /score reopen {month} 原因 重新打开。"
+        )
     return None
 
 
@@ -176,8 +181,18 @@ def _label(answers: forms.Answers) -> str:
 async def _ask_value(msg: Member, services: Services, answers: forms.Answers) -> forms.Ask:
     branch = await services.repos.org.branch(answers["branch"])
     name = branch.name if branch is not None else answers["branch"]
+    reference = ""
+    month = Month.parse(answers["month"])
+    if answers.get("part") == "dept" and branch is not None and month is not None:
+        # the case scores a branch with supervision as "an important reference"
+        seen = await supervision.branch_month(services, branch.id, month)
+        reference = (
+            f"参考:本月走访 {seen.visits} 次(目标 {seen.target} 次),"
+            f"发现问题 {seen.findings} 个,{seen.still_open} 个未解决。\n"
+        )
     return forms.Ask(
-        f"请输入 {name} {answers['month']} 的{_label(answers)}(0 到 100,后面可以写一句说明):"
+        f"{reference}请输入 {name} {answers['month']} 的{_label(answers)}"
+        "(0 到 100,后面可以写一句说明):"
     )
 
 
@@ -304,10 +319,110 @@ async def _closed(msg: Member, services: Services, answers: forms.Answers) -> li
         return [Reply("只有党委领导可以结账。")]
     if month is None:
         return [Reply("用法:/score close YYYY-MM")]
-    return [Reply(await scores.close(services, msg.person.id, month, _this_month(services)))]
+    reopened = await services.repos.scores.last_reopening(str(month))
+    said = await scores.close(services, msg.person.id, month, _this_month(services))
+    if not await services.repos.scores.is_closed(str(month)):
+        return [Reply(said)]
+    if month < _this_month(services) or reopened is not None:
+        # the 1st's job has passed (or the month was announced and corrected): announce now
+        told = await _announce(services, month, reopened)
+        said += f"已通知 {told} 个支部群。" if told else ""
+    return [Reply(said)]
+
+
+async def _announce(services: Services, month: Month, reopened: tuple[str, datetime] | None) -> int:
+    """The closed month to each bound branch group; after a reopening, with what changed."""
+    found = await scores.month_scores(services, month)
+    of = scores.ranked_count(found)
+    settings = services.settings
+    changes: dict[str, list[str]] = {}
+    if reopened is not None:
+        for branch_id, part, old, new in await services.repos.scores.changed_since(
+            str(month), reopened[1]
+        ):
+            was = f"{old:g}" if old is not None else "未录入"
+            changes.setdefault(branch_id, []).append(f"{PART_LABELS[part]} {was} → {new:g}")
+    told = 0
+    for branch_score in found:
+        groups = await audience.branch_groups(services, branch_score.branch_id)
+        if not groups:
+            continue
+        text = render.monthly_score(
+            str(month), branch_score, of, settings.project_weight, settings.part_weights
+        )
+        key = f"score:{month}"
+        if reopened is not None:
+            mine = changes.get(branch_score.branch_id)
+            what = ";".join(mine) if mine else "本支部的分数没有变化"
+            text = f"🔁 更正:{month} 重新结账(原因:{reopened[0]})。本支部改动:{what}\n{text}"
+            key += f":{reopened[1].isoformat()}"
+        told += bool(await notify(services, groups, text, key=f"{key}:{branch_score.branch_id}"))
+    return told
 
 
 CLOSE = forms.Form("score_close", (), _closed, confirm=_close_summary, confirm_label="确认关闭")
+
+
+async def _draft(msg: Member, services: Services) -> list[Reply]:
+    """把草稿发给支部书记核对"""
+    first, _ = parsing.split_field(msg.args)
+    month = Month.parse(first) if first else None
+    if month is None:
+        return [Reply("用法:/score draft YYYY-MM")]
+    closed = await _month_open(services, month)
+    if closed:
+        return [Reply(closed)]
+    told = 0
+    for branch_score in await scores.month_scores(services, month):
+        secretaries = await audience.secretaries(services, branch_score.branch_id)
+        text = render.score_draft(str(month), branch_score)
+        stamp = services.now().isoformat()
+        told += bool(
+            await notify(
+                services, secretaries, text, key=f"draft:{month}:{stamp}:{branch_score.branch_id}"
+            )
+        )
+    if not told:
+        return [Reply(f"{month} 的考核草稿没有可以通知的支部书记。")]
+    return [Reply(f"已把 {month} 的考核草稿发给 {told} 个支部的书记核对,已通知。")]
+
+
+async def _reopen(msg: Member, services: Services) -> list[Reply]:
+    """重新打开已结账的月份"""
+    first, reason = parsing.split_field(msg.args)
+    month = Month.parse(first) if first else None
+    if month is None or not reason.strip():
+        return [Reply("用法:/score reopen YYYY-MM 原因(例如 /score reopen 2026-11 部门评价录错)")]
+    if not await services.repos.scores.is_closed(str(month)):
+        return [Reply(f"{month} 还没有结账,可以直接修改。")]
+    answers = {"month": str(month), "reason": reason.strip()[:200]}
+    return await forms.start(REOPEN, msg, services, answers)
+
+
+async def _reopen_summary(msg: Member, services: Services, answers: forms.Answers) -> str:
+    return (
+        f"要重新打开 {answers['month']} 的月度考核吗?原因:{answers['reason']}\n"
+        "改完后请再次 /score close 结账,各支部群会收到更正通知。"
+    )
+
+
+async def _reopened(msg: Member, services: Services, answers: forms.Answers) -> list[Reply]:
+    month = Month.parse(answers.get("month", ""))
+    if not access.is_leader(msg.person):
+        return [Reply("只有党委领导可以重新打开已结账的月份。")]
+    if month is None:
+        return [Reply("用法:/score reopen YYYY-MM 原因")]
+    opened = await services.repos.scores.reopen(
+        str(month), answers.get("reason", ""), msg.person.id, services.now()
+    )
+    if not opened:
+        return [Reply(f"{month} 还没有结账,可以直接修改。")]
+    return [Reply(f"{month} 已重新打开,现在可以修改。改完后请再次 /score close {month} 结账。")]
+
+
+REOPEN = forms.Form(
+    "score_reopen", (), _reopened, confirm=_reopen_summary, confirm_label="确认重新打开"
+)
 
 
 SCORE = Command(
@@ -323,10 +438,24 @@ SCORE = Command(
             access.LEADERS,
             "只有党委领导可以结账。",
         ),
+        Subcommand(
+            "draft",
+            _draft,
+            "/score draft YYYY-MM — 把考核草稿发给各支部书记核对(党委领导)",
+            access.LEADERS,
+            "只有党委领导可以发送考核草稿。",
+        ),
+        Subcommand(
+            "reopen",
+            _reopen,
+            "/score reopen YYYY-MM 原因 — 重新打开已结账的月份以更正(党委领导)",
+            access.LEADERS,
+            "只有党委领导可以重新打开已结账的月份。",
+        ),
     ),
 )
 USAGE = "用法:/score [YYYY-MM] 查看;" + ";".join(sub.usage for sub in SCORE.subcommands)
-FORMS = (ENTRY, REPLACE, CLOSE)
+FORMS = (ENTRY, REPLACE, CLOSE, REOPEN)
 
 
 async def review_quarter(msg: Member, services: Services) -> list[Reply]:

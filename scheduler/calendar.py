@@ -25,6 +25,7 @@ JOB_SPECS = {
         JobSpec("weekly_meeting", "周一政工例会提醒", "week"),
         JobSpec("supervision_check", "周五督导走访检查", "week"),
         JobSpec("monthly_scores", "月度百分考核通报", "month"),
+        JobSpec("score_draft", "月度考核草稿核对", "month"),
         JobSpec("quarterly_review", "季度重点项目评审", "quarter"),
         JobSpec("reward_meeting", "首个周四安全办公会奖励", "month"),
         JobSpec("weekly_digest", "周日金点子周报", "week"),

@@ -90,17 +90,24 @@ async def progress_nudge(services: Services, at: datetime) -> list[Notice]:
 
 
 async def monthly_scores(services: Services, at: datetime) -> list[Notice]:
-    """The 1st: each branch group, last month's total, parts, rank and change; leaders, the
-    ranking with its chart."""
+    """The 1st: once last month is closed, each branch group its rank of N, total, parts,
+    the leader's comment and change; leaders, the ranking with its chart."""
     month = str(Month.of(at).previous())
+    if not await services.repos.scores.is_closed(month):
+        return []  # a month still open may change: it is announced when it is closed
     found = await scores.month_scores(services, month)
     if not any(s.parts for s in found):
         return []  # nobody entered anything for that month: nothing to announce
     notices = []
+    of = scores.ranked_count(found)
+    settings = services.settings
     for branch_score in found:
         groups = await audience.branch_groups(services, branch_score.branch_id)
         if groups:
-            notices.append(Notice(tuple(groups), render.monthly_score(month, branch_score)))
+            text = render.monthly_score(
+                month, branch_score, of, settings.project_weight, settings.part_weights
+            )
+            notices.append(Notice(tuple(groups), text))
     leaders = await audience.leaders(services)
     if leaders:
         image = await render.ranking_image(services, month, found)
@@ -119,6 +126,21 @@ async def monthly_scores(services: Services, at: datetime) -> list[Notice]:
     return notices
 
 
+async def score_draft(services: Services, at: datetime) -> list[Notice]:
+    """A few days before month end: each secretary, the branch's parts so far and what is
+    missing, to check before the month is closed."""
+    month = Month.of(at)
+    if await services.repos.scores.is_closed(str(month)):
+        return []  # closed early: the result itself follows, no draft to check
+    notices = []
+    for branch_score in await scores.month_scores(services, month):
+        secretaries = await audience.secretaries(services, branch_score.branch_id)
+        if secretaries:
+            text = render.score_draft(str(month), branch_score)
+            notices.append(Notice(tuple(secretaries), text))
+    return notices
+
+
 @dataclass(frozen=True, slots=True)
 class Job(JobSpec):
     run: JobFunction
@@ -128,6 +150,7 @@ _RUNS: dict[str, JobFunction] = {
     "weekly_meeting": weekly_meeting,
     "supervision_check": supervision_check,
     "monthly_scores": monthly_scores,
+    "score_draft": score_draft,
     "quarterly_review": quarterly_review,
     "reward_meeting": reward_meeting,
     "weekly_digest": weekly_digest,

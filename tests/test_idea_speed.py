@@ -120,6 +120,7 @@ async def test_monthly_notice_to_leaders_carries_the_speed(
     await seed(app, clock)
     for part, value in (("base", 90), ("self", 80), ("dept", 70), ("leader", 100)):
         await app.repos.scores.enter("jj1", "2026-11", part, value, "", None, clock())
+    await app.repos.scores.close("2026-11", 1, clock())  # a month is announced once closed
     transport.sent.clear()
     await run_job(app.services, "monthly_scores", datetime(2026, 12, 1, 1, 0, tzinfo=UTC))
     await people["worker"].sender.run_once()

@@ -137,12 +137,14 @@ async def test_monthly_scores_job(
     assert (await run_job(app.services, "monthly_scores", clock())).queued == 0  # nothing yet
     for part, value in (("base", 90), ("self", 80), ("dept", 70), ("leader", 100)):
         await app.repos.scores.enter("jj1", "2026-11", part, value, "", None, clock())
+    await app.repos.scores.close("2026-11", 1, clock())  # announced only once closed
     transport.sent.clear()
     result = await run_job(app.services, "monthly_scores", datetime(2026, 12, 1, 1, 0, tzinfo=UTC))
     assert result.period == "2026-12" and result.queued == 2
     await people["worker"].sender.run_once()
     group = [p for c, p in transport.sent if c == "-900"]
-    assert "2026-11 月度考核:第 1 名 机掘一队党支部:88.4 分" in group[0]["text"]
+    assert "2026-11 月度考核结果" in group[0]["text"] and "机掘一队党支部" in group[0]["text"]
+    assert "第 1 名 / 共 1 个支部" in group[0]["text"] and "总分 88.4 分" in group[0]["text"]
     leader = [p for c, p in transport.sent if c == "u-L001"]
     assert "排名" in leader[0]["text"] and Path(leader[0]["image_path"]).is_file()
 

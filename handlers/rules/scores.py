@@ -29,6 +29,8 @@ class BranchScore:
     missing: list[str]
     rank: int | None = None
     change: float | None = None
+    comment: str = ""
+    """The leader's comment: the text of the latest 领导评价 entry."""
 
 
 def compute(
@@ -51,7 +53,16 @@ async def month_scores(services: Services, month: str | Month) -> list[BranchSco
     period = month if isinstance(month, Month) else Month.parse(month)
     assert period is not None, month
     entries = await services.repos.scores.latest([str(period), str(period.previous())])
-    return _ranked(services, await services.repos.org.branches(), entries, period)
+    found = _ranked(services, await services.repos.org.branches(), entries, period)
+    comments = await services.repos.scores.notes(str(period), "leader")
+    for score in found:
+        score.comment = comments.get(score.branch_id, "")
+    return found
+
+
+def ranked_count(found: Sequence[BranchScore]) -> int:
+    """How many branches have a total, so a rank reads "of N"."""
+    return sum(1 for s in found if s.rank is not None)
 
 
 def _ranked(
@@ -101,7 +112,10 @@ async def enter(
 ) -> str | None:
     """Record one part of a branch's month; why not, or None."""
     if await services.repos.scores.is_closed(str(month)):
-        return f"{month} 已经结账,不能再修改。"
+        return (
+            f"{month} 已经结账,不能再修改。如需更正,请党委领导先发送"
+            f" /score reopen {month} 原因 重新打开。"
+        )
     await services.repos.scores.enter(
         branch_id, str(month), part, value, text, person_id, services.now()
     )

@@ -545,3 +545,29 @@ async def decide(
             await notify(services, reached, notice, key)
     said = f"已记录问题 #{finding.id} 的例会决定:{department.name}负责,{due} 前完成"
     return said + (f",已通知{'、'.join(told)}。" if told else "。")
+
+
+@dataclass(frozen=True, slots=True)
+class BranchMonth:
+    """What supervision saw of one branch in one month: the department's reference when it
+    scores the branch."""
+
+    visits: int
+    target: int
+    findings: int
+    still_open: int
+
+
+async def branch_month(services: Services, branch_id: str, month: Month) -> BranchMonth:
+    """The month's visits of the branch and the findings raised in it (local month)."""
+    repos = services.repos
+    visits = (await repos.visits.counts(str(month))).get(branch_id, 0)
+    raised = [
+        f
+        for f in await repos.findings.search(
+            branches=[branch_id], include_resolved=True, limit=1000
+        )
+        if Month.of(services.local(f.created_at)) == month
+    ]
+    still_open = sum(1 for f in raised if f.status == "open")
+    return BranchMonth(visits, services.settings.visits_per_month, len(raised), still_open)

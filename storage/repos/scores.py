@@ -7,7 +7,7 @@ from datetime import datetime
 
 from storage.db import Database
 from storage.models import ScorePart
-from storage.repos.times import to_db_time
+from storage.repos.times import from_db_time, to_db_time
 
 
 class ScoreRepo:
@@ -51,6 +51,15 @@ class ScoreRepo:
             found.setdefault(r.month, {}).setdefault(r.branch_id, {})[r.part] = r.value
         return found
 
+    async def notes(self, month: str, part: str) -> dict[str, str]:
+        """Branch id → the text of the latest entry of `part` for the month, where not empty."""
+        rows = await self._db.fetchall(
+            "SELECT branch_id, text FROM score_entries WHERE id IN"
+            " (SELECT max(id) FROM score_entries WHERE month = ? AND part = ? GROUP BY branch_id)",
+            (month, part),
+        )
+        return {r[0]: r[1] for r in rows if r[1]}
+
     async def months(self) -> list[str]:
         rows = await self._db.fetchall("SELECT DISTINCT month FROM score_entries ORDER BY month")
         return [r[0] for r in rows]
@@ -68,3 +77,43 @@ class ScoreRepo:
             (month, person_id, to_db_time(now)),
         )
         return count > 0
+
+    async def reopen(self, month: str, reason: str, person_id: int, now: datetime) -> bool:
+        """Open a closed month again, recording why; False when it was not closed."""
+        if not await self._db.execute("DELETE FROM closed_months WHERE month = ?", (month,)):
+            return False
+        await self._db.insert(
+            "INSERT INTO score_reopenings (month, reason, person_id, reopened_at)"
+            " VALUES (?, ?, ?, ?)",
+            (month, reason, person_id, to_db_time(now)),
+        )
+        return True
+
+    async def last_reopening(self, month: str) -> tuple[str, datetime] | None:
+        """(reason, when) of the month's latest reopening."""
+        row = await self._db.fetchone(
+            "SELECT reason, reopened_at FROM score_reopenings WHERE month = ?"
+            " ORDER BY id DESC LIMIT 1",
+            (month,),
+        )
+        return None if row is None else (row[0], from_db_time(row[1]))
+
+    async def changed_since(
+        self, month: str, moment: datetime
+    ) -> list[tuple[str, str, float | None, float]]:
+        """(branch id, part, value before `moment` or None, latest value) of every part
+        entered again after `moment`, where the value differs."""
+        rows = await self._db.fetchall(
+            "SELECT branch_id, part, value, created_at >= ? FROM score_entries"
+            " WHERE month = ? ORDER BY id",
+            (to_db_time(moment), month),
+        )
+        before: dict[tuple[str, str], float] = {}
+        after: dict[tuple[str, str], float] = {}
+        for branch_id, part, value, later in rows:
+            (after if later else before)[(branch_id, part)] = float(value)
+        return [
+            (key[0], key[1], before.get(key), value)
+            for key, value in after.items()
+            if before.get(key) != value
+        ]
