@@ -199,17 +199,25 @@ async def _record(
     return [Reply(f"已记录问题 #{done.finding.id}({branch.name}){done.told}")]
 
 
+async def _typed_finding(
+    msg: Member, services: Services, number_text: str, usage: str
+) -> Finding | Reply:
+    """The finding a one-line command names, if the person may see it; else the reply."""
+    number = parsing.number(number_text)
+    if number is None:
+        return Reply(f"请写上问题编号。用法:{usage}")
+    finding = await supervision.visible(services, msg.person, number)
+    return finding if finding is not None else _not_found(number)
+
+
 def _step(step: FindingStep) -> Subcommand:
     """The second word that moves a finding on by `step`."""
 
     async def handler(msg: Member, services: Services) -> list[Reply]:
         number_text, text = parsing.split_field(msg.args)
-        number = parsing.number(number_text)
-        if number is None:
-            return [Reply(f"请写上问题编号。用法:{step.usage}")]
-        finding = await supervision.visible(services, msg.person, number)
-        if finding is None:
-            return [_not_found(number)]
+        finding = await _typed_finding(msg, services, number_text, step.usage)
+        if isinstance(finding, Reply):
+            return [finding]
         why = supervision.refusal(msg.person, finding, step)
         if why is None and step.needs_text and not text:
             why = f"请写上说明。用法:{step.usage}"
@@ -228,12 +236,9 @@ DECIDE_USAGE = "/findings decide 编号 决定 | 责任部门 | 完成日期"
 async def _decide(msg: Member, services: Services) -> list[Reply]:
     """The Monday meeting's decision on a finding, on one line."""
     number_text, rest = parsing.split_field(msg.args)
-    number = parsing.number(number_text)
-    if number is None:
-        return [Reply(f"请写上问题编号。用法:{DECIDE_USAGE}")]
-    finding = await supervision.visible(services, msg.person, number)
-    if finding is None:
-        return [_not_found(number)]
+    finding = await _typed_finding(msg, services, number_text, DECIDE_USAGE)
+    if isinstance(finding, Reply):
+        return [finding]
     parts = [p.strip() for p in rest.split("|")]
     if len(parts) != 3 or not all(parts):
         return [Reply(f"请写全决定、责任部门和完成日期。用法:{DECIDE_USAGE}")]
