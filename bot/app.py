@@ -74,6 +74,9 @@ def build_settings(config: Config) -> Settings:
         project_weight=config.scoring.project_weight,
         part_weights=config.scoring.part_weights,
         yearly_target_fen=config.scoring.yearly_benefit_target_yuan * 100,
+        quarter_report_days=config.quarterly.report_days,
+        bottom_branches=config.quarterly.bottom_branches,
+        stalled_days=config.quarterly.stalled_days,
         chart_dir=config.storage.data_dir / "charts",
     )
 

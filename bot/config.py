@@ -189,6 +189,18 @@ class ScoringConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class QuarterlyConfig:
+    report_days: int = 10
+    """Secretaries report on their key projects within the first this-many days of a quarter
+    (the case: "每季度首月上旬"); reminders go out until then."""
+    bottom_branches: int = 2
+    """The branches placed lowest by the quarter's monthly scores, flagged to explain themselves
+    at the review meeting (作出检查)."""
+    stalled_days: int = 30
+    """A key project with no progress reported for this long at the quarter's end is stalled."""
+
+
+@dataclass(frozen=True, slots=True)
 class DepartmentConfig:
     id: str
     name: str
@@ -219,6 +231,7 @@ class Config:
     ideas: IdeasConfig = field(default_factory=IdeasConfig)
     supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    quarterly: QuarterlyConfig = field(default_factory=QuarterlyConfig)
     categories: tuple[Category, ...] = ()
     org: OrgConfig = field(default_factory=OrgConfig)
     schedule: Mapping[str, Mapping[str, Any]] = field(
@@ -243,6 +256,7 @@ SCALAR_SECTIONS: dict[str, type[Any]] = {
     "ideas": IdeasConfig,
     "supervision": SupervisionConfig,
     "scoring": ScoringConfig,
+    "quarterly": QuarterlyConfig,
 }
 
 
@@ -380,6 +394,13 @@ def _build(raw: dict[str, Any], triggers: bool = True) -> Config:
         raise ConfigError("supervision.visits_per_month", "要在 1 到 31 之间")
     if not 1 <= supervision.long_open_days <= 365:
         raise ConfigError("supervision.long_open_days", "要在 1 到 365 之间")
+    quarterly: QuarterlyConfig = sections["quarterly"]
+    if not 1 <= quarterly.report_days <= 28:
+        raise ConfigError("quarterly.report_days", "要在 1 到 28 之间")
+    if not 0 <= quarterly.bottom_branches <= 10:
+        raise ConfigError("quarterly.bottom_branches", "要在 0 到 10 之间")
+    if not 7 <= quarterly.stalled_days <= 92:
+        raise ConfigError("quarterly.stalled_days", "要在 7 到 92 之间")
     schedule = raw.get("schedule") or {}
     return Config(
         timezone=timezone,

@@ -38,6 +38,12 @@ class Settings:
     project_weight: float
     part_weights: tuple[tuple[str, float], ...]
     yearly_target_fen: int
+    quarter_report_days: int
+    """Secretaries report on their key projects within the quarter's first this-many days."""
+    bottom_branches: int
+    """How many of the lowest-scored branches explain themselves at the quarterly review."""
+    stalled_days: int
+    """No progress for this long at the quarter's end: a stalled key project."""
     chart_dir: Path
 
 

@@ -483,3 +483,33 @@ class Achievement:
     person_id: int
     person_name: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QuarterComment:
+    """A leader's comment on one quarterly report (领导点评)."""
+
+    id: int
+    report_id: int
+    person_id: int
+    person_name: str
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QuarterReport:
+    """A secretary's report on one key project of the branch for one quarter (2026-Q4): the
+    quarter's progress, the problems and the next steps, with the leaders' comments."""
+
+    id: int
+    quarter: str
+    project_id: int
+    branch_id: str
+    progress: str
+    problems: str
+    next_steps: str
+    person_id: int
+    person_name: str
+    reported_at: datetime
+    comments: tuple[QuarterComment, ...] = ()

@@ -24,6 +24,7 @@ from storage.repos.party_groups import PartyGroupRepo
 from storage.repos.people import PeopleRepo
 from storage.repos.projects import ProjectRepo
 from storage.repos.proofs import ProofRepo
+from storage.repos.quarters import QuarterRepo
 from storage.repos.scores import ScoreRepo
 from storage.repos.supervision import FindingRepo, VisitRepo
 from storage.repos.times import from_db_time, to_db_time
@@ -49,6 +50,7 @@ __all__ = [
     "Project",
     "ProjectRepo",
     "ProofRepo",
+    "QuarterRepo",
     "Repositories",
     "RosterEntry",
     "ScoreRepo",
@@ -82,3 +84,4 @@ class Repositories:
         self.scores = ScoreRepo(db)
         self.proofs = ProofRepo(db)
         self.achievements = AchievementRepo(db)
+        self.quarters = QuarterRepo(db)
