@@ -190,9 +190,10 @@ class ScoringConfig:
 
 @dataclass(frozen=True, slots=True)
 class QuarterlyConfig:
-    report_days: int = 10
-    """Secretaries report on their key projects within the first this-many days of a quarter
-    (the case: "每季度首月上旬"); reminders go out until then."""
+    report_days: int = 6
+    """Secretaries report on their key projects within the first this-many days of a quarter,
+    so the pack reaches the leaders before the meeting in the first ten (the case: "每季度首月
+    上旬"); reminders go out until then."""
     bottom_branches: int = 2
     """The branches placed lowest by the quarter's monthly scores, flagged to explain themselves
     at the review meeting (作出检查)."""

@@ -42,10 +42,10 @@ def test_next_fire_times_over_a_year(config: Config) -> None:
     assert in_year["monthly_scores"][:2] == [local(2026, 12, 1, 9, 0), local(2027, 1, 1, 9, 0)]
     assert len(in_year["monthly_scores"]) == 12
     assert in_year["quarterly_review"] == [
-        local(2027, 1, 4, 9, 0),
-        local(2027, 4, 5, 9, 0),
-        local(2027, 7, 5, 9, 0),
-        local(2027, 10, 4, 9, 0),
+        local(2027, 1, 1, 9, 0),
+        local(2027, 4, 1, 9, 0),
+        local(2027, 7, 1, 9, 0),
+        local(2027, 10, 1, 9, 0),
     ]
     assert in_year["reward_meeting"][:3] == [
         local(2026, 12, 3, 7, 30),
