@@ -86,7 +86,7 @@ def local_label(moment: datetime, tz: ZoneInfo) -> str:
 
 
 def describe(fields: Mapping[str, Any]) -> str:
-    """A trigger in words: 每周一 08:30, 每月第一个周四 07:30, 1、4、7、10 月第一个周一 09:00."""
+    """A trigger in words: 每周一 08:30, 每月第一个周四 07:30, 1、4、7、10 月 1 日 09:00."""
     parts = []
     month = fields.get("month")
     if month is not None:
@@ -99,7 +99,7 @@ def describe(fields: Mapping[str, Any]) -> str:
             ("" if month else "每月") + ORDINALS.get(which, which) + WEEKDAYS.get(name, name)
         )
     elif day:
-        parts.append(("" if month else "每月") + f"{day}日")
+        parts.append(("" if month else "每月 ") + "、".join(day.split(",")) + " 日")
     elif weekday is not None:
         parts.append("每" + "、".join(WEEKDAYS.get(d, d) for d in str(weekday).split(",")))
     else:

@@ -201,7 +201,7 @@ def test_jobs_cli(tmp_path: Path) -> None:
     listing = cli("jobs", "list")
     assert listing.returncode == 0
     assert "每周一 08:30" in listing.stdout and "每月第一个周四 07:30" in listing.stdout
-    assert "1、4、7、10 月第一个周一 09:00" in listing.stdout
+    assert "1、4、7、10 月 1 日 09:00" in listing.stdout
     dry = cli("jobs", "run", "quarterly_review", "--now", "2027-01-04T09:00", "--dry-run")
     assert dry.returncode == 0 and "2027-Q1" in dry.stdout and "试运行" in dry.stdout
     first = cli("jobs", "run", "quarterly_review", "--now", "2027-01-04T09:00")
