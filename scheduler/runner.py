@@ -90,7 +90,7 @@ def describe(fields: Mapping[str, Any]) -> str:
     parts = []
     month = fields.get("month")
     if month is not None:
-        parts.append("、".join(str(month).split(",")) + " 月")
+        parts.append("、".join(str(month).split(",")) + " 月 ")
     day = str(fields.get("day", "")) if fields.get("day") is not None else ""
     weekday = fields.get("day_of_week")
     if day and " " in day:
