@@ -14,7 +14,7 @@ from handlers.rules.periods import Quarter
 from handlers.rules.projects import Nudge
 from handlers.rules.rewards import MeetingItem
 from handlers.rules.scores import PART_LABELS, PARTS, BranchScore, Speed
-from handlers.rules.supervision import AgendaDepartment, DepartmentVisits
+from handlers.rules.supervision import AgendaDepartment, DepartmentVisits, PendingDecision
 from handlers.services import Services
 from storage import Finding, SpeedFigure
 
@@ -40,17 +40,33 @@ def finding_line(finding: Finding, names: dict[str, str], now: datetime) -> str:
     return f"{finding_header(finding, names, now)}\n    {text}"
 
 
-def agenda(sections: Sequence[AgendaDepartment], now: datetime) -> str:
+def agenda(
+    sections: Sequence[AgendaDepartment],
+    now: datetime,
+    pending: Sequence[PendingDecision] = (),
+) -> str:
+    """The agenda, then what earlier meetings decided that is still being done."""
     if not sections:
-        return "本周政工例会议程:没有需要党委协调或长期未解决的问题。"
-    lines = ["本周政工例会议程(需党委协调、长期未解决的问题):"]
-    for section in sections:
-        lines.append(f"【{section.name}】")
-        for item in section.branches:
-            lines.append(f"  {item.branch.name}")
-            for finding in item.findings:
-                lines.append(f"    #{finding.id} {finding.text[:40]}({_agenda_why(finding, now)})")
-    lines.append("党委领导记录决定:/findings decide 编号 决定 | 责任部门 | 完成日期")
+        lines = ["本周政工例会议程:没有需要党委协调或长期未解决的问题。"]
+    else:
+        lines = ["本周政工例会议程(需党委协调、长期未解决的问题):"]
+        for section in sections:
+            lines.append(f"【{section.name}】")
+            for item in section.branches:
+                lines.append(f"  {item.branch.name}")
+                for finding in item.findings:
+                    why = _agenda_why(finding, now)
+                    lines.append(f"    #{finding.id} {finding.text[:40]}({why})")
+    if pending:
+        lines.append(f"已决定、正在办理({len(pending)} 项):")
+        for decided in pending:
+            finding = decided.finding
+            lines.append(
+                f"  #{finding.id} {decided.branch_name}:{finding.text[:30]} → "
+                f"{decided.department_name},{finding.decision_due} 前完成"
+            )
+    if sections:
+        lines.append("党委领导记录决定:/findings decide 编号 决定 | 责任部门 | 完成日期")
     return "\n".join(lines)
 
 
@@ -95,8 +111,12 @@ def meeting_day(at: datetime) -> str:
     return at.strftime("%m月%d日")
 
 
-def meeting_agenda(sections: Sequence[AgendaDepartment], at: datetime) -> str:
-    return f"📅 今天({meeting_day(at)})下午政工例会。\n{agenda(sections, at)}"
+def meeting_agenda(
+    sections: Sequence[AgendaDepartment],
+    at: datetime,
+    pending: Sequence[PendingDecision] = (),
+) -> str:
+    return f"📅 今天({meeting_day(at)})下午政工例会。\n{agenda(sections, at, pending)}"
 
 
 def visit_check(department: DepartmentVisits) -> str:

@@ -25,7 +25,7 @@ async def weekly_meeting(services: Services, at: datetime) -> list[Notice]:
     """Monday: those who attend the afternoon political-work meeting (the leaders and each
     department's supervisors), the agenda. Branch groups do not attend, so they get nothing."""
     return [
-        Notice(copy.recipients, render.meeting_agenda(copy.sections, at))
+        Notice(copy.recipients, render.meeting_agenda(copy.sections, at, copy.pending))
         for copy in await supervision.meeting_agendas(services, at)
     ]
 
