@@ -278,15 +278,24 @@ def speed_line(review: SpeedFigure | None, adopted: SpeedFigure | None) -> str:
     return ";".join(parts)
 
 
+SPEED_BRANCHES_SHOWN = 5
+"""Per-branch speed lines in a chat message: the slowest few (42 lines do not read on a phone)."""
+
+
 def speed_lines(speed: Speed, names: dict[str, str], *, per_branch: bool) -> list[str]:
-    """The speed together, and per branch (the slowest first review first) when asked."""
+    """The speed together, and per branch (the slowest first review first, a few) when asked."""
     lines = ["用时:" + speed_line(speed.review, speed.adopted)]
     if per_branch and speed.by_branch:
         slowest = sorted(
             speed.by_branch.items(),
             key=lambda item: (-(item[1][0].mean_days if item[1][0] else -1), item[0]),
         )
-        lines += [f"  {names.get(b, b)}:{speed_line(r, a)}" for b, (r, a) in slowest]
+        shown = slowest[:SPEED_BRANCHES_SHOWN]
+        if len(slowest) > len(shown):
+            lines.append(f"  审核最慢的 {len(shown)} 个支部:")
+        lines += [f"  {names.get(b, b)}:{speed_line(r, a)}" for b, (r, a) in shown]
+        if len(slowest) > len(shown):
+            lines.append(f"  其余 {len(slowest) - len(shown)} 个支部见台账的“金点子”表。")
     return lines
 
 
