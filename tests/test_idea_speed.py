@@ -13,8 +13,8 @@ from bot.app import App
 from bot.export import build_sheets, export_ledger
 from handlers import render
 from handlers.rules.ideas import overdue_reviews
-from scheduler.runner import run_job
 from handlers.rules.scores import Speed
+from scheduler.runner import run_job
 from storage import Idea, Person, SpeedFigure
 from storage.repos.ideas import speed_query
 from tests.support import Chat, Clock, RecordingTransport, register_people
@@ -171,6 +171,7 @@ async def test_ledger_has_the_days_per_idea(app: App, clock: Clock, tmp_path: Pa
 
 def test_per_branch_speed_shows_the_slowest_few_and_counts_the_rest() -> None:
     """42 branches would be 42 lines on a phone: the five slowest first reviews, then a count."""
+
     def figure(branch: str, days: float) -> SpeedFigure:
         return SpeedFigure(branch, "review", 3, days, days)
 
