@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from handlers.money import format_yuan
+from handlers.rules import scores as score_rules
 from handlers.rules.ideas import DIGEST_SHOWN, BranchWeek, Overdue, status_label
-from handlers.rules.periods import Quarter
+from handlers.rules.periods import Month, Quarter
 from handlers.rules.projects import Nudge
 from handlers.rules.rewards import MeetingItem
 from handlers.rules.scores import PART_LABELS, PARTS, BranchScore, Speed
@@ -258,6 +259,21 @@ def score_draft(month: str, score: BranchScore) -> str:
 
 def monthly_ranking(month: str, scores: Sequence[BranchScore]) -> str:
     return f"📈 {month} 支部月度考核排名:\n" + "\n".join(score_line(s) for s in scores)
+
+
+async def leaders_ranking(
+    services: Services, month: Month, found: list[BranchScore]
+) -> tuple[str, str]:
+    """The leaders' copy of a closed month: the ranking, how fast the ideas of that month's
+    year were reviewed and adopted so far, and the ranking chart; (text, image path)."""
+    image = await ranking_image(services, str(month), found)
+    since = datetime(month.year, 1, 1, tzinfo=services.settings.timezone)
+    speed = await score_rules.speed(services, None, since)
+    names = {s.branch_id: s.name for s in found}
+    text = "\n".join(
+        [monthly_ranking(str(month), found), *speed_lines(speed, names, per_branch=True)]
+    )
+    return text, image
 
 
 def _days(value: float) -> str:
