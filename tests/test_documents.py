@@ -4,6 +4,7 @@ job's notice, delivered by the real Telegram and WeCom channels over their fake 
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import App, load_sample_roster, open_app
+from bot.console import ConsoleChannel
 from bot.outbox import MISSING_FILE_NOTE, OutboxSender
 from bot.wecom import ROBOT_CHANNEL, ROBOT_PER_MINUTE, open_wecom
 from handlers.messages import Button, Outgoing, Reply
@@ -69,6 +71,13 @@ def test_a_document_survives_the_outbox_payload_and_old_rows_read_unchanged() ->
     assert Outgoing.from_payload(old).to_payload() == old  # no key where there is no document
     reply = Reply("材料在此", document_path="/c/pack.xlsx", edit=True)
     assert reply.outgoing("7") == Outgoing("材料在此", document_path="/c/pack.xlsx", edit_ref="7")
+
+
+async def test_the_console_shows_the_document_by_name() -> None:
+    out = io.StringIO()
+    console = ConsoleChannel("E001", io.StringIO(), out)
+    await console.send("E001", Outgoing("二季度讲评材料", document_path="/c/charts/pack.xlsx"))
+    assert out.getvalue().splitlines() == ["🤖 二季度讲评材料", "   [附件] pack.xlsx"]
 
 
 # -- Telegram -------------------------------------------------------------------------------
