@@ -197,9 +197,9 @@ async def _submit(msg: Member, services: Services, answers: forms.Answers) -> li
     if isinstance(done, str):
         return [Reply(done)]
     said = (
-        f"已更新 {project.number} 的{quarterly.label(period)}汇报(替换了之前提交的内容)。"
+        f"已更新 {project.number} 的 {quarterly.label(period)}汇报(替换了之前提交的内容)。"
         if done.replaced
-        else f"已提交 {project.number} 的{quarterly.label(period)}汇报,谢谢!"
+        else f"已提交 {project.number} 的 {quarterly.label(period)}汇报,谢谢!"
     )
     due = (await quarterly.dues(services, period, msg.person.branch_id))[0]
     if due.missing:

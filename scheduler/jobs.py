@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from handlers import render
+from handlers.messages import Rows
 from handlers.notify import Notice
 from handlers.rules import audience, ideas, projects, quarterly, rewards, scores, supervision
 from handlers.rules.periods import Month
@@ -71,12 +72,17 @@ async def quarterly_review(services: Services, at: datetime) -> list[Notice]:
         secretaries = tuple(await audience.secretaries(services, branch.id))
         if not secretaries:
             continue
+        # one message per secretary: the runner queues one notice per chat and run
+        parts: list[str] = []
+        buttons: Rows = ()
         if branch_due.projects:
             text, buttons = render.quarterly_report_request(quarter, due, branch_due.projects)
-            notices.append(Notice(secretaries, text, buttons=buttons))
+            parts.append(text)
         reasons = [f.reason for f in flagged if f.branch_id == branch.id]
         if reasons:
-            notices.append(Notice(secretaries, render.quarterly_explain(quarter, reasons)))
+            parts.append(render.quarterly_explain(quarter, reasons))
+        if parts:
+            notices.append(Notice(secretaries, "\n\n".join(parts), buttons=buttons))
     leaders = await audience.leaders(services)
     if leaders:
         text = render.quarterly_overview(quarter, due, found, flagged)
