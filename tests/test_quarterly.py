@@ -294,3 +294,21 @@ async def test_no_reminder_when_all_reported_or_after_the_deadline(
     clock.now = datetime(2027, 1, 5, 1, 0, tzinfo=UTC)
     result = await run_job(app.services, "quarter_reminder", clock.now)
     assert result.period == "2027-01-05" and result.queued == 0
+
+
+async def test_more_projects_than_buttons_point_to_the_command(
+    app: App, quarter: dict[str, Chat], clock: Clock, transport: RecordingTransport
+) -> None:
+    clock.now = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    for k in range(5):  # 机掘一队 now has seven key projects
+        await quarter["leader"].say(f"/project new 小改小革{k} | repair_reuse | L001 | jj1 | 1万")
+    clock.now = NEW_YEAR
+    transport.sent.clear()
+    await run_job(app.services, "quarterly_review", NEW_YEAR)
+    await quarter["leader"].sender.run_once()
+    asked = payloads(transport, "u-S001")[-1]
+    assert len(buttons_of(asked)) == 6 and "汇报 P08" not in buttons_of(asked)
+    assert "P08 小改小革4" in asked["text"] and "其余的请发送 /quarter 汇报" in asked["text"]
+    secretary = quarter["secretary"]
+    await secretary.say("/quarter")
+    assert "汇报 P08" in {b["label"] for b in secretary.last_buttons}
