@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 
-from storage import Branch, Finding, Idea, IdeaScope, Person, Role
+from storage import Branch, Finding, Idea, IdeaScope, Person, Project, QuarterReport, Role
 
 Roles = frozenset[str]
 
@@ -142,6 +142,23 @@ def visible_branches(person: Person, branches: Sequence[Branch]) -> list[str] | 
 def own_branch_scope(person: Person) -> str | None:
     """The branch a secretary's figures are limited to; None for leaders (the whole mine)."""
     return None if is_leader(person) else person.branch_id
+
+
+# -- the quarterly review ---------------------------------------------------------------
+
+
+def may_report_quarter(person: Person, project: Project) -> bool:
+    """A secretary reports on the key projects their own branch takes part in."""
+    return is_secretary(person) and person.branch_id in project.branches
+
+
+def may_read_quarter(person: Person, report: QuarterReport) -> bool:
+    """Leaders read every branch's quarterly report; a secretary their own branch's."""
+    return is_leader(person) or (is_secretary(person) and report.branch_id == person.branch_id)
+
+
+def may_comment_quarter(person: Person) -> bool:
+    return is_leader(person)
 
 
 # -- ideas -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from handlers import (
     party_groups,
     project_forms,
     projects,
+    quarterly,
     registration,
     reviewing,
     scores,
@@ -34,6 +35,7 @@ def build_router() -> Router:
             projects.FEATURE,
             achievements.FEATURE,
             scores.FEATURE,
+            quarterly.FEATURE,
             admin.FEATURE,
             forms.feature(
                 [
@@ -42,6 +44,7 @@ def build_router() -> Router:
                     *project_forms.FORMS,
                     *admin.FORMS,
                     *reviewing.FORMS,
+                    *quarterly.FORMS,
                 ]
             ),
         ]

@@ -8,7 +8,9 @@ import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 
+from handlers.messages import Button, Rows
 from handlers.money import format_yuan
+from handlers.rules import quarterly
 from handlers.rules import scores as score_rules
 from handlers.rules.ideas import DIGEST_SHOWN, BranchWeek, Overdue, status_label
 from handlers.rules.periods import Month, Quarter
@@ -17,7 +19,7 @@ from handlers.rules.rewards import MeetingItem
 from handlers.rules.scores import PART_LABELS, PARTS, BranchScore, Speed
 from handlers.rules.supervision import AgendaDepartment, DepartmentVisits, PendingDecision
 from handlers.services import Services
-from storage import Finding, SpeedFigure
+from storage import Finding, Project, QuarterReport, SpeedFigure
 
 
 def age(finding: Finding, now: datetime) -> str:
@@ -142,19 +144,90 @@ def weekly_digest(services: Services, week: BranchWeek) -> str:
     return "\n".join(lines)
 
 
-def quarterly_meeting(quarter: Quarter) -> str:
+def quarterly_meeting(quarter: Quarter, due: str) -> str:
+    """The branch groups' notice of the review meeting on `quarter` (the one just ended)."""
+    month = quarter.next().months[0].number
     return (
-        f"📊 {quarter.year} 年第 {quarter.number} 季度重点项目评审会将在本月上旬召开,"
-        "请各支部书记准备汇报本支部重点项目的进展和效益。"
+        f"📊 {quarterly.label(quarter)}党群讲评会将于 {month} 月上旬召开。"
+        f"请支部书记在 {due}汇报本支部重点项目的季度进展、存在问题和下一步安排。"
     )
 
 
-def quarterly_report_request(quarter: Quarter, projects: Sequence[str]) -> str:
-    lines = (
-        [quarterly_meeting(quarter), "要汇报的项目:", *(f"  {p}" for p in projects)]
-        if projects
-        else [quarterly_meeting(quarter), "本支部目前没有重点项目。"]
+REPORT_BUTTONS = 6
+"""Report buttons under a secretary's request; more projects are reached through /quarter."""
+
+
+def report_button(project: Project, quarter: Quarter) -> Button:
+    return Button(f"汇报 {project.number}", f"{quarterly.BUTTON}:r:{project.id}:{quarter}")
+
+
+def comment_button(report: QuarterReport, number: str) -> Button:
+    return Button(f"点评 {number}", f"{quarterly.BUTTON}:c:{report.id}")
+
+
+def project_progress(project: Project) -> str:
+    percent = f"{project.last_percent}%" if project.last_percent is not None else "—"
+    return f"{project.number} {project.title}:{percent} {project.last_progress or '未报告进展'}"
+
+
+def quarterly_report_request(
+    quarter: Quarter, due: str, projects: Sequence[Project]
+) -> tuple[str, Rows]:
+    """A secretary's request: the branch's key projects with their last progress, a report
+    button each (up to REPORT_BUTTONS)."""
+    head = f"📝 {quarterly.label(quarter)}讲评会汇报:请在 {due}逐个汇报本支部的重点项目"
+    lines = [
+        head + "(本季度进展、存在问题、下一步安排)。",
+        *(f"  {project_progress(p)}" for p in projects),
+    ]
+    shown = projects[:REPORT_BUTTONS]
+    if len(projects) > len(shown):
+        lines.append("项目较多,其余的请发送 /quarter 汇报。")
+    else:
+        lines.append("点下面的按钮开始汇报,也可以发送 /quarter 查看。")
+    return "\n".join(lines), tuple((report_button(p, quarter),) for p in shown)
+
+
+def quarterly_explain(quarter: Quarter, reasons: Sequence[str]) -> str:
+    lines = [f"⚠️ {quarterly.label(quarter)}讲评会上,本支部需要说明以下情况:"]
+    lines += [f"  · {r}" for r in reasons]
+    lines.append("请在讲评会上作出检查,说明原因和整改措施。")
+    return "\n".join(lines)
+
+
+def quarterly_overview(
+    quarter: Quarter,
+    due: str,
+    found: Sequence[quarterly.BranchDue],
+    flags: Sequence[quarterly.Flag],
+) -> str:
+    """The leaders' overview: reports due per branch, and who must explain."""
+    owing = [d for d in found if d.projects]
+    total = sum(len(d.projects) for d in owing)
+    lines = [
+        f"📊 {quarterly.label(quarter)}讲评会:{len(owing)} 个支部共需汇报 {total} 项重点项目"
+        f"({due}):"
+    ]
+    lines += [f"  {d.branch.name}:{len(d.reports)}/{len(d.projects)} 已汇报" for d in owing] or [
+        "  (没有需要汇报的重点项目)"
+    ]
+    if flags:
+        lines.append("需在会上作出检查:")
+        lines += [f"  {f.branch_name}:{f.reason}" for f in flags]
+    return "\n".join(lines)
+
+
+def quarterly_reminder(quarter: Quarter, due: str, due_branch: quarterly.BranchDue) -> str:
+    listed = "、".join(f"{p.number} {p.title}" for p in due_branch.missing)
+    return (
+        f"⏰ 提醒:{quarterly.label(quarter)}讲评会汇报请在 {due}完成,"
+        f"本支部还有 {len(due_branch.missing)} 项没有汇报:{listed}。请发送 /quarter 汇报。"
     )
+
+
+def quarterly_missing(quarter: Quarter, due: str, missing: Sequence[quarterly.BranchDue]) -> str:
+    lines = [f"⏰ {quarterly.label(quarter)}讲评会汇报 {due}截止,以下支部还没有交齐:"]
+    lines += [f"  {d.branch.name}:缺 " + "、".join(p.number for p in d.missing) for d in missing]
     return "\n".join(lines)
 
 

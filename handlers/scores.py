@@ -12,7 +12,7 @@ from handlers.money import format_yuan
 from handlers.notify import notify
 from handlers.router import Command, Feature, Subcommand
 from handlers.rules import achievements as achieved
-from handlers.rules import audience, names, scores, supervision
+from handlers.rules import audience, names, quarterly, scores, supervision
 from handlers.rules.periods import Month, Quarter
 from handlers.rules.scores import PART_LABELS, PARTS
 from handlers.services import Services
@@ -469,24 +469,48 @@ FORMS = (ENTRY, REPLACE, CLOSE, REOPEN)
 async def review_quarter(msg: Member, services: Services) -> list[Reply]:
     """季度评审材料:/review_quarter [YYYY-Qn]"""
     arg = msg.args.strip().upper()
-    quarter = Quarter.of(services.local(services.now()))
+    quarter = quarterly.under_review(services.local(services.now()))
     if arg:
         named = Quarter.parse(arg)
         if named is None:
             return [Reply("用法:/review_quarter [2026-Q4]")]
         quarter = named
     material = await scores.quarter_material(services, quarter)
-    if not access.is_leader(msg.person):
-        material = {k: v for k, v in material.items() if k == msg.person.branch_id}
+    scope = access.own_branch_scope(msg.person)
+    if scope is not None:
+        material = {k: v for k, v in material.items() if k == scope}
+    reported = {d.branch.id: d for d in await quarterly.dues(services, quarter, scope)}
     lines = [f"{quarter.year} 年第 {quarter.number} 季度评审材料:"]
-    for item in material.values():
+    if quarterly.quarter_end(services, quarter) > services.now():
+        lines.append("(本季度还在进行中,以下是截至目前的情况。)")
+    for branch_id, item in material.items():
         lines.append(
             f"【{item.name}】未解决督导问题 {item.open_findings} 个;月度总分:"
             + ("、".join(item.totals))
         )
         lines += [f"  {p}" for p in item.projects] or ["  (没有重点项目)"]
+        due = reported.get(branch_id)
+        if due is not None and due.projects:
+            lines.append(f"  季度汇报 {len(due.reports)}/{len(due.projects)}:")
+            lines += _report_lines(due)
     lines += await _quarter_achievements(services, msg, quarter)
     return [Reply("\n".join(lines))]
+
+
+def _report_lines(due: quarterly.BranchDue) -> list[str]:
+    """The branch's reports per project, with the leaders' comments; the missing ones named."""
+    lines = []
+    for project in due.projects:
+        report = due.reports.get(project.id)
+        if report is None:
+            lines.append(f"    {project.number}:未汇报")
+            continue
+        lines.append(
+            f"    {project.number} 进展:{report.progress};问题:{report.problems};"
+            f"下一步:{report.next_steps}"
+        )
+        lines += [f"      💬 {c.person_name}:{c.text}" for c in report.comments]
+    return lines
 
 
 async def _quarter_achievements(services: Services, msg: Member, quarter: Quarter) -> list[str]:

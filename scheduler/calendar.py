@@ -16,7 +16,7 @@ from handlers.rules.periods import Month, Quarter
 class JobSpec:
     name: str
     title: str
-    period: str  # week | month | quarter
+    period: str  # day | week | month | quarter
 
 
 JOB_SPECS = {
@@ -26,7 +26,8 @@ JOB_SPECS = {
         JobSpec("supervision_check", "周五督导走访检查", "week"),
         JobSpec("monthly_scores", "月度百分考核通报", "month"),
         JobSpec("score_draft", "月度考核草稿核对", "month"),
-        JobSpec("quarterly_review", "季度重点项目评审", "quarter"),
+        JobSpec("quarterly_review", "季度讲评会汇报通知", "quarter"),
+        JobSpec("quarter_reminder", "季度汇报催报", "day"),
         JobSpec("reward_meeting", "首个周四安全办公会奖励", "month"),
         JobSpec("weekly_digest", "周日金点子周报", "week"),
         JobSpec("progress_nudge", "周四项目进展提醒", "week"),
@@ -35,7 +36,9 @@ JOB_SPECS = {
 
 
 def period_of(job: JobSpec, local: datetime) -> str:
-    """The period a run at `local` time belongs to: ISO week, month or quarter."""
+    """The period a run at `local` time belongs to: day, ISO week, month or quarter."""
+    if job.period == "day":
+        return f"{local:%Y-%m-%d}"
     if job.period == "week":
         year, week, _ = local.isocalendar()
         return f"{year}-W{week:02d}"

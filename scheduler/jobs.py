@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from handlers import render
+from handlers.messages import Rows
 from handlers.notify import Notice
-from handlers.rules import audience, ideas, projects, rewards, scores, supervision
-from handlers.rules.periods import Month, Quarter
+from handlers.rules import audience, ideas, projects, quarterly, rewards, scores, supervision
+from handlers.rules.periods import Month
 from handlers.services import Services
 from scheduler.calendar import JOB_SPECS, JobSpec
 from scheduler.calendar import period_of as period_of  # callers import it from here
@@ -55,19 +56,57 @@ async def weekly_digest(services: Services, at: datetime) -> list[Notice]:
 
 
 async def quarterly_review(services: Services, at: datetime) -> list[Notice]:
-    """First Monday of a quarter: the review meeting notice to each branch group, and each
-    secretary the projects to report on with their last progress."""
-    quarter = Quarter.of(at)
-    material = await scores.quarter_material(services, quarter.previous())
+    """A quarter's first day: about the quarter just ended, each branch group the review
+    meeting; each secretary the branch's key projects with a report button each; each flagged
+    branch's secretaries what to explain (作出检查); the leaders one overview."""
+    quarter = quarterly.under_review(services.local(at))
+    due = quarterly.due_text(services, quarter)
+    found = await quarterly.dues(services, quarter)
+    flagged = await quarterly.flags(services, quarter)
     notices = []
-    for branch in await services.repos.org.branches():
+    for branch_due in found:
+        branch = branch_due.branch
         groups = await audience.branch_groups(services, branch.id)
         if groups:
-            notices.append(Notice(tuple(groups), render.quarterly_meeting(quarter)))
-        secretaries = await audience.secretaries(services, branch.id)
+            notices.append(Notice(tuple(groups), render.quarterly_meeting(quarter, due)))
+        secretaries = tuple(await audience.secretaries(services, branch.id))
+        if not secretaries:
+            continue
+        # one message per secretary: the runner queues one notice per chat and run
+        parts: list[str] = []
+        buttons: Rows = ()
+        if branch_due.projects:
+            text, buttons = render.quarterly_report_request(quarter, due, branch_due.projects)
+            parts.append(text)
+        reasons = [f.reason for f in flagged if f.branch_id == branch.id]
+        if reasons:
+            parts.append(render.quarterly_explain(quarter, reasons))
+        if parts:
+            notices.append(Notice(secretaries, "\n\n".join(parts), buttons=buttons))
+    leaders = await audience.leaders(services)
+    if leaders:
+        text = render.quarterly_overview(quarter, due, found, flagged)
+        notices.append(Notice(tuple(leaders), text))
+    return notices
+
+
+async def quarter_reminder(services: Services, at: datetime) -> list[Notice]:
+    """Before the reports' deadline: the secretaries of branches with reports missing; the
+    last reminder also tells the leaders who has not reported."""
+    due = await quarterly.reminder(services, at)
+    if due is None:
+        return []
+    text_due = quarterly.due_text(services, due.quarter)
+    notices = []
+    for branch_due in due.missing:
+        secretaries = await audience.secretaries(services, branch_due.branch.id)
         if secretaries:
-            text = render.quarterly_report_request(quarter, material[branch.id].projects)
+            text = render.quarterly_reminder(due.quarter, text_due, branch_due)
             notices.append(Notice(tuple(secretaries), text))
+    leaders = await audience.leaders(services)
+    if due.last and leaders:
+        text = render.quarterly_missing(due.quarter, text_due, due.missing)
+        notices.append(Notice(tuple(leaders), text))
     return notices
 
 
@@ -141,6 +180,7 @@ _RUNS: dict[str, JobFunction] = {
     "monthly_scores": monthly_scores,
     "score_draft": score_draft,
     "quarterly_review": quarterly_review,
+    "quarter_reminder": quarter_reminder,
     "reward_meeting": reward_meeting,
     "weekly_digest": weekly_digest,
     "progress_nudge": progress_nudge,

@@ -148,6 +148,19 @@ async def test_a_committee_leader(
     stats = await leader.say("/stats")
     assert stats and "金点子" in stats[0]
 
+    # the quarterly review: the secretary reports by buttons, the leader comments from the notice
+    assert "P01 井下锚杆回收复用:未汇报" in (await secretary.say("/quarter"))[-1]
+    assert "本季度进展" in (await secretary.press("汇报 P01"))[-1]
+    await secretary.say("回收锚杆 1740 根")
+    await secretary.press("无")
+    await secretary.say("推广到机掘二队")
+    assert "已提交 P01" in (await secretary.press("确认提交"))[-1]
+    assert any("已交齐 2026 年第四季度 1 个重点项目" in t for t in told(transport, leader.chat_id))
+    assert "请输入您的点评" in (await tap(leader, transport, "点评 P01"))[-1]
+    await leader.say("回收效果好")
+    commented = "💬 党委领导 孙矿长 点评了 P01 的季度汇报:回收效果好"
+    assert commented in told(transport, secretary.chat_id)
+
 
 async def test_the_admin(app: App, chat: Callable[..., Chat]) -> None:
     admin = (await register_people(chat, "admin"))["admin"]

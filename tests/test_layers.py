@@ -18,6 +18,7 @@ CHAT_MODULES = {
     "handlers.lists",
     "handlers.projects",
     "handlers.project_forms",
+    "handlers.quarterly",
     "handlers.registration",
     "handlers.reviewing",
     "handlers.scores",

@@ -35,12 +35,12 @@ EVERYONE = {
 }  # fmt: skip
 """What every registered person may use: the default scope's menu."""
 SECRETARY_MENU = EVERYONE | {
-    "achievements", "benefit", "findings", "invite", "progress", "project", "projects", "review",
-    "review_quarter", "score", "stats",
+    "achievements", "benefit", "findings", "invite", "progress", "project", "projects", "quarter",
+    "review", "review_quarter", "score", "stats",
 }  # fmt: skip
 LEADER_MENU = EVERYONE | {
-    "achievements", "agenda", "benefit", "findings", "progress", "project", "projects", "review",
-    "review_quarter", "reward", "score", "stats", "verify", "visits",
+    "achievements", "agenda", "benefit", "findings", "progress", "project", "projects", "quarter",
+    "review", "review_quarter", "reward", "score", "stats", "verify", "visits",
 }  # fmt: skip
 
 

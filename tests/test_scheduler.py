@@ -47,6 +47,12 @@ def test_next_fire_times_over_a_year(config: Config) -> None:
         local(2027, 7, 1, 9, 0),
         local(2027, 10, 1, 9, 0),
     ]
+    assert in_year["quarter_reminder"][:3] == [
+        local(2027, 1, 3, 9, 0),
+        local(2027, 1, 5, 9, 0),
+        local(2027, 4, 3, 9, 0),
+    ]
+    assert len(in_year["quarter_reminder"]) == 8
     assert in_year["reward_meeting"][:3] == [
         local(2026, 12, 3, 7, 30),
         local(2027, 1, 7, 7, 30),
@@ -125,8 +131,9 @@ async def test_other_jobs_notices(
     assert "机掘一队党支部 1/4" in check
     secretary = texts(transport, "u-S001")
     assert any("新提交 1 条,待审核 1 条" in t and "#1 修旧利废" in t for t in secretary)
-    assert any("2027 年第 1 季度重点项目评审会" in t for t in secretary)
-    assert any("第 1 季度" in t for t in texts(transport, "-900"))
+    # January's meeting reviews the quarter just ended, not the one that begins
+    assert not any("2027 年" in t for t in secretary)
+    assert any("2026 年第四季度党群讲评会将于 1 月上旬召开" in t for t in texts(transport, "-900"))
 
 
 async def test_the_same_period_sends_once(

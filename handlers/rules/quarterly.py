@@ -11,10 +11,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import mean
 
+from handlers import access
 from handlers.rules.periods import Quarter
 from handlers.rules.scores import compute
 from handlers.services import Services
-from storage import Branch, Project, QuarterReport
+from storage import Branch, Person, Project, QuarterReport
+
+TEXT_MAX = 500
+"""The longest progress, problems, next steps or comment taken (a phone screen or two)."""
+LAST_CALL = timedelta(days=2)
+"""A reminder this close to the deadline is the last: the leaders hear who has not reported."""
+NONE = "无"
+"""What a skipped 存在问题 reads as."""
+_NUMERALS = "一二三四"
+BUTTON = "qr"
+"""Callback prefix of the review's buttons: qr:r:<project id>:<quarter>, qr:c:<report id>."""
 
 
 def under_review(local: datetime) -> Quarter:
@@ -160,3 +171,132 @@ async def flags(services: Services, quarter: Quarter) -> list[Flag]:
         )
         found += [Flag(b, names.get(b, b), reason, project) for b in project.branches if b in names]
     return found
+
+
+def label(quarter: Quarter) -> str:
+    """'2026 年第四季度', as the meeting is called."""
+    return f"{quarter.year} 年第{_NUMERALS[quarter.number - 1]}季度"
+
+
+def due_text(services: Services, quarter: Quarter) -> str:
+    """The deadline as people read it: '1 月 6 日前' (the deadline is the end of that day)."""
+    last = report_deadline(services, quarter) - timedelta(microseconds=1)
+    return f"{last.month} 月 {last.day} 日前"
+
+
+def text_problem(text: str, what: str) -> str | None:
+    """Why a typed report part or comment is not taken, or None."""
+    if not text.strip():
+        return f"{what}不能为空,请输入内容。"
+    if len(text.strip()) > TEXT_MAX:
+        return f"{what}太长了(最多 {TEXT_MAX} 字),请精简后再发。"
+    return None
+
+
+async def reportable(services: Services, person: Person, number: str) -> Project | str:
+    """The key project `number` (P03) the person may report on, or what to say."""
+    digits = number.strip()[1:] if number.strip()[:1] in "Pp" else ""
+    project = await services.repos.projects.get(int(digits)) if digits.isdigit() else None
+    if project is None:
+        return f"没有编号为“{number.strip()[:20]}”的重点项目。"
+    if not access.may_report_quarter(person, project):
+        return f"{project.number} 不是本支部参与的重点项目,您不能汇报它。"
+    return project
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    report: QuarterReport
+    replaced: bool
+    complete: BranchDue | None
+    """The branch's dues when this report was its last one missing (first time only)."""
+
+
+async def submit_report(
+    services: Services,
+    person: Person,
+    project: Project,
+    quarter: Quarter,
+    progress: str,
+    problems: str,
+    next_steps: str,
+) -> Submitted | str:
+    """Save the secretary's report on `project` for `quarter` (replacing an earlier one), or
+    say why not. Reports the branch complete when this one completed it."""
+    if not access.may_report_quarter(person, project):
+        return f"{project.number} 不是本支部参与的重点项目,您不能汇报它。"
+    for text, what in (
+        (progress, "本季度进展"),
+        (problems, "存在问题"),
+        (next_steps, "下一步安排"),
+    ):
+        why = text_problem(text, what)
+        if why:
+            return why
+    branch_id = person.branch_id
+    before = (await dues(services, quarter, branch_id))[0]
+    replaced = project.id in before.reports
+    report_id = await services.repos.quarters.save_report(
+        quarter=str(quarter),
+        project_id=project.id,
+        branch_id=branch_id,
+        progress=progress.strip(),
+        problems=problems.strip() or NONE,
+        next_steps=next_steps.strip(),
+        person_id=person.id,
+        now=services.now(),
+    )
+    after = (await dues(services, quarter, branch_id))[0]
+    saved = await services.repos.quarters.report(report_id)
+    assert saved is not None
+    complete = after if before.missing and not after.missing and after.projects else None
+    return Submitted(saved, replaced, complete)
+
+
+async def readable(services: Services, person: Person, report_id: int) -> QuarterReport | None:
+    """The report, if the person may read it (a leader any, a secretary their branch's)."""
+    report = await services.repos.quarters.report(report_id)
+    return report if report is not None and access.may_read_quarter(person, report) else None
+
+
+async def comment(
+    services: Services, person: Person, report_id: int, text: str
+) -> QuarterReport | str:
+    """A leader's comment on a report (the report with it), or why not."""
+    if not access.may_comment_quarter(person):
+        return "只有党委领导可以点评季度汇报。"
+    report = await services.repos.quarters.report(report_id)
+    if report is None:
+        return f"没有编号为 {report_id} 的季度汇报。"
+    why = text_problem(text, "点评")
+    if why:
+        return why
+    await services.repos.quarters.add_comment(report_id, person.id, text.strip(), services.now())
+    found = await services.repos.quarters.report(report_id)
+    assert found is not None
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    quarter: Quarter
+    missing: list[BranchDue]
+    """Branches with reports still missing."""
+    last: bool
+    """The last reminder before the deadline: the leaders are told too."""
+
+
+async def reminder(services: Services, at: datetime) -> Reminder | None:
+    """Who still owes reports on the quarter under review at `at`; None after the deadline,
+    outside the meeting month, or when nobody does."""
+    local = services.local(at)
+    quarter = under_review(local)
+    if local.month != quarter.next().months[0].number:
+        return None  # not the meeting month: nothing is due yet
+    deadline = report_deadline(services, quarter)
+    if local >= deadline:
+        return None
+    missing = [d for d in await dues(services, quarter) if d.missing]
+    if not missing:
+        return None
+    return Reminder(quarter, missing, deadline - local <= LAST_CALL)
