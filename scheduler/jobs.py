@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 
 from handlers import render
 from handlers.notify import Notice
-from handlers.rules import audience, ideas, projects, rewards, scores, supervision
+from handlers.quarter_pack import build as build_pack
+from handlers.rules import audience, ideas, projects, quarterly, rewards, scores, supervision
 from handlers.rules.periods import Month, Quarter
 from handlers.services import Services
 from scheduler.calendar import JOB_SPECS, JobSpec
@@ -141,6 +142,18 @@ async def score_draft(services: Services, at: datetime) -> list[Notice]:
     return notices
 
 
+async def quarter_pack(services: Services, at: datetime) -> list[Notice]:
+    """After the reports are due, before the review meeting: leaders, the meeting pack of the
+    quarter under review (reports in and missing, who explains and why) with its chart and
+    workbook."""
+    leaders = await audience.leaders(services)
+    if not leaders:
+        return []
+    quarter = quarterly.under_review(services.local(at))
+    text, chart, _ = await build_pack(services, quarter)
+    return [Notice(tuple(leaders), text, str(chart) if chart else None)]
+
+
 @dataclass(frozen=True, slots=True)
 class Job(JobSpec):
     run: JobFunction
@@ -152,6 +165,7 @@ _RUNS: dict[str, JobFunction] = {
     "monthly_scores": monthly_scores,
     "score_draft": score_draft,
     "quarterly_review": quarterly_review,
+    "quarter_pack": quarter_pack,
     "reward_meeting": reward_meeting,
     "weekly_digest": weekly_digest,
     "progress_nudge": progress_nudge,
