@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from handlers import access
 from handlers.messages import Reply
@@ -26,6 +26,16 @@ if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
 
 QUARTER_NAMES = ("一", "二", "三", "四")
+
+
+class PackFiles(NamedTuple):
+    pack: Pack
+    text: str
+    chart: Path | None
+    """None when fewer than two branches are scored."""
+    workbook: Path
+
+
 MONEY_FORMAT = '#,##0.00" 万元"'
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
 MAX_MISSING_LINES = 15
@@ -289,19 +299,19 @@ def pack_text(found: Pack, chart: Path | None, workbook: Path) -> str:
     return "\n".join(lines)
 
 
-async def build(services: Services, quarter: Quarter) -> tuple[str, Path | None, Path]:
-    """The pack of `quarter` written to files: (text, chart or None, workbook)."""
+async def build(services: Services, quarter: Quarter) -> PackFiles:
+    """The pack of `quarter` written to files, with the text that goes with them."""
     found = await pack(services, quarter)
     directory = services.settings.chart_dir
     workbook = directory / pack_file_name(quarter)
     await asyncio.to_thread(write_pack, workbook, found)
     chart = await asyncio.to_thread(pack_chart, directory / f"{quarter}-季度讲评会.png", found)
-    return pack_text(found, chart, workbook), chart, workbook
+    return PackFiles(found, pack_text(found, chart, workbook), chart, workbook)
 
 
 async def pack_reply(services: Services, person: Person, quarter: Quarter) -> list[Reply]:
     """A leader's request for the pack of `quarter`: the text with the chart."""
     if not access.is_leader(person):
         return [Reply("季度讲评会材料只发给党委领导。")]
-    text, chart, _ = await build(services, quarter)
-    return [Reply(text, image_path=str(chart) if chart else None)]
+    files = await build(services, quarter)
+    return [Reply(files.text, image_path=str(files.chart) if files.chart else None)]

@@ -150,8 +150,11 @@ async def quarter_pack(services: Services, at: datetime) -> list[Notice]:
     if not leaders:
         return []
     quarter = quarterly.under_review(services.local(at))
-    text, chart, _ = await build_pack(services, quarter)
-    return [Notice(tuple(leaders), text, str(chart) if chart else None)]
+    files = await build_pack(services, quarter)
+    if files.pack.empty:
+        return []  # nothing was due, scored, found nor verified: no meeting material
+    chart = str(files.chart) if files.chart else None
+    return [Notice(tuple(leaders), files.text, chart)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -223,9 +223,14 @@ async def test_the_pack_is_sent_once_a_quarter(
     assert len([c for c, _ in transport.sent if c == "u-L001"]) == 1
 
 
-async def test_a_pack_with_no_data_still_opens_with_headers(app: App, tmp_path: Path) -> None:
+async def test_a_pack_with_no_data_still_opens_with_headers(
+    app: App, people: dict[str, Chat], tmp_path: Path
+) -> None:
     found = await pack(app.services, Quarter(2026, 3))
-    assert found.reports_due == 0 and not found.flagged and not found.scored
+    assert found.empty and found.reports_due == 0 and not found.flagged and not found.scored
+    # the job has nothing to send for such a quarter
+    quiet = await run_job(app.services, "quarter_pack", datetime(2026, 10, 7, 0, 0, tzinfo=UTC))
+    assert quiet.period == "2026-Q4" and quiet.queued == 0 and quiet.notices == []
     path = write_pack(tmp_path / "empty.xlsx", found)
     book = load_workbook(path)
     assert book.sheetnames == SHEETS

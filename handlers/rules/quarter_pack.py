@@ -113,6 +113,14 @@ class Pack:
         return [b for b in self.branches if b.flags]
 
     @property
+    def empty(self) -> bool:
+        """Nothing to review: no report due, no score, finding, visit nor benefit."""
+        return not any(
+            b.reports or b.average is not None or b.findings or b.visits or b.benefits
+            for b in self.branches
+        )
+
+    @property
     def scored(self) -> list[BranchPack]:
         """Branches with a quarter average, best first."""
         found = [b for b in self.branches if b.average is not None]
