@@ -9,6 +9,7 @@ import asyncio
 import itertools
 import sys
 import uuid
+from pathlib import Path
 from typing import TextIO
 
 from bot.outbox import OutboxSender
@@ -47,6 +48,8 @@ class ConsoleChannel:
         lines = [f"🤖 {clean(message.text)}"]  # no escape sequence reaches the terminal
         if message.image_path:
             lines.append(f"   (图片: {message.image_path})")
+        if message.document_path:
+            lines.append(f"   [附件] {clean(Path(message.document_path).name)}")
         buttons = [(clean(b.label), b.data) for row in message.buttons for b in row]
         if buttons:
             numbers, self._numbers = stable_numbers([label for label, _ in buttons], self._numbers)

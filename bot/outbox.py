@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Literal, Protocol
 
 from bot.intake import supervise, wait_either
@@ -24,6 +25,7 @@ MAX_ATTEMPTS = 8
 MAX_BACKOFF_S = 600.0
 IDLE_POLL_S = 5.0
 CONCURRENT_CHATS = 16
+MISSING_FILE_NOTE = "(附件已失效,请重新获取)"
 CLAIM_LEASE = timedelta(minutes=5)
 """How long a claimed message is left to its sender before another may take it."""
 
@@ -49,6 +51,26 @@ class Outcome:
     status: Literal["sent", "retry", "failed"]
     error: str = ""
     delay: float = 0.0
+
+
+async def without_missing_files(message: Outgoing) -> Outgoing:
+    """The message without the image or document it names when the file is gone from disk
+    (a deleted chart directory), and a note saying so: the text goes out once instead of
+    the row failing at every sweep."""
+    gone = [
+        path
+        for path in (message.image_path, message.document_path)
+        if path and not await asyncio.to_thread(Path(path).is_file)
+    ]
+    if not gone:
+        return message
+    log.warning("outbox: %s gone from disk; sending the text without it", ", ".join(gone))
+    return replace(
+        message,
+        text=f"{message.text}\n{MISSING_FILE_NOTE}" if message.text else MISSING_FILE_NOTE,
+        image_path=None if message.image_path in gone else message.image_path,
+        document_path=None if message.document_path in gone else message.document_path,
+    )
 
 
 def backoff(attempts: int) -> float:
@@ -156,7 +178,8 @@ class OutboxSender:
         attempts = message.attempts + 1
         try:
             # Parsed here, so a row no transport can read is retried and then reported.
-            await transport.send(message.chat_id, Outgoing.from_payload(message.payload))
+            outgoing = await without_missing_files(Outgoing.from_payload(message.payload))
+            await transport.send(message.chat_id, outgoing)
         except RetryLater as exc:
             if attempts >= MAX_ATTEMPTS:
                 return Outcome("failed", f"gave up after {attempts} tries: {exc}")

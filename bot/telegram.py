@@ -521,15 +521,32 @@ class TelegramChannel:
                 if "not modified" in str(exc).lower():
                     return
                 log.info("edit of %s in %s failed (%s); sending anew", edit_ref, chat_id, exc)
-        image = message.image_path
+        image, document = message.image_path, message.document_path
         if image:
             caption = text[: MessageLimit.CAPTION_LENGTH]
             photo = await asyncio.to_thread(Path(image).read_bytes)
-            await bot.send_photo(chat_id, photo, caption=caption, reply_markup=markup)
             text = text[len(caption) :]
-            if not text.strip():
+            last = not document and not text.strip()  # the buttons go on the last message
+            await bot.send_photo(
+                chat_id, photo, caption=caption, reply_markup=markup if last else None
+            )
+            if last:
                 return
-            markup = None
+        if document:
+            # The text as the document's caption when it fits, else the document and then the
+            # text: one message where possible, and never a cut text.
+            path = Path(document)
+            content = await asyncio.to_thread(path.read_bytes)
+            fits = len(text) <= MessageLimit.CAPTION_LENGTH
+            await bot.send_document(
+                chat_id,
+                content,
+                filename=path.name,
+                caption=text if fits and text.strip() else None,
+                reply_markup=markup if fits else None,
+            )
+            if fits:
+                return
         pieces = split_text(text, MessageLimit.MAX_TEXT_LENGTH)
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1

@@ -15,6 +15,7 @@ import collections
 import hashlib
 import hmac
 import logging
+import mimetypes
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -90,15 +91,18 @@ class Window:
         self._clock = clock
         self._events: dict[str, collections.deque[float]] = {}
 
-    def wait(self, key: str) -> float:
-        """Seconds to wait before the next event for `key`; 0 means go (and it is counted)."""
+    def wait(self, key: str, count: int = 1) -> float:
+        """Seconds to wait before the next `count` events for `key`; 0 means go (and they are
+        counted). More than `limit` at once wait for an empty window and then go."""
         now = self._clock()
         events = self._events.setdefault(key, collections.deque())
         while events and now - events[0] >= self._period:
             events.popleft()
-        if len(events) >= self._limit:
-            return self._period - (now - events[0])
-        events.append(now)
+        count = max(1, min(count, self._limit))
+        over = len(events) + count - self._limit
+        if over > 0:
+            return self._period - (now - events[over - 1])
+        events.extend([now] * count)
         return 0.0
 
 
@@ -280,27 +284,48 @@ class WecomApi:
         check(result, path)
         return result
 
-    async def upload_image(self, content: bytes, filename: str) -> str:
-        """media/upload an image; returns its media_id (valid three days)."""
+    async def upload(
+        self, content: bytes, filename: str, kind: str = "image", content_type: str = "image/png"
+    ) -> str:
+        """media/upload a file of `kind` (image, file); returns its media_id (valid three
+        days). An expired token is refreshed and the upload tried once more."""
         url = self._base + "/cgi-bin/media/upload"
         for refresh in (False, True):
-            params = {"access_token": await self.token(refresh=refresh), "type": "image"}
-            try:
-                response = await self._http.post(
-                    url, params=params, files={"media": (filename, content, "image/png")}
-                )
-                response.raise_for_status()
-                result: dict[str, Any] = response.json()
-            except (httpx.HTTPError, ValueError) as exc:
-                raise RetryLater(f"network: {exc!r}") from exc
+            params = {"access_token": await self.token(refresh=refresh), "type": kind}
+            result = await self._upload(url, params, content, filename, content_type)
             if result.get("errcode") not in TOKEN_ERRORS:
                 break
         check(result, "media/upload")
         return str(result["media_id"])
 
+    async def _upload(
+        self, url: str, params: dict[str, str], content: bytes, filename: str, content_type: str
+    ) -> dict[str, Any]:
+        try:
+            response = await self._http.post(
+                url, params=params, files={"media": (filename, content, content_type)}
+            )
+            response.raise_for_status()
+            result: dict[str, Any] = response.json()
+            return result
+        except (httpx.HTTPError, ValueError) as exc:
+            raise RetryLater(f"network: {exc!r}") from exc
+
     async def robot(self, key: str, body: dict[str, Any]) -> None:
         result = await self._post(self._base + "/cgi-bin/webhook/send", {"key": key}, body)
         check(result, "webhook/send")
+
+    async def robot_upload(self, key: str, content: bytes, filename: str) -> str:
+        """webhook/upload_media a file for a group robot; returns its media_id."""
+        url = self._base + "/cgi-bin/webhook/upload_media"
+        params = {"key": key, "type": "file"}
+        result = await self._upload(url, params, content, filename, content_type_of(filename))
+        check(result, "webhook/upload_media")
+        return str(result["media_id"])
+
+
+def content_type_of(filename: str) -> str:
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
 
 
 def check(result: dict[str, Any], what: str) -> None:
@@ -424,9 +449,7 @@ class WecomChannel:
         agent = self._config.agent_id
         if message.image_path:  # charts: the picture first, then the text
             path = Path(message.image_path)
-            media_id = await self._api.upload_image(
-                await asyncio.to_thread(path.read_bytes), path.name
-            )
+            media_id = await self._api.upload(await asyncio.to_thread(path.read_bytes), path.name)
             await self._api.call(
                 "/cgi-bin/message/send",
                 {
@@ -434,6 +457,23 @@ class WecomChannel:
                     "msgtype": "image",
                     "agentid": agent,
                     "image": {"media_id": media_id},
+                },
+            )
+        if message.document_path:  # the meeting pack: the file, then the text
+            path = Path(message.document_path)
+            media_id = await self._api.upload(
+                await asyncio.to_thread(path.read_bytes),
+                path.name,
+                "file",
+                content_type_of(path.name),
+            )
+            await self._api.call(
+                "/cgi-bin/message/send",
+                {
+                    "touser": chat_id,
+                    "msgtype": "file",
+                    "agentid": agent,
+                    "file": {"media_id": media_id},
                 },
             )
         if buttons:
@@ -526,11 +566,17 @@ class RobotTransport:
         key = self._keys.get(chat_id)
         if key is None:
             raise Undeliverable(f"branch {chat_id} has no wecom_webhook_key")
-        wait = self._window.wait(chat_id)
+        pieces = split_text(inert_markdown(message.text), 4000, lambda t: len(t.encode()))
+        document = Path(message.document_path) if message.document_path else None
+        # Every message counts against the robot's limit, the file as much as the text.
+        wait = self._window.wait(chat_id, len(pieces) + (document is not None))
         if wait:
             raise RetryLater("20 messages a minute per group robot", wait)
-        text = inert_markdown(message.text)
-        for piece in split_text(text, 4000, lambda t: len(t.encode())):
+        if document is not None:
+            content = await asyncio.to_thread(document.read_bytes)
+            media_id = await self._api.robot_upload(key, content, document.name)
+            await self._api.robot(key, {"msgtype": "file", "file": {"media_id": media_id}})
+        for piece in pieces:
             await self._api.robot(key, {"msgtype": "markdown", "markdown": {"content": piece}})
 
 

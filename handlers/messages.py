@@ -99,13 +99,15 @@ class Outgoing:
     """What one outbox row carries to a transport, whatever the channel.
 
     Stored as JSON with the keys `text`, `buttons` ([[{label, data[, request_contact]}]]),
-    `image_path`, `edit_ref` and `kind` (the purpose; absent for a reply), each only when set, so
-    rows queued before this type existed read back unchanged.
+    `image_path`, `document_path`, `edit_ref` and `kind` (the purpose; absent for a reply), each
+    only when set, so rows queued before this type existed read back unchanged.
     """
 
     text: str
     buttons: Rows = ()
     image_path: str | None = None
+    document_path: str | None = None
+    """A file sent as a document (the quarterly meeting pack as an .xlsx)."""
     edit_ref: str | None = None
     """The platform id of a message to replace instead of sending a new one."""
     purpose: Purpose = "reply"
@@ -116,6 +118,8 @@ class Outgoing:
             body["buttons"] = [[_button_payload(b) for b in row] for row in self.buttons]
         if self.image_path:
             body["image_path"] = self.image_path
+        if self.document_path:
+            body["document_path"] = self.document_path
         if self.edit_ref:
             body["edit_ref"] = self.edit_ref
         if self.purpose != "reply":
@@ -140,10 +144,12 @@ class Outgoing:
         if purpose is None:
             raise ValueError(f"unknown kind: {kind!r}")
         image_path, edit_ref = payload.get("image_path"), payload.get("edit_ref")
+        document_path = payload.get("document_path")
         return cls(
             text=str(payload.get("text", "")),
             buttons=buttons,
             image_path=str(image_path) if image_path else None,
+            document_path=str(document_path) if document_path else None,
             edit_ref=str(edit_ref) if edit_ref else None,
             purpose=purpose,
         )
@@ -163,6 +169,7 @@ class Reply:
     text: str
     buttons: Rows = ()
     image_path: str | None = None
+    document_path: str | None = None
     edit: bool = False
     """Replace the message whose button was pressed instead of sending a new one."""
     chat_id: str | None = None
@@ -174,6 +181,7 @@ class Reply:
             self.text,
             self.buttons,
             self.image_path,
+            self.document_path,
             edit_ref=message_ref if self.edit else None,
         )
 

@@ -20,6 +20,7 @@ class Notice:
     text: str
     image_path: str | None = None
     buttons: Rows = ()
+    document_path: str | None = None
 
 
 async def notify(
@@ -29,11 +30,12 @@ async def notify(
     key: str,
     image_path: str | None = None,
     buttons: Rows = (),
+    document_path: str | None = None,
 ) -> int:
-    """Queue `text` (with an image and buttons) for every (channel, chat id) once; `key`
-    names the occasion."""
+    """Queue `text` (with an image, a document and buttons) for every (channel, chat id)
+    once; `key` names the occasion."""
     queued = 0
-    payload = Outgoing(text, buttons, image_path, purpose="notice").to_payload()
+    payload = Outgoing(text, buttons, image_path, document_path, purpose="notice").to_payload()
     for channel, chat_id in dict.fromkeys(recipients):
         queued += await services.repos.outbox.enqueue(
             channel=channel,

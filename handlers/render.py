@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from handlers.money import format_yuan
+from handlers.rules import scores as score_rules
 from handlers.rules.ideas import DIGEST_SHOWN, BranchWeek, Overdue, status_label
-from handlers.rules.periods import Quarter
+from handlers.rules.periods import Month, Quarter
 from handlers.rules.projects import Nudge
 from handlers.rules.rewards import MeetingItem
 from handlers.rules.scores import PART_LABELS, PARTS, BranchScore, Speed
-from handlers.rules.supervision import AgendaDepartment, DepartmentVisits
+from handlers.rules.supervision import AgendaDepartment, DepartmentVisits, PendingDecision
 from handlers.services import Services
 from storage import Finding, SpeedFigure
 
@@ -40,17 +41,33 @@ def finding_line(finding: Finding, names: dict[str, str], now: datetime) -> str:
     return f"{finding_header(finding, names, now)}\n    {text}"
 
 
-def agenda(sections: Sequence[AgendaDepartment], now: datetime) -> str:
+def agenda(
+    sections: Sequence[AgendaDepartment],
+    now: datetime,
+    pending: Sequence[PendingDecision] = (),
+) -> str:
+    """The agenda, then what earlier meetings decided that is still being done."""
     if not sections:
-        return "本周政工例会议程:没有需要党委协调或长期未解决的问题。"
-    lines = ["本周政工例会议程(需党委协调、长期未解决的问题):"]
-    for section in sections:
-        lines.append(f"【{section.name}】")
-        for item in section.branches:
-            lines.append(f"  {item.branch.name}")
-            for finding in item.findings:
-                lines.append(f"    #{finding.id} {finding.text[:40]}({_agenda_why(finding, now)})")
-    lines.append("党委领导记录决定:/findings decide 编号 决定 | 责任部门 | 完成日期")
+        lines = ["本周政工例会议程:没有需要党委协调或长期未解决的问题。"]
+    else:
+        lines = ["本周政工例会议程(需党委协调、长期未解决的问题):"]
+        for section in sections:
+            lines.append(f"【{section.name}】")
+            for item in section.branches:
+                lines.append(f"  {item.branch.name}")
+                for finding in item.findings:
+                    why = _agenda_why(finding, now)
+                    lines.append(f"    #{finding.id} {finding.text[:40]}({why})")
+    if pending:
+        lines.append(f"已决定、正在办理({len(pending)} 项):")
+        for decided in pending:
+            finding = decided.finding
+            lines.append(
+                f"  #{finding.id} {decided.branch_name}:{finding.text[:30]} → "
+                f"{decided.department_name},{finding.decision_due} 前完成"
+            )
+    if sections:
+        lines.append("党委领导记录决定:/findings decide 编号 决定 | 责任部门 | 完成日期")
     return "\n".join(lines)
 
 
@@ -95,8 +112,12 @@ def meeting_day(at: datetime) -> str:
     return at.strftime("%m月%d日")
 
 
-def meeting_agenda(sections: Sequence[AgendaDepartment], at: datetime) -> str:
-    return f"📅 今天({meeting_day(at)})下午政工例会。\n{agenda(sections, at)}"
+def meeting_agenda(
+    sections: Sequence[AgendaDepartment],
+    at: datetime,
+    pending: Sequence[PendingDecision] = (),
+) -> str:
+    return f"📅 今天({meeting_day(at)})下午政工例会。\n{agenda(sections, at, pending)}"
 
 
 def visit_check(department: DepartmentVisits) -> str:
@@ -240,6 +261,21 @@ def monthly_ranking(month: str, scores: Sequence[BranchScore]) -> str:
     return f"📈 {month} 支部月度考核排名:\n" + "\n".join(score_line(s) for s in scores)
 
 
+async def leaders_ranking(
+    services: Services, month: Month, found: list[BranchScore]
+) -> tuple[str, str]:
+    """The leaders' copy of a closed month: the ranking, how fast the ideas of that month's
+    year were reviewed and adopted so far, and the ranking chart; (text, image path)."""
+    image = await ranking_image(services, str(month), found)
+    since = datetime(month.year, 1, 1, tzinfo=services.settings.timezone)
+    speed = await score_rules.speed(services, None, since)
+    names = {s.branch_id: s.name for s in found}
+    text = "\n".join(
+        [monthly_ranking(str(month), found), *speed_lines(speed, names, per_branch=True)]
+    )
+    return text, image
+
+
 def _days(value: float) -> str:
     return f"{value:.1f}".removesuffix(".0")
 
@@ -258,15 +294,24 @@ def speed_line(review: SpeedFigure | None, adopted: SpeedFigure | None) -> str:
     return ";".join(parts)
 
 
+SPEED_BRANCHES_SHOWN = 5
+"""Per-branch speed lines in a chat message: the slowest few (42 lines do not read on a phone)."""
+
+
 def speed_lines(speed: Speed, names: dict[str, str], *, per_branch: bool) -> list[str]:
-    """The speed together, and per branch (the slowest first review first) when asked."""
+    """The speed together, and per branch (the slowest first review first, a few) when asked."""
     lines = ["用时:" + speed_line(speed.review, speed.adopted)]
     if per_branch and speed.by_branch:
         slowest = sorted(
             speed.by_branch.items(),
             key=lambda item: (-(item[1][0].mean_days if item[1][0] else -1), item[0]),
         )
-        lines += [f"  {names.get(b, b)}:{speed_line(r, a)}" for b, (r, a) in slowest]
+        shown = slowest[:SPEED_BRANCHES_SHOWN]
+        if len(slowest) > len(shown):
+            lines.append(f"  审核最慢的 {len(shown)} 个支部:")
+        lines += [f"  {names.get(b, b)}:{speed_line(r, a)}" for b, (r, a) in shown]
+        if len(slowest) > len(shown):
+            lines.append(f"  其余 {len(slowest) - len(shown)} 个支部见台账的“金点子”表。")
     return lines
 
 

@@ -357,6 +357,14 @@ async def _announce(services: Services, month: Month, reopened: tuple[str, datet
             text = f"🔁 更正:{month} 重新结账(原因:{reopened[0]})。本支部改动:{what}\n{text}"
             key += f":{reopened[1].isoformat()}"
         told += bool(await notify(services, groups, text, key=f"{key}:{branch_score.branch_id}"))
+    leaders = await audience.leaders(services)
+    if leaders:  # the ranking the 1st's job would have sent, or its correction
+        text, image = await render.leaders_ranking(services, month, found)
+        key = f"ranking:{month}"
+        if reopened is not None:
+            text = f"🔁 更正:{month} 重新结账(原因:{reopened[0]})。\n{text}"
+            key += f":{reopened[1].isoformat()}"
+        await notify(services, leaders, text, key=key, image_path=image)
     return told
 
 

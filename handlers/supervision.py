@@ -529,9 +529,10 @@ async def agenda(msg: Member, services: Services) -> list[Reply]:
     scope = supervision.agenda_scope(msg.person)
     now = services.now()
     sections = await supervision.build_agenda(services, now, scope)
+    pending = await supervision.decided_pending(services, now, scope)
     private_leader = access.may_decide_finding(msg.person) and msg.chat_type == "private"
     rows = _decide_buttons(sections) if private_leader else ()
-    return [Reply(render.agenda(sections, now), buttons=rows)]
+    return [Reply(render.agenda(sections, now, pending), buttons=rows)]
 
 
 FINDINGS = Command(

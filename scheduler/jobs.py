@@ -26,7 +26,7 @@ async def weekly_meeting(services: Services, at: datetime) -> list[Notice]:
     """Monday: those who attend the afternoon political-work meeting (the leaders and each
     department's supervisors), the agenda. Branch groups do not attend, so they get nothing."""
     return [
-        Notice(copy.recipients, render.meeting_agenda(copy.sections, at))
+        Notice(copy.recipients, render.meeting_agenda(copy.sections, at, copy.pending))
         for copy in await supervision.meeting_agendas(services, at)
     ]
 
@@ -111,18 +111,7 @@ async def monthly_scores(services: Services, at: datetime) -> list[Notice]:
             notices.append(Notice(tuple(groups), text))
     leaders = await audience.leaders(services)
     if leaders:
-        image = await render.ranking_image(services, month, found)
-        # How fast the ideas of the announced month's year were reviewed and adopted, so far.
-        year = Month.of(at).previous().year
-        since = datetime(year, 1, 1, tzinfo=services.settings.timezone)
-        speed = await scores.speed(services, None, since)
-        names = {s.branch_id: s.name for s in found}
-        text = "\n".join(
-            [
-                render.monthly_ranking(month, found),
-                *render.speed_lines(speed, names, per_branch=True),
-            ]
-        )
+        text, image = await render.leaders_ranking(services, Month.of(at).previous(), found)
         notices.append(Notice(tuple(leaders), text, image))
     return notices
 

@@ -142,6 +142,7 @@ async def run_job(
                 key=f"job:{name}:{period}{suffix}",
                 image_path=notice.image_path,
                 buttons=notice.buttons,
+                document_path=notice.document_path,
             )
         await repos.job_runs.record(name, period, "done", at, services.now(), queued)
     log.info("job %s for %s queued %d notices", name, period, queued)

@@ -28,7 +28,7 @@ BOT_USER = {
     "can_read_all_group_messages": False,
     "supports_inline_queries": False,
 }
-SENDS = ("sendMessage", "sendPhoto", "editMessageText")
+SENDS = ("sendMessage", "sendPhoto", "sendDocument", "editMessageText")
 
 
 @dataclass
@@ -335,6 +335,8 @@ class FakeTelegram:
                 params[key] = value
             else:
                 params[key] = "<file>"
+                if isinstance(value, web.FileField):  # what was uploaded, name and bytes
+                    params.setdefault("files", {})[key] = (value.filename, value.file.read())
         return params
 
     async def _api(self, request: web.Request) -> web.Response:
@@ -434,6 +436,19 @@ class FakeTelegram:
             params,
             caption=params.get("caption", ""),
             photo=[{"file_id": "sent", "file_unique_id": "s", "width": 1, "height": 1}],
+        )
+
+    async def _m_sendDocument(self, params: dict[str, Any]) -> Any:
+        filename, content = params.get("files", {}).get("document", ("", b""))
+        return self._sent_message(
+            params,
+            caption=params.get("caption", ""),
+            document={
+                "file_id": "sent-doc",
+                "file_unique_id": "sd",
+                "file_name": filename,
+                "file_size": len(content),
+            },
         )
 
     async def _m_editMessageText(self, params: dict[str, Any]) -> Any:

@@ -128,13 +128,21 @@ async def test_a_monday_decision_followed_to_done(
         )
     detail = (await leader.say("/findings 1"))[0]
     assert "例会决定:补齐班前会记录(宣传部负责,2026-12-05 前完成)" in detail
-    # decided and not yet due: off the agenda; past its due day: back on it, marked 逾期
-    assert "#1" not in (await leader.say("/agenda"))[0]
+    # decided and not yet due: off the agenda's questions, listed as being done, no button
+    (listed,) = await leader.say("/agenda")
+    assert "#1 班前会记录不全(" not in listed
+    assert "已决定、正在办理(1 项):" in listed
+    assert "#1 机掘一队党支部:班前会记录不全 → 宣传部,2026-12-05 前完成" in listed
+    assert not leader.received[-1].get("buttons")
+    # the department's part of the agenda follows it up too
+    assert "已决定、正在办理(1 项)" in (await supervisor.say("/agenda"))[0]
+    # past its due day: back on the agenda, marked 逾期, and no longer "being done"
     transport.sent.clear()
     await run_job(app.services, "weekly_meeting", monday + timedelta(days=7))
     await people["worker"].sender.run_once()
     (agenda,) = texts(transport, "u-L001")
     assert "#1 班前会记录不全(逾期:例会决定「补齐班前会记录」应于 2026-12-05 前完成)" in agenda
+    assert "正在办理" not in agenda
     # the assigned department marks it done with the resolve step: off the next agenda
     resolved = (await supervisor.say("/findings resolve 1 已补齐"))[0]
     assert "已标记为解决" in resolved

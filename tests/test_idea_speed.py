@@ -13,8 +13,9 @@ from bot.app import App
 from bot.export import build_sheets, export_ledger
 from handlers import render
 from handlers.rules.ideas import overdue_reviews
+from handlers.rules.scores import Speed
 from scheduler.runner import run_job
-from storage import Idea, Person
+from storage import Idea, Person, SpeedFigure
 from storage.repos.ideas import speed_query
 from tests.support import Chat, Clock, RecordingTransport, register_people
 
@@ -166,3 +167,28 @@ async def test_ledger_has_the_days_per_idea(app: App, clock: Clock, tmp_path: Pa
     assert [(r[review], r[adopted]) for r in rows] == [
         (2, 10), (4, 4), (0.5, None), (None, None), (None, None),
     ]  # fmt: skip
+
+
+def test_per_branch_speed_shows_the_slowest_few_and_counts_the_rest() -> None:
+    """42 branches would be 42 lines on a phone: the five slowest first reviews, then a count."""
+
+    def figure(branch: str, days: float) -> SpeedFigure:
+        return SpeedFigure(branch, "review", 3, days, days)
+
+    by_branch = {f"b{n}": (figure(f"b{n}", float(n)), None) for n in range(1, 8)}
+    speed = Speed(figure("", 4.0), None, dict(by_branch))
+    names = {f"b{n}": f"支部{n}" for n in range(1, 8)}
+    lines = render.speed_lines(speed, names, per_branch=True)
+    assert lines[1] == "  审核最慢的 5 个支部:"
+    assert [line.split(":")[0].strip() for line in lines[2:7]] == [
+        "支部7",
+        "支部6",
+        "支部5",
+        "支部4",
+        "支部3",
+    ]
+    assert lines[-1] == "  其余 2 个支部见台账的“金点子”表。"
+    few = render.speed_lines(
+        Speed(None, None, dict(list(by_branch.items())[:2])), names, per_branch=True
+    )
+    assert len(few) == 3 and "其余" not in few[-1]

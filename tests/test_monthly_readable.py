@@ -109,6 +109,10 @@ async def test_a_correction_after_closing_is_a_reopening_and_is_re_announced(
     clock.now = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
     await leader.say("/score close 2026-11")
     assert "已通知 1 个支部群" in (await leader.press("确认关闭"))[-1]  # past the 1st: at once
+    await leader.sender.run_once()
+    # the leaders get the ranking the 1st's job could not send (it ran before the close)
+    (ranking,) = [t for t in _group_texts(transport, "u-L001") if "支部月度考核排名" in t]
+    assert ranking.startswith("📈 2026-11 支部月度考核排名") and "机掘一队党支部" in ranking
     refused = (await supervisor.say("/score dept 2026-11 jj1 80"))[-1]
     assert "已经结账,不能再修改" in refused and "/score reopen 2026-11" in refused
     assert "用法" in (await leader.say("/score reopen 2026-11"))[0]  # a reason is required
@@ -124,6 +128,11 @@ async def test_a_correction_after_closing_is_a_reopening_and_is_re_announced(
     notice = _group_texts(transport, "-900")[-1]
     assert "更正:2026-11 重新结账(原因:部门评价录错)" in notice
     assert "部门评价 70 → 80" in notice and "总分 89.2 分" in notice
+    (corrected,) = [t for t in _group_texts(transport, "u-L001") if "支部月度考核排名" in t]
+    assert corrected.startswith("🔁 更正:2026-11 重新结账(原因:部门评价录错)")
+    assert "机掘一队党支部:89.2 分" in corrected
+    images = [p for c, p in transport.sent if c == "u-L001" and p.get("image_path")]
+    assert images, "the corrected ranking comes with its chart"
 
 
 async def test_the_draft_asks_each_secretary_to_check_before_closing(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from bot.app import App
@@ -108,12 +109,14 @@ async def test_a_chat_keeps_its_order_while_others_go_ahead(
 
 
 async def test_a_row_stored_before_typed_messages_arrives_whole(
-    app: App, sender: OutboxSender, transport: RecordingTransport
+    app: App, sender: OutboxSender, transport: RecordingTransport, tmp_path: Path
 ) -> None:
+    chart = tmp_path / "chart.png"  # there: a file gone from disk is left out (test_documents)
+    chart.write_bytes(b"\x89PNG\r\n\x1a\n")
     stored = {
         "text": "选择类别",
         "buttons": [[{"label": "确认", "data": "idea:1:ok"}], [{"label": "撤回", "data": "x:1"}]],
-        "image_path": "/tmp/chart.png",
+        "image_path": str(chart),
         "edit_ref": "42",
     }
     await queue(app, "old", payload=stored)

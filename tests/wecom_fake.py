@@ -1,4 +1,5 @@
-"""A fake WeCom server API on loopback: gettoken, message/send and the group robot webhook."""
+"""A fake WeCom server API on loopback: gettoken, message/send, media/upload and the group
+robot webhook (send, upload_media)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ class FakeWecomApi:
         self.robot_errcodes: dict[str, int] = {}
         """A robot key that answers with this errcode (e.g. 130101, rate-limited)."""
         self.uploads: list[bytes] = []
+        self.files: list[tuple[str, bytes]] = []
+        """Uploads of type file (media/upload), as (filename, content)."""
+        self.robot_files: list[tuple[str, str, bytes]] = []
+        """Robot webhook/upload_media uploads, as (key, filename, content)."""
         self._tokens = itertools.count(1)
         self._runner: web.AppRunner | None = None
 
@@ -31,6 +36,7 @@ class FakeWecomApi:
         app.router.add_post("/cgi-bin/message/send", self._send)
         app.router.add_post("/cgi-bin/webhook/send", self._webhook)
         app.router.add_post("/cgi-bin/media/upload", self._upload)
+        app.router.add_post("/cgi-bin/webhook/upload_media", self._robot_upload)
         self._runner, self.url = await serve(app)
         return self
 
@@ -68,16 +74,33 @@ class FakeWecomApi:
         return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": str(len(self.sent))})
 
     async def _upload(self, request: web.Request) -> web.Response:
-        if request.query.get("access_token") in self.expired or request.query.get("type") != (
-            "image"
-        ):
+        kind = request.query.get("type")
+        if request.query.get("access_token") in self.expired or kind not in ("image", "file"):
             return web.json_response({"errcode": 42001, "errmsg": "access_token expired"})
         form = await request.post()
         media = form["media"]
         assert isinstance(media, web.FileField)
-        self.uploads.append(media.file.read())
+        content = media.file.read()
+        if kind == "file":
+            self.files.append((media.filename, content))
+            media_id = f"file-{len(self.files)}"
+        else:
+            self.uploads.append(content)
+            media_id = f"media-{len(self.uploads)}"
+        return web.json_response({"errcode": 0, "type": kind, "media_id": media_id})
+
+    async def _robot_upload(self, request: web.Request) -> web.Response:
+        key = request.query.get("key", "")
+        if key in self.rejected_keys:
+            return web.json_response({"errcode": 93000, "errmsg": "invalid webhook url"})
+        if request.query.get("type") != "file":
+            return web.json_response({"errcode": 40004, "errmsg": "invalid media type"})
+        form = await request.post()
+        media = form["media"]
+        assert isinstance(media, web.FileField)
+        self.robot_files.append((key, media.filename, media.file.read()))
         return web.json_response(
-            {"errcode": 0, "type": "image", "media_id": f"media-{len(self.uploads)}"}
+            {"errcode": 0, "type": "file", "media_id": f"robot-file-{len(self.robot_files)}"}
         )
 
     async def _webhook(self, request: web.Request) -> web.Response:
@@ -99,6 +122,8 @@ class FakeWecomApi:
                 found.append(body["text"]["content"])
             elif body["msgtype"] == "image":
                 found.append(f"<image {body['image']['media_id']}>")
+            elif body["msgtype"] == "file":
+                found.append(f"<file {body['file']['media_id']}>")
             else:
                 card = body["template_card"]
                 found.append(card["main_title"]["title"] + "\n" + card["sub_title_text"])

@@ -458,6 +458,36 @@ async def build_agenda(
     return list(agenda.values())
 
 
+@dataclass(frozen=True, slots=True)
+class PendingDecision:
+    """A Monday decision still being carried out, with the names it is read by."""
+
+    finding: Finding
+    branch_name: str
+    department_name: str
+    """The department assigned to carry it out."""
+
+
+async def decided_pending(
+    services: Services, now: datetime, departments: Collection[str] | None = None
+) -> list[PendingDecision]:
+    """Decided at a Monday meeting, still open and not yet due: what the meeting follows up.
+    Only those supervised by or assigned to `departments` when given."""
+    today = services.local(now).date().isoformat()
+    branches = {b.id: b.name for b in await services.repos.org.branches()}
+    names = dict(await services.repos.org.department_names())
+    found = []
+    for f in await services.repos.findings.decided_open(today):
+        assigned = f.assigned_department or f.department_id
+        if departments is None or f.department_id in departments or assigned in departments:
+            found.append(
+                PendingDecision(
+                    f, branches.get(f.branch_id, f.branch_id), names.get(assigned, assigned)
+                )
+            )
+    return found
+
+
 def agenda_scope(person: Person) -> set[str] | None:
     """The departments whose part of the agenda a person sees; None: the whole agenda."""
     return None if access.is_leader(person) else access.departments_of(person)
@@ -467,6 +497,8 @@ def agenda_scope(person: Person) -> set[str] | None:
 class AgendaCopy:
     recipients: tuple[Recipient, ...]
     sections: list[AgendaDepartment]
+    pending: list[PendingDecision]
+    """Decided earlier, still being done."""
 
 
 async def meeting_agendas(services: Services, now: datetime) -> list[AgendaCopy]:
@@ -475,12 +507,19 @@ async def meeting_agendas(services: Services, now: datetime) -> list[AgendaCopy]
     copies = []
     leaders = await audience.leaders(services)
     if leaders:
-        copies.append(AgendaCopy(audience.unique(leaders), await build_agenda(services, now)))
+        copies.append(
+            AgendaCopy(
+                audience.unique(leaders),
+                await build_agenda(services, now),
+                await decided_pending(services, now),
+            )
+        )
     for department, _ in await services.repos.org.department_names():
         supervisors = await audience.supervisors(services, department)
         if supervisors:
             sections = await build_agenda(services, now, {department})
-            copies.append(AgendaCopy(audience.unique(supervisors), sections))
+            pending = await decided_pending(services, now, {department})
+            copies.append(AgendaCopy(audience.unique(supervisors), sections, pending))
     return copies
 
 

@@ -180,6 +180,15 @@ class FindingRepo:
         )
         return [_finding(r) for r in rows]
 
+    async def decided_open(self, today: str) -> list[Finding]:
+        """Open findings the Monday meeting decided whose due day (YYYY-MM-DD) is not past."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM findings WHERE status = 'open' AND decision IS NOT NULL"
+            " AND decision_due >= ? ORDER BY decision_due, id",
+            (today,),
+        )
+        return [_finding(r) for r in rows]
+
 
 class VisitRepo:
     def __init__(self, db: Database) -> None:
