@@ -291,8 +291,7 @@ def pack_text(found: Pack, chart: Path | None, workbook: Path) -> str:
     else:
         lines.append("本季度没有需要作出检查的支部。")
     lines.append(
-        "材料表格(汇总、项目汇报、月度考核、督导问题、督导走访、效益、作出检查):"
-        f"{workbook.name},存于 {workbook.parent}。"
+        f"附件 {workbook.name}:汇总、项目汇报、月度考核、督导问题、督导走访、效益、作出检查。"
     )
     if chart is None:
         lines.append("打分的支部不足两个,未附季度平均分图。")
@@ -310,8 +309,9 @@ async def build(services: Services, quarter: Quarter) -> PackFiles:
 
 
 async def pack_reply(services: Services, person: Person, quarter: Quarter) -> list[Reply]:
-    """A leader's request for the pack of `quarter`: the text with the chart."""
+    """A leader's request for the pack of `quarter`: the text with the chart and workbook."""
     if not access.is_leader(person):
         return [Reply("季度讲评会材料只发给党委领导。")]
     files = await build(services, quarter)
-    return [Reply(files.text, image_path=str(files.chart) if files.chart else None)]
+    chart = str(files.chart) if files.chart else None
+    return [Reply(files.text, image_path=chart, document_path=str(files.workbook))]

@@ -143,7 +143,7 @@ async def quarter_pack(services: Services, at: datetime) -> list[Notice]:
     if files.pack.empty:
         return []  # nothing was due, scored, found nor verified: no meeting material
     chart = str(files.chart) if files.chart else None
-    return [Notice(tuple(leaders), files.text, chart)]
+    return [Notice(tuple(leaders), files.text, chart, document_path=str(files.workbook))]
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,12 +116,13 @@ async def test_the_leaders_get_the_pack_after_the_reports_are_due(
     assert "机掘一队党支部(" not in text
     assert "作出检查:" in text and "开掘一队党支部:季度月度考核平均" in text
     assert "重点项目 P02 旧皮带修复 自 10月08日 起没有报告进展" in text
-    assert "2026-Q4-季度讲评会材料.xlsx" in text
+    assert "附件 2026-Q4-季度讲评会材料.xlsx:汇总、项目汇报" in text
     assert not [c for c, _ in transport.sent if c in ("u-S001", "u-D001", "u-E001")]
 
     chart = Path(str(to_leader[0]["image_path"]))
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    workbook = app.services.settings.chart_dir / "2026-Q4-季度讲评会材料.xlsx"
+    workbook = Path(str(to_leader[0]["document_path"]))
+    assert workbook == app.services.settings.chart_dir / "2026-Q4-季度讲评会材料.xlsx"
     book = load_workbook(workbook)
     assert book.sheetnames == SHEETS
 
@@ -255,6 +256,8 @@ async def test_only_leaders_may_ask_for_the_pack(
     replies = await pack_reply(app.services, leader, Q4)
     assert "项目汇报:已交 1 份 / 应交 3 份。" in replies[0].text
     assert replies[0].image_path is not None and Path(replies[0].image_path).exists()
+    assert replies[0].document_path is not None
+    assert load_workbook(replies[0].document_path).sheetnames == SHEETS
 
 
 async def test_the_storage_reads_are_bounded_by_the_period(
