@@ -28,7 +28,7 @@ def cjk_font() -> str:
     return str(font_manager.FontProperties(fname=str(path)).get_name())
 
 
-def _draw(path: Path, paint: Callable[[Figure], None]) -> Path:
+def draw(path: Path, paint: Callable[[Figure], None]) -> Path:
     """A 1000 × 700 PNG whose every label is in the CJK font."""
     with matplotlib.rc_context({"font.family": [cjk_font()], "axes.unicode_minus": False}):
         figure = Figure(figsize=(10, 7), dpi=100, layout="constrained")
@@ -75,7 +75,7 @@ def stats_chart(
         bars.barh([n for n, _ in shown][::-1], [v for _, v in shown][::-1], color="#55a868")
         bars.set_title("支部排名(金点子条数)" if shown else "支部排名:暂无")
 
-    return _draw(path, paint)
+    return draw(path, paint)
 
 
 Kpi = tuple[str, str, float, float, Sequence[tuple[str, float]]]
@@ -105,7 +105,7 @@ def kpi_chart(path: Path, title: str, kpis: Sequence[Kpi]) -> Path:
             axes.set_title(f"{name}({unit})" if unit else name)
             axes.legend(loc="lower left")
 
-    return _draw(path, paint)
+    return draw(path, paint)
 
 
 def ranking_chart(path: Path, title: str, ranking: Sequence[tuple[str, float]]) -> Path:
@@ -117,4 +117,4 @@ def ranking_chart(path: Path, title: str, ranking: Sequence[tuple[str, float]]) 
         axes.set_xlim(0, 100)
         axes.set_title(title, fontsize=14)
 
-    return _draw(path, paint)
+    return draw(path, paint)

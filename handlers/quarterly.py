@@ -12,6 +12,7 @@ from __future__ import annotations
 from handlers import access, forms, parsing, render
 from handlers.messages import Button, Member, Reply, Rows
 from handlers.notify import notify
+from handlers.quarter_pack import pack_reply
 from handlers.router import Command, Feature, Subcommand
 from handlers.rules import audience, names, quarterly
 from handlers.rules.periods import Quarter
@@ -22,7 +23,8 @@ IN_PRIVATE = "请私聊我填写季度汇报(在群里的回答我收不到)。"
 BAD_QUARTER = "季度的格式是 YYYY-Qn,例如 /quarter 2026-Q4。"
 USAGE = (
     "用法:/quarter [YYYY-Qn] [支部] 查看季度汇报;/quarter report P03 汇报一个重点项目"
-    "(支部书记);/quarter comment 汇报编号 点评内容(党委领导)"
+    "(支部书记);/quarter comment 汇报编号 点评内容(党委领导);"
+    "/quarter pack [YYYY-Qn] 讲评会材料(党委领导)"
 )
 
 
@@ -322,6 +324,17 @@ async def on_press(msg: Member, services: Services) -> list[Reply]:
     return [Reply("这个按钮已经失效了,请重新发送 /quarter。")]
 
 
+async def _pack(msg: Member, services: Services) -> list[Reply]:
+    """The meeting pack on request: the text, the chart and the workbook."""
+    read = _read_quarter(msg.args.split(), services)
+    if isinstance(read, str):
+        return [Reply(read)]
+    period, rest = read
+    if rest:
+        return [Reply("用法:/quarter pack [YYYY-Qn],例如 /quarter pack 2026-Q4。")]
+    return await pack_reply(services, msg.person, period)
+
+
 QUARTER = Command(
     "quarter",
     quarter,
@@ -340,6 +353,13 @@ QUARTER = Command(
             "/quarter comment 汇报编号 点评内容 — 点评季度汇报(党委领导)",
             access.LEADERS,
             "只有党委领导可以点评季度汇报。",
+        ),
+        Subcommand(
+            "pack",
+            _pack,
+            "/quarter pack [YYYY-Qn] — 季度讲评会材料:表格和图表(党委领导)",
+            access.LEADERS,
+            "季度讲评会材料只发给党委领导。",
         ),
     ),
 )

@@ -28,6 +28,7 @@ JOB_SPECS = {
         JobSpec("score_draft", "月度考核草稿核对", "month"),
         JobSpec("quarterly_review", "季度讲评会汇报通知", "quarter"),
         JobSpec("quarter_reminder", "季度汇报催报", "day"),
+        JobSpec("quarter_pack", "季度讲评会材料", "quarter"),
         JobSpec("reward_meeting", "首个周四安全办公会奖励", "month"),
         JobSpec("weekly_digest", "周日金点子周报", "week"),
         JobSpec("progress_nudge", "周四项目进展提醒", "week"),

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from handlers import render
 from handlers.messages import Rows
 from handlers.notify import Notice
+from handlers.quarter_pack import build as build_pack
 from handlers.rules import audience, ideas, projects, quarterly, rewards, scores, supervision
 from handlers.rules.periods import Month
 from handlers.services import Services
@@ -169,6 +170,21 @@ async def score_draft(services: Services, at: datetime) -> list[Notice]:
     return notices
 
 
+async def quarter_pack(services: Services, at: datetime) -> list[Notice]:
+    """After the reports are due, before the review meeting: leaders, the meeting pack of the
+    quarter under review (reports in and missing, who explains and why) with its chart and
+    workbook."""
+    leaders = await audience.leaders(services)
+    if not leaders:
+        return []
+    quarter = quarterly.under_review(services.local(at))
+    files = await build_pack(services, quarter)
+    if files.pack.empty:
+        return []  # nothing was due, scored, found nor verified: no meeting material
+    chart = str(files.chart) if files.chart else None
+    return [Notice(tuple(leaders), files.text, chart, document_path=str(files.workbook))]
+
+
 @dataclass(frozen=True, slots=True)
 class Job(JobSpec):
     run: JobFunction
@@ -181,6 +197,7 @@ _RUNS: dict[str, JobFunction] = {
     "score_draft": score_draft,
     "quarterly_review": quarterly_review,
     "quarter_reminder": quarter_reminder,
+    "quarter_pack": quarter_pack,
     "reward_meeting": reward_meeting,
     "weekly_digest": weekly_digest,
     "progress_nudge": progress_nudge,

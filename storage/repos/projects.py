@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -281,22 +282,16 @@ class ProjectRepo:
 
     async def benefit(self, benefit_id: int) -> Benefit | None:
         row = await self._db.fetchone("SELECT * FROM benefits WHERE id = ?", (benefit_id,))
-        if row is None:
-            return None
-        return Benefit(
-            row["id"],
-            row["project_id"],
-            row["amount_fen"],
-            row["text"],
-            row["claimed_by"],
-            row["status"],
-            from_db_time(row["decided_at"]) if row["decided_at"] else None,
-            from_db_time(row["created_at"]),
-            row["quantity"],
-            row["unit"],
-            row["unit_price_fen"],
-            row["period"],
+        return _benefit(row) if row is not None else None
+
+    async def verified_between(self, start: datetime, end: datetime) -> list[Benefit]:
+        """Benefits verified in [start, end), in the order they were verified."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM benefits WHERE status = 'verified' AND decided_at >= ?"
+            " AND decided_at < ? ORDER BY decided_at, id",
+            (to_db_time(start), to_db_time(end)),
         )
+        return [_benefit(r) for r in rows]
 
     async def decide(
         self, benefit_id: int, status: str, person_id: int, reason: str, now: datetime
@@ -450,3 +445,20 @@ class ProjectRepo:
             " JOIN people c ON c.id = r.confirmed_by ORDER BY r.id, rr.rowid",
         }
         return [dict(r) for r in await self._db.fetchall(queries[name])]
+
+
+def _benefit(row: sqlite3.Row) -> Benefit:
+    return Benefit(
+        row["id"],
+        row["project_id"],
+        row["amount_fen"],
+        row["text"],
+        row["claimed_by"],
+        row["status"],
+        from_db_time(row["decided_at"]) if row["decided_at"] else None,
+        from_db_time(row["created_at"]),
+        row["quantity"],
+        row["unit"],
+        row["unit_price_fen"],
+        row["period"],
+    )

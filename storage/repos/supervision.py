@@ -128,6 +128,28 @@ class FindingRepo:
         )
         return {r[0]: int(r[1]) for r in rows}
 
+    async def opened_between(
+        self, start: datetime, end: datetime
+    ) -> list[tuple[Finding, datetime | None]]:
+        """Findings opened in [start, end), oldest first, each with when it was last resolved
+        (None while it is open)."""
+        rows = await self._db.fetchall(
+            "SELECT f.*, (SELECT max(h.created_at) FROM finding_history h"
+            "  WHERE h.finding_id = f.id AND h.action = 'resolve') AS resolved_at"
+            " FROM findings f WHERE f.created_at >= ? AND f.created_at < ?"
+            " ORDER BY f.branch_id, f.created_at, f.id",
+            (to_db_time(start), to_db_time(end)),
+        )
+        return [
+            (
+                _finding(r),
+                from_db_time(r["resolved_at"])
+                if r["status"] == "resolved" and r["resolved_at"]
+                else None,
+            )
+            for r in rows
+        ]
+
     async def decide(
         self,
         finding_id: int,
@@ -196,3 +218,15 @@ class VisitRepo:
             (local_month,),
         )
         return {r[0]: int(r[1]) for r in rows}
+
+    async def by_department(self, local_months: Sequence[str]) -> dict[tuple[str, str], int]:
+        """(branch id, department id) → visits in those months (the configured timezone's)."""
+        if not local_months:
+            return {}
+        rows = await self._db.fetchall(
+            "SELECT branch_id, department_id, count(*) FROM visits"
+            f" WHERE local_month IN ({','.join('?' * len(local_months))})"
+            " GROUP BY branch_id, department_id",
+            tuple(local_months),
+        )
+        return {(r[0], r[1]): int(r[2]) for r in rows}
