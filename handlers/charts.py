@@ -20,9 +20,14 @@ FONT_PACKAGE = "cvttf_NotoSansCJK_Regular"
 FONT_FILE = "NotoSansCJKtc-Regular.otf"
 
 
+def font_path() -> Path:
+    """The font file every chart text is drawn in."""
+    return Path(str(resources.files(FONT_PACKAGE).joinpath(FONT_FILE)))
+
+
 def cjk_font() -> str:
     """Register the shipped Noto Sans CJK with matplotlib; return its family name."""
-    path = Path(str(resources.files(FONT_PACKAGE).joinpath(FONT_FILE)))
+    path = font_path()
     if str(path) not in {f.fname for f in font_manager.fontManager.ttflist}:
         font_manager.fontManager.addfont(str(path))
     return str(font_manager.FontProperties(fname=str(path)).get_name())
