@@ -1,13 +1,16 @@
 """PNG charts for /stats and the monthly ranking, with a Chinese font that ships with the project.
 
 matplotlib's own fonts have no Chinese glyphs (labels would be tofu boxes), and a fresh
-machine may have no CJK font at all, so Noto Sans CJK comes as a Python dependency and
-every text of a chart is drawn in it.
+machine may have no CJK font at all, so the repository carries one: Noto Sans CJK SC (the
+Simplified Chinese cut, so shared characters take mainland forms), subset to GBK and the
+symbols charts print, in `handlers/fonts/` (its README says how it is made). Every text of a
+chart is drawn in it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
 
@@ -16,8 +19,14 @@ from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-FONT_PACKAGE = "cvttf_NotoSansCJK_Regular"
-FONT_FILE = "NotoSansCJKtc-Regular.otf"
+FONT_PACKAGE = "handlers"
+FONT_FILE = "fonts/NotoSansSC-Regular-GBK.otf"
+"""Inside FONT_PACKAGE; pyproject's package data puts it (and fonts/OFL.txt) in the wheel."""
+
+on_drawn: ContextVar[Callable[[Figure], None] | None] = ContextVar("on_drawn", default=None)
+"""Called with each chart's Figure once it is saved, inside the chart's font settings, so a
+test can walk every text drawn; unset (None) outside tests. A context variable, so it
+follows a chart into `asyncio.to_thread`."""
 
 
 def font_path() -> Path:
@@ -26,11 +35,11 @@ def font_path() -> Path:
 
 
 def cjk_font() -> str:
-    """Register the shipped Noto Sans CJK with matplotlib; return its family name."""
-    path = font_path()
-    if str(path) not in {f.fname for f in font_manager.fontManager.ttflist}:
-        font_manager.fontManager.addfont(str(path))
-    return str(font_manager.FontProperties(fname=str(path)).get_name())
+    """Register the shipped Noto Sans CJK SC with matplotlib; return its family name."""
+    path = str(font_path())
+    if path not in {f.fname for f in font_manager.fontManager.ttflist}:
+        font_manager.fontManager.addfont(path)
+    return str(font_manager.FontProperties(fname=path).get_name())
 
 
 def draw(path: Path, paint: Callable[[Figure], None]) -> Path:
@@ -41,6 +50,8 @@ def draw(path: Path, paint: Callable[[Figure], None]) -> Path:
         paint(figure)
         path.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(path, format="png")
+        if (look := on_drawn.get()) is not None:
+            look(figure)
     return path
 
 
