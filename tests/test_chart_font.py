@@ -7,7 +7,7 @@ file (no fallback, no tofu), and the font must cover GB 2312 whole.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -155,12 +155,12 @@ def assert_drawn_in_shipped_font(figure: Figure) -> None:
         assert resolved == path, (content, resolved)
 
 
-def _render(draw: Any, *args: Any) -> Figure:
+def _render(draw: Callable[..., Path | None], *args: Any) -> Figure:
     """Run one chart function, check it warned of no missing glyph, return its Figure."""
     with warnings.catch_warnings(record=True) as caught, drawn_figures() as figures:
         warnings.simplefilter("always")
         written = draw(*args)
-    assert written is not None and Path(written).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert written is not None and written.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [str(w.message) for w in caught if "missing from" in str(w.message)] == []
     assert len(figures) == 1
     return figures[0]
@@ -217,3 +217,12 @@ def test_pack_chart_is_drawn_in_the_shipped_font(tmp_path: Path) -> None:
     found = Pack(Quarter(2026, 4), datetime(2027, 1, 7, tzinfo=UTC), branches)
     figure = _render(pack_chart, tmp_path / "2026-Q4-季度讲评会.png", found)
     assert_drawn_in_shipped_font(figure)
+
+
+def test_the_walk_catches_a_character_the_font_lacks(tmp_path: Path) -> None:
+    with warnings.catch_warnings(record=True) as caught, drawn_figures() as figures:
+        warnings.simplefilter("always")
+        ranking_chart(tmp_path / "emoji.png", "📊 月度考核排名", BRANCHES)
+    assert any("missing from" in str(w.message) for w in caught)
+    with pytest.raises(AssertionError, match="📊"):
+        assert_drawn_in_shipped_font(figures[0])
