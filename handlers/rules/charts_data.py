@@ -193,7 +193,7 @@ def score_bars(services: Services, found: Sequence[BranchScore]) -> list[ScoreBa
 
 
 def _median(values: Sequence[float]) -> float | None:
-    return round(median(values), 2) if values else None
+    return round(median(values), 1) if values else None
 
 
 async def against_median(
