@@ -662,14 +662,11 @@ async def on_chart(msg: Member, services: Services) -> list[Reply]:
     name = (msg.callback or "").partition(":")[2]
     if not access.holds(msg.person, access.BRANCH_STAFF):
         return [Reply("图表只给支部书记和党委领导查看。")]
+    if name not in CHART_NAMES:
+        return [Reply("这个按钮已经失效了,请重新发送 /stats。")]
     if name not in charts_for(msg.person):
-        return [
-            Reply(
-                "这个图表只给党委领导查看。"
-                if name in CHART_NAMES
-                else "这个按钮已经失效了,请重新发送 /stats。"
-            )
-        ]
+        whose = "党委领导" if name in LEADER_CHARTS else "支部书记(本支部)"
+        return [Reply(f"这个图表只给{whose}查看。")]
     return [await _chart(services, msg.person, name)]
 
 

@@ -280,8 +280,48 @@ async def test_a_secretary_sees_their_branch_and_the_median_only(
     # a forged button for a leader's chart is refused
     refused = await people["secretary"].deliver(people["secretary"].incoming(callback="st:scores"))
     assert "只给党委领导" in refused[0]
+    leader = await people["leader"].deliver(people["leader"].incoming(callback="st:compare"))
+    assert "只给支部书记" in leader[0]
 
 
 async def test_a_worker_is_refused_stats(people: dict[str, Chat]) -> None:
     reply = (await people["worker"].say("/stats"))[0]
     assert "/stats 只有" in reply and "没有这个权限" in reply
+
+
+def test_every_text_reads_on_a_phone() -> None:
+    """A chat shows the 1000-pixel image about 360 points wide: nothing under 14 pt, and no
+    label runs off the image."""
+    rows = [ScoreBar(f"机关第{i}支部", 70.0, 18.0) for i in range(20)]
+    figures = [
+        charts.figure_for_year(YearTarget(2026, [100.0, 4500.0], 5100.0, 4918.0)),
+        charts.figure_for_months(
+            MonthlyCategories(
+                "全矿",
+                [f"{n}月" for n in range(1, 12)],
+                CATEGORIES,
+                {c: [3] * 11 for c, _ in CATEGORIES},
+            )
+        ),
+        charts.figure_for_speed(
+            [BranchSpeed(f"后勤服务队{i}", 3.0, 0.5) for i in range(20)], "用时"
+        ),
+        charts.figure_for_projects(
+            [ProjectBar(f"P{i:02d}", "采煤机截齿修复再利用", "张书记", 50) for i in range(20)],
+            "进展",
+        ),
+        charts.figure_for_scores(rows, "2026-10 支部月度考核", 0.2),
+        charts.figure_for_compare("机掘一队", [Measure("采纳率", "%", 0.5, 0.4)] * 4),
+    ]
+    for figure in figures:
+        assert figure is not None
+        figure.canvas.draw()  # ticks are made when drawn
+        renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+        for text in figure.findobj(Text):
+            assert isinstance(text, Text)
+            if text.get_text().strip() and text.get_visible():
+                assert float(text.get_fontsize()) >= 14, text.get_text()
+        drawn = figure.get_tightbbox(renderer)  # what was drawn, in inches
+        assert drawn is not None
+        assert drawn.x0 >= -0.01 and drawn.y0 >= -0.01
+        assert drawn.x1 <= 10.01 and drawn.y1 <= 7.01
