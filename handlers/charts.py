@@ -174,6 +174,9 @@ def year_paint(data: YearTarget) -> Callable[[Figure], None]:
         axes.axhline(
             data.target, color=TARGET, linewidth=2.5, label=f"年度目标 {_wan(data.target)} 万元"
         )
+        if not any(data.cumulative):
+            axes.text(0.5, 0.45, "本年还没有核实的效益", ha="center", fontsize=LABEL,
+                      transform=axes.transAxes)  # fmt: skip
         axes.set_xlim(0.4, 12.6)
         axes.set_xticks(range(1, 13), [f"{m}月" for m in range(1, 13)])
         from_zero(axes, [data.target, data.projected, *data.cumulative], room=1.2)
@@ -217,6 +220,7 @@ def months_paint(data: MonthlyCategories) -> Callable[[Figure], None]:
                     ha="center", fontsize=VALUE,
                 )  # fmt: skip
         axes.set_xticks(places, list(data.months))
+        axes.set_xlim(-0.6, max(len(places), 6) - 0.4)  # January's one bar stays a bar's width
         from_zero(axes, bottom, room=1.2)
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_ylabel("金点子(条)", fontsize=LABEL)
