@@ -16,8 +16,19 @@ from pathlib import Path
 
 import matplotlib
 from matplotlib import font_manager
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from handlers.rules.charts_data import (
+    BranchSpeed,
+    Measure,
+    MonthlyCategories,
+    ProjectBar,
+    ScoreBar,
+    YearTarget,
+)
 
 FONT_PACKAGE = "handlers"
 FONT_FILE = "fonts/NotoSansSC-Regular-GBK.otf"
@@ -55,45 +66,6 @@ def draw(path: Path, paint: Callable[[Figure], None]) -> Path:
     return path
 
 
-def stats_chart(
-    path: Path,
-    title: str,
-    by_category: Sequence[tuple[str, int]],
-    monthly: Sequence[tuple[str, int, float]],
-    ranking: Sequence[tuple[str, float]],
-) -> Path:
-    """Ideas by category, monthly ideas with verified benefit (万元), and the branch ranking."""
-
-    def paint(figure: Figure) -> None:
-        figure.suptitle(title, fontsize=16)
-        grid = figure.add_gridspec(2, 2)
-        pie = figure.add_subplot(grid[0, 0])
-        present = [(name, n) for name, n in by_category if n]
-        if present:
-            pie.pie(
-                [n for _, n in present], labels=[name for name, _ in present], autopct="%1.0f%%"
-            )
-        else:
-            pie.text(0.5, 0.5, "暂无金点子", ha="center", va="center")
-            pie.set_axis_off()
-        pie.set_title("金点子类别")
-        months = figure.add_subplot(grid[0, 1])
-        names = [m for m, _, _ in monthly]
-        months.bar(names, [n for _, n, _ in monthly], color="#4c72b0")
-        months.set_title("每月金点子与核实效益")
-        months.set_ylabel("金点子(条)")
-        months.tick_params(axis="x", labelrotation=45)
-        benefit = months.twinx()
-        benefit.plot(names, [b for _, _, b in monthly], color="#dd8452", marker="o")
-        benefit.set_ylabel("核实效益(万元)")
-        bars = figure.add_subplot(grid[1, :])
-        shown = list(ranking)[:15]
-        bars.barh([n for n, _ in shown][::-1], [v for _, v in shown][::-1], color="#55a868")
-        bars.set_title("支部排名(金点子条数)" if shown else "支部排名:暂无")
-
-    return draw(path, paint)
-
-
 Kpi = tuple[str, str, float, float, Sequence[tuple[str, float]]]
 """(name, unit, baseline, target, [(when, value), …] oldest first)."""
 
@@ -124,13 +96,328 @@ def kpi_chart(path: Path, title: str, kpis: Sequence[Kpi]) -> Path:
     return draw(path, paint)
 
 
-def ranking_chart(path: Path, title: str, ranking: Sequence[tuple[str, float]]) -> Path:
-    """The month's branch totals, best first."""
+def sketch(paint: Callable[[Figure], None]) -> Figure:
+    """The figure `draw` would save, not saved: what the tests look at."""
+    with matplotlib.rc_context({"font.family": [cjk_font()], "axes.unicode_minus": False}):
+        figure = Figure(figsize=(10, 7), dpi=100, layout="constrained")
+        FigureCanvasAgg(figure)
+        paint(figure)
+    return figure
+
+
+# -- the look every /stats chart shares ------------------------------------------------------
+# A chat shows a 1000-pixel-wide image at about 360 points on a phone: text below ~14 pt
+# turns to dust, so every size is set here, large.
+
+TITLE = 22
+LABEL = 17
+TICK = 16
+VALUE = 14
+LEGEND = 14
+MAX_BARS = 15
+"""More bars than this do not read on a phone: the rest are summed or left out (and said)."""
+
+PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3")
+"""Category colours by the category's place in the configured order; then these again."""
+NEUTRAL = "#8c8c8c"
+TARGET = "#c44e52"
+OURS = "#4c72b0"
+MEDIAN = "#b0b0b0"
+
+
+def category_colours(category_ids: Sequence[str]) -> dict[str, str]:
+    """Category id → colour, from the configured order: the same category has the same
+    colour in every chart."""
+    return {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(category_ids)}
+
+
+def from_zero(axes: Axes, values: Sequence[float], *, axis: str = "y", room: float = 1.15) -> None:
+    """A value axis from zero up to a little over the largest value, never negative; 0 to 1
+    when every value is zero (matplotlib would centre a flat line on zero, −0.04 to 0.04)."""
+    top = max([0.0, *values]) * room or 1.0
+    if axis == "y":
+        axes.set_ylim(0, top)
+    else:
+        axes.set_xlim(0, top)
+
+
+def _phone(axes: Axes, title: str = "") -> None:
+    axes.tick_params(labelsize=TICK)
+    if title:
+        axes.set_title(title, fontsize=LABEL)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+
+
+def _short(text: str, width: int = 10) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _wan(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}".removesuffix(".0")
+
+
+# -- 1. the year against its target ---------------------------------------------------------
+
+
+def year_paint(data: YearTarget) -> Callable[[Figure], None]:
+    def paint(figure: Figure) -> None:
+        axes = figure.add_subplot()
+        months = list(range(1, len(data.cumulative) + 1))
+        axes.bar(months, data.cumulative, color=OURS, label="累计核实效益")
+        if data.cumulative:
+            last = data.cumulative[-1]
+            axes.annotate(
+                _wan(last), (months[-1], last / 2), ha="center", va="center", fontsize=VALUE,
+                color="white", rotation=90,
+            )  # fmt: skip
+            axes.plot(
+                [months[-1], 12], [last, data.projected], color=OURS, linestyle="--",
+                linewidth=2.5, label=f"按目前进度,年底约 {_wan(data.projected)} 万元",
+            )  # fmt: skip
+            near = abs(data.projected - data.target) < 0.08 * max(data.target, data.projected)
+            below = near and data.projected <= data.target
+            axes.annotate(
+                _wan(data.projected), (12, data.projected), textcoords="offset points",
+                xytext=(0, -12 if below else 8), ha="center", va="top" if below else "bottom",
+                fontsize=VALUE, color=OURS,
+            )  # fmt: skip
+        axes.axhline(
+            data.target, color=TARGET, linewidth=2.5, label=f"年度目标 {_wan(data.target)} 万元"
+        )
+        if not any(data.cumulative):
+            axes.text(0.5, 0.45, "本年还没有核实的效益", ha="center", fontsize=LABEL,
+                      transform=axes.transAxes)  # fmt: skip
+        axes.set_xlim(0.4, 12.6)
+        axes.set_xticks(range(1, 13), [f"{m}月" for m in range(1, 13)])
+        from_zero(axes, [data.target, data.projected, *data.cumulative], room=1.2)
+        axes.set_ylabel("万元", fontsize=LABEL)
+        axes.legend(loc="upper left", fontsize=LEGEND, frameon=False)
+        _phone(axes)
+        axes.set_title(f"{data.year} 年核实效益:完成 {data.done:.0%}", fontsize=TITLE)
+
+    return paint
+
+
+def figure_for_year(data: YearTarget) -> Figure:
+    return sketch(year_paint(data))
+
+
+def year_chart(path: Path, data: YearTarget) -> Path:
+    """The year's cumulative verified benefit against the target, with the pace projected."""
+    return draw(path, year_paint(data))
+
+
+# -- 2. ideas per month by category ---------------------------------------------------------
+
+
+def months_paint(data: MonthlyCategories) -> Callable[[Figure], None]:
+    colours = category_colours([c for c, _ in data.categories])
 
     def paint(figure: Figure) -> None:
         axes = figure.add_subplot()
-        axes.barh([n for n, _ in ranking][::-1], [v for _, v in ranking][::-1], color="#4c72b0")
-        axes.set_xlim(0, 100)
-        axes.set_title(title, fontsize=14)
+        places = list(range(len(data.months)))
+        bottom = [0] * len(places)
+        for category, label in data.categories:
+            counts = list(data.counts.get(category, [0] * len(places)))
+            if not any(counts):
+                continue  # an empty category would only crowd the legend
+            axes.bar(places, counts, bottom=bottom, color=colours[category], label=label)
+            bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
+        for x, total in zip(places, bottom, strict=True):
+            if total:
+                axes.annotate(
+                    str(total), (x, total), textcoords="offset points", xytext=(0, 4),
+                    ha="center", fontsize=VALUE,
+                )  # fmt: skip
+        axes.set_xticks(places, list(data.months))
+        axes.set_xlim(-0.6, max(len(places), 6) - 0.4)  # January's one bar stays a bar's width
+        from_zero(axes, bottom, room=1.2)
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_ylabel("金点子(条)", fontsize=LABEL)
+        if any(bottom):
+            axes.legend(loc="upper left", fontsize=LEGEND, ncols=4, frameon=False)
+        else:
+            axes.text(0.5, 0.5, "本年还没有金点子", ha="center", fontsize=LABEL,
+                      transform=axes.transAxes)  # fmt: skip
+        _phone(axes)
+        axes.set_title(data.title, fontsize=TITLE)
 
-    return draw(path, paint)
+    return paint
+
+
+def figure_for_months(data: MonthlyCategories) -> Figure:
+    return sketch(months_paint(data))
+
+
+def months_chart(path: Path, data: MonthlyCategories) -> Path:
+    """Ideas per month, stacked by category in the category colours."""
+    return draw(path, months_paint(data))
+
+
+# -- 3. adoption rate and days to the first review, by branch ---------------------------------
+
+
+def speed_paint(rows: Sequence[BranchSpeed], title: str) -> Callable[[Figure], None]:
+    shown = sorted(rows, key=lambda r: -r.review_days)[:MAX_BARS][::-1]  # slowest at the top
+
+    def paint(figure: Figure) -> None:
+        days, rate = figure.subplots(1, 2, sharey=True, width_ratios=(3, 2))
+        names = [_short(r.name, 7) for r in shown]
+        bars = days.barh(names, [r.review_days for r in shown], color="#dd8452")
+        days.bar_label(bars, labels=[f"{r.review_days:g}" for r in shown], padding=3,
+                       fontsize=VALUE)  # fmt: skip
+        from_zero(days, [r.review_days for r in shown], axis="x", room=1.25)
+        _phone(days, "首次审核用时(天,中位数)")
+        bars = rate.barh(names, [r.adoption * 100 for r in shown], color="#55a868")
+        rate.bar_label(bars, labels=[f"{r.adoption:.0%}" for r in shown], padding=3,
+                       fontsize=VALUE)  # fmt: skip
+        rate.set_xlim(0, 125)
+        rate.set_xticks([0, 50, 100], ["0", "50%", "100%"])
+        _phone(rate, "采纳率")
+        more = f"(用时最长的 {len(shown)} 个,共 {len(rows)} 个)" if len(rows) > len(shown) else ""
+        figure.suptitle(title + more, fontsize=TITLE)
+
+    return paint
+
+
+def figure_for_speed(rows: Sequence[BranchSpeed], title: str) -> Figure | None:
+    return sketch(speed_paint(rows, title)) if len(rows) > 1 else None
+
+
+def speed_chart(path: Path, rows: Sequence[BranchSpeed], title: str) -> Path | None:
+    """Per branch, the slowest first: days to the first review and the adoption rate; None
+    for one branch or none (one bar compares nothing)."""
+    return draw(path, speed_paint(rows, title)) if len(rows) > 1 else None
+
+
+# -- 4. the key projects' progress ----------------------------------------------------------
+
+
+def projects_paint(rows: Sequence[ProjectBar], title: str) -> Callable[[Figure], None]:
+    ordered = sorted(rows, key=lambda p: (p.percent or 0, p.number))[:MAX_BARS]  # slowest
+    shown = ordered[::-1]
+    leads = list(dict.fromkeys(p.lead for p in sorted(rows, key=lambda p: p.number)))
+    colours = {lead: PALETTE[i % len(PALETTE)] for i, lead in enumerate(leads)}
+
+    def paint(figure: Figure) -> None:
+        axes = figure.add_subplot()
+        values = [float(p.percent or 0) for p in shown]
+        bars = axes.barh(
+            [f"{p.number} {_short(p.title, 8)}" for p in shown],
+            values,
+            color=[colours[p.lead] for p in shown],
+        )
+        axes.bar_label(
+            bars,
+            labels=[f"{p.percent}%" if p.percent is not None else "未报" for p in shown],
+            padding=3,
+            fontsize=VALUE,
+        )
+        axes.set_xlim(0, 115)
+        axes.set_xticks([0, 25, 50, 75, 100], ["0", "25%", "50%", "75%", "100%"])
+        from matplotlib.patches import Patch
+
+        present = list(dict.fromkeys(p.lead for p in shown))
+        axes.legend(
+            handles=[Patch(color=colours[lead], label=lead) for lead in present],
+            title="牵头领导", fontsize=LEGEND, title_fontsize=LEGEND, loc="lower right",
+        )  # fmt: skip
+        _phone(axes)
+        more = f"(进展最慢的 {len(shown)} 个,共 {len(rows)} 个)" if len(rows) > len(shown) else ""
+        axes.set_title(title + more, fontsize=TITLE)
+
+    return paint
+
+
+def figure_for_projects(rows: Sequence[ProjectBar], title: str) -> Figure | None:
+    return sketch(projects_paint(rows, title)) if len(rows) > 1 else None
+
+
+def projects_chart(path: Path, rows: Sequence[ProjectBar], title: str) -> Path | None:
+    """Each key project's latest progress, least advanced first, coloured by lead; None for
+    fewer than two projects."""
+    return draw(path, projects_paint(rows, title)) if len(rows) > 1 else None
+
+
+# -- 5. the branches' monthly scores --------------------------------------------------------
+
+
+def scores_shown(rows: Sequence[ScoreBar]) -> tuple[list[ScoreBar], str]:
+    """At most MAX_BARS of the ranked rows: all, or the best ten and the worst five; and what
+    the title says about it."""
+    if len(rows) <= MAX_BARS:
+        return list(rows), ""
+    best, worst = MAX_BARS * 2 // 3, MAX_BARS - MAX_BARS * 2 // 3
+    return [*rows[:best], *rows[-worst:]], f"(前 {best} 名与后 {worst} 名,共 {len(rows)} 个)"
+
+
+def scores_paint(rows: Sequence[ScoreBar], title: str, weight: float) -> Callable[[Figure], None]:
+    shown, note = scores_shown(rows)
+    shown = shown[::-1]  # best at the top
+
+    def paint(figure: Figure) -> None:
+        axes = figure.add_subplot()
+        names = [_short(r.name, 7) for r in shown]
+        base = [r.base_part for r in shown]
+        axes.barh(names, base, color=OURS, label=f"基础分 × {1 - weight:.0%}")
+        bars = axes.barh(
+            names, [r.project_part for r in shown], left=base, color="#dd8452",
+            label=f"重点项目 × {weight:.0%}",
+        )  # fmt: skip
+        axes.bar_label(bars, labels=[f"{r.total:g}" for r in shown], padding=3, fontsize=VALUE)
+        axes.set_xlim(0, 112)
+        axes.set_xlabel("总分", fontsize=LABEL)
+        axes.legend(loc="lower left", fontsize=LEGEND, ncols=2, bbox_to_anchor=(0, 1.0),
+                    frameon=False)  # fmt: skip
+        _phone(axes)
+        axes.set_title(title + note, fontsize=TITLE, pad=40)
+
+    return paint
+
+
+def figure_for_scores(rows: Sequence[ScoreBar], title: str, weight: float) -> Figure | None:
+    return sketch(scores_paint(rows, title, weight)) if len(rows) > 1 else None
+
+
+def scores_chart(path: Path, rows: Sequence[ScoreBar], title: str, weight: float) -> Path | None:
+    """The month's branch totals, best first, each split into its base and key-project parts;
+    None for fewer than two branches."""
+    return draw(path, scores_paint(rows, title, weight)) if len(rows) > 1 else None
+
+
+# -- 6. a branch against the mine's median ----------------------------------------------------
+
+
+def compare_paint(branch: str, measures: Sequence[Measure], title: str) -> Callable[[Figure], None]:
+    def paint(figure: Figure) -> None:
+        panels = figure.subplots(1, len(measures))
+        for axes, m in zip(panels, measures, strict=True):
+            values = [m.ours or 0.0, m.median or 0.0]
+            bars = axes.bar([0, 1], values, color=[OURS, MEDIAN], width=0.7)
+            labels = [
+                "暂无" if v is None else (f"{v:.0%}" if m.unit == "%" else f"{v:g}")
+                for v in (m.ours, m.median)
+            ]
+            axes.bar_label(bars, labels=labels, padding=3, fontsize=VALUE + 2)
+            axes.set_xticks([0, 1], ["本支部", "全矿\n中位数"])
+            if m.unit == "%":
+                axes.set_ylim(0, 1.2)
+                axes.set_yticks([0, 0.5, 1], ["0", "50%", "100%"])
+            else:
+                from_zero(axes, values, room=1.25)
+            _phone(axes, f"{m.label}\n({m.unit})" if m.unit != "%" else f"{m.label}\n")
+            axes.set_yticks([])  # each bar carries its value: the axis would only crowd
+            axes.spines["left"].set_visible(False)
+        figure.suptitle(title or f"{branch}与全矿中位数", fontsize=TITLE)
+
+    return paint
+
+
+def figure_for_compare(branch: str, measures: Sequence[Measure], title: str = "") -> Figure:
+    return sketch(compare_paint(branch, measures, title))
+
+
+def compare_chart(path: Path, branch: str, measures: Sequence[Measure], title: str = "") -> Path:
+    """One branch beside the mine's median, one panel per measure."""
+    return draw(path, compare_paint(branch, measures, title))

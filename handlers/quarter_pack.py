@@ -253,20 +253,20 @@ def pack_chart(path: Path, found: Pack) -> Path | None:
         return None
     from matplotlib.patches import Patch
 
-    from handlers.charts import draw
+    from handlers.charts import OURS, TARGET, draw, from_zero
 
     def paint(figure: Figure) -> None:
         axes = figure.add_subplot()
         shown = scored[::-1]  # best at the top
-        colours = ["#c44e52" if b.flags else "#4c72b0" for b in shown]
+        colours = [TARGET if b.flags else OURS for b in shown]
         values = [b.average or 0.0 for b in shown]
         bars = axes.barh([b.branch.name for b in shown], values, color=colours)
         axes.bar_label(bars, labels=[f"{v:g}" for v in values], padding=3)
-        axes.set_xlim(0, max(100.0, max(values) * 1.1))
+        from_zero(axes, [100.0 / 1.1, *values], axis="x", room=1.1)
         axes.set_xlabel("季度月度考核平均分")
         axes.set_title(f"{pack_title(found.quarter)}:支部季度平均分", fontsize=14)
         if any(b.flags for b in shown):
-            axes.legend(handles=[Patch(color="#c44e52", label="作出检查")], loc="lower right")
+            axes.legend(handles=[Patch(color=TARGET, label="作出检查")], loc="lower right")
 
     return draw(path, paint)
 

@@ -12,6 +12,7 @@ from handlers.messages import Button, Rows
 from handlers.money import format_yuan
 from handlers.rules import quarterly
 from handlers.rules import scores as score_rules
+from handlers.rules.charts_data import score_bars
 from handlers.rules.ideas import DIGEST_SHOWN, BranchWeek, Overdue, status_label
 from handlers.rules.periods import Month, Quarter
 from handlers.rules.projects import Nudge
@@ -93,18 +94,20 @@ def score_line(score: BranchScore) -> str:
     )
 
 
-async def ranking_image(services: Services, month: str, scores: list[BranchScore]) -> str:
-    """The month's ranking as a PNG, drawn off the event loop; its path."""
-    from handlers.charts import ranking_chart  # matplotlib only once a chart is drawn (~0.7 s)
+async def ranking_image(services: Services, month: str, scores: list[BranchScore]) -> str | None:
+    """The month's branch scores as a PNG (base and key-project parts stacked), drawn off the
+    event loop; its path, or None for fewer than two scored branches (one bar compares
+    nothing: the text says it)."""
+    from handlers.charts import scores_chart  # matplotlib only once a chart is drawn (~0.7 s)
 
-    path = services.settings.chart_dir / f"ranking-{month}.png"
-    await asyncio.to_thread(
-        ranking_chart,
-        path,
+    path = await asyncio.to_thread(
+        scores_chart,
+        services.settings.chart_dir / f"ranking-{month}.png",
+        score_bars(services, scores),
         f"{month} 支部月度考核",
-        [(s.name, s.total or 0.0) for s in scores if s.total is not None],
+        services.settings.project_weight,
     )
-    return str(path)
+    return str(path) if path is not None else None
 
 
 # -- scheduled notices -------------------------------------------------------------------
@@ -336,7 +339,7 @@ def monthly_ranking(month: str, scores: Sequence[BranchScore]) -> str:
 
 async def leaders_ranking(
     services: Services, month: Month, found: list[BranchScore]
-) -> tuple[str, str]:
+) -> tuple[str, str | None]:
     """The leaders' copy of a closed month: the ranking, how fast the ideas of that month's
     year were reviewed and adopted so far, and the ranking chart; (text, image path)."""
     image = await ranking_image(services, str(month), found)

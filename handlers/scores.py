@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import datetime
+from pathlib import Path
 
 from handlers import access, forms, parsing, render
 from handlers.messages import Button, Member, Reply
@@ -12,7 +13,7 @@ from handlers.money import format_yuan
 from handlers.notify import notify
 from handlers.router import Command, Feature, Subcommand
 from handlers.rules import achievements as achieved
-from handlers.rules import audience, names, quarterly, scores, supervision
+from handlers.rules import audience, charts_data, names, quarterly, scores, supervision
 from handlers.rules.periods import Month, Quarter
 from handlers.rules.scores import PART_LABELS, PARTS
 from handlers.services import Services
@@ -557,19 +558,116 @@ async def stats(msg: Member, services: Services) -> list[Reply]:
         lines.append("支部前五:" + ("、".join(f"{k} {v} 条" for k, v in by_branch[:5]) or "无"))
     speed = await scores.speed(services, branch_filter, scores.year_start(services))
     lines += render.speed_lines(speed, names, per_branch=branch_filter is None)
-    path = services.settings.chart_dir / f"stats-{person.id}-{services.now():%Y%m%d%H%M%S}.png"
-    from handlers.charts import stats_chart  # matplotlib only once a chart is drawn (~0.7 s)
+    shown = charts_for(person)
+    first, second = shown[0], shown[1]  # only the two the reader needs most are drawn now
+    one = await _chart(services, person, first, found)
+    two = await _chart(services, person, second, found)
+    rest = [Button(f"查看:{CHART_NAMES[name]}", f"{STATS_PREFIX}:{name}") for name in shown[2:]]
+    return [
+        Reply("\n".join([*lines, one.text]), image_path=one.image_path),
+        Reply(two.text, image_path=two.image_path, buttons=tuple((b,) for b in rest)),
+    ]
 
-    counted = dict(by_category)
-    await asyncio.to_thread(  # rendering takes a while: keep the event loop free
-        stats_chart,
-        path,
-        f"{scope} {found.year} 年金点子",
-        [(c.label, counted.get(c.label, 0)) for c in services.classifier.categories],
-        [(f"{n}月", count, fen / 1_000_000) for n, count, fen in found.monthly],
-        [(k, float(v)) for k, v in by_branch],
-    )
-    return [Reply("\n".join(lines), image_path=str(path))]
+
+STATS_PREFIX = "st"
+"""Callback data of a chart button under /stats: st:<chart>."""
+
+CHART_NAMES = {
+    "year": "年度目标进度",
+    "scores": "支部月度考核",
+    "compare": "本支部与全矿中位数",
+    "months": "每月金点子",
+    "speed": "采纳与审核用时",
+    "projects": "重点项目进展",
+}
+LEADER_CHARTS = ("year", "scores", "months", "speed", "projects")
+"""A leader's charts, the two drawn with /stats first: is the year on track, how do the
+branches stand."""
+SECRETARY_CHARTS = ("compare", "months", "projects")
+"""A secretary's: their branch against the mine's median, their ideas per month; never
+another branch's name."""
+
+
+def charts_for(person: Person) -> tuple[str, ...]:
+    return LEADER_CHARTS if access.is_leader(person) else SECRETARY_CHARTS
+
+
+async def _chart(
+    services: Services, person: Person, name: str, found: scores.Figures | None = None
+) -> Reply:
+    """One chart of /stats for the person, drawn off the event loop; a reply saying why not
+    when there is nothing to compare."""
+    from handlers import charts  # matplotlib only once a chart is drawn (~0.7 s)
+
+    branch = access.own_branch_scope(person)
+    stamp = f"{person.id}-{services.now():%Y%m%d%H%M%S}"
+    path = services.settings.chart_dir / f"stats-{name}-{stamp}.png"
+    drawn: Path | None = None
+    note = f"📊 {CHART_NAMES[name]}"
+    if name == "year":
+        found = found if found is not None else await scores.figures(services, None)
+        year = charts_data.year_target(services, found)
+        drawn = await asyncio.to_thread(charts.year_chart, path, year)
+        note += f":完成 {year.done:.0%},按目前进度年底约 {year.projected:,.0f} 万元"
+    elif name == "months":
+        scope = "全矿" if branch is None else await _short_branch(services, branch)
+        months = await charts_data.monthly_categories(services, branch, scope)
+        drawn = await asyncio.to_thread(charts.months_chart, path, months)
+    elif name == "speed":
+        rows = await charts_data.branch_speeds(services)
+        this_year = services.local(services.now()).year
+        drawn = await asyncio.to_thread(
+            charts.speed_chart, path, rows, f"{this_year} 年采纳率与首次审核用时"
+        )
+        if drawn is None:
+            note += ":有审核记录的支部不到两个,不画图。"
+    elif name == "projects":
+        bars = await charts_data.project_bars(services, branch)
+        drawn = await asyncio.to_thread(charts.projects_chart, path, bars, "重点项目进展")
+        if drawn is None:
+            only = f":{bars[0].number} {bars[0].title} {bars[0].percent or 0}%" if bars else ""
+            note += f"{only}(重点项目不到两个,不画图)"
+    elif name == "scores":
+        month, found_scores = await charts_data.closed_scores(services)
+        ranked = charts_data.score_bars(services, found_scores)
+        if month is None:
+            note += ":还没有结账的月份。"
+        else:
+            drawn = await asyncio.to_thread(
+                charts.scores_chart,
+                path,
+                ranked,
+                f"{month} 支部月度考核",
+                services.settings.project_weight,
+            )
+            note += f"({month})"
+            if drawn is None:
+                note += ":有总分的支部不到两个,不画图。"
+    else:  # compare
+        assert branch is not None, "a leader has no branch of their own to compare"
+        _, found_scores = await charts_data.closed_scores(services)
+        measures = await charts_data.against_median(services, branch, found_scores or None)
+        short = await _short_branch(services, branch)
+        drawn = await asyncio.to_thread(charts.compare_chart, path, short, measures)
+    return Reply(note, image_path=str(drawn) if drawn is not None else None)
+
+
+async def _short_branch(services: Services, branch_id: str) -> str:
+    branch = await services.repos.org.branch(branch_id)
+    return names.short_branch_name(branch) if branch is not None else branch_id
+
+
+async def on_chart(msg: Member, services: Services) -> list[Reply]:
+    """A chart button under /stats: that chart, if it is one of the reader's."""
+    name = (msg.callback or "").partition(":")[2]
+    if not access.holds(msg.person, access.BRANCH_STAFF):
+        return [Reply("图表只给支部书记和党委领导查看。")]
+    if name not in CHART_NAMES:
+        return [Reply("这个按钮已经失效了,请重新发送 /stats。")]
+    if name not in charts_for(msg.person):
+        whose = "党委领导" if name in LEADER_CHARTS else "支部书记(本支部)"
+        return [Reply(f"这个图表只给{whose}查看。")]
+    return [await _chart(services, msg.person, name)]
 
 
 FEATURE = Feature(
@@ -578,5 +676,5 @@ FEATURE = Feature(
         Command("review_quarter", review_quarter, access.BRANCH_STAFF),
         Command("stats", stats, access.BRANCH_STAFF),
     ],
-    callbacks={ENTRY_PREFIX: on_press},
+    callbacks={ENTRY_PREFIX: on_press, STATS_PREFIX: on_chart},
 )

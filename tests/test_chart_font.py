@@ -19,8 +19,26 @@ from matplotlib import font_manager
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from handlers.charts import font_path, kpi_chart, on_drawn, ranking_chart, stats_chart
+from handlers.charts import (
+    compare_chart,
+    font_path,
+    kpi_chart,
+    months_chart,
+    on_drawn,
+    projects_chart,
+    scores_chart,
+    speed_chart,
+    year_chart,
+)
 from handlers.quarter_pack import pack_chart
+from handlers.rules.charts_data import (
+    BranchSpeed,
+    Measure,
+    MonthlyCategories,
+    ProjectBar,
+    ScoreBar,
+    YearTarget,
+)
 from handlers.rules.periods import Quarter
 from handlers.rules.quarter_pack import BranchPack, Pack
 from handlers.rules.quarterly import Flag
@@ -175,20 +193,49 @@ BRANCHES: Sequence[tuple[str, float]] = [
 ]
 
 
-def test_stats_chart_is_drawn_in_the_shipped_font(tmp_path: Path) -> None:
-    figure = _render(
-        stats_chart,
-        tmp_path / "stats.png",
-        "2026 年金点子统计(截至 11 月)",
-        [("技术创新", 19), ("工艺改良", 10), ("修旧利废", 31), ("节能环保", 4), ("其他", 0)],
-        [("2026-09", 12, 1.5), ("2026-10", 30, 4.0), ("2026-11", 21, 2.25)],
-        [(name, round(score / 10)) for name, score in BRANCHES],
+CATEGORIES = [("tech_innovation", "技术创新"), ("repair_reuse", "修旧利废"), ("other", "其他")]
+
+
+def test_year_chart_is_drawn_in_the_shipped_font(tmp_path: Path) -> None:
+    year = YearTarget(2026, [180.0, 420.0, 800.0, 4500.0], 5100.0, 4918.0)
+    assert_drawn_in_shipped_font(_render(year_chart, tmp_path / "year.png", year))
+
+
+def test_months_chart_is_drawn_in_the_shipped_font(tmp_path: Path) -> None:
+    months = MonthlyCategories(
+        "机掘一队党支部",
+        ["9月", "10月", "11月"],
+        CATEGORIES,
+        {"tech_innovation": [3, 5, 2], "repair_reuse": [8, 4, 6], "other": [0, 1, 0]},
     )
+    assert_drawn_in_shipped_font(_render(months_chart, tmp_path / "months.png", months))
+
+
+def test_speed_chart_is_drawn_in_the_shipped_font(tmp_path: Path) -> None:
+    rows = [BranchSpeed(name, score / 20, score / 100) for name, score in BRANCHES]
+    figure = _render(speed_chart, tmp_path / "speed.png", rows, "采纳与审核用时")
     assert_drawn_in_shipped_font(figure)
 
 
-def test_ranking_chart_is_drawn_in_the_shipped_font(tmp_path: Path) -> None:
-    figure = _render(ranking_chart, tmp_path / "ranking.png", "2026-11 月度考核排名", BRANCHES)
+def test_projects_chart_is_drawn_in_the_shipped_font(tmp_path: Path) -> None:
+    rows = [
+        ProjectBar("P01", "锚杆回收复用", "张书记", 60),
+        ProjectBar("P02", "旧皮带修复", "李矿长", 35),
+        ProjectBar("P03", "采煤机截齿修复再利用", "王堃", None),
+    ]
+    figure = _render(projects_chart, tmp_path / "projects.png", rows, "重点项目进展")
+    assert_drawn_in_shipped_font(figure)
+
+
+def test_scores_chart_is_drawn_in_the_shipped_font(tmp_path: Path) -> None:
+    rows = [ScoreBar(name, score * 0.8, 18.0) for name, score in BRANCHES]
+    figure = _render(scores_chart, tmp_path / "scores.png", rows, "2026-11 支部月度考核", 0.2)
+    assert_drawn_in_shipped_font(figure)
+
+
+def test_compare_chart_is_drawn_in_the_shipped_font(tmp_path: Path) -> None:
+    measures = [Measure("每月金点子", "条", 3.2, 2.1), Measure("采纳率", "%", 0.4, 0.3)]
+    figure = _render(compare_chart, tmp_path / "compare.png", "机掘一队党支部", measures)
     assert_drawn_in_shipped_font(figure)
 
 
@@ -222,7 +269,8 @@ def test_pack_chart_is_drawn_in_the_shipped_font(tmp_path: Path) -> None:
 def test_the_walk_catches_a_character_the_font_lacks(tmp_path: Path) -> None:
     with warnings.catch_warnings(record=True) as caught, drawn_figures() as figures:
         warnings.simplefilter("always")
-        ranking_chart(tmp_path / "emoji.png", "📊 月度考核排名", BRANCHES)
+        rows = [ScoreBar(name, score * 0.8, 18.0) for name, score in BRANCHES]
+        scores_chart(tmp_path / "emoji.png", rows, "📊 月度考核排名", 0.2)
     assert any("missing from" in str(w.message) for w in caught)
     with pytest.raises(AssertionError, match="📊"):
         assert_drawn_in_shipped_font(figures[0])

@@ -106,6 +106,7 @@ async def test_a_correction_after_closing_is_a_reopening_and_is_re_announced(
     await chat("u-S001", chat_type="group", chat_id="-900").say("/bind jj1")
     clock.now = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
     await _fill(app, clock, "2026-11", "jj1", 90)
+    await _fill(app, clock, "2026-11", "xmc", 80)  # two branches: a ranking chart to compare
     clock.now = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
     await leader.say("/score close 2026-11")
     assert "已通知 1 个支部群" in (await leader.press("确认关闭"))[-1]  # past the 1st: at once
