@@ -89,7 +89,8 @@ class LabelsOnly:
 
 
 def _local(text: str | None, tz: ZoneInfo) -> datetime | None:
-    return datetime.fromisoformat(text).astimezone(tz) if text else None
+    """A stored UTC time in the configured zone, to the second (the ledger shows minutes)."""
+    return datetime.fromisoformat(text).astimezone(tz).replace(microsecond=0) if text else None
 
 
 def _yes(value: Any) -> str:
@@ -443,7 +444,9 @@ async def _key_point_rows(repos: Repositories, tz: ZoneInfo) -> AsyncIterator[Ro
             "due_month": point.due_month,
             "percent": point.percent,
             "last_text": point.last_text or "",
-            "last_at": point.last_at.astimezone(tz) if point.last_at else None,
+            "last_at": point.last_at.astimezone(tz).replace(microsecond=0)
+            if point.last_at
+            else None,
         }
 
 
@@ -498,7 +501,7 @@ async def _achievement_rows(repos: Repositories, tz: ZoneInfo) -> AsyncIterator[
             "idea": f"#{a.idea_id}" if a.idea_id is not None else "",
             "note": a.note,
             "recorded_by": a.person_name,
-            "created_at": a.created_at.astimezone(tz),
+            "created_at": a.created_at.astimezone(tz).replace(microsecond=0),
         }
 
 

@@ -197,9 +197,12 @@ class FindingRepo:
             rows = await self._db.fetchall(
                 "SELECT f.id, b.name AS branch, d.name AS department, f.text, f.status,"
                 " f.escalated, f.decision, a.name AS assigned, f.decision_due, f.created_at,"
-                " CASE WHEN f.status = 'resolved' THEN (SELECT max(h.created_at)"
-                " FROM finding_history h WHERE h.finding_id = f.id AND h.action = 'resolve')"
-                " END AS resolved_at FROM findings f JOIN branches b ON b.id = f.branch_id"
+                # The last resolve step; a finding resolved without one (imported) shows the
+                # time it last changed.
+                " CASE WHEN f.status = 'resolved' THEN coalesce((SELECT max(h.created_at)"
+                " FROM finding_history h WHERE h.finding_id = f.id AND h.action = 'resolve'),"
+                " f.updated_at) END AS resolved_at"
+                " FROM findings f JOIN branches b ON b.id = f.branch_id"
                 " JOIN departments d ON d.id = f.department_id"
                 " LEFT JOIN departments a ON a.id = f.assigned_department"
                 " WHERE f.id > ? ORDER BY f.id LIMIT ?",
