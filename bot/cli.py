@@ -378,11 +378,20 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
             count = await import_roster(args.file, repos, utc_now())
             print(f"已导入 {count} 人。")
         elif command == "export":
-            from bot.export import build_sheets, export_ledger
+            import asyncio
 
-            labels = {c.id: c.label for c in config.categories}
+            from bot.export import LabelsOnly, build_sheets, export_ledger
+            from handlers.services import Services
+
+            services = Services(  # the summary's figures come from the rules /stats uses
+                repos=repos,
+                classifier=LabelsOnly(config.categories),
+                settings=app_module.build_settings(config),
+                clock=utc_now,
+                outbox_signal=asyncio.Event(),
+            )
             try:
-                sheets = await build_sheets(repos, labels, config.tz, config.scoring, now=utc_now())
+                sheets = await build_sheets(services)
                 count = await export_ledger(args.file, sheets)
             except ValueError as exc:
                 raise CliError(str(exc), 2) from None

@@ -141,9 +141,8 @@ async def test_the_ledger_and_the_quarterly_material_carry_the_achievements(
     # a secretary of a branch in P01 sees them; one of a branch outside it does not
     assert "本季度新增成果 2 项" in (await people["secretary"].say("/review_quarter"))[-1]
     assert "本季度新增成果:无" in (await people["other_secretary"].say("/review_quarter"))[-1]
-    labels = {c.id: c.label for c in app.config.categories}
     path = tmp_path / "ledger.xlsx"
-    await export_ledger(path, await build_sheets(app.repos, labels, app.config.tz))
+    await export_ledger(path, await build_sheets(app.services))
     book = load_workbook(path)
     sheet = book["成果"]
     assert [c.value for c in sheet[1]] == [
@@ -162,4 +161,4 @@ async def test_the_ledger_and_the_quarterly_material_carry_the_achievements(
         ["C2", "操作法", "锚杆回收复用操作法", "P01", None, "分拣、校直", "孙矿长"],
         ["C3", "专利", "可移动式锚杆校直架", "P01", "#1", None, "孙矿长"],
     ]
-    assert found[0][7] == "2026-09-20 10:00"
+    assert found[0][7] == datetime(2026, 9, 20, 10, 0)  # local time, a date-time cell

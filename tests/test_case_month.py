@@ -158,9 +158,8 @@ async def test_a_month_of_the_case_through_the_chat(
     assert "C1 操作法「锚杆回收复用操作法」(P01) · 分拣、校直、入井运输" in card
     assert "金点子:#1、#2" in card and "已奖励:30.90 万元" in card
 
-    labels = {c.id: c.label for c in app.config.categories}
     path = tmp_path / "ledger.xlsx"
-    await export_ledger(path, await build_sheets(app.repos, labels, app.config.tz))
+    await export_ledger(path, await build_sheets(app.services))
     book = load_workbook(path)
 
     def table(name: str) -> list[dict[str, object]]:

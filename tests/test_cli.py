@@ -144,11 +144,12 @@ async def test_export_formats(tmp_path: Path, classifier: ModelClassifier) -> No
     assert rows[2][column].startswith("'=")  # spreadsheet formulas are defused
     assert rows[0][-2:] == ["首次审核用时(天)", "采纳用时(天)"] and rows[1][-2:] == ["", ""]
     items = [json.loads(x) for x in (tmp_path / "ledger.jsonl").read_text("utf-8").splitlines()]
-    assert items[0]["author"] == "张三" and items[0]["created_at"] == "2026-11-24 10:00"
+    assert items[0]["author"] == "张三" and items[0]["created_at"] == "2026-11-24T10:00:00+08:00"
     from openpyxl import load_workbook
 
-    sheet = load_workbook(tmp_path / "ledger.xlsx").active
-    assert sheet is not None and sheet.cell(row=3, column=14).value.startswith("'=")
+    sheet = load_workbook(tmp_path / "ledger.xlsx")["金点子"]
+    text = sheet.cell(row=3, column=column + 1)  # a string cell, never run as a formula
+    assert text.data_type == "s" and text.value == '=HYPERLINK("http://x") 回收托辊'
     bad = await asyncio.to_thread(cli, "export", str(tmp_path / "ledger.pdf"), db=db)
     assert bad.returncode == 2 and "不支持 .pdf" in bad.stderr
 

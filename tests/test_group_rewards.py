@@ -89,11 +89,8 @@ async def test_a_reward_to_a_party_group_is_told_shown_and_in_the_ledger(
     await admin.say("/reward P01 confirm 二组:300")
     assert "已记录 P01 的奖励 300.00 元" in (await admin.press("确认"))[-1]
     # the ledger: the 党小组 sheet equals /group, the reward sheet names the group
-    labels = {c.id: c.label for c in app.config.categories}
     path = tmp_path / "ledger.xlsx"
-    await export_ledger(
-        path, await build_sheets(app.repos, labels, app.config.tz, now=app.services.now())
-    )
+    await export_ledger(path, await build_sheets(app.services))
     book = load_workbook(path)
     sheet = book["党小组"]
     assert [c.value for c in sheet[1]] == [

@@ -138,8 +138,7 @@ async def test_control_characters_never_reach_storage_or_the_ledger(
             channel="test",
             now=clock(),
         )
-    labels = {c.id: c.label for c in app.services.classifier.categories}
-    sheets = await build_sheets(app.repos, labels, app.services.settings.timezone)
+    sheets = await build_sheets(app.services)
     out = tmp_path / "ledger.xlsx"
     assert await export_ledger(out, sheets) == 4
     assert out.stat().st_size > 0

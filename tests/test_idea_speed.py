@@ -157,9 +157,8 @@ async def test_ledger_has_the_days_per_idea(app: App, clock: Clock, tmp_path: Pa
     from openpyxl import load_workbook
 
     await seed(app, clock)
-    labels = {c.id: c.label for c in app.config.categories}
     path = tmp_path / "ledger.xlsx"
-    await export_ledger(path, await build_sheets(app.repos, labels, app.config.tz))
+    await export_ledger(path, await build_sheets(app.services))
     sheet = load_workbook(path)["金点子"]
     header = [c.value for c in sheet[1]]
     review, adopted = header.index("首次审核用时(天)"), header.index("采纳用时(天)")

@@ -259,9 +259,8 @@ async def test_the_ledger_carries_the_figures_of_the_chat(
     await people["secretary"].say("/benefit P01 1740套×23元 11月回收锚杆")
     await people["admin"].say("/verify B1")
     card = (await people["leader"].say("/project P01"))[-1]
-    labels_ = {c.id: c.label for c in app.config.categories}
     path = tmp_path / "ledger.xlsx"
-    await export_ledger(path, await build_sheets(app.repos, labels_, app.config.tz))
+    await export_ledger(path, await build_sheets(app.services))
     book = load_workbook(path)
     assert {"关键点", "KPI"} <= set(book.sheetnames)
     points = [[c.value for c in row] for row in book["关键点"].iter_rows(min_row=2)]

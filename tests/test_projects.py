@@ -214,7 +214,7 @@ async def test_xlsx_ledger_matches_the_database(
 ) -> None:
     from openpyxl import load_workbook
 
-    from bot.export import build_sheets, export_ledger
+    from bot.export import MONEY_FORMAT, build_sheets, export_ledger
 
     leader = people["leader"]
     await people["worker"].say("井下回收复用锚杆,每月能省好几万")
@@ -226,38 +226,41 @@ async def test_xlsx_ledger_matches_the_database(
     await leader.say("/verify B2")
     await leader.say("/reward P01 confirm E001:10000,jj1:5000.5")
     await leader.press("确认")
-    labels = {c.id: c.label for c in app.config.categories}
     path = tmp_path / "ledger.xlsx"
-    count = await export_ledger(path, await build_sheets(app.repos, labels, app.config.tz))
+    count = await export_ledger(path, await build_sheets(app.services))
     assert count == 1
     book = load_workbook(path)
     assert book.sheetnames == [
+        "汇总",
         "金点子",
         "重点项目",
-        "进展",
         "关键点",
+        "进展",
         "效益",
-        "KPI",
         "奖励",
-        "成果",
         "月度考核",
+        "督导问题",
+        "督导走访",
         "党小组",
+        "成果",
+        "KPI",
     ]
     ideas = book["金点子"]
     assert ideas.freeze_panes == "A2"
     assert [c.value for c in ideas[1]][:4] == ["编号", "提交时间", "工号", "姓名"]
-    assert ideas["L2"].value == "P01" and ideas["K2"].value == "已采纳"
+    assert ideas["O2"].value == "P01" and ideas["L2"].value == "已采纳"
     projects = book["重点项目"]
     header = [c.value for c in projects[1]]
     verified = projects.cell(row=2, column=header.index("核实效益(元)") + 1)
     project = await app.repos.projects.get(1)
     assert project is not None
     assert verified.value == project.verified_fen / 100 == 41740.5
-    assert verified.number_format == '#,##0.00 "元"'
+    assert verified.number_format == MONEY_FORMAT
     rewards = book["奖励"]
     amounts = [row[3].value for row in rewards.iter_rows(min_row=2)]
     assert sum(amounts) == project.rewarded_fen / 100 == 15000.5
     assert [row[2].value for row in rewards.iter_rows(min_row=2)] == ["张三", "机掘一队党支部"]
     benefits = book["效益"]
-    assert [row[3].value for row in benefits.iter_rows(min_row=2)] == ["已核实", "已核实"]
+    assert [row[3].value for row in benefits.iter_rows(min_row=2)] == ["verified", "verified"]
+    assert [row[4].value for row in benefits.iter_rows(min_row=2)] == ["已核实", "已核实"]
     assert book["进展"]["C2"].value == 30

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import App
-from bot.export import build_sheets, export_ledger
+from bot.export import MONEY_FORMAT, build_sheets, export_ledger, ideas_sheet
 from handlers import render
 from handlers.rules.ideas import ADOPTED, DIGEST_SHOWN, weekly_digests
 from handlers.rules.periods import Quarter
@@ -22,7 +22,8 @@ from storage import Person
 from tests.support import Chat, Clock, register_people
 
 SHEETS = [
-    "金点子", "重点项目", "进展", "关键点", "效益", "KPI", "奖励", "成果", "月度考核", "党小组",
+    "汇总", "金点子", "重点项目", "关键点", "进展", "效益", "奖励", "月度考核", "督导问题",
+    "督导走访", "党小组", "成果", "KPI",
 ]  # fmt: skip
 
 
@@ -218,8 +219,7 @@ async def test_write_only_xlsx_opens_with_the_same_sheets_and_headers(
 
     await seed(app)
     await app.repos.projects.link(1, 1)
-    labels = {c.id: c.label for c in app.config.categories}
-    sheets = await build_sheets(app.repos, labels, app.config.tz)
+    sheets = await build_sheets(app.services)
     headers = {s.title: [title for _, title in s.columns] for s in sheets}
     path = tmp_path / "ledger.xlsx"
     assert await export_ledger(path, sheets) == 3 * len(STAMPS)
@@ -231,11 +231,11 @@ async def test_write_only_xlsx_opens_with_the_same_sheets_and_headers(
         assert page["A1"].font.bold and page.freeze_panes == "A2"
     ideas = book["金点子"]
     assert ideas.max_row == 3 * len(STAMPS) + 1
-    assert ideas["A2"].value == 1 and ideas["B2"].value == "2025-12-31 23:59"
-    assert ideas["L2"].value == "P01" and ideas["L3"].value is None
-    assert ideas.column_dimensions["N"].width > ideas.column_dimensions["A"].width
+    assert ideas["A2"].value == 1 and ideas["B2"].value == datetime(2025, 12, 31, 23, 59, 59)
+    assert ideas["O2"].value == "P01" and ideas["O3"].value is None
+    assert ideas.column_dimensions["R"].width > ideas.column_dimensions["A"].width
     amount = book["效益"]["C2"]
-    assert amount.value == 1.0 and amount.number_format == '#,##0.00 "元"'
+    assert amount.value == 1.0 and amount.number_format == MONEY_FORMAT
 
 
 @pytest.mark.parametrize(
@@ -250,21 +250,20 @@ async def test_a_long_sheet_goes_on_in_the_next_before_the_row_limit(
     assert author is not None
     for n in range(ideas):
         await add_idea(app, author, f"第 {n} 条", clock(), "other")
-    labels = {c.id: c.label for c in app.config.categories}
     warnings: list[str] = []
     path = tmp_path / "ledger.xlsx"
-    sheets = await build_sheets(app.repos, labels, app.config.tz)
+    sheets = [ideas_sheet(await build_sheets(app.services))]
     assert await export_ledger(path, sheets, row_limit=limit, warn=warnings.append) == ideas
     book = load_workbook(path)
     names = ["金点子", *(f"金点子({n})" for n in range(2, len(pages) + 1))]
-    assert book.sheetnames == names + SHEETS[1:]
+    assert book.sheetnames == names
     assert [book[n].max_row - 1 for n in names] == pages
     assert all(book[n]["A1"].value == "编号" for n in names)
     ids = [r[0] for n in names for r in book[n].iter_rows(min_row=2, values_only=True)]
     assert ids == list(range(1, ideas + 1))
     assert len(warnings) == (len(pages) > 1) and all("金点子(2)" in w for w in warnings)
     csv_path = tmp_path / "ledger.csv"
-    sheets = await build_sheets(app.repos, labels, app.config.tz)
+    sheets = await build_sheets(app.services)
     assert await export_ledger(csv_path, sheets, row_limit=limit) == ideas  # no sheets in CSV
     with csv_path.open(encoding="utf-8-sig") as f:
         assert len(list(csv.reader(f))) == ideas + 1

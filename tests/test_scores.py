@@ -227,9 +227,8 @@ async def test_assessment_sheet_in_the_ledger(app: App, tmp_path: Path, clock: C
         for part, value in (("base", base), ("self", 80), ("dept", 70), ("leader", 100)):
             await app.repos.scores.enter(branch, "2026-11", part, value, "", None, clock())
     await app.repos.scores.enter("kj1", "2026-11", "base", 99, "", None, clock())
-    labels = {c.id: c.label for c in app.config.categories}
     path = tmp_path / "ledger.xlsx"
-    await export_ledger(path, await build_sheets(app.repos, labels, app.config.tz))
+    await export_ledger(path, await build_sheets(app.services))
     sheet = load_workbook(path)["月度考核"]
     rows = {r[1]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert rows["机掘一队党支部"][7] == rows["机掘二队党支部"][7] == 88.4

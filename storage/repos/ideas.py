@@ -565,7 +565,11 @@ class IdeaRepo:
             rows = await self._db.fetchall(
                 "SELECT i.id, i.created_at, p.employee_no, p.name AS author, b.id AS branch_id,"
                 " b.name AS branch, i.category, i.confidence, i.confirmed, i.status,"
-                " pi.project_id, i.channel, i.text,"
+                " pi.project_id, i.channel, i.text, i.merged_into,"
+                # Why it was not adopted: the reason given with the latest step there.
+                " CASE WHEN i.status = 'not_adopted' THEN (SELECT h.reason FROM idea_history h"
+                " WHERE h.idea_id = i.id AND h.to_status = 'not_adopted'"
+                " ORDER BY h.id DESC LIMIT 1) END AS reason,"
                 # The first change away from submitted and the first to adopted: one stretch
                 # of idea_history_speed each.
                 " (SELECT julianday(min(h.created_at)) - julianday(i.created_at)"

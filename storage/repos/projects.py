@@ -434,7 +434,8 @@ class ProjectRepo:
             " JOIN people p ON p.id = g.person_id ORDER BY g.id",
             "benefits": "SELECT b.id, 'P' || printf('%02d', b.project_id) AS project,"
             " b.amount_fen, b.status, b.text, c.name AS claimed_by, d.name AS decided_by,"
-            " b.created_at, b.decided_at, b.quantity, b.unit, b.unit_price_fen, b.period"
+            " b.created_at, b.decided_at, b.quantity, b.unit, b.unit_price_fen, b.period,"
+            " b.reason"
             " FROM benefits b JOIN people c ON c.id = b.claimed_by"
             " LEFT JOIN people d ON d.id = b.decided_by ORDER BY b.id",
             "rewards": "SELECT r.id, 'P' || printf('%02d', r.project_id) AS project, rr.label,"

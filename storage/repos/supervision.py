@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -189,6 +189,31 @@ class FindingRepo:
         )
         return [_finding(r) for r in rows]
 
+    async def ledger(self, *, chunk: int = 5000) -> AsyncIterator[dict[str, Any]]:
+        """Every finding with its branch, departments and the time it was last resolved,
+        oldest first (the 台账), read in chunks by id."""
+        after = 0
+        while True:
+            rows = await self._db.fetchall(
+                "SELECT f.id, b.name AS branch, d.name AS department, f.text, f.status,"
+                " f.escalated, f.decision, a.name AS assigned, f.decision_due, f.created_at,"
+                # The last resolve step; a finding resolved without one (imported) shows the
+                # time it last changed.
+                " CASE WHEN f.status = 'resolved' THEN coalesce((SELECT max(h.created_at)"
+                " FROM finding_history h WHERE h.finding_id = f.id AND h.action = 'resolve'),"
+                " f.updated_at) END AS resolved_at"
+                " FROM findings f JOIN branches b ON b.id = f.branch_id"
+                " JOIN departments d ON d.id = f.department_id"
+                " LEFT JOIN departments a ON a.id = f.assigned_department"
+                " WHERE f.id > ? ORDER BY f.id LIMIT ?",
+                (after, chunk),
+            )
+            for r in rows:
+                yield dict(r)
+            if len(rows) < chunk:
+                return
+            after = int(rows[-1]["id"])
+
 
 class VisitRepo:
     def __init__(self, db: Database) -> None:
@@ -230,3 +255,21 @@ class VisitRepo:
             tuple(local_months),
         )
         return {(r[0], r[1]): int(r[2]) for r in rows}
+
+    async def ledger(self, *, chunk: int = 5000) -> AsyncIterator[dict[str, Any]]:
+        """Every visit with its branch, department and supervisor, oldest first, in chunks."""
+        after = 0
+        while True:
+            rows = await self._db.fetchall(
+                "SELECT v.id, v.visited_at, b.name AS branch, d.name AS department,"
+                " p.name AS supervisor, v.note FROM visits v"
+                " JOIN branches b ON b.id = v.branch_id"
+                " JOIN departments d ON d.id = v.department_id"
+                " JOIN people p ON p.id = v.person_id WHERE v.id > ? ORDER BY v.id LIMIT ?",
+                (after, chunk),
+            )
+            for r in rows:
+                yield dict(r)
+            if len(rows) < chunk:
+                return
+            after = int(rows[-1]["id"])
