@@ -184,7 +184,8 @@ async def test_the_summary_says_what_stats_says(
     path = tmp_path / "台账.xlsx"
     await export_ledger(path, await build_sheets(app.services))
     summary = {r["指标"].value: r["数值"].value for r in rows_of(load_workbook(path)["汇总"])}
-    stats = (await people["leader"].say("/stats"))[-1]
+    # the figures come with the first chart; the second message is the branch scores
+    stats = (await people["leader"].say("/stats"))[0]
     found = re.search(r"本月 (\d+) 条,本季度 (\d+) 条,本年 (\d+) 条;采纳率 (\d+)%", stats)
     assert found is not None, stats
     month, quarter, year, rate = (int(g) for g in found.groups())
