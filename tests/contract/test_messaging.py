@@ -4,6 +4,7 @@ job-run ledger (`repos.inbox`, `.heartbeats`, `.conversations`, `.outbox`, `.gro
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -360,3 +361,16 @@ async def test_job_run_latest_gives_one_row_per_job_when_runs_share_a_time(
     await repos.job_runs.record("digest", "w2", "done", at(7), at(8), 4)
     latest = await repos.job_runs.latest()
     assert [run.job for run in latest] == ["digest"]
+
+
+async def test_concurrent_claims_never_hand_out_one_message_twice(repos: Repositories) -> None:
+    for n in range(12):
+        await _enqueue(repos, f"chat{n}", f"k{n}")
+    now = at(0, minutes=1)
+    batches = await asyncio.gather(
+        *(repos.outbox.claim(now, ["telegram"], LEASE, limit=5) for _ in range(4))
+    )
+    ids = [m.id for batch in batches for m in batch]
+    assert len(ids) == len(set(ids))  # disjoint claims
+    rest = await repos.outbox.claim(now, ["telegram"], LEASE)
+    assert len(ids) + len(rest) == 12

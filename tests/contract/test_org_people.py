@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from storage import (
@@ -308,3 +310,36 @@ async def test_an_idea_by_an_unknown_person_raises_a_storage_error(
     ghost = Person(999_999, "X999", "无名", "jj1", None)
     with pytest.raises(StorageError):
         await add_idea(repos, ghost, "没有作者的金点子", T0)
+
+
+async def test_a_repository_unit_of_work_inside_a_failed_transaction_is_rolled_back(
+    repos: Repositories, db: Database, staff: Staff
+) -> None:
+    # quarters.save_report and org.sync open their own transaction: nested, they are part
+    # of the caller's and go with it.
+    pid = await repos.projects.create(
+        title="项目", category="other", lead_id=staff.leader.id, branches=["jj1"],
+        expected_fen=0, person_id=staff.leader.id, now=T0,
+    )  # fmt: skip
+    with pytest.raises(_Boom):
+        async with db.transaction():
+            await repos.quarters.save_report(
+                quarter="2026Q1", project_id=pid, branch_id="jj1", progress="进展",
+                problems="", next_steps="", person_id=staff.secretary.id, now=T0,
+            )  # fmt: skip
+            await repos.org.sync([], [Branch("new", "新支部", "publicity")])
+            raise _Boom
+    assert await repos.quarters.reports("2026Q1") == []
+    assert await repos.org.branch("new") is None
+
+
+async def test_concurrent_units_of_work_all_commit(repos: Repositories, db: Database) -> None:
+    async def unit(n: int) -> None:
+        async with db.transaction():
+            await repos.heartbeats.beat(f"part{n:02d}", at(0, minutes=n))
+            await asyncio.sleep(0)  # let the others try to start theirs meanwhile
+            await repos.inbox.store("telegram", str(n), "raw", at(0, minutes=n))
+
+    await asyncio.gather(*(unit(n) for n in range(10)))
+    assert len(await repos.heartbeats.all()) == 10
+    assert len(await repos.inbox.pending("telegram")) == 10
