@@ -65,19 +65,27 @@ def _all(conn: sqlite3.Connection, sql: str, params: Params) -> list[sqlite3.Row
 _DUPLICATE_KEY = frozenset({"SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"})
 
 
-@contextmanager
-def constraint_errors() -> Iterator[None]:
-    """Raise the port's errors for SQLite's constraint failures, so no caller sees sqlite3.
-
-    `Database.execute` itself stays raw; repositories wrap the writes whose failure a
-    caller handles."""
-    try:
-        yield
-    except sqlite3.IntegrityError as exc:
+def port_error(exc: sqlite3.Error) -> StorageError:
+    """The storage port's error for a driver's: a duplicate key, another broken constraint,
+    or any other failure (a full disk, a locked file)."""
+    if isinstance(exc, sqlite3.IntegrityError):
         # sqlite_errorname is set on errors the driver raises (Python 3.11+), not on ours.
         if getattr(exc, "sqlite_errorname", None) in _DUPLICATE_KEY:
-            raise Duplicate(str(exc)) from exc
-        raise ConstraintViolation(str(exc)) from exc
+            return Duplicate(str(exc))
+        return ConstraintViolation(str(exc))
+    return StorageError(str(exc))
+
+
+@contextmanager
+def constraint_errors() -> Iterator[None]:
+    """Raise the port's errors for SQLite's failures, so no caller sees sqlite3.
+
+    Every statement through `Database` and its `Reader` is translated already; this is for
+    code that calls the driver itself."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise port_error(exc) from exc
 
 
 class MigrationError(RuntimeError):
@@ -132,7 +140,10 @@ class Reader:
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         conn = self._conn
-        result: T = await conn._execute(fn, conn._conn, *args)  # type: ignore[no-untyped-call]
+        try:
+            result: T = await conn._execute(fn, conn._conn, *args)  # type: ignore[no-untyped-call]
+        except sqlite3.Error as exc:
+            raise port_error(exc) from exc
         return result
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
@@ -264,7 +275,10 @@ class Database:
         a third for close; per statement that tripled the time of a whole update.
         """
         conn = self._conn
-        result: T = await conn._execute(fn, conn._conn, *args)  # type: ignore[no-untyped-call]
+        try:
+            result: T = await conn._execute(fn, conn._conn, *args)  # type: ignore[no-untyped-call]
+        except sqlite3.Error as exc:  # the port's errors only: callers never see the driver
+            raise port_error(exc) from exc
         return result
 
     async def execute(self, sql: str, params: Params = ()) -> int:
@@ -279,7 +293,8 @@ class Database:
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         async with self._statement():
-            await self._conn.executemany(sql, rows)
+            with constraint_errors():
+                await self._conn.executemany(sql, rows)
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         async with self._statement():

@@ -58,11 +58,6 @@ async def test_org_sync_again_updates_names_and_keeps_unconfigured_rows(
     assert names["publicity"] == "党委宣传部" and "party_office" in names
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="OrgRepo.sync does not translate driver errors: a branch of an unknown department"
-    " raises sqlite3.IntegrityError, not the port's ConstraintViolation",
-)
 async def test_org_sync_with_unknown_department_raises_constraint_violation(
     repos: Repositories,
 ) -> None:
@@ -299,11 +294,6 @@ async def test_committed_work_is_visible_after_the_transaction(
     assert got is not None and got.text == "提交后可见" and got.created_at == moment
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="IdeaRepo.add does not translate driver errors: an unknown author raises"
-    " sqlite3.IntegrityError, which is no StorageError (callers would need the driver)",
-)
 async def test_an_idea_by_an_unknown_person_raises_a_storage_error(
     repos: Repositories, staff: Staff
 ) -> None:
