@@ -202,7 +202,7 @@ async def test_two_processes_opening_together_migrate_once(
         async with PgDatabase.open(url, max_size=1) as pg:
             return await pg.schema_version()
 
-    assert await asyncio.gather(start(), start(), start()) == [23, 23, 23]
+    assert list(await asyncio.gather(start(), start(), start())) == [23, 23, 23]
     async with PgDatabase.open(url, max_size=1) as pg:
         rows = await pg.fetchall("SELECT version FROM schema_version ORDER BY version")
     assert [row[0] for row in rows] == list(range(1, 24))
