@@ -162,3 +162,14 @@ async def test_both_dialects_end_with_the_same_schema(
         assert found[table] == expected[table], table
     assert len(expected) > 30  # the comparison saw the whole schema, not an empty one
     assert [row[0] for row in tsv] == ["id", "terms", "tsv"]
+
+
+def test_each_dialect_has_the_same_numbered_migrations() -> None:
+    """The SQLite loader reads only the top-level files; PostgreSQL's have the same names."""
+    from storage.db import _migrations as sqlite_migrations
+    from storage.pg import migrations as postgres_migrations
+
+    lite = [(version, name) for version, name, _ in sqlite_migrations()]
+    pg = [(version, name) for version, name, _ in postgres_migrations()]
+    assert lite == pg
+    assert [version for version, _ in lite] == list(range(1, len(lite) + 1))
