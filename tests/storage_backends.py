@@ -43,7 +43,7 @@ def pg_bin_dir() -> Path | None:
     """The folder of `initdb` and `pg_ctl`: on PATH, else Debian's newest version."""
     found = shutil.which("initdb")
     if found and shutil.which("pg_ctl"):
-        return Path(found).parent
+        return Path(found).resolve().parent  # a symlink on PATH: its siblings live there
     candidates = sorted(
         glob.glob("/usr/lib/postgresql/*/bin/initdb"),
         key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
