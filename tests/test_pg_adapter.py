@@ -133,6 +133,20 @@ async def test_a_unique_violation_is_a_duplicate(db: SqlDatabase) -> None:
         await add_person(db, "E001")
 
 
+async def test_a_duplicate_caught_in_a_savepoint_leaves_the_transaction_usable(
+    db: SqlDatabase,
+) -> None:
+    """PostgreSQL aborts a transaction at its first failed statement; a nested transaction
+    (a savepoint) around a write whose failure is expected keeps it going on both engines."""
+    await add_person(db, "E001")
+    async with db.transaction():
+        with pytest.raises(Duplicate):
+            async with db.transaction():
+                await add_person(db, "E001")
+        await add_person(db, "E002")
+    assert await people(db) == ["E001", "E002"]
+
+
 async def test_a_foreign_key_violation_is_a_constraint_violation(db: SqlDatabase) -> None:
     with pytest.raises(ConstraintViolation) as caught:
         await add_person(db, "E001", branch="nowhere")
