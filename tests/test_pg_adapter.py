@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.db import Database, constraint_errors
+from storage.db import Database, SchemaTooNew, constraint_errors
 from storage.errors import ConstraintViolation, Duplicate, StorageError
 from storage.pg import PgDatabase, check_url, migrations, to_pyformat
 from storage.port import SqlDatabase
@@ -229,3 +229,40 @@ def test_placeholders_are_translated_outside_quotes_only() -> None:
     assert to_pyformat("SELECT 'it''s ?', ? -- ?\n, ? /* ? */") == (
         "SELECT 'it''s ?', %s -- ?\n, %s /* ? */"
     )
+
+
+async def test_a_newer_schema_refuses_to_open(postgres_server: PostgresServer) -> None:
+    url = postgres_server.fresh_database()
+    async with PgDatabase.open(url, max_size=1) as pg:
+        await pg.execute(
+            "INSERT INTO schema_version (version, name) VALUES (99, '0099_future.sql')"
+        )
+    with pytest.raises(SchemaTooNew):
+        async with PgDatabase.open(url, max_size=1):
+            pass
+
+
+async def test_jieba_tokens_are_searchable_as_a_tsvector(
+    open_database: OpenDatabase, tmp_path: Path
+) -> None:
+    """The FTS5 stand-in: space-separated tokens, 'simple' configuration, GIN-indexed."""
+    async with open_database("postgresql", tmp_path) as pg:
+        await pg.execute("INSERT INTO departments (id, name) VALUES ('d1', '宣传部')")
+        await pg.execute("INSERT INTO branches (id, name, department_id) VALUES ('b1', 'x', 'd1')")
+        person = await add_person(pg, "E001")
+        for text in ("锚杆 回收 复用", "皮带 托辊 更换"):
+            idea = await pg.insert(
+                "INSERT INTO ideas (author_id, branch_id, text, category, confidence, channel,"
+                " created_at, updated_at) VALUES (?, 'b1', ?, 'other', 0.5, 'console', ?, ?)",
+                (person, text, NOW, NOW),
+            )
+            await pg.execute("INSERT INTO idea_terms (id, terms) VALUES (?, ?)", (idea, text))
+        rows = await pg.fetchall(
+            "SELECT id FROM idea_terms WHERE tsv @@ to_tsquery('simple', ?) ORDER BY id",
+            ["锚杆 | 托辊"],
+        )
+        assert [row["id"] for row in rows] == [1, 2]
+        rows = await pg.fetchall(
+            "SELECT id FROM idea_terms WHERE tsv @@ to_tsquery('simple', ?)", ["回收 & 复用"]
+        )
+        assert [row["id"] for row in rows] == [1]
