@@ -26,6 +26,7 @@ from handlers.router import Router
 from handlers.services import Services, Settings
 from nlp import Classifier
 from storage import Branch, Database, Department, Repositories
+from storage.port import SqlDatabase
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +83,23 @@ def build_settings(config: Config) -> Settings:
 
 
 @asynccontextmanager
-async def open_storage(config: Config) -> AsyncIterator[Repositories]:
-    """Open the database and mirror the configured organisation into it."""
+async def open_database(config: Config) -> AsyncIterator[SqlDatabase]:
+    """PostgreSQL when `storage.url` is set, else the SQLite file at `storage.path`."""
+    if config.storage.url is not None:
+        from storage.pg import PgDatabase  # psycopg only for those who use it
+
+        async with PgDatabase.open(config.storage.url.get()) as pg:
+            yield pg
+        return
     busy_ms = int(config.storage.busy_timeout_s * 1000)
     async with Database.open(config.storage.path, busy_timeout_ms=busy_ms) as db:
+        yield db
+
+
+@asynccontextmanager
+async def open_storage(config: Config) -> AsyncIterator[Repositories]:
+    """Open the database and mirror the configured organisation into it."""
+    async with open_database(config) as db:
         repos = Repositories(db)
         await repos.org.sync(
             [Department(d.id, d.name) for d in config.org.departments],

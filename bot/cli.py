@@ -455,7 +455,10 @@ def _failed(exc: Exception, command: str, config: Config) -> int:
         return 2
     if isinstance(exc, StorageError):
         log.error("storage: %s", exc)
-        print(f"数据目录 {data_dir} 里的数据库打不开或不能写入:{exc}", file=sys.stderr)
+        if config.storage.url is not None:
+            print(f"PostgreSQL 数据库(storage.url)打不开或不能写入:{exc}", file=sys.stderr)
+        else:
+            print(f"数据目录 {data_dir} 里的数据库打不开或不能写入:{exc}", file=sys.stderr)
         return 2
     if isinstance(exc, BrokenPipeError):  # e.g. `jindianzi nlp eval | head`: the reader has gone
         sys.stderr.close()

@@ -12,6 +12,7 @@ import dataclasses
 import os
 import types
 import typing
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -94,6 +95,9 @@ class Secret:
 class StorageConfig:
     path: Path = Path("data/jindianzi.db")
     """Relative paths here are taken from the configuration file's folder."""
+    url: Secret | None = None
+    """`postgresql://user:password@host:port/db`: PostgreSQL instead of the SQLite file at
+    `path` (a mining group's deployment); best set as JINDIANZI_STORAGE_URL (a password)."""
     sample_roster: Path | None = None
     """Loaded by `run` and `console` when the roster is empty (for trying the bot out)."""
     busy_timeout_s: float = 10.0
@@ -358,6 +362,8 @@ def _build(raw: dict[str, Any], triggers: bool = True) -> Config:
     storage: StorageConfig = sections["storage"]
     if not storage.busy_timeout_s > 0:
         raise ConfigError("storage.busy_timeout_s", "要大于 0(秒)")
+    if storage.url is not None:
+        _postgres_url(storage.url.get(), "storage.url")
     wecom: WecomConfig = sections["wecom"]
     _listen(wecom.listen, "wecom.listen")
     if not wecom.callback_path.startswith("/"):
@@ -480,6 +486,19 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
         except (TypeError, ValueError):
             raise ConfigError(key, f"应该是数字,现在是 {value!r}") from None
     raise TypeError(f"no converter for {hint}")  # a programming error, not bad input
+
+
+def _postgres_url(url: str, key: str) -> None:
+    """A PostgreSQL URL as libpq reads it, checked here so that a typo stops start-up."""
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError on a port that is no number
+    except ValueError:
+        raise ConfigError(key, "端口不对(postgresql://用户:密码@主机:端口/库名)") from None
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ConfigError(key, "要以 postgresql:// 开头(postgresql://用户:密码@主机:端口/库名)")
+    if not parts.path.strip("/") and "dbname=" not in parts.query:
+        raise ConfigError(key, "缺少数据库名(postgresql://用户:密码@主机:端口/库名)")
 
 
 def _section(cls: type[Any], block: Any, name: str) -> Any:

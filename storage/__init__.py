@@ -1,6 +1,9 @@
-"""Persistence: one aiosqlite database, numbered migrations and typed repositories.
+"""Persistence: a storage port (`SqlDatabase`) with two adapters, SQLite (`Database`) and
+PostgreSQL (`storage.pg.PgDatabase`, imported only when used), numbered migrations per
+dialect and typed repositories.
 
-Only this package speaks SQL or imports aiosqlite; its errors are its own (`StorageError`).
+Only this package speaks SQL or imports a database driver; its errors are its own
+(`StorageError`).
 """
 
 from storage.db import Database, MigrationError, SchemaTooNew
@@ -52,6 +55,7 @@ from storage.models import (
     VerifiedBenefit,
     WaitingIdea,
 )
+from storage.port import Row, SqlDatabase
 from storage.repos import Repositories
 
 __all__ = [
@@ -99,9 +103,11 @@ __all__ = [
     "RewardShare",
     "Role",
     "RosterEntry",
+    "Row",
     "SavedList",
     "SchemaTooNew",
     "SpeedFigure",
+    "SqlDatabase",
     "StorageError",
     "TermFrequencies",
     "TermMatch",

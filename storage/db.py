@@ -8,21 +8,19 @@ import os
 import re
 import sqlite3
 import urllib.parse
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import aiosqlite
 
 from storage.errors import ConstraintViolation, Duplicate, StorageError
+from storage.port import Params, Row
 
 BUSY_TIMEOUT_MS = 10_000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-
-Params = Sequence[Any] | dict[str, Any]
-
 
 T = TypeVar("T")
 
@@ -45,16 +43,16 @@ def _lastrowid(conn: sqlite3.Connection, sql: str, params: Params) -> int:
         cursor.close()
 
 
-def _first(conn: sqlite3.Connection, sql: str, params: Params) -> sqlite3.Row | None:
+def _first(conn: sqlite3.Connection, sql: str, params: Params) -> Row | None:
     cursor = conn.execute(sql, params)
     try:
-        row: sqlite3.Row | None = cursor.fetchone()
+        row: Row | None = cursor.fetchone()
         return row
     finally:
         cursor.close()
 
 
-def _all(conn: sqlite3.Connection, sql: str, params: Params) -> list[sqlite3.Row]:
+def _all(conn: sqlite3.Connection, sql: str, params: Params) -> list[Row]:
     cursor = conn.execute(sql, params)
     try:
         return list(cursor.fetchall())
@@ -146,10 +144,10 @@ class Reader:
             raise port_error(exc) from exc
         return result
 
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         return await self._call(_first, sql, params)
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return await self._call(_all, sql, params)
 
 
@@ -161,6 +159,8 @@ class Database:
     is a savepoint of the outer one: it rolls back alone and commits with the outer.
     `reader` runs reads that must not wait for (or hold up) the writer.
     """
+
+    dialect: Literal["sqlite"] = "sqlite"
 
     def __init__(self, conn: aiosqlite.Connection, path: Path, reader: Reader) -> None:
         self._conn = conn
@@ -296,15 +296,15 @@ class Database:
             with constraint_errors():
                 await self._conn.executemany(sql, rows)
 
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         async with self._statement():
             return await self._call(_first, sql, params)
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         async with self._statement():
             return await self._call(_all, sql, params)
 
-    async def _fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    async def _fetchone(self, sql: str, params: Params = ()) -> Row | None:
         return await self._call(_first, sql, params)
 
     async def backup(self, target: Path | str) -> None:

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+import os
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
@@ -9,7 +13,92 @@ from bot.app import App, build_classifier, load_sample_roster, open_app
 from bot.config import Config
 from bot.outbox import OutboxSender
 from nlp import ModelClassifier
+from storage.port import SqlDatabase
+from tests.storage_backends import (
+    URL_ENV,
+    Backend,
+    NoServer,
+    PostgresServer,
+    open_backend,
+    start_cluster,
+)
 from tests.support import Chat, Clock, RecordingTransport, project_config
+
+# Why the PostgreSQL tests were skipped, printed once at the end of the run.
+_POSTGRES_SKIPPED: list[str] = []
+
+
+def _under_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def _in_a_thread(step: Callable[[], None]) -> None:
+    """Run `step` on its own thread: its event loop never meets pytest-asyncio's."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            step()
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the whole run: `JINDIANZI_TEST_POSTGRES_URL`, or a throwaway
+    cluster. Without one the tests that need it are skipped, except under CI=true."""
+    url = os.environ.get(URL_ENV)
+    cluster = None
+    if not url:
+        try:
+            cluster = start_cluster()
+        except NoServer as exc:
+            if _under_ci():
+                pytest.fail(f"CI needs a PostgreSQL server and none could be started: {exc}")
+            _POSTGRES_SKIPPED[:] = [f"PostgreSQL tests skipped: {exc}"]
+            pytest.skip(_POSTGRES_SKIPPED[0])
+        url = cluster.url
+    server = PostgresServer(url)
+    try:
+        _in_a_thread(lambda: asyncio.run(server.prepare_template()))
+        yield server
+    finally:
+        if cluster is None:
+            server.drop_all()
+        else:
+            cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """The server's URL (its `postgres` database): create databases there, do not write."""
+    return postgres_server.url
+
+
+OpenDatabase = Callable[[Backend, Path], AbstractAsyncContextManager[SqlDatabase]]
+
+
+@pytest.fixture
+def open_database(request: pytest.FixtureRequest) -> OpenDatabase:
+    """`open_database(backend, tmp_path)`: an open, migrated database of that backend
+    ("sqlite" or "postgresql") that no other test uses; PostgreSQL starts only when asked."""
+
+    def make(backend: Backend, tmp_path: Path) -> AbstractAsyncContextManager[SqlDatabase]:
+        server = request.getfixturevalue("postgres_server") if backend == "postgresql" else None
+        return open_backend(backend, tmp_path, server)
+
+    return make
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _POSTGRES_SKIPPED:
+        terminalreporter.write_line(_POSTGRES_SKIPPED[0])
 
 
 @pytest.fixture(scope="session")

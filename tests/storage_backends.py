@@ -1,52 +1,189 @@
-"""The storage backends the contract suite runs against, opened the same way for every test.
+"""Both storage backends for tests: a throwaway PostgreSQL cluster and a fresh database each.
 
-`BACKENDS` names them; `open_repositories` opens a fresh, migrated, empty database of one
-backend and yields its `Repositories`. The suite (`tests/test_storage_contract.py`) takes
-its `repos` and `db` fixtures from here, parametrized over `BACKENDS`, so every contract
-test runs once per backend.
-
-Adding a backend (PostgreSQL is next, issue 20):
-1. append its name to `BACKENDS` (or add it only when its server is available, so that a
-   machine without one reports the skip in one line);
-2. give `open_repositories` a branch for it below, at "ADD A BACKEND HERE": open the
-   adapter's database on `url` (the `repos` fixture passes the `postgres_url` fixture's
-   value for "postgresql"), migrate it, leave it empty, and close it on exit;
-3. nothing else: the tests use only `Repositories` and `Database`'s port (`transaction()`),
-   never the backend's SQL.
+`start_cluster()` runs Debian's (or any) `initdb` + `pg_ctl` in a temporary folder: the unix
+socket lives there, the port is a free one, fsync is off. PostgreSQL refuses to run as
+root, so under root (CI) the folder is given to the `postgres` user and every command runs
+through `runuser -u postgres --`. `PostgresServer.fresh_database()` copies a migrated
+template, which is much faster than migrating each test's database.
 """
 
 from __future__ import annotations
 
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import urllib.parse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from itertools import count
 from pathlib import Path
+from typing import Literal
 
-from storage import Database, Repositories
+import psycopg
 
-BACKENDS: list[str] = ["sqlite"]
-"""Backend names, the `backend` fixture's params. "postgresql" joins when it is wired."""
+from storage.db import Database
+from storage.pg import PgDatabase
+from storage.port import SqlDatabase
 
-NEEDS_URL: frozenset[str] = frozenset({"postgresql"})
-"""Backends opened on a server URL (the `repos` fixture asks for `postgres_url` for them)."""
+Backend = Literal["sqlite", "postgresql"]
+BACKENDS: tuple[Backend, ...] = ("sqlite", "postgresql")
+URL_ENV = "JINDIANZI_TEST_POSTGRES_URL"
+TEMPLATE = "jindianzi_template"
+
+
+class NoServer(Exception):
+    """No PostgreSQL server could be started here; the message says why in one line."""
+
+
+def pg_bin_dir() -> Path | None:
+    """The folder of `initdb` and `pg_ctl`: on PATH, else Debian's newest version."""
+    found = shutil.which("initdb")
+    if found and shutil.which("pg_ctl"):
+        return Path(found).resolve().parent  # a symlink on PATH: its siblings live there
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
+    return Path(candidates[-1]).parent if candidates else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def with_database(url: str, name: str) -> str:
+    """`url` naming database `name` instead of its own."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + name))
+
+
+@dataclass
+class Cluster:
+    """A running throwaway cluster; `stop()` ends it and deletes its folder."""
+
+    folder: Path
+    bin_dir: Path
+    prefix: list[str]
+    url: str
+
+    def stop(self) -> None:
+        data = str(self.folder / "data")
+        subprocess.run(
+            [*self.prefix, str(self.bin_dir / "pg_ctl"), "-D", data, "-m", "immediate", "stop"],
+            capture_output=True,
+            check=False,
+        )
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def start_cluster() -> Cluster:
+    """initdb + pg_ctl in a new temporary folder; raises NoServer when that cannot be done."""
+    bin_dir = pg_bin_dir()
+    if bin_dir is None:
+        raise NoServer("no initdb/pg_ctl found (apt-get install postgresql)")
+    prefix: list[str] = []
+    folder = Path(tempfile.mkdtemp(prefix="jindianzi-pg-"))
+    try:
+        if os.geteuid() == 0:  # PostgreSQL will not run as root
+            runuser = shutil.which("runuser")
+            try:
+                shutil.chown(folder, user="postgres", group="postgres")
+            except (LookupError, OSError) as exc:
+                raise NoServer(f"running as root; cannot give postgres a folder: {exc}") from None
+            if runuser is None:
+                raise NoServer("running as root and no runuser to become postgres")
+            prefix = [runuser, "-u", "postgres", "--"]
+        data = folder / "data"
+        port = _free_port()
+        options = (
+            f"-k {folder} -p {port} -c listen_addresses='' -c fsync=off"
+            " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        initdb = [str(bin_dir / "initdb"), "-D", str(data), "--auth=trust"]
+        initdb += ["--username=postgres", "--encoding=UTF8", "--locale=C", "--no-sync"]
+        pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(folder / "server.log")]
+        pg_ctl += ["-w", "-o", options, "start"]
+        steps = [initdb, pg_ctl]
+        for step in steps:
+            done = subprocess.run([*prefix, *step], capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                log = folder / "server.log"
+                tail = log.read_text(errors="replace")[-400:] if log.exists() else ""
+                detail = (done.stderr or done.stdout or tail).strip().splitlines()
+                raise NoServer(f"{Path(step[0]).name} failed: {detail[-1] if detail else '?'}")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    query = urllib.parse.urlencode({"host": str(folder), "port": str(port)})
+    return Cluster(folder, bin_dir, prefix, f"postgresql://postgres@/postgres?{query}")
+
+
+@dataclass
+class PostgresServer:
+    """A server the tests may create databases on (throwaway or given by URL)."""
+
+    url: str
+    _names: count[int] = field(default_factory=lambda: count(1))
+    _made: list[str] = field(default_factory=list)
+
+    def admin(self) -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(self.url, autocommit=True)
+
+    def create(self, *, template: str | None = None) -> str:
+        """A new database (empty, or a copy of `template`); returns its URL."""
+        name = f"jindianzi_test_{os.getpid()}_{next(self._names)}"
+        with self.admin() as conn:
+            if template is None:
+                conn.execute(f'CREATE DATABASE "{name}"'.encode())
+            else:
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'.encode())
+        self._made.append(name)
+        return with_database(self.url, name)
+
+    async def prepare_template(self) -> None:
+        """Migrate the template once; fresh databases are copies of it."""
+        with self.admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)'.encode())
+            conn.execute(f'CREATE DATABASE "{TEMPLATE}"'.encode())
+        async with PgDatabase.open(with_database(self.url, TEMPLATE), max_size=1):
+            pass
+
+    def fresh_database(self) -> str:
+        """A migrated database no other test uses."""
+        return self.create(template=TEMPLATE)
+
+    def drop_all(self) -> None:
+        with self.admin() as conn:
+            for name in self._made:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+            conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)'.encode())
+        self._made.clear()
 
 
 @asynccontextmanager
-async def open_repositories(
-    backend: str, tmp_path: Path, *, url: str | None = None
-) -> AsyncIterator[Repositories]:
-    """A fresh, empty, migrated database of `backend`; closed when the block ends.
-
-    `tmp_path` is the test's own folder (SQLite keeps its file there); `url` is a server's
-    address for the backends in `NEEDS_URL` (each test must get an empty database: a fresh
-    database or schema per test, or one dropped and re-created)."""
+async def open_backend(
+    backend: Backend, tmp_path: Path, server: PostgresServer | None
+) -> AsyncIterator[SqlDatabase]:
+    """An open, migrated database of `backend` that nothing else uses."""
     if backend == "sqlite":
-        async with Database.open(tmp_path / "x.db") as db:
-            yield Repositories(db)
+        async with Database.open(tmp_path / f"{next(_sqlite_names)}.db") as sqlite_db:
+            yield sqlite_db
         return
-    # ADD A BACKEND HERE, e.g.:
-    # if backend == "postgresql":
-    #     assert url is not None, "the postgres_url fixture gives the server's URL"
-    #     async with PgDatabase.open(url) as db:  # migrated, empty
-    #         yield Repositories(db)
-    #     return
-    raise ValueError(f"unknown storage backend {backend!r} (url given: {url is not None})")
+    assert server is not None, "a PostgreSQL database needs the postgres_url fixture"
+    async with PgDatabase.open(server.fresh_database(), max_size=4) as pg_db:
+        yield pg_db
+
+
+_sqlite_names = count(1)
+
+
+CONTRACT_BACKENDS: tuple[Backend, ...] = ("sqlite",)
+"""The backends the storage contract suite (tests/contract) runs on. PostgreSQL joins once
+every repository's SQL runs on it (issue 20); the adapter's own tests run on both today."""

@@ -6,8 +6,8 @@ when it was one module; new code imports them from `storage`.
 
 from __future__ import annotations
 
-from storage.db import Database
 from storage.models import Benefit, GroupBinding, Project, RosterEntry
+from storage.port import SqlDatabase
 from storage.repos.achievements import AchievementRepo
 from storage.repos.groups import GroupRepo
 from storage.repos.ideas import AttachmentRepo, IdeaRepo, IdeaSearch
@@ -63,7 +63,7 @@ __all__ = [
 class Repositories:
     """Every repository over one database."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self.db = db
         self.org = OrgRepo(db)
         self.people = PeopleRepo(db)

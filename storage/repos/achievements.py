@@ -6,15 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from storage.db import Database
 from storage.models import Achievement
+from storage.port import SqlDatabase
 from storage.repos.times import from_db_time, to_db_time
 
 
 class AchievementRepo:
     """What the campaign yielded beyond money, oldest first."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def add(

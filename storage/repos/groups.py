@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from storage.db import Database
 from storage.models import GroupBinding
+from storage.port import SqlDatabase
 from storage.repos.times import to_db_time
 
 
 class GroupRepo:
     """Group chats bound to branches for notices."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def bind(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -16,7 +15,6 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
-from storage.db import Database
 from storage.models import (
     Attachment,
     BranchIdeaCounts,
@@ -36,10 +34,11 @@ from storage.models import (
     TermMatch,
     WaitingIdea,
 )
+from storage.port import Row, SqlDatabase
 from storage.repos.times import bucket_case, from_db_time, to_db_time
 
 
-def _idea(row: sqlite3.Row) -> Idea:
+def _idea(row: Row) -> Idea:
     return Idea(
         id=row["id"],
         author_id=row["author_id"],
@@ -200,12 +199,12 @@ def waiting_query(scope: IdeaScope, *, after: int, limit: int) -> tuple[str, lis
     return sql, [*params, limit]
 
 
-def _line(row: sqlite3.Row) -> IdeaLine:
+def _line(row: Row) -> IdeaLine:
     return IdeaLine(_idea(row), row["author_name"] or "", row["branch_name"] or row["branch_id"])
 
 
 async def _frequencies(
-    fetchall: Callable[[str, list[str]], Awaitable[list[sqlite3.Row]]], terms: Iterable[str]
+    fetchall: Callable[[str, list[str]], Awaitable[list[Row]]], terms: Iterable[str]
 ) -> TermFrequencies:
     wanted = sorted({t.lower() for t in terms} | {""})
     found: dict[str, int] = {}
@@ -220,7 +219,7 @@ async def _frequencies(
 
 
 class IdeaRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def add(
@@ -594,7 +593,7 @@ class IdeaSearch:
     """The similarity index, read on the database's read connection: no write lock is
     taken or waited for, and what it sees is the last commit."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def frequencies(self, terms: Iterable[str]) -> TermFrequencies:
@@ -639,7 +638,7 @@ class IdeaSearch:
 
 
 class AttachmentRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def add(

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from storage.db import Database
 from storage.models import JobRun
+from storage.port import SqlDatabase
 from storage.repos.times import from_db_time, to_db_time
 
 
 class JobRunRepo:
     """The ledger of scheduled runs by (job, period)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def status(self, job: str, period: str) -> str | None:

@@ -7,15 +7,15 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from storage.db import Database
 from storage.models import Conversation, FailedUpdate, MenuChoice, OutboxMessage, PendingUpdate
+from storage.port import SqlDatabase
 from storage.repos.times import from_db_time, to_db_time
 
 
 class InboxRepo:
     """Incoming updates by platform id: the record that makes redelivery a no-op."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def store(self, channel: str, update_id: str, raw: str, now: datetime) -> bool:
@@ -103,7 +103,7 @@ class InboxRepo:
 class HeartbeatRepo:
     """When each long-running part last did its work (`jindianzi status` shows them)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def beat(self, name: str, now: datetime) -> None:
@@ -119,7 +119,7 @@ class HeartbeatRepo:
 
 
 class ConversationRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def get(self, channel: str, external_id: str) -> Conversation | None:
@@ -149,7 +149,7 @@ class ConversationRepo:
 class OutboxRepo:
     """Outbound messages, delivered by the sender and retried with back-off."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def enqueue(
@@ -303,7 +303,7 @@ class MenuRepo:
     a chat (rows of the channel `<channel>:commands`), so that an unchanged one is not sent
     again."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def remember(

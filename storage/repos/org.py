@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from storage.db import Database
 from storage.models import Branch, Department, DepartmentName
+from storage.port import SqlDatabase
 
 
 class OrgRepo:
     """Departments and branches, mirrored from the configuration."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def sync(self, departments: Iterable[Department], branches: Iterable[Branch]) -> None:

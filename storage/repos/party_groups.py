@@ -11,14 +11,15 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from storage.db import Database, constraint_errors
+from storage.db import constraint_errors
 from storage.models import MemberActivity, PartyGroup, Person, RewardReceived
+from storage.port import SqlDatabase
 from storage.repos.people import PERSON_COLUMNS, person_of
 from storage.repos.times import from_db_time, to_db_time
 
 
 class PartyGroupRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def add(self, branch_id: str, name: str, now: datetime) -> PartyGroup:

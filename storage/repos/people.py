@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from storage.db import Database, constraint_errors
+from storage.db import constraint_errors
 from storage.models import Person, Recipient, Role, RosterEntry
+from storage.port import SqlDatabase
 from storage.repos.times import to_db_time
 
 
 class PeopleRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def count(self) -> int:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from storage.db import Database, constraint_errors
+from storage.db import constraint_errors
 from storage.models import (
     Benefit,
     BenefitSum,
@@ -19,13 +18,14 @@ from storage.models import (
     RewardShare,
     VerifiedBenefit,
 )
+from storage.port import Row, SqlDatabase
 from storage.repos.times import bucket_case, from_db_time, to_db_time
 
 
 class ProjectRepo:
     """Key projects, their ideas, branches, progress, benefits and rewards. Money is integer fen."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def create(
@@ -448,7 +448,7 @@ class ProjectRepo:
         return [dict(r) for r in await self._db.fetchall(queries[name])]
 
 
-def _benefit(row: sqlite3.Row) -> Benefit:
+def _benefit(row: Row) -> Benefit:
     return Benefit(
         row["id"],
         row["project_id"],

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from storage.db import Database, constraint_errors
+from storage.db import constraint_errors
 from storage.models import BindRequest, InviteCode
+from storage.port import SqlDatabase
 from storage.repos.times import from_db_time, to_db_time
 
 
 class ProofRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def issue_code(

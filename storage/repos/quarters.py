@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from storage.db import Database
 from storage.models import QuarterComment, QuarterReport
+from storage.port import SqlDatabase
 from storage.repos.times import from_db_time, to_db_time
 
 
@@ -15,7 +15,7 @@ class QuarterRepo:
     """One report per (quarter, project, branch): a resubmission replaces the text and keeps
     the comments already made."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def save_report(

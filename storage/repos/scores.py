@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from storage.db import Database
 from storage.models import ScorePart
+from storage.port import SqlDatabase
 from storage.repos.times import from_db_time, to_db_time
 
 
 class ScoreRepo:
     """Score entries by branch, month and part; the latest entry of each part counts."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def enter(

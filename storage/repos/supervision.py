@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from storage.db import Database
 from storage.models import Branch, Finding, FindingEvent
+from storage.port import Row, SqlDatabase
 from storage.repos.times import from_db_time, to_db_time
 
 
-def _finding(row: sqlite3.Row) -> Finding:
+def _finding(row: Row) -> Finding:
     return Finding(
         id=row["id"],
         branch_id=row["branch_id"],
@@ -33,7 +32,7 @@ def _finding(row: sqlite3.Row) -> Finding:
 class FindingRepo:
     """Supervision findings and their history."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def add(
@@ -216,7 +215,7 @@ class FindingRepo:
 
 
 class VisitRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def add(

@@ -1,4 +1,5 @@
-"""Fixtures of the contract suite: `backend` (one per `BACKENDS`), `repos`, `db`, `staff`."""
+"""Fixtures of the contract suite: `backend` (one per `CONTRACT_BACKENDS`), `repos`, `db`,
+`staff`."""
 
 from __future__ import annotations
 
@@ -7,31 +8,34 @@ from pathlib import Path
 
 import pytest
 
-from storage import Database, Repositories
+from storage import Repositories
+from storage.port import SqlDatabase
 from tests.contract.seed import Staff, seed_staff
-from tests.storage_backends import BACKENDS, NEEDS_URL, open_repositories
+from tests.storage_backends import CONTRACT_BACKENDS, Backend, PostgresServer, open_backend
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
+@pytest.fixture(params=CONTRACT_BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Backend:
     """The backend's name; every test using `repos` or `db` runs once per backend."""
-    return str(request.param)
+    found: Backend = request.param
+    return found
 
 
 @pytest.fixture
 async def repos(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+    backend: Backend, tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[Repositories]:
     """An empty, migrated database of `backend` and its repositories."""
-    # A server backend gets its URL from the `postgres_url` fixture (looked up only then, so
-    # that SQLite runs need no server).
-    url = str(request.getfixturevalue("postgres_url")) if backend in NEEDS_URL else None
-    async with open_repositories(backend, tmp_path, url=url) as opened:
-        yield opened
+    # The server is looked up only for PostgreSQL, so SQLite runs need none.
+    server: PostgresServer | None = (
+        request.getfixturevalue("postgres_server") if backend == "postgresql" else None
+    )
+    async with open_backend(backend, tmp_path, server) as opened:
+        yield Repositories(opened)
 
 
 @pytest.fixture
-def db(repos: Repositories) -> Database:
+def db(repos: Repositories) -> SqlDatabase:
     return repos.db
 
 

@@ -1,0 +1,394 @@
+"""The PostgreSQL adapter of the storage port: a psycopg 3 connection pool.
+
+It behaves as `storage.db.Database` does, so repositories keep one SQL text where the
+dialects agree: `?` placeholders, rows indexed by position and by name, `insert()`
+returning the new id, nested transactions as savepoints, the port's own errors.
+Unlike SQLite, units of work run side by side (one pooled connection each) and several
+processes may share the database: migrations take an advisory lock.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import urllib.parse
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import psycopg
+import psycopg.errors
+from psycopg.rows import RowMaker
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from storage.db import MigrationError, SchemaTooNew
+from storage.errors import ConstraintViolation, Duplicate, StorageError
+from storage.port import Params, Row
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_RETURNING = re.compile(r"\breturning\b", re.IGNORECASE)
+# Any constant shared by every jindianzi process: the key of the migration lock.
+MIGRATION_LOCK = 0x6A696E64  # "jind"
+_SCHEMA_VERSION = """CREATE TABLE IF NOT EXISTS schema_version (
+    version     INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    applied_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+)"""
+SCHEMES = ("postgresql", "postgres")
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def check_url(url: str) -> str:
+    """Return `url` if it names a PostgreSQL database, else raise StorageError saying why."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise StorageError(f"bad PostgreSQL URL {redact(url)!r}: {exc}") from None
+    if parts.scheme not in SCHEMES:
+        raise StorageError(f"bad PostgreSQL URL {redact(url)!r}: it must start with postgresql://")
+    return url
+
+
+class PgRow:
+    """A row as `sqlite3.Row` behaves: by position, by column name (case-insensitive), keys()."""
+
+    __slots__ = ("_index", "_names", "_values")
+
+    def __init__(self, names: list[str], index: dict[str, int], values: tuple[Any, ...]) -> None:
+        self._names = names
+        self._index = index
+        self._values = values
+
+    def __getitem__(self, key: int | str, /) -> Any:
+        if isinstance(key, str):
+            try:
+                return self._values[self._index[key.lower()]]
+            except KeyError:
+                raise IndexError("No item with that key") from None
+        return self._values[key]
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PgRow):
+            return self._names == other._names and self._values == other._values
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((tuple(self._names), self._values))
+
+    def __repr__(self) -> str:
+        return f"PgRow({dict(zip(self._names, self._values, strict=True))!r})"
+
+
+def _row_factory(cursor: psycopg.AsyncCursor[Any]) -> RowMaker[PgRow]:
+    names = [column.name for column in cursor.description or ()]
+    index: dict[str, int] = {}
+    for position, name in enumerate(names):
+        index.setdefault(name.lower(), position)  # the first of equal names, as sqlite3.Row
+
+    def make(values: Sequence[Any]) -> PgRow:
+        return PgRow(names, index, tuple(values))
+
+    return make
+
+
+@lru_cache(maxsize=4096)
+def to_pyformat(sql: str) -> str:
+    """SQLite's `?` placeholders as psycopg's `%s`, and every literal `%` doubled.
+
+    `?` inside quoted literals, quoted identifiers and comments stays as written; psycopg
+    reads `%` everywhere in the text, so it is escaped everywhere."""
+    out: list[str] = []
+    i, n = 0, len(sql)
+    while i < n:
+        c = sql[i]
+        if c in "'\"":
+            end = i + 1
+            while end < n:
+                if sql[end] == c:
+                    if end + 1 < n and sql[end + 1] == c:  # a doubled quote stays inside
+                        end += 2
+                        continue
+                    break
+                end += 1
+            out.append(sql[i : end + 1].replace("%", "%%"))
+            i = end + 1
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            end = n if end < 0 else end
+            out.append(sql[i:end].replace("%", "%%"))
+            i = end
+        elif sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            end = n if end < 0 else end + 2
+            out.append(sql[i:end].replace("%", "%%"))
+            i = end
+        elif c == "?":
+            out.append("%s")
+            i += 1
+        elif c == "%":
+            out.append("%%")
+            i += 1
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _with_returning(sql: str) -> str:
+    if _RETURNING.search(sql):
+        return sql
+    return sql.rstrip().rstrip(";") + " RETURNING id"
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """Every PostgreSQL migration as (version, file name, SQL), numbered 1, 2, 3 … strictly."""
+    found = []
+    folder = resources.files("storage").joinpath("migrations").joinpath("postgresql")
+    for entry in folder.iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    for expected, (version, name, _) in enumerate(found, start=1):
+        if version != expected:
+            raise MigrationError(f"migration {name} is out of sequence (expected {expected:04d})")
+    return found
+
+
+@contextmanager
+def _errors(url: str) -> Iterator[None]:
+    """The port's errors for psycopg's, so that no caller sees the driver."""
+    try:
+        yield
+    except psycopg.errors.UniqueViolation as exc:
+        raise Duplicate(str(exc).strip()) from exc
+    except psycopg.IntegrityError as exc:
+        raise ConstraintViolation(str(exc).strip()) from exc
+    except PoolTimeout as exc:
+        raise StorageError(f"no PostgreSQL connection to {redact(url)} in time: {exc}") from exc
+    except psycopg.OperationalError as exc:
+        raise StorageError(f"PostgreSQL at {redact(url)} failed: {str(exc).strip()}") from exc
+    except psycopg.Error as exc:
+        raise StorageError(f"PostgreSQL refused a statement: {str(exc).strip()}") from exc
+
+
+@dataclass(slots=True)
+class _Tx:
+    conn: psycopg.AsyncConnection[Any]
+
+
+class PgReader:
+    """Reads on the pool outside any transaction: each sees the latest commit."""
+
+    def __init__(self, db: PgDatabase) -> None:
+        self._db = db
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        async with self._db._pooled() as conn:
+            return await self._db._fetchone(conn, sql, params)
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self._db._pooled() as conn:
+            return await self._db._fetchall(conn, sql, params)
+
+
+class PgDatabase:
+    """A pool of PostgreSQL connections behind the storage port.
+
+    A task's `transaction()` holds one pooled connection, and every statement inside it
+    runs there; a nested `transaction()` is a savepoint. A statement outside any
+    transaction runs on its own in autocommit mode."""
+
+    dialect: Literal["postgresql"] = "postgresql"
+
+    def __init__(self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]], url: str) -> None:
+        self._pool = pool
+        self.url = url
+        self.reader = PgReader(self)
+        self._tx: contextvars.ContextVar[_Tx | None] = contextvars.ContextVar(
+            f"pg_tx_{id(self)}", default=None
+        )
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        url: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        connect_timeout_s: float = 10.0,
+    ) -> AsyncIterator[PgDatabase]:
+        """Connect, migrate (once, whoever else starts at the same time) and pool."""
+        check_url(url)
+        with _errors(url):
+            try:
+                conn = await psycopg.AsyncConnection.connect(
+                    url, autocommit=True, connect_timeout=max(1, round(connect_timeout_s))
+                )
+            except psycopg.Error as exc:
+                raise StorageError(
+                    f"cannot connect to PostgreSQL at {redact(url)}: {str(exc).strip()}"
+                ) from exc
+            try:
+                await _migrate(conn)
+            finally:
+                await conn.close()
+            pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
+                url,
+                min_size=min_size,
+                max_size=max_size,
+                kwargs={"autocommit": True},
+                timeout=connect_timeout_s,
+                open=False,
+            )
+            await pool.open(wait=True, timeout=connect_timeout_s)
+        try:
+            yield cls(pool, url)
+        finally:
+            await pool.close()
+
+    @asynccontextmanager
+    async def _pooled(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        with _errors(self.url):
+            async with self._pool.connection() as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """The task's transaction connection, or a pooled one in autocommit."""
+        tx = self._tx.get()
+        if tx is not None:
+            yield tx.conn
+            return
+        async with self._pooled() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """A unit of work: everything inside commits together or not at all.
+
+        Nested in another one (same task), it is a savepoint: an exception rolls back
+        what it did and nothing else, and its work commits when the outer one does."""
+        tx = self._tx.get()
+        if tx is not None:
+            async with tx.conn.transaction():
+                yield
+            return
+        async with self._pooled() as conn:
+            token = self._tx.set(_Tx(conn))
+            try:
+                async with conn.transaction():
+                    yield
+            finally:
+                self._tx.reset(token)
+
+    async def _fetchone(
+        self, conn: psycopg.AsyncConnection[Any], sql: str, params: Params
+    ) -> Row | None:
+        with _errors(self.url):
+            async with conn.cursor(row_factory=_row_factory) as cur:
+                await cur.execute(to_pyformat(sql), params)
+                return await cur.fetchone()
+
+    async def _fetchall(
+        self, conn: psycopg.AsyncConnection[Any], sql: str, params: Params
+    ) -> list[Row]:
+        with _errors(self.url):
+            async with conn.cursor(row_factory=_row_factory) as cur:
+                await cur.execute(to_pyformat(sql), params)
+                return list(await cur.fetchall())
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; return the number of rows it changed."""
+        async with self._connection() as conn:
+            with _errors(self.url):
+                cur = await conn.execute(to_pyformat(sql), params)
+                return max(cur.rowcount, 0)
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """Run one INSERT; return the new row's id (`RETURNING id` unless it returns already)."""
+        async with self._connection() as conn:
+            row = await self._fetchone(conn, _with_returning(sql), params)
+        if row is None:
+            raise ConstraintViolation("insert added no row")
+        return int(row[0])
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        async with self._connection() as conn:
+            with _errors(self.url):
+                async with conn.cursor() as cur:
+                    await cur.executemany(to_pyformat(sql), list(rows))
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        async with self._connection() as conn:
+            return await self._fetchone(conn, sql, params)
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self._connection() as conn:
+            return await self._fetchall(conn, sql, params)
+
+    async def schema_version(self) -> int:
+        row = await self.fetchone("SELECT coalesce(max(version), 0) FROM schema_version")
+        return int(row[0]) if row else 0
+
+    async def backup(self, target: Path | str) -> None:
+        raise StorageError(
+            "a PostgreSQL database is backed up with pg_dump, not by jindianzi: "
+            f"pg_dump --format=custom --file {target} '<storage.url>'"
+        )
+
+
+async def _current_version(conn: psycopg.AsyncConnection[Any]) -> int:
+    cur = await conn.execute("SELECT coalesce(max(version), 0) FROM schema_version")
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def _migrate(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Apply the missing migrations, each in its own transaction under an advisory lock.
+
+    Two processes starting together both wait for the lock; the second finds the
+    migration recorded and skips it."""
+    shipped = migrations()
+    known = shipped[-1][0] if shipped else 0
+    steps: list[tuple[int, str, str]] = [(0, "", ""), *shipped]
+    for version, name, sql in steps:
+        try:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+                await conn.execute(_SCHEMA_VERSION)
+                current = await _current_version(conn)
+                if current > known:
+                    raise SchemaTooNew(current, known)
+                if version == 0 or version <= current:
+                    continue
+                await conn.execute(sql.encode())
+                await conn.execute(
+                    "INSERT INTO schema_version (version, name) VALUES (%s, %s)", (version, name)
+                )
+        except psycopg.Error as exc:
+            raise MigrationError(f"migration {name or 'schema_version'} failed: {exc}") from exc

@@ -1,0 +1,65 @@
+"""The storage port: what repositories may ask of a database, whichever engine is behind it.
+
+Two adapters implement it: `storage.db.Database` (SQLite, the embedded default) and
+`storage.pg.PgDatabase` (PostgreSQL, for a group of mines). Repositories are typed against
+`SqlDatabase`, never against an adapter, and read rows through `Row`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+Params = Sequence[Any] | dict[str, Any]
+Dialect = Literal["sqlite", "postgresql"]
+
+
+class Row(Protocol):
+    """A result row as `sqlite3.Row` behaves: indexed by position and by column name."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def keys(self) -> list[str]: ...
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class SqlReader(Protocol):
+    """Reads that neither wait for nor hold up a writer; each sees the latest commit."""
+
+    async def fetchone(self, sql: str, params: Params = ...) -> Row | None: ...
+
+    async def fetchall(self, sql: str, params: Params = ...) -> list[Row]: ...
+
+
+class SqlDatabase(Protocol):
+    """One database: statements, units of work (nested ones are savepoints), the schema.
+
+    SQL uses `?` placeholders on both dialects; where dialects differ, a repository asks
+    `dialect` which text to run."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    @property
+    def reader(self) -> SqlReader: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[None]: ...
+
+    async def execute(self, sql: str, params: Params = ...) -> int: ...
+
+    async def insert(self, sql: str, params: Params = ...) -> int: ...
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
+
+    async def fetchone(self, sql: str, params: Params = ...) -> Row | None: ...
+
+    async def fetchall(self, sql: str, params: Params = ...) -> list[Row]: ...
+
+    async def schema_version(self) -> int: ...
+
+    async def backup(self, target: Path | str) -> None: ...

@@ -1,0 +1,175 @@
+"""Both dialects' migrations end with the same schema: tables, columns (names, order,
+nullability), primary keys, unique constraints and indexes, foreign keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from storage.port import SqlDatabase
+from tests.conftest import OpenDatabase
+
+# Objects only one dialect has, on purpose:
+SQLITE_ONLY = {
+    # FTS5's virtual table and its shadow tables; PostgreSQL has a plain idea_terms table
+    # (id, terms, tsv) with a GIN index instead, so the two are not comparable column by column.
+    "idea_terms",
+    "idea_terms_config",
+    "idea_terms_content",
+    "idea_terms_data",
+    "idea_terms_docsize",
+    "idea_terms_idx",
+}
+POSTGRES_ONLY = {
+    "idea_terms",  # the tsvector table standing for FTS5 (above)
+    "schema_version",  # PostgreSQL's record of applied migrations; SQLite has PRAGMA user_version
+}
+_ON_DELETE = {
+    "a": "NO ACTION",
+    "r": "RESTRICT",
+    "c": "CASCADE",
+    "n": "SET NULL",
+    "d": "SET DEFAULT",
+}
+
+Schema = dict[str, dict[str, Any]]
+
+
+async def sqlite_schema(db: SqlDatabase) -> Schema:
+    tables = [
+        row[0]
+        for row in await db.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    schema: Schema = {}
+    for table in sorted(set(tables) - SQLITE_ONLY):
+        columns = await db.fetchall(
+            'SELECT name, "notnull", pk FROM pragma_table_info(?) ORDER BY cid', [table]
+        )
+        unique = set()
+        for index in await db.fetchall(
+            "SELECT name, partial FROM pragma_index_list(?)"
+            " WHERE \"unique\" = 1 AND origin <> 'pk'",
+            [table],
+        ):
+            cols = await db.fetchall(
+                "SELECT name FROM pragma_index_info(?) ORDER BY seqno", [index["name"]]
+            )
+            unique.add((tuple(c[0] for c in cols), bool(index["partial"])))
+        keys: dict[int, list[Any]] = {}
+        for fk in await db.fetchall(
+            'SELECT id, "from", "table", "to", on_delete FROM pragma_foreign_key_list(?)'
+            " ORDER BY id, seq",
+            [table],
+        ):
+            entry = keys.setdefault(fk["id"], [[], fk["table"], [], fk["on_delete"]])
+            entry[0].append(fk["from"])
+            entry[2].append(fk["to"])
+        schema[table] = {
+            # a primary key column is never NULL in PostgreSQL; SQLite's pragma says notnull=0
+            "columns": [(c["name"], not (c["notnull"] or c["pk"])) for c in columns],
+            "primary_key": tuple(
+                c["name"] for c in sorted(columns, key=lambda c: c["pk"]) if c["pk"]
+            ),
+            "unique": unique,
+            "foreign_keys": {(tuple(f), t, tuple(to), d) for f, t, to, d in keys.values()},
+        }
+    return schema
+
+
+async def postgres_schema(db: SqlDatabase) -> Schema:
+    tables = [
+        row[0]
+        for row in await db.fetchall(
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
+        )
+    ]
+    schema: Schema = {}
+    for table in sorted(set(tables) - POSTGRES_ONLY):
+        columns = await db.fetchall(
+            "SELECT column_name, is_nullable FROM information_schema.columns"
+            " WHERE table_schema = 'public' AND table_name = ? ORDER BY ordinal_position",
+            [table],
+        )
+        pk = await db.fetchall(
+            "SELECT a.attname FROM pg_constraint c"
+            " CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, n)"
+            " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum"
+            " WHERE c.conrelid = ?::regclass AND c.contype = 'p' ORDER BY k.n",
+            [table],
+        )
+        unique = set()
+        for index in await db.fetchall(
+            "SELECT i.indexrelid, i.indpred IS NOT NULL AS partial FROM pg_index i"
+            " WHERE i.indrelid = ?::regclass AND i.indisunique AND NOT i.indisprimary",
+            [table],
+        ):
+            cols = await db.fetchall(
+                "SELECT a.attname FROM pg_index i"
+                " CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)"
+                " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+                " WHERE i.indexrelid = ? ORDER BY k.n",
+                [index["indexrelid"]],
+            )
+            unique.add((tuple(c[0] for c in cols), bool(index["partial"])))
+        foreign_keys = set()
+        for fk in await db.fetchall(
+            "SELECT c.oid, c.confrelid::regclass::text AS target, c.confdeltype"
+            " FROM pg_constraint c"
+            " WHERE c.conrelid = ?::regclass AND c.contype = 'f'",
+            [table],
+        ):
+            pairs = await db.fetchall(
+                "SELECT a.attname AS src, b.attname AS dst FROM pg_constraint c"
+                " CROSS JOIN LATERAL unnest(c.conkey, c.confkey) WITH ORDINALITY AS k(s, d, n)"
+                " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.s"
+                " JOIN pg_attribute b ON b.attrelid = c.confrelid AND b.attnum = k.d"
+                " WHERE c.oid = ? ORDER BY k.n",
+                [fk["oid"]],
+            )
+            foreign_keys.add(
+                (
+                    tuple(p["src"] for p in pairs),
+                    fk["target"],
+                    tuple(p["dst"] for p in pairs),
+                    _ON_DELETE[fk["confdeltype"]],
+                )
+            )
+        schema[table] = {
+            "columns": [(c["column_name"], c["is_nullable"] == "YES") for c in columns],
+            "primary_key": tuple(row[0] for row in pk),
+            "unique": unique,
+            "foreign_keys": foreign_keys,
+        }
+    return schema
+
+
+async def test_both_dialects_end_with_the_same_schema(
+    open_database: OpenDatabase, tmp_path: Path
+) -> None:
+    async with open_database("sqlite", tmp_path) as lite:
+        expected = await sqlite_schema(lite)
+    async with open_database("postgresql", tmp_path) as pg:
+        found = await postgres_schema(pg)
+        tsv = await pg.fetchall(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_name = 'idea_terms' ORDER BY ordinal_position"
+        )
+    assert sorted(found) == sorted(expected)
+    for table in expected:
+        assert found[table] == expected[table], table
+    assert len(expected) > 30  # the comparison saw the whole schema, not an empty one
+    assert [row[0] for row in tsv] == ["id", "terms", "tsv"]
+
+
+def test_each_dialect_has_the_same_numbered_migrations() -> None:
+    """The SQLite loader reads only the top-level files; PostgreSQL's have the same names."""
+    from storage.db import _migrations as sqlite_migrations
+    from storage.pg import migrations as postgres_migrations
+
+    lite = [(version, name) for version, name, _ in sqlite_migrations()]
+    pg = [(version, name) for version, name, _ in postgres_migrations()]
+    assert lite == pg
+    assert [version for version, _ in lite] == list(range(1, len(lite) + 1))
