@@ -151,6 +151,8 @@ class Database:
     `reader` runs reads that must not wait for (or hold up) the writer.
     """
 
+    dialect = "sqlite"
+
     def __init__(self, conn: aiosqlite.Connection, path: Path, reader: Reader) -> None:
         self._conn = conn
         self.path = path
