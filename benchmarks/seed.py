@@ -209,7 +209,10 @@ def seed(
                 (p, f"重点项目{p}", corpus[p][0], leader, 5_000_000 * p, leader, created, created),
             )
             for branch in rng.sample(branches, rng.randint(1, 3)):
-                conn.execute("INSERT INTO project_branches VALUES (?, ?)", (p, branch))
+                conn.execute(
+                    "INSERT INTO project_branches (project_id, branch_id) VALUES (?, ?)",
+                    (p, branch),
+                )
             for idea in rng.sample(range(1, ideas + 1), min(ideas, 4)):
                 conn.execute("INSERT OR IGNORE INTO project_ideas VALUES (?, ?)", (idea, p))
             for k in range(4):

@@ -42,7 +42,7 @@ async def run(count: int) -> None:
         tokenize_s = time.perf_counter() - start
         async with Database.open(Path(tmp) / "j.db") as db:
             repos = Repositories(db)
-            await db.execute("INSERT INTO departments VALUES ('d', 'd')")
+            await db.execute("INSERT INTO departments (id, name) VALUES ('d', 'd')")
             await db.execute("INSERT INTO branches VALUES ('b', 'b', 'd')")
             await db.execute(
                 "INSERT INTO people (employee_no, name, branch_id, created_at, updated_at)"

@@ -184,6 +184,5 @@ async def open_backend(
 _sqlite_names = count(1)
 
 
-CONTRACT_BACKENDS: tuple[Backend, ...] = ("sqlite",)
-"""The backends the storage contract suite (tests/contract) runs on. PostgreSQL joins once
-every repository's SQL runs on it (issue 20); the adapter's own tests run on both today."""
+CONTRACT_BACKENDS: tuple[Backend, ...] = BACKENDS
+"""The backends the storage contract suite (tests/contract) runs on: the same tests on both."""

@@ -154,7 +154,7 @@ async def test_a_foreign_key_violation_is_a_constraint_violation(db: SqlDatabase
 
 
 async def test_schema_version_is_the_number_of_migrations(db: SqlDatabase) -> None:
-    assert await db.schema_version() == len(migrations()) == 23
+    assert await db.schema_version() == len(migrations()) > 0
 
 
 async def test_dialect_names_the_engine(db: SqlDatabase) -> None:
@@ -216,10 +216,11 @@ async def test_two_processes_opening_together_migrate_once(
         async with PgDatabase.open(url, max_size=1) as pg:
             return await pg.schema_version()
 
-    assert list(await asyncio.gather(start(), start(), start())) == [23, 23, 23]
+    known = len(migrations())
+    assert list(await asyncio.gather(start(), start(), start())) == [known] * 3
     async with PgDatabase.open(url, max_size=1) as pg:
         rows = await pg.fetchall("SELECT version FROM schema_version ORDER BY version")
-    assert [row[0] for row in rows] == list(range(1, 24))
+    assert [row[0] for row in rows] == list(range(1, known + 1))  # each applied once
 
 
 def test_placeholders_are_translated_outside_quotes_only() -> None:

@@ -58,7 +58,8 @@ class AchievementRepo:
         if until is not None:
             where.append("a.created_at < ?")
             params.append(to_db_time(until))
-        return await self._select(" AND ".join(where) or "1", params)
+        # `1 = 1`, not SQLite's bare `1`: a PostgreSQL condition must be a boolean.
+        return await self._select(" AND ".join(where) or "1 = 1", params)
 
     async def _select(self, where: str, params: Sequence[Any]) -> list[Achievement]:
         rows = await self._db.fetchall(

@@ -55,12 +55,20 @@ class GroupRepo:
     async def migrate(
         self, channel: str, old_chat_id: str, new_chat_id: str, now: datetime
     ) -> bool:
-        """Keep a binding when a group becomes a supergroup with a new id."""
-        count = await self._db.execute(
-            "UPDATE OR REPLACE group_bindings SET chat_id = ?, updated_at = ?"
-            " WHERE channel = ? AND chat_id = ?",
-            (new_chat_id, to_db_time(now), channel, old_chat_id),
-        )
+        """Keep a binding when a group becomes a supergroup with a new id (a binding the new
+        id already had gives way to it)."""
+        # What SQLite's UPDATE OR REPLACE did, in two statements PostgreSQL runs too.
+        async with self._db.transaction():
+            await self._db.execute(
+                "DELETE FROM group_bindings WHERE channel = ? AND chat_id = ? AND chat_id <> ?"
+                " AND EXISTS (SELECT 1 FROM group_bindings WHERE channel = ? AND chat_id = ?)",
+                (channel, new_chat_id, old_chat_id, channel, old_chat_id),
+            )
+            count = await self._db.execute(
+                "UPDATE group_bindings SET chat_id = ?, updated_at = ?"
+                " WHERE channel = ? AND chat_id = ?",
+                (new_chat_id, to_db_time(now), channel, old_chat_id),
+            )
         return count > 0
 
     async def for_branch(self, branch_id: str) -> list[GroupBinding]:

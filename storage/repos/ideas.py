@@ -35,6 +35,7 @@ from storage.models import (
     WaitingIdea,
 )
 from storage.port import Row, SqlDatabase
+from storage.repos.dialect import day_number, indexed_by, match_query
 from storage.repos.times import bucket_case, from_db_time, to_db_time
 
 
@@ -66,20 +67,22 @@ def _scope(branch_id: str | None, excluded: Collection[str]) -> tuple[str, list[
 
 
 def speed_query(
-    since: datetime, branch_id: str | None, excluded: Collection[str]
+    since: datetime, branch_id: str | None, excluded: Collection[str], dialect: str = "sqlite"
 ) -> tuple[str, list[str]]:
     """The SQL of `IdeaRepo.speed` and its parameters (tests read its plan)."""
     where, params = _scope(branch_id, excluded)  # `status`, `branch_id`: only ideas have them
+    first = day_number(dialect, "min(h.created_at)")
+    created = day_number(dialect, "i.created_at")
     # The year's ideas are a range of an index; each idea's first review and adoption are
     # one search of idea_history_speed (covering): nothing is grouped or read from a table.
     sql = (
         "WITH reached AS (SELECT i.branch_id AS branch_id,"
-        " (SELECT julianday(min(h.created_at)) FROM idea_history h"
+        f" (SELECT {first} FROM idea_history h"
         " WHERE h.idea_id = i.id AND h.from_status = 'submitted'"
-        " AND h.to_status <> 'submitted') - julianday(i.created_at) AS review,"
-        " (SELECT julianday(min(h.created_at)) FROM idea_history h"
+        f" AND h.to_status <> 'submitted') - {created} AS review,"
+        f" (SELECT {first} FROM idea_history h"
         " WHERE h.idea_id = i.id AND h.to_status = 'adopted')"
-        " - julianday(i.created_at) AS adopted"
+        f" - {created} AS adopted"
         f" FROM ideas i WHERE i.created_at >= ?{where}),"
         " steps AS (SELECT branch_id, 'review' AS step, review AS days FROM reached"
         " WHERE review IS NOT NULL UNION ALL SELECT branch_id, 'adopted', adopted FROM reached"
@@ -96,32 +99,30 @@ def speed_query(
     return sql, [to_db_time(since), *params]
 
 
-def _match(terms: Iterable[str]) -> str:
-    """An FTS5 query holding every one of `terms`, each quoted as a phrase."""
-    return " ".join('"' + t.replace('"', '""') + '"' for t in sorted(set(terms)))
-
-
-def _among(column: str, values: Sequence[str], params: list[Any]) -> str:
+def _among(column: str, values: Sequence[str], params: list[Any], dialect: str) -> str:
     """`column` is one of `values`. One value may use an index on the column; for several
-    the column is written `+column`, so that the planner keeps reading in id order (an
-    IN over an index's first column would gather every match and sort them)."""
+    the column is written `+column` on SQLite, so that the planner keeps reading in id
+    order (an IN over an index's first column would gather every match and sort them);
+    PostgreSQL has no unary plus on text and plans on its own."""
     params.extend(values)
     if len(values) == 1:
         return f"{column} = ?"
-    return f"+{column} IN ({','.join('?' * len(values))})"
+    plus = "+" if dialect == "sqlite" else ""
+    return f"{plus}{column} IN ({','.join('?' * len(values))})"
 
 
-def _scope_where(scope: IdeaScope, params: list[Any]) -> list[str]:
+def _scope_where(scope: IdeaScope, params: list[Any], dialect: str = "sqlite") -> list[str]:
     if scope.branches is None:
         return []
-    parts = [_among("i.branch_id", scope.branches, params)] if scope.branches else []
+    parts = [_among("i.branch_id", scope.branches, params, dialect)] if scope.branches else []
     if scope.author_id is not None:
         parts.append("i.author_id = ?")
         params.append(scope.author_id)
-    return ["(" + " OR ".join(parts) + ")" if parts else "0"]
+    # `1 = 0`, not SQLite's bare `0`: a PostgreSQL condition must be a boolean.
+    return ["(" + " OR ".join(parts) + ")" if parts else "1 = 0"]
 
 
-def _filter_where(filters: IdeaFilter, params: list[Any]) -> list[str]:
+def _filter_where(filters: IdeaFilter, params: list[Any], dialect: str) -> list[str]:
     where = []
     for column, values in (
         ("i.status", filters.statuses),
@@ -129,7 +130,7 @@ def _filter_where(filters: IdeaFilter, params: list[Any]) -> list[str]:
         ("i.branch_id", filters.branches),
     ):
         if values:
-            where.append(_among(column, values, params))
+            where.append(_among(column, values, params, dialect))
     if filters.since is not None:
         where.append("i.created_at >= ?")
         params.append(to_db_time(filters.since))
@@ -153,36 +154,52 @@ enough to fill a page soon)."""
 
 
 def listing_query(
-    scope: IdeaScope, filters: IdeaFilter, *, limit: int, offset: int, probe: bool = False
+    scope: IdeaScope,
+    filters: IdeaFilter,
+    *,
+    limit: int,
+    offset: int,
+    probe: bool = False,
+    dialect: str = "sqlite",
 ) -> tuple[str, list[Any]]:
     """The SQL of one page of a list, newest first, and its parameters.
 
     Each shape reads in order from an index and stops once the page is full, so a page
     costs about the same however many ideas match:
     - search terms: the index of words newest first (FTS5 walks a term's ideas in rowid
-      order); with `probe` (one person with few ideas) that person's ideas, each looked up
-      in it;
+      order; PostgreSQL's idea_terms is keyed by the idea id); with `probe` (one person
+      with few ideas) that person's ideas, each looked up in it;
     - a time range, for more than one person: the time index `ideas_created` backwards,
       newest first by time (only ideas of the very same moment are sorted, by id), since a
       month of a million ideas is too many to sort;
     - otherwise id order: a person's ideas from `ideas_author`, a branch's from
       `ideas_branch`, one status from `ideas_status`, the rest from the table."""
     params: list[Any] = []
-    where = _scope_where(scope, params) + _filter_where(filters, params)
+    where = _scope_where(scope, params, dialect) + _filter_where(filters, params, dialect)
+    sqlite = dialect == "sqlite"
     if filters.terms and probe:
-        where.append("EXISTS (SELECT 1 FROM idea_terms WHERE idea_terms MATCH ? AND rowid = i.id)")
-        params.append(_match(filters.terms))
+        where.append(
+            "EXISTS (SELECT 1 FROM idea_terms WHERE idea_terms MATCH ? AND rowid = i.id)"
+            if sqlite
+            else "EXISTS (SELECT 1 FROM idea_terms WHERE tsv @@ to_tsquery('simple', ?)"
+            " AND id = i.id)"
+        )
+        params.append(match_query(dialect, filters.terms, every=True))
     elif filters.terms:
+        and_where = "".join(" AND " + w for w in where)
         sql = (
             f"{_LINE} FROM idea_terms t CROSS JOIN ideas i ON i.id = t.rowid"
-            f" WHERE idea_terms MATCH ?{''.join(' AND ' + w for w in where)}"
-            " ORDER BY t.rowid DESC LIMIT ? OFFSET ?"
+            f" WHERE idea_terms MATCH ?{and_where} ORDER BY t.rowid DESC LIMIT ? OFFSET ?"
+            if sqlite
+            else f"{_LINE} FROM idea_terms t JOIN ideas i ON i.id = t.id"
+            f" WHERE t.tsv @@ to_tsquery('simple', ?){and_where}"
+            " ORDER BY t.id DESC LIMIT ? OFFSET ?"
         )
-        return sql, [_match(filters.terms), *params, limit, offset]
+        return sql, [match_query(dialect, filters.terms, every=True), *params, limit, offset]
     condition = f" WHERE {' AND '.join(where)}" if where else ""
     if filters.since is not None and scope.branches != ():
         sql = (
-            f"{_LINE} FROM ideas i INDEXED BY ideas_created{condition}"
+            f"{_LINE} FROM ideas i{indexed_by(dialect, 'ideas_created')}{condition}"
             " ORDER BY i.created_at DESC, i.id DESC LIMIT ? OFFSET ?"
         )
     else:
@@ -190,11 +207,13 @@ def listing_query(
     return sql, [*params, limit, offset]
 
 
-def waiting_query(scope: IdeaScope, *, after: int, limit: int) -> tuple[str, list[Any]]:
+def waiting_query(
+    scope: IdeaScope, *, after: int, limit: int, dialect: str = "sqlite"
+) -> tuple[str, list[Any]]:
     """The SQL of the ideas waiting for a first review after id `after`, oldest first: a
     branch's from the partial index `ideas_waiting`, the whole mine's from `ideas_status`."""
     params: list[Any] = [after]
-    where = ["i.status = 'submitted'", "i.id > ?", *_scope_where(scope, params)]
+    where = ["i.status = 'submitted'", "i.id > ?", *_scope_where(scope, params, dialect)]
     sql = f"{_LINE} FROM ideas i WHERE {' AND '.join(where)} ORDER BY i.id LIMIT ?"
     return sql, [*params, limit]
 
@@ -300,22 +319,28 @@ class IdeaRepo:
         probe = False
         if filters.terms and scope.branches == () and scope.author_id is not None:
             row = await self._db.reader.fetchone(
-                "SELECT count(*) FROM (SELECT 1 FROM ideas WHERE author_id = ? LIMIT ?)",
+                "SELECT count(*) FROM (SELECT 1 FROM ideas WHERE author_id = ? LIMIT ?) AS mine",
                 (scope.author_id, PROBED + 1),
             )
             probe = row is not None and int(row[0]) <= PROBED
-        sql, params = listing_query(scope, filters, limit=limit, offset=offset, probe=probe)
+        sql, params = listing_query(
+            scope, filters, limit=limit, offset=offset, probe=probe, dialect=self._db.dialect
+        )
         return [_line(r) for r in await self._db.reader.fetchall(sql, params)]
 
     async def waiting(self, scope: IdeaScope, *, after: int, limit: int) -> list[IdeaLine]:
         """Ideas in `scope` waiting for a first review, oldest first, from id `after` on."""
-        sql, params = waiting_query(scope, after=after, limit=limit)
+        sql, params = waiting_query(scope, after=after, limit=limit, dialect=self._db.dialect)
         return [_line(r) for r in await self._db.reader.fetchall(sql, params)]
 
     async def count_waiting(self, scope: IdeaScope, *, after: int = 0) -> int:
         """How many ideas in `scope` wait for a first review (of those after id `after`)."""
         params: list[Any] = [after]
-        where = ["i.status = 'submitted'", "i.id > ?", *_scope_where(scope, params)]
+        where = [
+            "i.status = 'submitted'",
+            "i.id > ?",
+            *_scope_where(scope, params, self._db.dialect),
+        ]
         row = await self._db.reader.fetchone(
             f"SELECT count(*) FROM ideas i WHERE {' AND '.join(where)}", params
         )
@@ -385,21 +410,28 @@ class IdeaRepo:
 
     async def index_terms(self, idea_id: int, terms: Sequence[str]) -> None:
         """Store an idea's words for the similarity search (rowid = idea id), once."""
-        added = await self._db.execute(
-            "INSERT INTO idea_terms (rowid, terms) SELECT ?, ?"
-            " WHERE NOT EXISTS (SELECT 1 FROM idea_terms WHERE rowid = ?)",
-            (idea_id, " ".join(terms), idea_id),
-        )
+        if self._db.dialect == "sqlite":  # an FTS5 table has no unique key to conflict on
+            added = await self._db.execute(
+                "INSERT INTO idea_terms (rowid, terms) SELECT ?, ?"
+                " WHERE NOT EXISTS (SELECT 1 FROM idea_terms WHERE rowid = ?)",
+                (idea_id, " ".join(terms), idea_id),
+            )
+        else:
+            added = await self._db.execute(
+                "INSERT INTO idea_terms (id, terms) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+                (idea_id, " ".join(terms)),
+            )
         if added:
             await self._db.executemany(
                 "INSERT INTO idea_term_docs (term, docs) VALUES (?, 1)"
-                " ON CONFLICT(term) DO UPDATE SET docs = docs + 1",
+                " ON CONFLICT(term) DO UPDATE SET docs = idea_term_docs.docs + 1",
                 [(t,) for t in {"", *(t.lower() for t in terms)}],
             )
 
     async def unindexed(self, limit: int = 1000) -> list[IdeaText]:
+        key = "rowid" if self._db.dialect == "sqlite" else "id"
         rows = await self._db.fetchall(
-            "SELECT id, text FROM ideas WHERE id NOT IN (SELECT rowid FROM idea_terms)"
+            f"SELECT id, text FROM ideas WHERE id NOT IN (SELECT {key} FROM idea_terms)"
             " ORDER BY id LIMIT ?",
             (limit,),
         )
@@ -415,13 +447,24 @@ class IdeaRepo:
         (`IdeaSearch.holding`) in its benchmark and recall test."""
         if not terms:
             return []
-        query = " OR ".join('"' + t.replace('"', '""') + '"' for t in sorted(set(terms)))
-        rows = await self._db.fetchall(
-            "SELECT t.rowid AS id, t.terms FROM idea_terms t JOIN ideas i ON i.id = t.rowid"
-            " WHERE idea_terms MATCH ? AND t.rowid != ? AND i.status NOT IN ('withdrawn')"
-            " ORDER BY rank LIMIT ?",
-            (query, exclude, limit),
-        )
+        query = match_query(self._db.dialect, terms, every=False)
+        if self._db.dialect == "sqlite":
+            sql = (
+                "SELECT t.rowid AS id, t.terms FROM idea_terms t JOIN ideas i ON i.id = t.rowid"
+                " WHERE idea_terms MATCH ? AND t.rowid != ? AND i.status NOT IN ('withdrawn')"
+                " ORDER BY rank LIMIT ?"
+            )
+            params: list[Any] = [query, exclude, limit]
+        else:
+            # ts_rank, not BM25: the same ideas qualify, their order may differ from FTS5's.
+            sql = (
+                "SELECT t.id, t.terms FROM idea_terms t JOIN ideas i ON i.id = t.id,"
+                " to_tsquery('simple', ?) q WHERE t.tsv @@ q AND t.id != ?"
+                " AND i.status NOT IN ('withdrawn') ORDER BY ts_rank(t.tsv, q) DESC, t.id DESC"
+                " LIMIT ?"
+            )
+            params = [query, exclude, limit]
+        rows = await self._db.fetchall(sql, params)
         return [TermMatch(r["id"], r["terms"]) for r in rows]
 
     async def document_frequencies(self, terms: Iterable[str]) -> TermFrequencies:
@@ -432,8 +475,9 @@ class IdeaRepo:
         self, branch_id: str, *, since: datetime | None = None, status: str | None = None
     ) -> list[Idea]:
         rows = await self._db.fetchall(
-            "SELECT * FROM ideas WHERE branch_id = ? AND (? IS NULL OR created_at >= ?)"
-            " AND (? IS NULL OR status = ?) ORDER BY id",
+            # CAST: PostgreSQL must know a parameter's type, which `? IS NULL` alone does not say.
+            "SELECT * FROM ideas WHERE branch_id = ? AND (CAST(? AS TEXT) IS NULL"
+            " OR created_at >= ?) AND (CAST(? AS TEXT) IS NULL OR status = ?) ORDER BY id",
             (branch_id, *([to_db_time(since)] * 2 if since else [None, None]), status, status),
         )
         return [_idea(r) for r in rows]
@@ -459,9 +503,11 @@ class IdeaRepo:
         where, params = _scope(branch_id, excluded)
         marks = ",".join("?" * len(adopted)) or "NULL"
         # The index's order is the grouping's: no sort of a year of ideas.
+        index = indexed_by(self._db.dialect, "ideas_branch_category")
         rows = await self._db.fetchall(
-            "SELECT category, branch_id, count(*), coalesce(sum(status IN"
-            f" ({marks})), 0) FROM ideas INDEXED BY ideas_branch_category"
+            # CASE, not a sum of the comparison: PostgreSQL does not add up booleans.
+            "SELECT category, branch_id, count(*), coalesce(sum(CASE WHEN status IN"
+            f" ({marks}) THEN 1 ELSE 0 END), 0) FROM ideas{index}"
             f" WHERE created_at >= ?{where} GROUP BY branch_id, category ORDER BY min(id)",
             (*sorted(adopted), to_db_time(since), *params),
         )
@@ -478,7 +524,8 @@ class IdeaRepo:
         # The covering index of `groups`: no table row is read.
         rows = await self._db.fetchall(
             f"SELECT {case} AS bucket, category, count(*) FROM ideas"
-            f" INDEXED BY ideas_branch_category WHERE created_at >= ?{where}"
+            f"{indexed_by(self._db.dialect, 'ideas_branch_category')}"
+            f" WHERE created_at >= ?{where}"
             " GROUP BY bucket, category",
             (*stamps, to_db_time(boundaries[0]), *params),
         )
@@ -489,18 +536,18 @@ class IdeaRepo:
     ) -> list[SpeedFigure]:
         """Days from submission to the first review and to adoption of the ideas from `since` on,
         per branch and (branch None) together; only ideas that reached the step count."""
-        rows = await self._db.fetchall(*speed_query(since, branch_id, excluded))
+        rows = await self._db.fetchall(*speed_query(since, branch_id, excluded, self._db.dialect))
         return [SpeedFigure(r[0], r[1], int(r[2]), float(r[3]), float(r[4])) for r in rows]
 
     async def waiting_since(self, before: datetime, limit: int) -> tuple[int, list[WaitingIdea]]:
         """Ideas still submitted since before `before`: how many, and the oldest `limit`."""
+        index = indexed_by(self._db.dialect, "ideas_waiting_since")
         row = await self._db.fetchone(
-            "SELECT count(*) FROM ideas INDEXED BY ideas_waiting_since"
-            " WHERE status = 'submitted' AND created_at < ?",
+            f"SELECT count(*) FROM ideas{index} WHERE status = 'submitted' AND created_at < ?",
             (to_db_time(before),),
         )
         rows = await self._db.fetchall(
-            "SELECT id, branch_id, created_at FROM ideas INDEXED BY ideas_waiting_since"
+            f"SELECT id, branch_id, created_at FROM ideas{index}"
             " WHERE status = 'submitted' AND created_at < ? ORDER BY created_at, id LIMIT ?",
             (to_db_time(before), limit),
         )
@@ -529,8 +576,9 @@ class IdeaRepo:
 
     async def week_counts(self, since: datetime) -> dict[str, BranchIdeaCounts]:
         """Branch id → (ideas since `since`, ideas still 'submitted')."""
+        index = indexed_by(self._db.dialect, "ideas_created")
         new = await self._db.fetchall(
-            "SELECT branch_id, count(*) FROM ideas INDEXED BY ideas_created WHERE created_at >= ?"
+            f"SELECT branch_id, count(*) FROM ideas{index} WHERE created_at >= ?"
             " GROUP BY branch_id",  # a week of the time index, not a scan of every branch
             (to_db_time(since),),
         )
@@ -546,7 +594,8 @@ class IdeaRepo:
         """Branch id → its newest `per_branch` ideas since `since`, oldest first."""
         rows = await self._db.fetchall(
             "WITH ranked AS (SELECT id, row_number() OVER (PARTITION BY branch_id ORDER BY id DESC)"
-            " AS place FROM ideas INDEXED BY ideas_created WHERE created_at >= ?)"
+            f" AS place FROM ideas{indexed_by(self._db.dialect, 'ideas_created')}"
+            " WHERE created_at >= ?)"
             " SELECT i.* FROM ranked JOIN ideas i ON i.id = ranked.id WHERE place <= ?"
             " ORDER BY i.branch_id, i.id",
             (to_db_time(since), per_branch),
@@ -560,6 +609,8 @@ class IdeaRepo:
         """Every idea with its author, branch and project, oldest first (the 台账), read in
         chunks by id so that memory does not grow with the table."""
         after = 0
+        first = day_number(self._db.dialect, "min(h.created_at)")
+        created = day_number(self._db.dialect, "i.created_at")
         while True:
             rows = await self._db.fetchall(
                 "SELECT i.id, i.created_at, p.employee_no, p.name AS author, b.id AS branch_id,"
@@ -571,10 +622,10 @@ class IdeaRepo:
                 " ORDER BY h.id DESC LIMIT 1) END AS reason,"
                 # The first change away from submitted and the first to adopted: one stretch
                 # of idea_history_speed each.
-                " (SELECT julianday(min(h.created_at)) - julianday(i.created_at)"
+                f" (SELECT {first} - {created}"
                 " FROM idea_history h WHERE h.idea_id = i.id AND h.from_status = 'submitted'"
                 " AND h.to_status <> 'submitted') AS review_days,"
-                " (SELECT julianday(min(h.created_at)) - julianday(i.created_at)"
+                f" (SELECT {first} - {created}"
                 " FROM idea_history h WHERE h.idea_id = i.id AND h.to_status = 'adopted')"
                 " AS adopted_days FROM ideas i"
                 " JOIN people p ON p.id = i.author_id JOIN branches b ON b.id = i.branch_id"
@@ -609,18 +660,32 @@ class IdeaSearch:
         len(weights) × per_term however many ideas are stored."""
         if not weights:
             return []
-        one = (
-            "SELECT * FROM (SELECT rowid AS id, ? AS w FROM idea_terms WHERE idea_terms MATCH ?"
-            " ORDER BY rowid DESC LIMIT ?)"
-        )
+        dialect = self._db.dialect
+        if dialect == "sqlite":
+            one = (
+                "SELECT * FROM (SELECT rowid AS id, ? AS w FROM idea_terms WHERE idea_terms MATCH ?"
+                " ORDER BY rowid DESC LIMIT ?)"
+            )
+            head = "SELECT t.rowid AS id, t.terms FROM (SELECT id, sum(w) AS score FROM ("
+            tail = ") GROUP BY id) s"
+            key = "t.rowid"
+        else:
+            one = (
+                "(SELECT id, CAST(? AS DOUBLE PRECISION) AS w FROM idea_terms"
+                " WHERE tsv @@ to_tsquery('simple', ?) ORDER BY id DESC LIMIT ?)"
+            )
+            head = "SELECT t.id, t.terms FROM (SELECT id, sum(w) AS score FROM ("
+            tail = ") u GROUP BY id) s"
+            key = "t.id"
         params: list[Any] = []
         for term, weight in sorted(weights.items()):
-            params += [weight, '"' + term.replace('"', '""') + '"', per_term]
+            params += [weight, match_query(dialect, [term], every=True), per_term]
         rows = await self._db.reader.fetchall(
-            "SELECT t.rowid AS id, t.terms FROM (SELECT id, sum(w) AS score FROM ("
+            head
             + " UNION ALL ".join([one] * len(weights))
-            + ") GROUP BY id) s JOIN ideas i ON i.id = s.id AND i.status NOT IN ('withdrawn')"
-            " JOIN idea_terms t ON t.rowid = s.id ORDER BY s.score DESC, s.id DESC LIMIT ?",
+            + tail
+            + " JOIN ideas i ON i.id = s.id AND i.status NOT IN ('withdrawn')"
+            f" JOIN idea_terms t ON {key} = s.id ORDER BY s.score DESC, s.id DESC LIMIT ?",
             [*params, limit],
         )
         return [TermMatch(r["id"], r["terms"]) for r in rows]

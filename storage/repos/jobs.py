@@ -61,11 +61,13 @@ class JobRunRepo:
         return from_db_time(row[0])
 
     async def latest(self) -> list[JobRun]:
-        """Each job's latest recorded run."""
+        """Each job's latest recorded run: one row per job, the latest period among runs
+        recorded at the same moment (a catch-up records a missed period and the current one
+        together)."""
         rows = await self._db.fetchall(
             "SELECT job, period, status, ran_at, notices FROM job_runs r"
-            " WHERE job != '_scheduler' AND ran_at = (SELECT max(ran_at) FROM job_runs"
-            "  WHERE job = r.job) ORDER BY job"
+            " WHERE job != '_scheduler' AND period = (SELECT l.period FROM job_runs l"
+            "  WHERE l.job = r.job ORDER BY l.ran_at DESC, l.period DESC LIMIT 1) ORDER BY job"
         )
         return [
             JobRun(r["job"], r["period"], r["status"], from_db_time(r["ran_at"]), int(r["notices"]))

@@ -46,10 +46,12 @@ class InboxRepo:
     async def pending(self, channel: str, limit: int = -1) -> list[PendingUpdate]:
         """(update_id, raw) of stored updates not yet processed, in arrival order (at most
         `limit`; -1: all). Read on the read connection: the last commit, no write lock."""
+        # No LIMIT for all: PostgreSQL refuses SQLite's LIMIT -1.
+        bound = " LIMIT ?" if limit >= 0 else ""
         rows = await self._db.reader.fetchall(
             "SELECT update_id, raw FROM inbox WHERE channel = ? AND status = 'pending'"
-            " ORDER BY received_at, rowid LIMIT ?",
-            (channel, limit),
+            f" ORDER BY received_at, position{bound}",
+            (channel, limit) if limit >= 0 else (channel,),
         )
         return [PendingUpdate(r["update_id"], r["raw"]) for r in rows]
 
@@ -78,7 +80,7 @@ class InboxRepo:
         """The latest updates that were set aside, newest first."""
         rows = await self._db.fetchall(
             "SELECT channel, update_id, attempts, last_error, processed_at FROM inbox"
-            " WHERE status = 'failed' ORDER BY processed_at DESC, rowid DESC LIMIT ?",
+            " WHERE status = 'failed' ORDER BY processed_at DESC, position DESC LIMIT ?",
             (limit,),
         )
         return [
@@ -336,14 +338,19 @@ class MenuRepo:
 
     async def forget(self, channel: str, chat_id: str) -> None:
         """The live menu is used up; the numbers stay for the chat's next menus."""
+        if self._db.dialect == "sqlite":
+            live = "json_set(buttons, '$.live', json('[]'))"
+            kind = "json_type(buttons)"
+        else:  # the column is text on both; jsonb prints ", " and ": " where json.dumps does
+            live = "CAST(jsonb_set(CAST(buttons AS jsonb), '{live}', '[]') AS TEXT)"
+            kind = "jsonb_typeof(CAST(buttons AS jsonb))"
         await self._db.execute(
-            "UPDATE button_menus SET buttons = json_set(buttons, '$.live', json('[]'))"
-            " WHERE channel = ? AND chat_id = ? AND json_type(buttons) = 'object'",
+            f"UPDATE button_menus SET buttons = {live}"
+            f" WHERE channel = ? AND chat_id = ? AND {kind} = 'object'",
             (channel, chat_id),
         )
         await self._db.execute(
-            "DELETE FROM button_menus WHERE channel = ? AND chat_id = ?"
-            " AND json_type(buttons) = 'array'",
+            f"DELETE FROM button_menus WHERE channel = ? AND chat_id = ? AND {kind} = 'array'",
             (channel, chat_id),
         )
 

@@ -40,7 +40,7 @@ class OrgRepo:
         return [Branch(r["id"], r["name"], r["department_id"]) for r in rows]
 
     async def department_names(self) -> list[DepartmentName]:
-        rows = await self._db.fetchall("SELECT id, name FROM departments ORDER BY rowid")
+        rows = await self._db.fetchall("SELECT id, name FROM departments ORDER BY position")
         return [DepartmentName(r["id"], r["name"]) for r in rows]
 
     async def department_ids(self) -> set[str]:

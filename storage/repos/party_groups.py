@@ -14,7 +14,7 @@ from typing import Any
 from storage.db import constraint_errors
 from storage.models import MemberActivity, PartyGroup, Person, RewardReceived
 from storage.port import SqlDatabase
-from storage.repos.people import PERSON_COLUMNS, person_of
+from storage.repos.people import person_columns, person_of
 from storage.repos.times import from_db_time, to_db_time
 
 
@@ -75,7 +75,7 @@ class PartyGroupRepo:
         """The group's members (with their roles), by 工号."""
         group_id = group.id if isinstance(group, PartyGroup) else group
         rows = await self._db.fetchall(
-            f"SELECT {PERSON_COLUMNS} FROM party_group_members m JOIN people p"
+            f"SELECT {person_columns(self._db.dialect)} FROM party_group_members m JOIN people p"
             " ON p.id = m.person_id WHERE m.group_id = ? ORDER BY p.employee_no",
             (group_id,),
         )
@@ -105,14 +105,17 @@ class PartyGroupRepo:
         from `since` on (statuses in `excluded` left out) and how many of those have an
         `adopted` status: one aggregate over the branch's people's ideas (the author index)."""
         adopted_marks = ",".join("?" * len(adopted)) or "NULL"
-        excluded_marks = ",".join("?" * len(excluded)) or "NULL"
+        # No statuses left out: no condition (NOT IN (NULL) would leave out every idea).
+        left_out = f" AND i.status NOT IN ({','.join('?' * len(excluded))})" if excluded else ""
         rows = await self._db.fetchall(
+            # CASE, not a sum of the comparison: PostgreSQL does not add up booleans; every
+            # column grouped, as PostgreSQL wants (one membership row per person).
             "SELECT p.id, p.employee_no, p.name, m.group_id, count(i.id),"
-            f" coalesce(sum(i.status IN ({adopted_marks})), 0)"
+            f" coalesce(sum(CASE WHEN i.status IN ({adopted_marks}) THEN 1 ELSE 0 END), 0)"
             " FROM people p LEFT JOIN party_group_members m ON m.person_id = p.id"
             " LEFT JOIN ideas i ON i.author_id = p.id AND i.created_at >= ?"
-            f" AND i.status NOT IN ({excluded_marks})"
-            " WHERE p.branch_id = ? GROUP BY p.id ORDER BY p.employee_no",
+            f"{left_out} WHERE p.branch_id = ? GROUP BY p.id, p.employee_no, p.name, m.group_id"
+            " ORDER BY p.employee_no",
             (*sorted(adopted), to_db_time(since), *sorted(excluded), branch_id),
         )
         return [MemberActivity(r[0], r[1], r[2], r[3], int(r[4]), int(r[5])) for r in rows]
@@ -126,7 +129,7 @@ class PartyGroupRepo:
             " FROM reward_recipients rr JOIN rewards r ON r.id = rr.reward_id"
             " JOIN projects p ON p.id = r.project_id"
             " JOIN party_groups g ON g.id = rr.group_id"
-            " WHERE ? IS NULL OR g.branch_id = ? ORDER BY r.id, rr.rowid",
+            " WHERE CAST(? AS TEXT) IS NULL OR g.branch_id = ? ORDER BY r.id, rr.position",
             (branch_id, branch_id),
         )
         found: dict[int, list[RewardReceived]] = {}

@@ -9,6 +9,7 @@ from typing import Any
 from storage.db import constraint_errors
 from storage.models import Person, Recipient, Role, RosterEntry
 from storage.port import SqlDatabase
+from storage.repos.dialect import joined
 from storage.repos.times import to_db_time
 
 
@@ -115,8 +116,10 @@ class PeopleRepo:
     async def unbound(self, channel: str, branch_id: str | None = None) -> list[Person]:
         """Everyone (of one branch) without an identity on `channel`, by 工号."""
         rows = await self._db.fetchall(
-            "SELECT id FROM people p WHERE (? IS NULL OR branch_id = ?) AND NOT EXISTS"
-            " (SELECT 1 FROM identities i WHERE i.person_id = p.id AND i.channel = ?)"
+            # CAST: PostgreSQL must know a parameter's type, which `? IS NULL` alone does not say.
+            "SELECT id FROM people p WHERE (CAST(? AS TEXT) IS NULL OR branch_id = ?)"
+            " AND NOT EXISTS (SELECT 1 FROM identities i"
+            " WHERE i.person_id = p.id AND i.channel = ?)"
             " ORDER BY employee_no",
             (branch_id, branch_id, channel),
         )
@@ -170,8 +173,9 @@ class PeopleRepo:
         rows = await self._db.fetchall(
             "SELECT i.channel, i.external_id FROM identities i"
             " JOIN roles r ON r.person_id = i.person_id JOIN people p ON p.id = i.person_id"
-            " WHERE r.role = ? AND (? IS NULL OR p.branch_id = ?)"
-            " AND (? IS NULL OR r.department_id = ?) ORDER BY i.channel, i.external_id",
+            " WHERE r.role = ? AND (CAST(? AS TEXT) IS NULL OR p.branch_id = ?)"
+            " AND (CAST(? AS TEXT) IS NULL OR r.department_id = ?)"
+            " ORDER BY i.channel, i.external_id",
             (role, branch_id, branch_id, department_id, department_id),
         )
         return [Recipient(r[0], r[1]) for r in rows]
@@ -197,7 +201,7 @@ class PeopleRepo:
         """(external id, person with roles) of everyone bound on `channel`, in one read on the
         read connection (it runs beside the writer, for every bound person at once)."""
         rows = await self._db.reader.fetchall(
-            f"SELECT i.external_id, {PERSON_COLUMNS} FROM identities i"
+            f"SELECT i.external_id, {person_columns(self._db.dialect)} FROM identities i"
             " JOIN people p ON p.id = i.person_id WHERE i.channel = ? ORDER BY i.external_id",
             (channel,),
         )
@@ -205,15 +209,20 @@ class PeopleRepo:
 
     async def _one(self, where: str, params: Sequence[Any]) -> Person | None:
         """One person with their roles, in one query (this runs for every update)."""
-        row = await self._db.fetchone(f"SELECT {PERSON_COLUMNS} FROM people p {where}", params)
+        row = await self._db.fetchone(
+            f"SELECT {person_columns(self._db.dialect)} FROM people p {where}", params
+        )
         return None if row is None else person_of(row)
 
 
-PERSON_COLUMNS = (
-    "p.id, p.employee_no, p.name, p.branch_id, p.wecom_userid,"
-    " (SELECT group_concat(r.role || ':' || coalesce(r.department_id, ''), ' ')"
-    "  FROM roles r WHERE r.person_id = p.id) AS roles"
-)
+def person_columns(dialect: str) -> str:
+    """A person's columns (of `people p`) with their roles as `role:department` words."""
+    roles = joined(
+        dialect,
+        "r.role || ':' || coalesce(r.department_id, '')",
+        "FROM roles r WHERE r.person_id = p.id",  # any order: `person_of` sorts them
+    )
+    return f"p.id, p.employee_no, p.name, p.branch_id, p.wecom_userid, {roles} AS roles"
 
 
 def person_of(row: Any) -> Person:

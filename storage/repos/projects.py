@@ -19,6 +19,7 @@ from storage.models import (
     VerifiedBenefit,
 )
 from storage.port import Row, SqlDatabase
+from storage.repos.dialect import joined
 from storage.repos.times import bucket_case, from_db_time, to_db_time
 
 
@@ -73,13 +74,16 @@ class ProjectRepo:
         return await self._select("", ())
 
     async def _select(self, where: str, params: Sequence[Any]) -> list[Project]:
+        dialect = self._db.dialect
+        branch_ids = joined(
+            dialect, "branch_id", "FROM project_branches WHERE project_id = p.id", "position"
+        )
+        # any order: sorted below
+        idea_ids = joined(dialect, "idea_id", "FROM project_ideas WHERE project_id = p.id")
         rows = await self._db.fetchall(
             "SELECT p.*, l.name AS lead_name,"
             # in the order they joined: the first named is the lead branch the rewards favour
-            " (SELECT group_concat(branch_id, ' ') FROM (SELECT branch_id FROM project_branches"
-            "   WHERE project_id = p.id ORDER BY rowid)) AS branch_ids,"
-            " (SELECT group_concat(idea_id, ' ') FROM project_ideas WHERE project_id = p.id)"
-            "   AS idea_ids,"
+            f" {branch_ids} AS branch_ids, {idea_ids} AS idea_ids,"
             " (SELECT coalesce(sum(amount_fen), 0) FROM benefits WHERE project_id = p.id"
             "   AND status = 'verified') AS verified_fen,"
             " (SELECT coalesce(sum(amount_fen), 0) FROM rewards WHERE project_id = p.id)"
@@ -141,7 +145,7 @@ class ProjectRepo:
             "  JOIN people r ON r.id = g.person_id WHERE g.project_id = b.project_id"
             "  AND g.key_point_id IS NULL AND g.percent IS NOT NULL AND r.branch_id = b.branch_id"
             "  ORDER BY g.id DESC LIMIT 1) AS percent"
-            " FROM project_branches b WHERE b.project_id = ? ORDER BY b.rowid",
+            " FROM project_branches b WHERE b.project_id = ? ORDER BY b.position",
             (project_id,),
         )
         return [(str(r[0]), int(r[1])) for r in rows if r[1] is not None]
@@ -159,7 +163,8 @@ class ProjectRepo:
         """A key point (owned by one of the branch's party groups when `group_id` is set); its
         branch joins the project if it was not in it."""
         await self._db.execute(
-            "INSERT OR IGNORE INTO project_branches (project_id, branch_id) VALUES (?, ?)",
+            "INSERT INTO project_branches (project_id, branch_id) VALUES (?, ?)"
+            " ON CONFLICT DO NOTHING",
             (project_id, branch_id),
         )
         return await self._db.insert(
@@ -181,8 +186,9 @@ class ProjectRepo:
             "   ORDER BY id DESC LIMIT 1) AS last_text,"
             " (SELECT created_at FROM project_progress WHERE key_point_id = k.id"
             "   ORDER BY id DESC LIMIT 1) AS last_at"
-            " FROM key_points k WHERE (? IS NULL OR k.project_id = ?)"
-            " AND (? IS NULL OR k.branch_id = ?) ORDER BY k.project_id, k.id",
+            # CAST: PostgreSQL must know a parameter's type, which `? IS NULL` alone does not say.
+            " FROM key_points k WHERE (CAST(? AS INTEGER) IS NULL OR k.project_id = ?)"
+            " AND (CAST(? AS TEXT) IS NULL OR k.branch_id = ?) ORDER BY k.project_id, k.id",
             (project_id, project_id, branch_id, branch_id),
         )
         return [
@@ -227,12 +233,14 @@ class ProjectRepo:
     async def kpis(self, project_id: int | None = None) -> list[Kpi]:
         """A project's KPIs (None: every project's) with their values, oldest first."""
         rows = await self._db.fetchall(
-            "SELECT * FROM kpis WHERE ? IS NULL OR project_id = ? ORDER BY project_id, id",
+            "SELECT * FROM kpis WHERE CAST(? AS INTEGER) IS NULL OR project_id = ?"
+            " ORDER BY project_id, id",
             (project_id, project_id),
         )
         values = await self._db.fetchall(
             "SELECT v.kpi_id, v.value, v.created_at FROM kpi_values v JOIN kpis k"
-            " ON k.id = v.kpi_id WHERE ? IS NULL OR k.project_id = ? ORDER BY v.id",
+            " ON k.id = v.kpi_id WHERE CAST(? AS INTEGER) IS NULL OR k.project_id = ?"
+            " ORDER BY v.id",
             (project_id, project_id),
         )
         history: dict[int, list[tuple[str, datetime]]] = {}
@@ -429,23 +437,28 @@ class ProjectRepo:
     async def sheet(self, name: str) -> list[dict[str, Any]]:
         """Rows for the ledger export: progress, benefits or rewards."""
         queries = {
-            "progress": "SELECT 'P' || printf('%02d', g.project_id) AS project, p.name AS person,"
+            "progress": f"SELECT {_number('g.project_id')} AS project, p.name AS person,"
             " g.percent, g.text, g.created_at FROM project_progress g"
             " JOIN people p ON p.id = g.person_id ORDER BY g.id",
-            "benefits": "SELECT b.id, 'P' || printf('%02d', b.project_id) AS project,"
+            "benefits": f"SELECT b.id, {_number('b.project_id')} AS project,"
             " b.amount_fen, b.status, b.text, c.name AS claimed_by, d.name AS decided_by,"
             " b.created_at, b.decided_at, b.quantity, b.unit, b.unit_price_fen, b.period,"
             " b.reason"
             " FROM benefits b JOIN people c ON c.id = b.claimed_by"
             " LEFT JOIN people d ON d.id = b.decided_by ORDER BY b.id",
-            "rewards": "SELECT r.id, 'P' || printf('%02d', r.project_id) AS project, rr.label,"
+            "rewards": f"SELECT r.id, {_number('r.project_id')} AS project, rr.label,"
             " rr.amount_fen, r.basis_fen, r.note, c.name AS confirmed_by, r.created_at,"
             " CASE WHEN rr.group_id IS NOT NULL THEN '党小组'"
             "  WHEN rr.person_id IS NOT NULL THEN '个人' ELSE '支部' END AS kind"
             " FROM rewards r JOIN reward_recipients rr ON rr.reward_id = r.id"
-            " JOIN people c ON c.id = r.confirmed_by ORDER BY r.id, rr.rowid",
+            " JOIN people c ON c.id = r.confirmed_by ORDER BY r.id, rr.position",
         }
         return [dict(r) for r in await self._db.fetchall(queries[name])]
+
+
+def _number(column: str) -> str:
+    """A project's number as shown, P01, P72, P100 (printf('%02d') is SQLite's alone)."""
+    return f"'P' || CASE WHEN {column} < 10 THEN '0' ELSE '' END || CAST({column} AS TEXT)"
 
 
 def _benefit(row: Row) -> Benefit:

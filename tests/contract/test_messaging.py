@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-import pytest
-
 from storage import (
     Conversation,
     FailedUpdate,
@@ -348,11 +346,6 @@ async def test_job_run_latest_is_each_jobs_latest_run_by_name(repos: Repositorie
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="JobRunRepo.latest keeps every run whose ran_at equals the job's latest, so two"
-    " periods recorded at the same instant show the job twice in `jindianzi status`",
-)
 async def test_job_run_latest_gives_one_row_per_job_when_runs_share_a_time(
     repos: Repositories,
 ) -> None:

@@ -400,12 +400,6 @@ async def test_member_activity_counts_each_branch_members_ideas(
     assert [(m.ideas, m.adopted) for m in no_adopted] == [(2, 0), (0, 0)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PartyGroupRepo.member_activity with an empty `excluded` writes"
-    " `status NOT IN (NULL)`, which is never true: it counts no idea at all (IdeaRepo.groups"
-    " leaves the condition out instead)",
-)
 async def test_member_activity_with_nothing_excluded_counts_every_idea(
     repos: Repositories, staff: Staff
 ) -> None:

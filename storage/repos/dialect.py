@@ -1,0 +1,46 @@
+"""The SQL fragments that differ between SQLite and PostgreSQL, each pair side by side.
+
+A repository asks its database's `dialect` ("sqlite" or "postgresql") and keeps the
+rest of a statement common to both."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def indexed_by(dialect: str, index: str) -> str:
+    """SQLite's `INDEXED BY` planner hint; PostgreSQL has none (its planner picks)."""
+    return f" INDEXED BY {index}" if dialect == "sqlite" else ""
+
+
+def day_number(dialect: str, moment: str) -> str:
+    """`moment` (an ISO-8601 text time) as a real number of days, so that the difference of
+    two is the days between them, fractions included."""
+    if dialect == "sqlite":
+        return f"julianday({moment})"
+    return f"EXTRACT(EPOCH FROM CAST({moment} AS timestamptz))::float8 / 86400"
+
+
+def joined(dialect: str, value: str, source: str, order: str | None = None) -> str:
+    """A scalar subquery joining `value` of the rows of `source` (FROM … WHERE …) with
+    spaces, in `order` (None: any order). SQLite's group_concat follows the order of a
+    subquery; PostgreSQL's string_agg takes the order itself."""
+    if dialect == "sqlite":
+        if order is None:
+            return f"(SELECT group_concat({value}, ' ') {source})"
+        return f"(SELECT group_concat(v, ' ') FROM (SELECT {value} AS v {source} ORDER BY {order}))"
+    ordered = f" ORDER BY {order}" if order is not None else ""
+    return f"(SELECT string_agg(CAST({value} AS TEXT), ' '{ordered}) {source})"
+
+
+def match_query(dialect: str, terms: Iterable[str], *, every: bool) -> str:
+    """The full-text query holding every one (`every`) or any of `terms`, each term as
+    a phrase of its own words. SQLite: FTS5 query syntax, each term double-quoted.
+    PostgreSQL: tsquery syntax for to_tsquery('simple', …), each term single-quoted (a
+    quote doubled, a backslash escaped), so no character of a term acts as an operator;
+    a term without a word in it is dropped by PostgreSQL as FTS5 drops an empty phrase."""
+    ordered = sorted(set(terms))
+    if dialect == "sqlite":
+        return (" " if every else " OR ").join('"' + t.replace('"', '""') + '"' for t in ordered)
+    quoted = ("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in ordered)
+    return (" & " if every else " | ").join(quoted)
