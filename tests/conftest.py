@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import App, build_classifier, load_sample_roster, open_app
-from bot.config import Config
+from bot.config import Config, Secret
 from bot.outbox import OutboxSender
 from nlp import ModelClassifier
 from storage.port import SqlDatabase
@@ -108,9 +109,19 @@ def classifier(tmp_path_factory: pytest.TempPathFactory) -> ModelClassifier:
     return build_classifier(project_config(cache / "unused.db"))
 
 
+APP_BACKEND_ENV = "JINDIANZI_TEST_APP_BACKEND"
+"""Set to "postgresql" to run the whole suite's app on PostgreSQL (each test its own database);
+`make test` runs it on SQLite, the storage contract suite on both."""
+
+
 @pytest.fixture
-def config(tmp_path: Path) -> Config:
-    return project_config(tmp_path / "data" / "jindianzi.db")
+def config(tmp_path: Path, request: pytest.FixtureRequest) -> Config:
+    found = project_config(tmp_path / "data" / "jindianzi.db")
+    if os.environ.get(APP_BACKEND_ENV) != "postgresql":
+        return found
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = Secret(server.fresh_database())
+    return dataclasses.replace(found, storage=dataclasses.replace(found.storage, url=url))
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from bot.app import open_storage
 from bot.config import ConfigError, load_config
 from storage.db import Database
-from storage.pg import PgDatabase
+from storage.pg import PgDatabase, migrations
 from tests.storage_backends import PostgresServer
 from tests.support import ROOT, cli, project_config
 
@@ -51,7 +51,7 @@ async def test_storage_url_opens_postgresql(
     )
     async with open_storage(config) as repos:
         assert isinstance(repos.db, PgDatabase) and repos.db.dialect == "postgresql"
-        assert await repos.db.schema_version() == 23
+        assert await repos.db.schema_version() == len(migrations())
     assert not (tmp_path / "j.db").exists()
 
 
