@@ -114,6 +114,24 @@ APP_BACKEND_ENV = "JINDIANZI_TEST_APP_BACKEND"
 `make test` runs it on SQLite, the storage contract suite on both."""
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "sqlite_only(reason): tests SQLite's own machinery (query plans, the online backup"
+        " API, triggers, legacy rows); skipped when the app runs on PostgreSQL",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if os.environ.get(APP_BACKEND_ENV) != "postgresql":
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            why = marker.kwargs.get("reason", "SQLite only")
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {why}"))
+
+
 @pytest.fixture
 def config(tmp_path: Path, request: pytest.FixtureRequest) -> Config:
     found = project_config(tmp_path / "data" / "jindianzi.db")

@@ -19,6 +19,7 @@ from bot.config import Config, load_config
 from bot.outbox import OutboxSender, RetryLater, Undeliverable
 from handlers.messages import Incoming, Outgoing, SharedContact
 from storage import Person, Repositories
+from storage.port import SqlDatabase
 
 ROOT = Path(__file__).resolve().parent.parent
 CHANNEL = "test"
@@ -314,3 +315,13 @@ def recall(before: list[list[int]], after: list[list[int]]) -> tuple[float, int]
     hits = sum(len(b) for b in before)
     kept = sum(len(set(b) & set(a)) for b, a in zip(before, after, strict=True))
     return (kept / hits if hits else 1.0), hits
+
+
+INSERTION_ORDER = {"departments", "project_branches", "reward_recipients", "inbox"}
+"""Tables without an id, whose insertion order is their `position` (no rowid on PostgreSQL)."""
+
+
+async def table_rows(db: SqlDatabase, table: str) -> list[dict[str, Any]]:
+    """Every row of `table` in insertion order, as dicts, on either storage backend."""
+    order = "position" if table in INSERTION_ORDER else "id"
+    return [dict(r) for r in await db.fetchall(f"SELECT * FROM {table} ORDER BY {order}")]

@@ -15,7 +15,7 @@ import pytest
 
 from bot.app import App
 from bot.export import build_sheets, export_ledger
-from tests.support import Chat, Clock, RecordingTransport, register_people
+from tests.support import Chat, Clock, RecordingTransport, register_people, table_rows
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def sent_to(transport: RecordingTransport, chat_id: str) -> list[str]:
 
 
 async def rows(app: App, table: str) -> list[dict[str, Any]]:
-    return [dict(r) for r in await app.repos.db.fetchall(f"SELECT * FROM {table} ORDER BY rowid")]
+    return await table_rows(app.repos.db, table)
 
 
 async def bolt_project_with_idea(app: App, people: dict[str, Chat]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from bot.app import App, open_app
 from bot.config import Config
 from nlp import ModelClassifier
@@ -103,6 +105,7 @@ async def test_conversation_survives_a_restart(
         assert person is not None and person.employee_no == "E001"
 
 
+@pytest.mark.sqlite_only(reason="the failure is injected with an SQLite trigger")
 async def test_handler_failure_rolls_back_and_apologises(
     app: App, chat: Callable[..., Chat]
 ) -> None:

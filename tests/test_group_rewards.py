@@ -78,7 +78,7 @@ async def test_a_reward_to_a_party_group_is_told_shown_and_in_the_ledger(
         ), member
     assert any("机掘一队一组" in t for t in sent_to(transport, "u-S001"))
     rows = await app.repos.db.fetchall(
-        "SELECT group_id, branch_id, label, amount_fen FROM reward_recipients ORDER BY rowid"
+        "SELECT group_id, branch_id, label, amount_fen FROM reward_recipients ORDER BY position"
     )
     group = await app.repos.party_groups.group_named("jj1", "一组")
     assert group is not None

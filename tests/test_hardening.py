@@ -115,13 +115,16 @@ async def test_amounts_lists_and_repeated_recipients(
     await mine["leader"].say("/reward P01 confirm E001:50,E001:50 ,E003:200")
     await mine["leader"].press("确认")
     rows = await app.repos.db.fetchall(
-        "SELECT label, amount_fen FROM reward_recipients ORDER BY rowid"
+        "SELECT label, amount_fen FROM reward_recipients ORDER BY position"
     )
     assert [tuple(r) for r in rows] == [("张三", 10_000), ("王五", 20_000)]
     told = [str(p["text"]) for chat, p in transport.sent if chat == mine["worker"].chat_id]
     assert any("获得奖励 100.00 元" in t for t in told[-1:])
 
 
+@pytest.mark.sqlite_only(
+    reason="it seeds a NUL byte as old SQLite rows may hold; PostgreSQL text cannot"
+)
 async def test_control_characters_never_reach_storage_or_the_ledger(
     app: App, mine: dict[str, Chat], tmp_path: Path, clock: Clock
 ) -> None:

@@ -432,6 +432,7 @@ PLANS = [
 ]
 
 
+@pytest.mark.sqlite_only(reason="SQLite query plans (EXPLAIN QUERY PLAN)")
 @pytest.mark.parametrize(("scope", "filters", "probe"), PLANS)
 async def test_list_queries_read_in_index_order(
     app: App, scope: str, filters: str, probe: bool
@@ -444,6 +445,7 @@ async def test_list_queries_read_in_index_order(
     assert not any(d == "USE TEMP B-TREE FOR ORDER BY" for d in details), details
 
 
+@pytest.mark.sqlite_only(reason="SQLite query plans (EXPLAIN QUERY PLAN)")
 @pytest.mark.parametrize("scope", ["secretary", "leader"])
 async def test_the_queue_query_reads_in_index_order(app: App, scope: str) -> None:
     sql, params = waiting_query(SCOPES[scope], after=0, limit=6)

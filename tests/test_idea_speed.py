@@ -88,6 +88,7 @@ async def test_stats_show_the_speed_for_a_leader_and_a_secretary(
     assert "0.5 天" not in secretary
 
 
+@pytest.mark.sqlite_only(reason="SQLite query plans (EXPLAIN QUERY PLAN)")
 async def test_the_speed_query_reads_indexes(app: App, clock: Clock) -> None:
     await seed(app, clock)
     for branch_id in (None, "jj1"):

@@ -15,7 +15,7 @@ import pytest
 from bot.app import App
 from bot.export import build_sheets, export_ledger
 from bot.roster import import_roster
-from tests.support import Chat, RecordingTransport, register_people
+from tests.support import Chat, RecordingTransport, register_people, table_rows
 
 MORE_SECRETARIES = (
     "employee_no,name,branch_id,role,wecom_userid,phone\n"
@@ -42,7 +42,7 @@ def labels(who: Chat) -> list[str]:
 
 
 async def rows(app: App, table: str) -> list[dict[str, Any]]:
-    return [dict(r) for r in await app.repos.db.fetchall(f"SELECT * FROM {table} ORDER BY rowid")]
+    return await table_rows(app.repos.db, table)
 
 
 async def bolt_project(leader: Chat) -> None:

@@ -15,7 +15,7 @@ from handlers import access, parsing
 from handlers.router import APOLOGY
 from nlp import ModelClassifier
 from storage import Person, Role
-from tests.support import CHANNEL, Chat, Clock, RecordingTransport, register_people
+from tests.support import CHANNEL, Chat, Clock, RecordingTransport, register_people, table_rows
 
 CATEGORY_LABELS = ["技术创新", "工艺改良", "修旧利废", "节能环保", "安全生产", "管理提升", "其他"]
 
@@ -36,7 +36,7 @@ def labels(who: Chat) -> list[str]:
 
 
 async def rows(app: App, table: str) -> list[dict[str, Any]]:
-    return [dict(r) for r in await app.repos.db.fetchall(f"SELECT * FROM {table} ORDER BY rowid")]
+    return await table_rows(app.repos.db, table)
 
 
 async def verified_project(people: dict[str, Chat], amount: str = "5万") -> None:

@@ -95,6 +95,7 @@ async def test_bad_roster_imports_nothing(config: Config, tmp_path: Path, clock:
     assert "nowhere" in lines[0] and "king" in lines[1] and "第 2 行" in lines[2]
 
 
+@pytest.mark.sqlite_only(reason="SQLite's online backup API; PostgreSQL is backed up with pg_dump")
 async def test_backup_while_writes_go_on(app: App, tmp_path: Path) -> None:
     repos = app.repos
     writer = Writer(app)

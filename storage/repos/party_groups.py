@@ -11,7 +11,6 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from storage.db import constraint_errors
 from storage.models import MemberActivity, PartyGroup, Person, RewardReceived
 from storage.port import SqlDatabase
 from storage.repos.people import person_columns, person_of
@@ -25,7 +24,9 @@ class PartyGroupRepo:
     async def add(self, branch_id: str, name: str, now: datetime) -> PartyGroup:
         """A new group of the branch; raises Duplicate when the branch has one by that name.
         The caller holds the transaction."""
-        with constraint_errors():
+        async with (
+            self._db.transaction()
+        ):  # a savepoint: a Duplicate leaves the caller's unit usable
             group_id = await self._db.insert(
                 "INSERT INTO party_groups (branch_id, name, created_at) VALUES (?, ?, ?)",
                 (branch_id, name, to_db_time(now)),

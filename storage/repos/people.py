@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from storage.db import constraint_errors
 from storage.models import Person, Recipient, Role, RosterEntry
 from storage.port import SqlDatabase
 from storage.repos.dialect import joined
@@ -27,7 +26,9 @@ class PeopleRepo:
         leaves their old branch's group. The caller holds the transaction.
 
         Raises Duplicate when a WeCom userid already belongs to another person."""
-        with constraint_errors():
+        async with (
+            self._db.transaction()
+        ):  # a savepoint: a Duplicate leaves the caller's unit usable
             return await self._upsert_roster(entries, to_db_time(now))
 
     async def _upsert_roster(self, entries: Sequence[RosterEntry], stamp: str) -> int:
@@ -66,7 +67,9 @@ class PeopleRepo:
 
     async def set_roles(self, person_id: int, roles: Sequence[Role]) -> None:
         """Replace a person's roles (one per role name); the caller holds the transaction."""
-        with constraint_errors():
+        async with (
+            self._db.transaction()
+        ):  # a savepoint: a Duplicate leaves the caller's unit usable
             await self._replace_roles(person_id, roles)
 
     async def _replace_roles(self, person_id: int, roles: Sequence[Role]) -> None:
@@ -153,7 +156,9 @@ class PeopleRepo:
         self, person_id: int, channel: str, external_id: str, now: datetime
     ) -> None:
         """Bind a chat identity; raises Duplicate when either side is taken."""
-        with constraint_errors():
+        async with (
+            self._db.transaction()
+        ):  # a savepoint: a Duplicate leaves the caller's unit usable
             await self._db.execute(
                 "INSERT INTO identities (channel, external_id, person_id, bound_at)"
                 " VALUES (?, ?, ?, ?)",

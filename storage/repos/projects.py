@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from storage.db import constraint_errors
 from storage.models import (
     Benefit,
     BenefitSum,
@@ -54,7 +53,9 @@ class ProjectRepo:
 
     async def link(self, project_id: int, idea_id: int) -> None:
         """Raises Duplicate when the idea already belongs to a project."""
-        with constraint_errors():
+        async with (
+            self._db.transaction()
+        ):  # a savepoint: a Duplicate leaves the caller's unit usable
             await self._db.execute(
                 "INSERT INTO project_ideas (idea_id, project_id) VALUES (?, ?)",
                 (idea_id, project_id),
@@ -217,7 +218,9 @@ class ProjectRepo:
         now: datetime,
     ) -> int:
         """Raises Duplicate when the project has a KPI of this name."""
-        with constraint_errors():
+        async with (
+            self._db.transaction()
+        ):  # a savepoint: a Duplicate leaves the caller's unit usable
             return await self._db.insert(
                 "INSERT INTO kpis (project_id, name, unit, baseline, target, created_by,"
                 " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",

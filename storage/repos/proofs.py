@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from storage.db import constraint_errors
 from storage.models import BindRequest, InviteCode
 from storage.port import SqlDatabase
 from storage.repos.times import from_db_time, to_db_time
@@ -72,7 +71,9 @@ class ProofRepo:
 
     async def request(self, person_id: int, channel: str, external_id: str, now: datetime) -> int:
         """A new pending request; raises Duplicate while the sender has one open."""
-        with constraint_errors():
+        async with (
+            self._db.transaction()
+        ):  # a savepoint: a Duplicate leaves the caller's unit usable
             return await self._db.insert(
                 "INSERT INTO bind_requests (person_id, channel, external_id, requested_at)"
                 " VALUES (?, ?, ?, ?)",
