@@ -20,8 +20,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The whole suite on SQLite (the storage contract suite on SQLite and PostgreSQL), then the
+# people's journeys again with the app on PostgreSQL (skipped in one line where no server runs).
 test: lint
 	$(BIN)/pytest
+	JINDIANZI_TEST_APP_BACKEND=postgresql $(BIN)/pytest tests/test_journeys.py \
+		tests/test_case_month.py tests/test_quarterly.py tests/test_finding_loop.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
