@@ -115,9 +115,15 @@ async def _open_reader(path: Path, busy_timeout_ms: int) -> aiosqlite.Connection
 
 
 def _migrations() -> list[tuple[int, str, str]]:
-    """Every shipped migration as (version, file name, SQL), in order."""
+    """Every shipped SQLite migration as (version, file name, SQL), in order."""
+    return read_migrations()
+
+
+def read_migrations(*folder: str) -> list[tuple[int, str, str]]:
+    """The migrations in `storage/migrations/<folder>` as (version, file name, SQL), numbered
+    1, 2, 3 … strictly (a gap or a repeat is a MigrationError)."""
     found = []
-    for entry in resources.files("storage").joinpath("migrations").iterdir():
+    for entry in resources.files("storage").joinpath("migrations", *folder).iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))

@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,11 +24,10 @@ import psycopg.errors
 from psycopg.rows import RowMaker
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from storage.db import MigrationError, SchemaTooNew
+from storage.db import MigrationError, SchemaTooNew, read_migrations
 from storage.errors import ConstraintViolation, Duplicate, StorageError
 from storage.port import Params, Row
 
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _RETURNING = re.compile(r"\breturning\b", re.IGNORECASE)
 # Any constant shared by every jindianzi process: the key of the migration lock.
 MIGRATION_LOCK = 0x6A696E64  # "jind"
@@ -165,17 +163,7 @@ def _with_returning(sql: str) -> str:
 
 def migrations() -> list[tuple[int, str, str]]:
     """Every PostgreSQL migration as (version, file name, SQL), numbered 1, 2, 3 … strictly."""
-    found = []
-    folder = resources.files("storage").joinpath("migrations").joinpath("postgresql")
-    for entry in folder.iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort()
-    for expected, (version, name, _) in enumerate(found, start=1):
-        if version != expected:
-            raise MigrationError(f"migration {name} is out of sequence (expected {expected:04d})")
-    return found
+    return read_migrations("postgresql")
 
 
 @contextmanager

@@ -37,17 +37,7 @@ def under_review(local: datetime) -> Quarter:
 
 def quarter_end(services: Services, quarter: Quarter) -> datetime:
     """The instant the quarter ends: local midnight of the next quarter's first day."""
-    following = quarter.next()
-    local = services.local(services.now())
-    return local.replace(
-        year=following.year,
-        month=following.months[0].number,
-        day=1,
-        hour=0,
-        minute=0,
-        second=0,
-        microsecond=0,
-    )
+    return quarter.next().start(services.local(services.now()))
 
 
 def report_deadline(services: Services, quarter: Quarter) -> datetime:
