@@ -36,6 +36,7 @@ from storage.models import (
 )
 from storage.port import Row, SqlDatabase
 from storage.repos.dialect import day_number, indexed_by, match_query
+from storage.repos.paging import by_id
 from storage.repos.times import bucket_case, from_db_time, to_db_time
 
 
@@ -608,36 +609,30 @@ class IdeaRepo:
     async def ledger(self, *, chunk: int = 5000) -> AsyncIterator[dict[str, Any]]:
         """Every idea with its author, branch and project, oldest first (the 台账), read in
         chunks by id so that memory does not grow with the table."""
-        after = 0
         first = day_number(self._db.dialect, "min(h.created_at)")
         created = day_number(self._db.dialect, "i.created_at")
-        while True:
-            rows = await self._db.fetchall(
-                "SELECT i.id, i.created_at, p.employee_no, p.name AS author, b.id AS branch_id,"
-                " b.name AS branch, i.category, i.confidence, i.confirmed, i.status,"
-                " pi.project_id, i.channel, i.text, i.merged_into,"
-                # Why it was not adopted: the reason given with the latest step there.
-                " CASE WHEN i.status = 'not_adopted' THEN (SELECT h.reason FROM idea_history h"
-                " WHERE h.idea_id = i.id AND h.to_status = 'not_adopted'"
-                " ORDER BY h.id DESC LIMIT 1) END AS reason,"
-                # The first change away from submitted and the first to adopted: one stretch
-                # of idea_history_speed each.
-                f" (SELECT {first} - {created}"
-                " FROM idea_history h WHERE h.idea_id = i.id AND h.from_status = 'submitted'"
-                " AND h.to_status <> 'submitted') AS review_days,"
-                f" (SELECT {first} - {created}"
-                " FROM idea_history h WHERE h.idea_id = i.id AND h.to_status = 'adopted')"
-                " AS adopted_days FROM ideas i"
-                " JOIN people p ON p.id = i.author_id JOIN branches b ON b.id = i.branch_id"
-                " LEFT JOIN project_ideas pi ON pi.idea_id = i.id"
-                " WHERE i.id > ? ORDER BY i.id LIMIT ?",
-                (after, chunk),
-            )
-            for r in rows:
-                yield dict(r)
-            if len(rows) < chunk:
-                return
-            after = int(rows[-1]["id"])
+        sql = (
+            "SELECT i.id, i.created_at, p.employee_no, p.name AS author, b.id AS branch_id,"
+            " b.name AS branch, i.category, i.confidence, i.confirmed, i.status,"
+            " pi.project_id, i.channel, i.text, i.merged_into,"
+            # Why it was not adopted: the reason given with the latest step there.
+            " CASE WHEN i.status = 'not_adopted' THEN (SELECT h.reason FROM idea_history h"
+            " WHERE h.idea_id = i.id AND h.to_status = 'not_adopted'"
+            " ORDER BY h.id DESC LIMIT 1) END AS reason,"
+            # The first change away from submitted and the first to adopted: one stretch
+            # of idea_history_speed each.
+            f" (SELECT {first} - {created}"
+            " FROM idea_history h WHERE h.idea_id = i.id AND h.from_status = 'submitted'"
+            " AND h.to_status <> 'submitted') AS review_days,"
+            f" (SELECT {first} - {created}"
+            " FROM idea_history h WHERE h.idea_id = i.id AND h.to_status = 'adopted')"
+            " AS adopted_days FROM ideas i"
+            " JOIN people p ON p.id = i.author_id JOIN branches b ON b.id = i.branch_id"
+            " LEFT JOIN project_ideas pi ON pi.idea_id = i.id"
+            " WHERE i.id > ? ORDER BY i.id LIMIT ?"
+        )
+        async for row in by_id(self._db, sql, chunk):
+            yield row
 
 
 class IdeaSearch:

@@ -8,6 +8,7 @@ from typing import Any
 
 from storage.models import Branch, Finding, FindingEvent
 from storage.port import Row, SqlDatabase
+from storage.repos.paging import by_id
 from storage.repos.times import from_db_time, to_db_time
 
 
@@ -191,27 +192,21 @@ class FindingRepo:
     async def ledger(self, *, chunk: int = 5000) -> AsyncIterator[dict[str, Any]]:
         """Every finding with its branch, departments and the time it was last resolved,
         oldest first (the 台账), read in chunks by id."""
-        after = 0
-        while True:
-            rows = await self._db.fetchall(
-                "SELECT f.id, b.name AS branch, d.name AS department, f.text, f.status,"
-                " f.escalated, f.decision, a.name AS assigned, f.decision_due, f.created_at,"
-                # The last resolve step; a finding resolved without one (imported) shows the
-                # time it last changed.
-                " CASE WHEN f.status = 'resolved' THEN coalesce((SELECT max(h.created_at)"
-                " FROM finding_history h WHERE h.finding_id = f.id AND h.action = 'resolve'),"
-                " f.updated_at) END AS resolved_at"
-                " FROM findings f JOIN branches b ON b.id = f.branch_id"
-                " JOIN departments d ON d.id = f.department_id"
-                " LEFT JOIN departments a ON a.id = f.assigned_department"
-                " WHERE f.id > ? ORDER BY f.id LIMIT ?",
-                (after, chunk),
-            )
-            for r in rows:
-                yield dict(r)
-            if len(rows) < chunk:
-                return
-            after = int(rows[-1]["id"])
+        sql = (
+            "SELECT f.id, b.name AS branch, d.name AS department, f.text, f.status,"
+            " f.escalated, f.decision, a.name AS assigned, f.decision_due, f.created_at,"
+            # The last resolve step; a finding resolved without one (imported) shows the
+            # time it last changed.
+            " CASE WHEN f.status = 'resolved' THEN coalesce((SELECT max(h.created_at)"
+            " FROM finding_history h WHERE h.finding_id = f.id AND h.action = 'resolve'),"
+            " f.updated_at) END AS resolved_at"
+            " FROM findings f JOIN branches b ON b.id = f.branch_id"
+            " JOIN departments d ON d.id = f.department_id"
+            " LEFT JOIN departments a ON a.id = f.assigned_department"
+            " WHERE f.id > ? ORDER BY f.id LIMIT ?"
+        )
+        async for row in by_id(self._db, sql, chunk):
+            yield row
 
 
 class VisitRepo:
@@ -257,18 +252,12 @@ class VisitRepo:
 
     async def ledger(self, *, chunk: int = 5000) -> AsyncIterator[dict[str, Any]]:
         """Every visit with its branch, department and supervisor, oldest first, in chunks."""
-        after = 0
-        while True:
-            rows = await self._db.fetchall(
-                "SELECT v.id, v.visited_at, b.name AS branch, d.name AS department,"
-                " p.name AS supervisor, v.note FROM visits v"
-                " JOIN branches b ON b.id = v.branch_id"
-                " JOIN departments d ON d.id = v.department_id"
-                " JOIN people p ON p.id = v.person_id WHERE v.id > ? ORDER BY v.id LIMIT ?",
-                (after, chunk),
-            )
-            for r in rows:
-                yield dict(r)
-            if len(rows) < chunk:
-                return
-            after = int(rows[-1]["id"])
+        sql = (
+            "SELECT v.id, v.visited_at, b.name AS branch, d.name AS department,"
+            " p.name AS supervisor, v.note FROM visits v"
+            " JOIN branches b ON b.id = v.branch_id"
+            " JOIN departments d ON d.id = v.department_id"
+            " JOIN people p ON p.id = v.person_id WHERE v.id > ? ORDER BY v.id LIMIT ?"
+        )
+        async for row in by_id(self._db, sql, chunk):
+            yield row
