@@ -187,6 +187,24 @@ def sender_of(raw: str) -> str | None:
     return None
 
 
+def chat_of(raw: str) -> str:
+    """The inbox's chat of a raw update: its sender (conversations and a person's own records
+    are per sender), else the chat it came from, else '' (one queue for the nameless)."""
+    try:
+        sender = sender_of(raw)
+        data = json.loads(raw)
+    except ValueError:
+        return ""
+    if sender is not None:
+        return sender
+    for value in data.values() if isinstance(data, dict) else ():
+        chat = value.get("chat") if isinstance(value, dict) else None
+        chat_id = chat.get("id") if isinstance(chat, dict) else None
+        if type(chat_id) is int:
+            return str(chat_id)
+    return ""
+
+
 def _chat_type(kind: str) -> ChatType:
     return "private" if kind == "private" else "group"
 
@@ -271,7 +289,9 @@ class TelegramChannel:
         new = 0
         async with self._repos.db.transaction():
             for update_id, raw in raw_updates:
-                new += await self._repos.inbox.store(CHANNEL, update_id, raw, self._services.now())
+                new += await self._repos.inbox.store(
+                    CHANNEL, update_id, raw, self._services.now(), chat=chat_of(raw)
+                )
         self._stored.set()
         return new
 
