@@ -120,7 +120,8 @@ async def process_stored(
     claimed and done again one per transaction, as if no group had been tried.
     """
     done = 0
-    while True:
+    # A look on the reader first: an idle round (the sweep's, mostly) takes no write lock.
+    while await services.repos.inbox.pending(channel, limit=1):
         group = _Group()
         try:
             await _group(services, channel, GROUP_SIZE, group, handle, sender_of)
@@ -134,8 +135,9 @@ async def process_stored(
                 done += single.done
             continue
         if not group.claimed:
-            return done
+            break  # what is pending is another process's now
         done += group.done
+    return done
 
 
 @dataclass(slots=True)
