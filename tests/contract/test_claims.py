@@ -70,6 +70,7 @@ async def test_two_claimers_take_each_update_once_and_each_chat_in_order(
     async with second_process(repos) as other:
         await asyncio.gather(claimer("a", repos), claimer("b", other))
     assert handled == expected  # each update once, each chat in its order
+    assert by["a"] and by["b"]  # both took part
     assert sorted(by["a"] + by["b"]) == sorted(u for ids in expected.values() for u in ids)
     assert await repos.inbox.pending(CHANNEL) == []
 
