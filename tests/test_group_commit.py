@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from bot.app import App
 from bot.intake import GROUP_SECONDS, MAX_UPDATE_ATTEMPTS, process_forever, process_stored
 from handlers.router import APOLOGY
-from tests.support import CHANNEL, Chat, RecordingTransport, idea_rows
+from tests.support import CHANNEL, Chat, RecordingTransport, another_process, idea_rows
 
 
 async def test_a_poison_update_rolls_back_alone_and_is_set_aside(
@@ -90,19 +90,23 @@ async def test_two_processors_handle_each_update_once_and_each_chat_in_order(app
             expected[chat].append(f"r{n:03d}")
     handled: dict[str, list[str]] = {chat: [] for chat in expected}
 
-    async def handle(update_id: str, raw: str) -> None:
-        handled[json.loads(raw)["chat"]].append(update_id)
-        await asyncio.sleep(0)  # the other processor runs meanwhile
-        await app.repos.inbox.finish(CHANNEL, update_id, "done", app.services.now())
+    def processor(own: App) -> Callable[[], Awaitable[int]]:
+        async def handle(update_id: str, raw: str) -> None:
+            handled[json.loads(raw)["chat"]].append(update_id)
+            await asyncio.sleep(0)  # the other processor runs meanwhile
+            await own.repos.inbox.finish(CHANNEL, update_id, "done", own.services.now())
 
-    async def processor() -> int:
-        done = 0
-        while await app.repos.inbox.pending(CHANNEL, 1):  # the other may hold every chat
-            done += await process_stored(app.services, CHANNEL, handle, lambda raw: None)
-            await asyncio.sleep(0.001)
-        return done
+        async def run() -> int:
+            done = 0
+            while await own.repos.inbox.pending(CHANNEL, 1):  # the other may hold every chat
+                done += await process_stored(own.services, CHANNEL, handle, lambda raw: None)
+                await asyncio.sleep(0.001)
+            return done
 
-    counts = await asyncio.gather(processor(), processor())
+        return run
+
+    async with another_process(app) as other:
+        counts = await asyncio.gather(processor(app)(), processor(other)())
     assert sum(counts) == 200
     assert handled == expected
 

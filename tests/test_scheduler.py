@@ -16,7 +16,7 @@ from bot.app import App, load_sample_roster, open_app
 from bot.config import Config, ConfigError, load_config
 from nlp import ModelClassifier
 from scheduler.runner import catch_up, next_fires, run_job, trigger
-from tests.support import ROOT, Chat, Clock, RecordingTransport, register_people
+from tests.support import ROOT, Chat, Clock, RecordingTransport, another_process, register_people
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -156,7 +156,11 @@ async def test_two_clocks_on_one_database_queue_a_period_once(
     """Any process may run the clock: of two runs of one period side by side (on PostgreSQL,
     two transactions at once), one queues the notices and the other skips."""
     at = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
-    results = await asyncio.gather(*(run_job(app.services, "weekly_meeting", at) for _ in range(2)))
+    async with another_process(app) as other:
+        results = await asyncio.gather(
+            run_job(app.services, "weekly_meeting", at),
+            run_job(other.services, "weekly_meeting", at),
+        )
     ran = [r for r in results if not r.skipped]
     assert len(ran) == 1 and ran[0].queued == 2
     [run] = [r for r in await app.repos.job_runs.latest() if r.job == "weekly_meeting"]
@@ -166,7 +170,11 @@ async def test_two_clocks_on_one_database_queue_a_period_once(
     clock.now = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
     await catch_up(app.services, app.config.schedule, grace)
     clock.now = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)  # Monday 11:00: W50's meeting is due
-    done = await asyncio.gather(*(catch_up(app.services, app.config.schedule, grace) for _ in "ab"))
+    async with another_process(app) as other:
+        done = await asyncio.gather(
+            catch_up(app.services, app.config.schedule, grace),
+            catch_up(other.services, app.config.schedule, grace),
+        )
     caught = [d for d in done[0] + done[1] if d.startswith("weekly_meeting:")]
     assert caught == ["weekly_meeting:2026-W50:caught-up"]
     missed = [d for d in done[0] + done[1] if d.startswith("weekly_digest:")]
