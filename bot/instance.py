@@ -223,6 +223,7 @@ class PgLeases:
                     self.holding.pop(name, None)
                 if not lost:
                     return
+                await lease.release()  # the broken connection: a new one for the next tries
                 log.warning("lease %s lost: its work stopped; standing by to take it again", name)
         finally:
             await lease.release()
@@ -268,11 +269,6 @@ class PgLeases:
             yield await lease.try_acquire(self._clock())
         finally:
             await lease.release()
-
-    async def records(self) -> list[LeaseRecord]:
-        from storage.leases import lease_records
-
-        return await lease_records(self._db)
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

@@ -108,19 +108,25 @@ class PgLease:
                 timeout_s,
             )
         except (psycopg.Error, TimeoutError) as exc:
+            # Not held any more as far as this process knows: the caller stops the work
+            # first, and `release` closes the connection (which may take its time) after.
             log.error("lease %s lost: %s", self.name, str(exc).strip() or type(exc).__name__)
-            await self._drop()
+            self.held = False
             return False
         return True
 
-    async def release(self) -> None:
+    async def release(self, timeout_s: float = 2.0) -> None:
         """Give the lease back (and its row), and close its connection."""
         if self.held and self._conn is not None and not self._conn.closed:
-            try:
-                await self._conn.execute("DELETE FROM leases WHERE name = %s", (self.name,))
-                await self._conn.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
-            except psycopg.Error:
-                pass  # the connection is going anyway, and the lock with it
+            conn = self._conn
+
+            async def give_back() -> None:
+                await conn.execute("DELETE FROM leases WHERE name = %s", (self.name,))
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
+
+            # On failure the connection is closed anyway, and the lock goes with it.
+            with contextlib.suppress(psycopg.Error, TimeoutError):
+                await asyncio.wait_for(give_back(), timeout_s)
         await self._drop()
 
     async def _drop(self) -> None:

@@ -20,9 +20,10 @@ import pytest
 
 from bot.app import App, load_sample_roster, open_app, outbox_domains, senders, utc_now
 from bot.config import Config, Secret
-from bot.instance import PgLeases, polling_lease
+from bot.instance import PgLeases, polling_lease, secret_tag
 from bot.status import status_report
 from bot.telegram import TelegramChannel, open_telegram
+from handlers.messages import Outgoing
 from nlp import ModelClassifier
 from storage import Repositories
 from storage.leases import lease_records
@@ -30,6 +31,7 @@ from storage.pg import PgDatabase
 from tests.botapi_fake import FakeTelegram
 from tests.storage_backends import PostgresServer
 from tests.support import ROOT, project_config
+from tests.test_wecom import wecom_config
 
 TOKEN = "123456:TEST-token"
 ZHANG = 1001
@@ -101,8 +103,12 @@ async def test_one_holder_and_takeover_when_its_connection_dies(url: str) -> Non
 
             took = await _until(lambda: workers[other].working.is_set(), TAKEOVER_S)
             stopped = await _until(lambda: not workers[first].working.is_set(), 4)
-            print(f"\ntakeover after pg_terminate_backend: {took:.2f} s; old holder stopped")
-            assert workers[first].stops[0] - killed < 4  # at its next heartbeat
+            noticed = workers[first].stops[0] - killed
+            print(
+                f"\ntakeover after pg_terminate_backend: {took:.2f} s;"
+                f" the old holder stopped its work after {noticed:.2f} s"
+            )
+            assert noticed < 4  # at its next heartbeat
             assert stopped < 4
             records = {r.name: r for r in await lease_records(db_a)}
             assert records["outbox:x"].held
@@ -442,3 +448,60 @@ async def test_two_jindianzi_run_processes_share_one_database_and_survive_a_sigk
                     await run.wait()
             for log in logs:
                 log.close()
+
+
+@dataclasses.dataclass
+class NamedTransport:
+    channel: str
+
+    async def send(self, chat_id: str, message: Outgoing) -> None:
+        raise AssertionError("not sent in this test")
+
+
+def test_outbox_domains_name_each_rate_limit_without_its_secret(tmp_path: Path) -> None:
+    config = wecom_config(tmp_path, "http://127.0.0.1:9", 9)
+    config = dataclasses.replace(
+        config, telegram=dataclasses.replace(config.telegram, token=Secret(TOKEN))
+    )
+    transports = [NamedTransport(c) for c in ("telegram", "wecom", "wecom_robot")]
+    domains = {d.lease: d for d in outbox_domains(config, transports)}  # type: ignore[arg-type]
+    names = sorted(domains)
+    assert names[0].startswith("outbox:telegram:")
+    assert names[1] == "outbox:wecom-robot:" + secret_tag("robot-jj1")
+    assert names[2] == "outbox:wecom:wwjindianzi:1000002"
+    assert not any("TEST-token" in n or "robot-jj1" in n for n in names)
+    robots = domains[names[1]]
+    assert robots.only is not None
+    assert "jj1" in robots.only["wecom_robot"]  # its own branch, and the keyless ones
+    assert len(robots.only["wecom_robot"]) == len(config.org.branches)
+
+
+async def test_jobs_run_on_postgresql_needs_no_lock_and_leaves_held_domains(
+    tmp_path: Path, url: str
+) -> None:
+    tg = OnePollerTelegram(TOKEN)
+    async with tg, PgDatabase.open(url) as db:
+        env = _env(url, tg, tmp_path)
+        jindianzi = str(Path(sys.executable).parent / "jindianzi")
+        domain = f"outbox:telegram:{secret_tag(TOKEN)}"
+
+        async def jobs_run(now: str) -> tuple[int, str]:
+            process = await asyncio.create_subprocess_exec(
+                *(jindianzi, "jobs", "run", "weekly_digest", "--now", now),
+                env=env,
+                cwd=ROOT,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            out, err = await process.communicate()
+            assert process.returncode is not None
+            return process.returncode, out.decode() + err.decode()
+
+        async with PgLeases(db, "run", utc_now).once(domain) as held:  # a running bot sends
+            assert held
+            code, out = await jobs_run("2026-11-29T18:00")
+        assert code == 0, out
+        assert "排队" in out and f"正在运行的进程负责:{domain}" in out
+        code, out = await jobs_run("2026-12-06T18:00")  # nobody sends: it delivers itself
+        assert code == 0, out
+        assert "已送达" in out and "正在运行的进程负责" not in out
