@@ -53,6 +53,7 @@ from telegram.ext import AIORateLimiter, Application
 from telegram.warnings import PTBUserWarning
 
 from bot.config import TelegramConfig
+from bot.instance import Leases, Runner, Unleased, polling_lease
 from bot.intake import process_forever, process_stored, supervise, wait_either
 from bot.outbox import RetryLater, Undeliverable
 from bot.status import HEARTBEAT
@@ -263,9 +264,11 @@ class TelegramChannel:
         config: TelegramConfig,
         router: Router,
         services: Services,
+        leases: Leases | None = None,
     ) -> None:
         self.application = application
         self._config = config
+        self._leases = leases or Unleased()
         self._router = router
         self._services = services
         self._stored = asyncio.Event()
@@ -410,7 +413,13 @@ class TelegramChannel:
     async def run(self, stop: asyncio.Event) -> None:
         """Intake and processing until `stop` is set."""
         await self._set_commands()
-        intake = self._serve_webhook if self._config.mode == "webhook" else self._poll_forever
+        intake: Runner
+        if self._config.mode == "webhook":
+            intake = self._serve_webhook  # every process serves it: the inbox keeps it once
+        else:
+            assert self._config.token is not None
+            lease = polling_lease(self._config.token.get())
+            intake = self._leases.leased(lease, self._poll_forever)  # one poller at a time
         tasks = [
             asyncio.create_task(intake(stop)),
             asyncio.create_task(
@@ -575,10 +584,11 @@ class TelegramChannel:
 
 @asynccontextmanager
 async def open_telegram(
-    config: TelegramConfig, router: Router, services: Services
+    config: TelegramConfig, router: Router, services: Services, leases: Leases | None = None
 ) -> AsyncIterator[TelegramChannel]:
-    """The initialised Application (getMe done), shut down on exit."""
+    """The initialised Application (getMe done), shut down on exit. With `leases`, only
+    the holder of the bot's polling lease polls (several processes on PostgreSQL)."""
     application = build_application(config)
-    channel = TelegramChannel(application, config, router, services)
+    channel = TelegramChannel(application, config, router, services, leases or Unleased())
     async with application:
         yield channel
