@@ -86,12 +86,39 @@ app.run_polling(allowed_updates=Update.ALL_TYPES)
 """The plain echo bot; given a database file as a fifth argument, the durable one."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Round:
-    """One side's burst: seconds from the first update to the last reply, and latencies."""
+    """One side's burst: seconds from the first update to the last reply, latencies, and
+    the CPU seconds the bot's processes (and the PostgreSQL server's) spent on it."""
 
     seconds: float
     latencies: list[float]
+    bot_cpu: float = 0.0
+    server_cpu: float | None = None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process `pid` so far (0 once it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rpartition(")")[2].split()  # the name in brackets may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(postmaster: int) -> dict[int, float]:
+    """CPU seconds so far of the PostgreSQL server `postmaster` and each of its children
+    (backends, WAL writer, checkpointer …), by pid."""
+    found = {postmaster: cpu_seconds(postmaster)}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if int(text.rpartition(")")[2].split()[1]) == postmaster:
+            found[int(stat.parent.name)] = cpu_seconds(int(stat.parent.name))
+    return found
 
 
 async def burst(tg: FakeTelegram, users: int, texts: list[str]) -> Round:
@@ -184,6 +211,7 @@ async def run_one(
     pg_url: str | None = None,
     processes: int = 1,
     profile: str | None = None,
+    postmaster: int | None = None,
 ) -> Round:
     """One side's burst on a fresh fake server; the bot's database is made here (or seeded)."""
     async with FakeTelegram(token=TOKEN) as tg:
@@ -227,7 +255,13 @@ async def run_one(
             procs = await asyncio.to_thread(start_app_processes, count, env, profile)
         try:
             await tg.wait_for(lambda method, _: method == "getUpdates", timeout=60)
+            bot_before = [cpu_seconds(p.pid) for p in procs]
+            server_before = server_cpu(postmaster) if postmaster else {}
             result = await burst(tg, users, texts)
+            result.bot_cpu = sum(cpu_seconds(p.pid) for p in procs) - sum(bot_before)
+            if postmaster:
+                after = server_cpu(postmaster)
+                result.server_cpu = sum(t - server_before.get(pid, 0.0) for pid, t in after.items())
             gone = [(n, p.returncode) for n, p in enumerate(procs) if p.poll() is not None]
             if gone:
                 raise RuntimeError(f"{side}: processes (number, exit code) ended early: {gone}")
@@ -316,6 +350,10 @@ class PgCluster:
     def database(self) -> str:
         return self.server.create()
 
+    def postmaster(self) -> int:
+        """The server's pid (the first line of postmaster.pid)."""
+        return int((self.cluster.folder / "data" / "postmaster.pid").read_text().split()[0])
+
     def stop(self) -> None:
         self.cluster.stop()
 
@@ -383,6 +421,7 @@ async def run(
                             pg_url=url,
                             processes=processes,
                             profile=f"{profile}.{side}.{n}" if profile else None,
+                            postmaster=pg.postmaster() if url and pg else None,
                         )
                     )
                     if side in backends:
@@ -436,7 +475,17 @@ def report(
     for q in (50, 99):
         measure = {s: [quantile(r.latencies, q) for r in results[s]] for s in sides}
         row(f"p{q} update → reply (median)", measure, " s", 2)
+    cpu = {s: [1000 * r.bot_cpu / users for r in results[s]] for s in sides}
+    row("bot CPU per idea (median)", cpu, " ms", 1)
     print()
+    if "postgresql" in backends:
+        server = [1000 * (r.server_cpu or 0.0) / users for r in results["postgresql"]]
+        bot = cpu["postgresql"]
+        both = [a + b for a, b in zip(bot, server, strict=True)]
+        print(
+            f"PostgreSQL server CPU per idea (median): {statistics.median(server):.1f} ms;"
+            f" bot and server together {statistics.median(both):.1f} ms"
+        )
     for side in backends:
         per_round = ", ".join(f"{users / r.seconds:.0f}" for r in results[side])
         print(f"{LABELS[side]}: ideas/s per round: {per_round}")
