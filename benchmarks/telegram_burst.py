@@ -12,7 +12,9 @@ plain python-telegram-bot echo bot (`Application.run_polling`), and a durable ec
 commits one fsync'd row per update (WAL, synchronous=FULL) before it answers, the fair floor for
 a bot that keeps what it is sent. Reported: the medians over the rounds of ideas/s from the
 first update being available to the last reply received, of p50/p99 of update-available →
-reply, and of the per-round ratios (PostgreSQL against SQLite among them). `--stored N` seeds N
+reply, of the bot's CPU seconds per idea (user + system, from /proc, during the burst; on
+PostgreSQL the server's too), and of the per-round ratios (PostgreSQL against SQLite among
+them). On two shared cores the CPU figures move far less with the load. `--stored N` seeds N
 ideas first (SQLite only: `benchmarks.scale.seed`, bulk SQL; each round starts from a copy).
 `--rate 0` means no send limit (the bot gets 100,000/s: its configuration wants a limit).
 The PostgreSQL cluster is made durable like the SQLite file (`fsync`, `synchronous_commit` and
@@ -20,7 +22,8 @@ The PostgreSQL cluster is made durable like the SQLite file (`fsync`, `synchrono
 `--processes N` starts N `jindianzi run` processes on the one PostgreSQL database
 (`start_app_processes`), for when the app allows it. `BENCH_BOT_CODE=DIR` runs the bot from
 another checkout (a before/after on the same machine); `BENCH_PROFILE=FILE` runs it under
-cProfile (FILE.<backend>.<round>.<process>). Every idea must be stored exactly once and answered.
+cProfile, timed by the main thread's CPU clock (FILE.<backend>.<round>.<process>). Every idea
+must be stored exactly once and answered.
 """
 
 from __future__ import annotations
@@ -84,6 +87,19 @@ app.add_handler(MessageHandler(filters.TEXT, echo))
 app.run_polling(allowed_updates=Update.ALL_TYPES)
 """
 """The plain echo bot; given a database file as a fifth argument, the durable one."""
+
+
+PROFILED_RUN = """
+import cProfile, sys, time
+from bot.cli import main
+profiler = cProfile.Profile(time.thread_time)
+try:
+    profiler.runcall(main, ["run"])
+finally:
+    profiler.dump_stats(sys.argv[1])
+"""
+"""`jindianzi run` under cProfile timed by the main thread's CPU clock: on shared cores a wall
+clock would charge another process's time slice to whatever the bot was doing."""
 
 
 @dataclass(slots=True)
@@ -177,8 +193,7 @@ def start_app_processes(
             own["JINDIANZI_STORAGE_PATH"] = str(folder / "j.db")
         command = [_jindianzi(), "run"]
         if profile:
-            out = f"{profile}.{n}"
-            command = [sys.executable, "-m", "cProfile", "-o", out, "-m", "bot", "run"]
+            command = [sys.executable, "-c", PROFILED_RUN, f"{profile}.{n}"]
         procs.append(
             subprocess.Popen(
                 command,
@@ -488,7 +503,8 @@ def report(
         )
     for side in backends:
         per_round = ", ".join(f"{users / r.seconds:.0f}" for r in results[side])
-        print(f"{LABELS[side]}: ideas/s per round: {per_round}")
+        cpu_rounds = ", ".join(f"{1000 * r.bot_cpu / users:.1f}" for r in results[side])
+        print(f"{LABELS[side]}: ideas/s per round: {per_round}; bot CPU ms per idea: {cpu_rounds}")
 
 
 async def _seed_once(db: Path, stored: int) -> None:
