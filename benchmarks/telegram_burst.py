@@ -15,8 +15,8 @@ first update being available to the last reply received, of p50/p99 of update-av
 reply, of the bot's CPU seconds per idea (user + system, from /proc, during the burst; on
 PostgreSQL the server's too), and of the per-round ratios (PostgreSQL against SQLite among
 them): CPU is what a side pays, where wall-clock time also counts its waits for shared
-cores. `--stored N` seeds N
-ideas first (SQLite only: `benchmarks.scale.seed`, bulk SQL; each round starts from a copy).
+cores. `--stored N` seeds N ideas first (SQLite only: `benchmarks.scale.seed`, bulk SQL; each
+round starts from a copy).
 `--rate 0` means no send limit (the bot gets 100,000/s: its configuration wants a limit).
 The PostgreSQL cluster is made durable like the SQLite file (`fsync`, `synchronous_commit` and
 `full_page_writes` on) unless `--pg-fsync off` keeps the test cluster's shortcuts.
