@@ -222,3 +222,29 @@ async def test_sqlite_serves_the_main_mine_and_refuses_any_other(
         assert [r[0] for r in rows] == ["main"]
         assert [tuple(r) for r in await db.fetchall("SELECT id FROM mines")] == [("main",)]
         assert await repos.people.count() == 1
+
+
+async def test_rows_stored_before_the_migration_belong_to_main(
+    postgres_server: PostgresServer,
+) -> None:
+    """A database of one mine, migrated to 0025, is mine 'main': its rows keep their keys
+    and show through the default scope, and through no other."""
+    from storage.pg import _SCHEMA_VERSION, migrations
+
+    url = postgres_server.create()
+    before = [m for m in migrations() if not m[1].endswith("_mines.sql")]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(_SCHEMA_VERSION)
+        for version, name, text in before:
+            with conn.transaction():
+                conn.execute(text.encode())
+                conn.execute(
+                    "INSERT INTO schema_version (version, name) VALUES (%s, %s)", (version, name)
+                )
+        conn.execute("INSERT INTO departments (id, name) VALUES ('d1', '组织部')")
+        conn.execute("INSERT INTO branches (id, name, department_id) VALUES ('b01', '支部', 'd1')")
+    async with PgDatabase.open(url, max_size=2) as db:
+        assert await Repositories(db).org.branches() == [Branch("b01", "支部", "d1")]
+        assert await Repositories(db.scoped("b")).org.branches() == []
+        rows = await db.fetchall("SELECT mine, id FROM departments")
+        assert [tuple(r) for r in rows] == [("main", "d1")]
