@@ -20,6 +20,8 @@ from storage.errors import ConstraintViolation, Duplicate, StorageError
 from storage.port import Params, Row
 
 BUSY_TIMEOUT_MS = 10_000
+SQLITE_MINE = "main"
+"""The one mine a SQLite database serves (its rows' `mine`)."""
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 T = TypeVar("T")
@@ -167,6 +169,7 @@ class Database:
     """
 
     dialect: Literal["sqlite"] = "sqlite"
+    mine: str = SQLITE_MINE
 
     def __init__(self, conn: aiosqlite.Connection, path: Path, reader: Reader) -> None:
         self._conn = conn
@@ -209,6 +212,15 @@ class Database:
                 await read.close()
         finally:
             await conn.close()
+
+    def scoped(self, mine: str) -> Database:
+        """Itself for the one mine SQLite serves; any other mine is a StorageError."""
+        if mine == self.mine:
+            return self
+        raise StorageError(
+            f"SQLite serves one mine ({self.mine!r}), not {mine!r}: several mines need"
+            " PostgreSQL (storage.url) / SQLite 只服务一个矿;多个矿请使用 PostgreSQL(storage.url)"
+        )
 
     async def _migrate(self) -> None:
         row = await self._fetchone("PRAGMA user_version")

@@ -37,6 +37,10 @@ _SCHEMA_VERSION = """CREATE TABLE IF NOT EXISTS schema_version (
     applied_at  TIMESTAMPTZ NOT NULL DEFAULT now()
 )"""
 SCHEMES = ("postgresql", "postgres")
+DEFAULT_MINE = "main"
+ALL_MINES = "*"
+"""The group-level scope: it reads the rows of every mine and may write none."""
+_SET_MINE = "SELECT set_config('jindianzi.mine', %s, true)"
 
 
 def redact(url: str) -> str:
@@ -183,9 +187,18 @@ def _errors(url: str) -> Iterator[None]:
         raise StorageError(f"PostgreSQL refused a statement: {str(exc).strip()}") from exc
 
 
+def check_mine(mine: str) -> str:
+    """Return `mine` if it can name a scope (a mine's id, or '*'), else raise StorageError."""
+    if not isinstance(mine, str) or not mine.strip() or mine != mine.strip():
+        raise StorageError(f"bad mine id {mine!r}: a non-empty id without surrounding spaces")
+    return mine
+
+
 @dataclass(slots=True)
 class _Tx:
     conn: psycopg.AsyncConnection[Any]
+    mine: str | None = None
+    """What this transaction last set `jindianzi.mine` to (None: not yet)."""
 
 
 class PgReader:
@@ -195,30 +208,58 @@ class PgReader:
         self._db = db
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        async with self._db._pooled() as conn:
+        async with self._db._alone() as conn:
             return await self._db._fetchone(conn, sql, params)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        async with self._db._pooled() as conn:
+        async with self._db._alone() as conn:
             return await self._db._fetchall(conn, sql, params)
 
 
 class PgDatabase:
-    """A pool of PostgreSQL connections behind the storage port.
+    """A pool of PostgreSQL connections behind the storage port, seen as one mine.
 
     A task's `transaction()` holds one pooled connection, and every statement inside it
     runs there; a nested `transaction()` is a savepoint. A statement outside any
-    transaction runs on its own in autocommit mode."""
+    transaction runs alone in a short transaction of its own.
+
+    Every statement runs with `jindianzi.mine` set to this view's `mine`, so row-level
+    security shows it that mine's rows only and stamps new rows with it. `scoped(mine)` is
+    another view on the same pool and the same transactions: a unit of work begun through
+    one view may go on through another (its statements then run as the other mine)."""
 
     dialect: Literal["postgresql"] = "postgresql"
 
-    def __init__(self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]], url: str) -> None:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]],
+        url: str,
+        *,
+        mine: str = DEFAULT_MINE,
+        tx: contextvars.ContextVar[_Tx | None] | None = None,
+    ) -> None:
         self._pool = pool
         self.url = url
+        self.mine = check_mine(mine)
         self.reader = PgReader(self)
-        self._tx: contextvars.ContextVar[_Tx | None] = contextvars.ContextVar(
+        self._tx: contextvars.ContextVar[_Tx | None] = tx or contextvars.ContextVar(
             f"pg_tx_{id(self)}", default=None
         )
+
+    def scoped(self, mine: str) -> PgDatabase:
+        """This database seen as `mine` ('*': every mine, read only), sharing the pool and
+        the task's transaction."""
+        if mine == self.mine:
+            return self
+        return PgDatabase(self._pool, self.url, mine=check_mine(mine), tx=self._tx)
+
+    async def enforces_tenancy(self) -> bool:
+        """Whether row-level security binds the connected role: not for a superuser or a
+        role with BYPASSRLS, which see and write every mine's rows whatever the scope."""
+        row = await self.fetchone(
+            "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
+        )
+        return row is not None and not row[0]
 
     @classmethod
     @asynccontextmanager
@@ -229,8 +270,10 @@ class PgDatabase:
         min_size: int = 1,
         max_size: int = 10,
         connect_timeout_s: float = 10.0,
+        mine: str = DEFAULT_MINE,
     ) -> AsyncIterator[PgDatabase]:
-        """Connect, migrate (once, whoever else starts at the same time) and pool."""
+        """Connect, migrate (once, whoever else starts at the same time) and pool; the
+        database is seen as `mine` (`scoped` gives views of the others)."""
         check_url(url)
         with _errors(url):
             try:
@@ -255,7 +298,7 @@ class PgDatabase:
             )
             await pool.open(wait=True, timeout=connect_timeout_s)
         try:
-            yield cls(pool, url)
+            yield cls(pool, url, mine=mine)
         finally:
             await pool.close()
 
@@ -279,14 +322,34 @@ class PgDatabase:
             async with self._pool.connection() as conn:
                 yield conn
 
+    async def _enter_scope(self, tx: _Tx) -> None:
+        """Make the transaction's `jindianzi.mine` this view's mine (one round trip, only
+        when the last statement of the transaction ran as another mine)."""
+        if tx.mine != self.mine:
+            with _errors(self.url):
+                await tx.conn.execute(_SET_MINE, (self.mine,))
+            tx.mine = self.mine
+
+    @asynccontextmanager
+    async def _alone(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A pooled connection in a short transaction set to this view's mine: the setting
+        is local to it, so the connection goes back to the pool without a scope."""
+        async with self._pooled() as conn:
+            with _errors(self.url):
+                async with conn.transaction():
+                    await conn.execute(_SET_MINE, (self.mine,))
+                    yield conn
+
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        """The task's transaction connection, or a pooled one in autocommit."""
+        """The task's transaction connection (set to this view's mine), or a statement's own
+        short transaction."""
         tx = self._tx.get()
         if tx is not None:
+            await self._enter_scope(tx)
             yield tx.conn
             return
-        async with self._pooled() as conn:
+        async with self._alone() as conn:
             yield conn
 
     @asynccontextmanager
@@ -297,8 +360,14 @@ class PgDatabase:
         what it did and nothing else, and its work commits when the outer one does."""
         tx = self._tx.get()
         if tx is not None:
-            async with tx.conn.transaction():
-                yield
+            before = tx.mine
+            try:
+                async with tx.conn.transaction():
+                    yield
+            except BaseException:
+                # ROLLBACK TO SAVEPOINT put back the setting the savepoint began with.
+                tx.mine = before
+                raise
             return
         async with self._pooled() as conn:
             token = self._tx.set(_Tx(conn))

@@ -40,10 +40,20 @@ class SqlDatabase(Protocol):
     """One database: statements, units of work (nested ones are savepoints), the schema.
 
     SQL uses `?` placeholders on both dialects; where dialects differ, a repository asks
-    `dialect` which text to run."""
+    `dialect` which text to run.
+
+    A database is seen as one mine (`mine`): its statements read and write that mine's
+    rows only, and a new tenant row is that mine's without naming it. `scoped(other)` is
+    the same database seen as another mine, sharing the task's transaction ('*' on
+    PostgreSQL: every mine, read only); SQLite serves one mine and refuses any other."""
 
     @property
     def dialect(self) -> Dialect: ...
+
+    @property
+    def mine(self) -> str: ...
+
+    def scoped(self, mine: str) -> SqlDatabase: ...
 
     @property
     def reader(self) -> SqlReader: ...

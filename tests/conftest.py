@@ -78,8 +78,16 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 @pytest.fixture(scope="session")
 def postgres_url(postgres_server: PostgresServer) -> str:
-    """The server's URL (its `postgres` database): create databases there, do not write."""
+    """The server's URL (its `postgres` database) as the tests' ordinary role, which may
+    create databases: create them there, do not write."""
     return postgres_server.url
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url(postgres_server: PostgresServer) -> str:
+    """The server's superuser URL (its `postgres` database), for what an ordinary role may
+    not do; row-level security does not bind it."""
+    return postgres_server.admin_url
 
 
 OpenDatabase = Callable[[Backend, Path], AbstractAsyncContextManager[SqlDatabase]]

@@ -5,6 +5,11 @@ socket lives there, the port is a free one, fsync is off. PostgreSQL refuses to 
 root, so under root (CI) the folder is given to the `postgres` user and every command runs
 through `runuser -u postgres --`. `PostgresServer.fresh_database()` copies a migrated
 template, which is much faster than migrating each test's database.
+
+Row-level security, which keeps the mines apart, does not bind a superuser, so the tests
+connect as `APP_ROLE`, an ordinary role (NOSUPERUSER NOBYPASSRLS, CREATEDB) that owns the
+template and every fresh database, as the app's role owns its database in production. The
+superuser's URL stays at hand (`PostgresServer.admin_url`) for what only it may do.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ Backend = Literal["sqlite", "postgresql"]
 BACKENDS: tuple[Backend, ...] = ("sqlite", "postgresql")
 URL_ENV = "JINDIANZI_TEST_POSTGRES_URL"
 TEMPLATE = "jindianzi_template"
+APP_ROLE = "jindianzi"
+"""The tests' ordinary role; its password matters only on a server that asks for one."""
+APP_PASSWORD = "jindianzi"
 
 
 class NoServer(Exception):
@@ -62,6 +70,26 @@ def with_database(url: str, name: str) -> str:
     """`url` naming database `name` instead of its own."""
     parts = urllib.parse.urlsplit(url)
     return urllib.parse.urlunsplit(parts._replace(path="/" + name))
+
+
+def with_user(url: str, user: str, password: str) -> str:
+    """`url` connecting as `user` (with `password`) instead of its own user."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{urllib.parse.quote(user)}:{urllib.parse.quote(password)}@{host}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def ensure_app_role(admin_url: str) -> str:
+    """Create (or reset) `APP_ROLE` on the server; return the admin URL as that role."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone()
+        verb = "ALTER" if exists else "CREATE"
+        conn.execute(
+            f"{verb} ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS CREATEDB"
+            f" PASSWORD '{APP_PASSWORD}'".encode()
+        )
+    return with_user(admin_url, APP_ROLE, APP_PASSWORD)
 
 
 @dataclass
@@ -127,31 +155,42 @@ def start_cluster() -> Cluster:
 
 @dataclass
 class PostgresServer:
-    """A server the tests may create databases on (throwaway or given by URL)."""
+    """A server the tests may create databases on (throwaway or given by URL).
 
-    url: str
+    `admin_url` is the superuser's; `url` is `APP_ROLE`'s (its `postgres` database), the
+    role every database handed out is owned by and connected as."""
+
+    admin_url: str
+    url: str = ""
     _names: count[int] = field(default_factory=lambda: count(1))
     _made: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if not self.url:
+            self.url = ensure_app_role(self.admin_url)
+
     def admin(self) -> psycopg.Connection[tuple[object, ...]]:
-        return psycopg.connect(self.url, autocommit=True)
+        return psycopg.connect(self.admin_url, autocommit=True)
 
     def create(self, *, template: str | None = None) -> str:
-        """A new database (empty, or a copy of `template`); returns its URL."""
+        """A new database (empty, or a copy of `template`) owned by `APP_ROLE`; returns its
+        URL as that role (`as_admin(url)` is the superuser's)."""
         name = f"jindianzi_test_{os.getpid()}_{next(self._names)}"
+        copy = f' TEMPLATE "{template}"' if template is not None else ""
         with self.admin() as conn:
-            if template is None:
-                conn.execute(f'CREATE DATABASE "{name}"'.encode())
-            else:
-                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'.encode())
+            conn.execute(f'CREATE DATABASE "{name}" OWNER {APP_ROLE}{copy}'.encode())
         self._made.append(name)
         return with_database(self.url, name)
 
+    def as_admin(self, url: str) -> str:
+        """The superuser's URL of the database `url` names."""
+        return with_database(self.admin_url, urllib.parse.urlsplit(url).path.lstrip("/"))
+
     async def prepare_template(self) -> None:
-        """Migrate the template once; fresh databases are copies of it."""
+        """Migrate the template once, as `APP_ROLE`; fresh databases are copies of it."""
         with self.admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)'.encode())
-            conn.execute(f'CREATE DATABASE "{TEMPLATE}"'.encode())
+            conn.execute(f'CREATE DATABASE "{TEMPLATE}" OWNER {APP_ROLE}'.encode())
         async with PgDatabase.open(with_database(self.url, TEMPLATE), max_size=1):
             pass
 

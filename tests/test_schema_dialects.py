@@ -1,5 +1,11 @@
 """Both dialects' migrations end with the same schema: tables, columns (names, order,
-nullability), primary keys, unique constraints and indexes, foreign keys."""
+nullability), primary keys, unique constraints and indexes, foreign keys.
+
+Keys are compared without their leading `mine`: on PostgreSQL every key of a tenant table
+leads with it (the same ids exist once per mine), on SQLite (one mine) the keys are as they
+were, plus a mine-first twin of each key an `ON CONFLICT (mine, …)` names. So `mine` is
+stripped from the front of PostgreSQL's keys and foreign keys and of SQLite's unique
+indexes, and a SQLite twin of the primary key is not counted as a unique index."""
 
 from __future__ import annotations
 
@@ -21,7 +27,7 @@ SQLITE_ONLY = {
     "idea_terms_idx",
 }
 POSTGRES_ONLY = {
-    "idea_terms",  # the tsvector table standing for FTS5 (above)
+    "idea_terms",  # the tsvector table standing for FTS5 (above), a tenant table with `mine`
     "schema_version",  # PostgreSQL's record of applied migrations; SQLite has PRAGMA user_version
 }
 _ON_DELETE = {
@@ -33,6 +39,25 @@ _ON_DELETE = {
 }
 
 Schema = dict[str, dict[str, Any]]
+
+GLOBAL_TABLES = {
+    "schema_version",
+    "inbox",
+    "outbox",
+    "conversations",
+    "button_menus",
+    "heartbeats",
+    "mines",
+    "chat_mines",
+}
+"""Tables shared by every mine (no `mine` column, or `mine` as data: chat_mines); all the
+others are tenant tables."""
+
+
+def _unmined(columns: tuple[str, ...]) -> tuple[str, ...]:
+    """A key without its leading `mine` (a key of `mine` alone, as chat_mines' reference to
+    mines, stays)."""
+    return columns[1:] if len(columns) > 1 and columns[0] == "mine" else columns
 
 
 async def sqlite_schema(db: SqlDatabase) -> Schema:
@@ -56,7 +81,7 @@ async def sqlite_schema(db: SqlDatabase) -> Schema:
             cols = await db.fetchall(
                 "SELECT name FROM pragma_index_info(?) ORDER BY seqno", [index["name"]]
             )
-            unique.add((tuple(c[0] for c in cols), bool(index["partial"])))
+            unique.add((_unmined(tuple(c[0] for c in cols)), bool(index["partial"])))
         keys: dict[int, list[Any]] = {}
         for fk in await db.fetchall(
             'SELECT id, "from", "table", "to", on_delete FROM pragma_foreign_key_list(?)'
@@ -66,13 +91,12 @@ async def sqlite_schema(db: SqlDatabase) -> Schema:
             entry = keys.setdefault(fk["id"], [[], fk["table"], [], fk["on_delete"]])
             entry[0].append(fk["from"])
             entry[2].append(fk["to"])
+        primary_key = tuple(c["name"] for c in sorted(columns, key=lambda c: c["pk"]) if c["pk"])
         schema[table] = {
             # a primary key column is never NULL in PostgreSQL; SQLite's pragma says notnull=0
             "columns": [(c["name"], not (c["notnull"] or c["pk"])) for c in columns],
-            "primary_key": tuple(
-                c["name"] for c in sorted(columns, key=lambda c: c["pk"]) if c["pk"]
-            ),
-            "unique": unique,
+            "primary_key": primary_key,
+            "unique": unique - {(primary_key, False)},
             "foreign_keys": {(tuple(f), t, tuple(to), d) for f, t, to, d in keys.values()},
         }
     return schema
@@ -113,7 +137,7 @@ async def postgres_schema(db: SqlDatabase) -> Schema:
                 " WHERE i.indexrelid = ? ORDER BY k.n",
                 [index["indexrelid"]],
             )
-            unique.add((tuple(c[0] for c in cols), bool(index["partial"])))
+            unique.add((_unmined(tuple(c[0] for c in cols)), bool(index["partial"])))
         foreign_keys = set()
         for fk in await db.fetchall(
             "SELECT c.oid, c.confrelid::regclass::text AS target, c.confdeltype"
@@ -131,15 +155,15 @@ async def postgres_schema(db: SqlDatabase) -> Schema:
             )
             foreign_keys.add(
                 (
-                    tuple(p["src"] for p in pairs),
+                    _unmined(tuple(p["src"] for p in pairs)),
                     fk["target"],
-                    tuple(p["dst"] for p in pairs),
+                    _unmined(tuple(p["dst"] for p in pairs)),
                     _ON_DELETE[fk["confdeltype"]],
                 )
             )
         schema[table] = {
             "columns": [(c["column_name"], c["is_nullable"] == "YES") for c in columns],
-            "primary_key": tuple(row[0] for row in pk),
+            "primary_key": _unmined(tuple(row[0] for row in pk)),
             "unique": unique,
             "foreign_keys": foreign_keys,
         }
@@ -161,7 +185,7 @@ async def test_both_dialects_end_with_the_same_schema(
     for table in expected:
         assert found[table] == expected[table], table
     assert len(expected) > 30  # the comparison saw the whole schema, not an empty one
-    assert [row[0] for row in tsv] == ["id", "terms", "tsv"]
+    assert [row[0] for row in tsv] == ["id", "terms", "tsv", "mine"]
 
 
 def test_each_dialect_has_the_same_numbered_migrations() -> None:
@@ -173,3 +197,52 @@ def test_each_dialect_has_the_same_numbered_migrations() -> None:
     pg = [(version, name) for version, name, _ in postgres_migrations()]
     assert lite == pg
     assert [version for version, _ in lite] == list(range(1, len(lite) + 1))
+
+
+async def test_every_key_of_a_tenant_table_leads_with_the_mine_on_postgresql(
+    open_database: OpenDatabase, tmp_path: Path
+) -> None:
+    """The stripping above hides nothing: on PostgreSQL each tenant table has `mine` and row
+    security, and each of its keys (primary, unique, foreign, both sides) starts with it."""
+    async with open_database("postgresql", tmp_path) as pg:
+        tables = {
+            row[0]: (row[1], row[2])
+            for row in await pg.fetchall(
+                "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class"
+                " WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'"
+            )
+        }
+        mined = {
+            row[0]
+            for row in await pg.fetchall(
+                "SELECT table_name FROM information_schema.columns"
+                " WHERE table_schema = 'public' AND column_name = 'mine'"
+            )
+        }
+        keys = await pg.fetchall(
+            "SELECT c.conrelid::regclass::text, c.conname, c.contype,"
+            " (SELECT attname FROM pg_attribute"
+            "   WHERE attrelid = c.conrelid AND attnum = c.conkey[1]) AS first,"
+            " (SELECT attname FROM pg_attribute"
+            "   WHERE attrelid = c.confrelid AND attnum = c.confkey[1]) AS ref_first"
+            " FROM pg_constraint c WHERE c.contype IN ('p', 'u', 'f')"
+            " AND c.connamespace = 'public'::regnamespace"
+        )
+        indexes = await pg.fetchall(
+            "SELECT i.indrelid::regclass::text, i.indexrelid::regclass::text, a.attname"
+            " FROM pg_index i JOIN pg_attribute a"
+            " ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
+            " WHERE i.indisunique AND i.indrelid::regclass::text <> 'schema_version'"
+        )
+    tenant = set(tables) - GLOBAL_TABLES
+    assert len(tenant) > 30
+    assert mined == tenant | {"chat_mines"}
+    assert {t for t, (rls, forced) in tables.items() if rls and forced} == tenant
+    for table, name, kind, first, ref_first in keys:
+        if table in tenant:
+            assert first == "mine", name
+            if kind == "f":
+                assert ref_first == "mine", name
+    for table, name, first in indexes:
+        if table in tenant:
+            assert first == "mine", name

@@ -8,6 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 
+def mine_key(dialect: str, columns: str) -> str:
+    """The ON CONFLICT target for a key whose column is SQLite's INTEGER PRIMARY KEY (the
+    rowid): `mine, columns` on PostgreSQL, where every key leads with the mine; `columns` on
+    SQLite, which cannot target a composite index holding the rowid and serves one mine.
+    Every other target is written `(mine, …)` on both dialects."""
+    return columns if dialect == "sqlite" else f"mine, {columns}"
+
+
 def indexed_by(dialect: str, index: str) -> str:
     """SQLite's `INDEXED BY` planner hint; PostgreSQL has none (its planner picks)."""
     return f" INDEXED BY {index}" if dialect == "sqlite" else ""

@@ -21,7 +21,8 @@ class GroupRepo:
         stamp = to_db_time(now)
         await self._db.execute(
             "INSERT INTO group_bindings (channel, chat_id, branch_id, active, bound_by, bound_at,"
-            " updated_at) VALUES (?, ?, ?, 1, ?, ?, ?) ON CONFLICT(channel, chat_id) DO UPDATE"
+            " updated_at) VALUES (?, ?, ?, 1, ?, ?, ?)"
+            " ON CONFLICT(mine, channel, chat_id) DO UPDATE"
             " SET branch_id = excluded.branch_id, active = 1, bound_by = excluded.bound_by,"
             " bound_at = excluded.bound_at, updated_at = excluded.updated_at",
             (channel, chat_id, branch_id, person_id, stamp, stamp),

@@ -356,7 +356,7 @@ class IdeaRepo:
         token: kept once)."""
         await self._db.execute(
             "INSERT INTO idea_lists (token, person_id, filter, created_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT(token) DO NOTHING",
+            " ON CONFLICT(mine, token) DO NOTHING",
             (token, person_id, filter_text, to_db_time(now)),
         )
 
@@ -419,13 +419,14 @@ class IdeaRepo:
             )
         else:
             added = await self._db.execute(
-                "INSERT INTO idea_terms (id, terms) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO idea_terms (id, terms) VALUES (?, ?)"
+                " ON CONFLICT (mine, id) DO NOTHING",
                 (idea_id, " ".join(terms)),
             )
         if added:
             await self._db.executemany(
                 "INSERT INTO idea_term_docs (term, docs) VALUES (?, 1)"
-                " ON CONFLICT(term) DO UPDATE SET docs = idea_term_docs.docs + 1",
+                " ON CONFLICT(mine, term) DO UPDATE SET docs = idea_term_docs.docs + 1",
                 [(t,) for t in {"", *(t.lower() for t in terms)}],
             )
 

@@ -47,7 +47,7 @@ class JobRunRepo:
         """Record a run, or add `notices` to the one recorded (a claimed or a forced run)."""
         await self._db.execute(
             "INSERT INTO job_runs (job, period, status, fire_time, ran_at, notices)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(job, period) DO UPDATE SET"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(mine, job, period) DO UPDATE SET"
             " status = excluded.status, ran_at = excluded.ran_at,"
             " notices = job_runs.notices + excluded.notices",
             (job, period, status, to_db_time(fire_time), to_db_time(now), notices),

@@ -19,12 +19,12 @@ class OrgRepo:
         async with self._db.transaction():
             await self._db.executemany(
                 "INSERT INTO departments (id, name) VALUES (?, ?)"
-                " ON CONFLICT(id) DO UPDATE SET name = excluded.name",
+                " ON CONFLICT(mine, id) DO UPDATE SET name = excluded.name",
                 [(d.id, d.name) for d in departments],
             )
             await self._db.executemany(
                 "INSERT INTO branches (id, name, department_id) VALUES (?, ?, ?)"
-                " ON CONFLICT(id) DO UPDATE SET name = excluded.name,"
+                " ON CONFLICT(mine, id) DO UPDATE SET name = excluded.name,"
                 " department_id = excluded.department_id",
                 [(b.id, b.name, b.department_id) for b in branches],
             )

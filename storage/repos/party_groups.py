@@ -13,6 +13,7 @@ from typing import Any
 
 from storage.models import MemberActivity, PartyGroup, Person, RewardReceived
 from storage.port import SqlDatabase
+from storage.repos.dialect import mine_key
 from storage.repos.people import person_columns, person_of
 from storage.repos.times import from_db_time, to_db_time
 
@@ -87,7 +88,8 @@ class PartyGroupRepo:
         the person's branch and holds the transaction."""
         await self._db.execute(
             "INSERT INTO party_group_members (person_id, group_id) VALUES (?, ?)"
-            " ON CONFLICT(person_id) DO UPDATE SET group_id = excluded.group_id",
+            f" ON CONFLICT({mine_key(self._db.dialect, 'person_id')})"
+            " DO UPDATE SET group_id = excluded.group_id",
             (person_id, group_id),
         )
 

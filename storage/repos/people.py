@@ -8,7 +8,7 @@ from typing import Any
 
 from storage.models import Person, Recipient, Role, RosterEntry
 from storage.port import SqlDatabase
-from storage.repos.dialect import joined
+from storage.repos.dialect import joined, mine_key
 from storage.repos.times import to_db_time
 
 
@@ -36,7 +36,7 @@ class PeopleRepo:
             await self._db.execute(
                 "INSERT INTO people (employee_no, name, branch_id, wecom_userid, phone, created_at,"
                 " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT(employee_no) DO UPDATE SET name = excluded.name,"
+                " ON CONFLICT(mine, employee_no) DO UPDATE SET name = excluded.name,"
                 " branch_id = excluded.branch_id, wecom_userid = excluded.wecom_userid,"
                 " phone = excluded.phone, updated_at = excluded.updated_at",
                 (e.employee_no, e.name, e.branch_id, e.wecom_userid, e.phone, stamp, stamp),
@@ -54,13 +54,14 @@ class PeopleRepo:
             if e.party_group:
                 await self._db.execute(
                     "INSERT INTO party_groups (branch_id, name, created_at) VALUES (?, ?, ?)"
-                    " ON CONFLICT(branch_id, name) DO NOTHING",
+                    " ON CONFLICT(mine, branch_id, name) DO NOTHING",
                     (e.branch_id, e.party_group, stamp),
                 )
                 await self._db.execute(
                     "INSERT INTO party_group_members (person_id, group_id)"
                     " SELECT ?, id FROM party_groups WHERE branch_id = ? AND name = ?"
-                    " ON CONFLICT(person_id) DO UPDATE SET group_id = excluded.group_id",
+                    f" ON CONFLICT({mine_key(self._db.dialect, 'person_id')})"
+                    " DO UPDATE SET group_id = excluded.group_id",
                     (row["id"], e.branch_id, e.party_group),
                 )
         return len(entries)

@@ -18,7 +18,7 @@ from storage.models import (
     VerifiedBenefit,
 )
 from storage.port import Row, SqlDatabase
-from storage.repos.dialect import joined
+from storage.repos.dialect import joined, mine_key
 from storage.repos.times import bucket_case, from_db_time, to_db_time
 
 
@@ -386,7 +386,8 @@ class ProjectRepo:
         for benefit_id in benefit_ids:
             count += await self._db.execute(
                 "INSERT INTO reward_set_asides (benefit_id, reason, person_id, created_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (benefit_id) DO NOTHING",
+                " VALUES (?, ?, ?, ?)"
+                f" ON CONFLICT ({mine_key(self._db.dialect, 'benefit_id')}) DO NOTHING",
                 (benefit_id, reason, person_id, to_db_time(now)),
             )
         return count

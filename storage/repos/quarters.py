@@ -35,7 +35,7 @@ class QuarterRepo:
             await self._db.execute(
                 "INSERT INTO quarter_reports (quarter, project_id, branch_id, progress, problems,"
                 " next_steps, person_id, reported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (quarter, project_id, branch_id) DO UPDATE SET"
+                " ON CONFLICT (mine, quarter, project_id, branch_id) DO UPDATE SET"
                 " progress = excluded.progress, problems = excluded.problems,"
                 " next_steps = excluded.next_steps, person_id = excluded.person_id,"
                 " reported_at = excluded.reported_at",
