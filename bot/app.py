@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable, Collection, Mapping
@@ -21,7 +22,8 @@ from bot.console import ConsoleChannel
 from bot.intake import supervise
 from bot.outbox import OutboxSender, Transport
 from bot.roster import RosterProblems, import_roster
-from handlers.features import build_router
+from bot.tenants import MineRouter, Tenants
+from handlers.features import build_router, features
 from handlers.router import Router
 from handlers.services import Services, Settings
 from nlp import Classifier
@@ -38,8 +40,13 @@ def utc_now() -> datetime:
 @dataclass(frozen=True, slots=True)
 class App:
     config: Config
-    services: Services
+    tenants: Tenants
     router: Router
+
+    @property
+    def services(self) -> Services:
+        """The first mine's services: the only ones on a single-mine deployment."""
+        return self.tenants.main
 
     @property
     def repos(self) -> Repositories:
@@ -97,22 +104,39 @@ async def open_database(config: Config) -> AsyncIterator[SqlDatabase]:
 
 
 @asynccontextmanager
-async def open_storage(config: Config) -> AsyncIterator[Repositories]:
-    """Open the database and mirror the configured organisation into it."""
+async def open_mines(config: Config) -> AsyncIterator[dict[str, Repositories]]:
+    """Open the database and mirror each mine's configured organisation into it; the
+    repositories of each mine, scoped to it, in configured order."""
     async with open_database(config) as db:
-        repos = Repositories(db)
-        await repos.org.sync(
-            [Department(d.id, d.name) for d in config.org.departments],
-            [Branch(b.id, b.name, b.department) for b in config.org.branches],
-        )
-        async with repos.db.transaction():  # groups named in config need no /bind
-            for b in config.org.branches:
-                if (
-                    b.telegram_chat_id
-                    and await repos.groups.get("telegram", b.telegram_chat_id) is None
-                ):
-                    await repos.groups.bind("telegram", b.telegram_chat_id, b.id, None, utc_now())
-        yield repos
+        if config.mines:
+            await Repositories(db).mines.sync((m.id, m.name) for m in config.mines)
+        mines = {}
+        for mine in config.each_mine():
+            repos = Repositories(db.scoped(mine.id))
+            await _mirror_org(repos, mine.config)
+            mines[mine.id] = repos
+        yield mines
+
+
+@asynccontextmanager
+async def open_storage(config: Config) -> AsyncIterator[Repositories]:
+    """Open the database, mirror the organisation; the first mine's repositories."""
+    async with open_mines(config) as mines:
+        yield next(iter(mines.values()))
+
+
+async def _mirror_org(repos: Repositories, config: Config) -> None:
+    await repos.org.sync(
+        [Department(d.id, d.name) for d in config.org.departments],
+        [Branch(b.id, b.name, b.department) for b in config.org.branches],
+    )
+    async with repos.db.transaction():  # groups named in config need no /bind
+        for b in config.org.branches:
+            if (
+                b.telegram_chat_id
+                and await repos.groups.get("telegram", b.telegram_chat_id) is None
+            ):
+                await repos.groups.bind("telegram", b.telegram_chat_id, b.id, None, utc_now())
 
 
 @asynccontextmanager
@@ -122,19 +146,31 @@ async def open_app(
     clock: Callable[[], datetime] = utc_now,
     classifier: Classifier | None = None,
 ) -> AsyncIterator[App]:
-    """Storage plus the classifier: everything a chat channel needs."""
-    async with open_storage(config) as repos:
-        if classifier is None:
-            classifier = await asyncio.to_thread(build_classifier, config)
-        await index_ideas(repos, classifier)
-        services = Services(
-            repos=repos,
-            classifier=classifier,
-            settings=build_settings(config),
-            clock=clock,
-            outbox_signal=asyncio.Event(),
-        )
-        yield App(config, services, build_router())
+    """Storage plus the classifier: everything a chat channel needs, for every mine.
+
+    A mine whose categories differ from the group's gets a classifier of its own; the
+    mines share one outbox signal (one outbox)."""
+    async with open_mines(config) as mines:
+        signal_ = asyncio.Event()
+        classifiers: dict[object, Classifier] = {}
+        services: dict[str, Services] = {}
+        for mine in config.each_mine():
+            key = mine.config.categories
+            if classifier is not None:
+                classifiers.setdefault(key, classifier)
+            elif key not in classifiers:
+                classifiers[key] = await asyncio.to_thread(build_classifier, mine.config)
+            await index_ideas(mines[mine.id], classifiers[key])
+            services[mine.id] = Services(
+                repos=mines[mine.id],
+                classifier=classifiers[key],
+                settings=build_settings(mine.config),
+                clock=clock,
+                outbox_signal=signal_,
+            )
+        tenants = Tenants(services, {m.id: m.name for m in config.each_mine()})
+        router = build_router() if tenants.single else MineRouter(features(), tenants)
+        yield App(config, tenants, router)
 
 
 async def index_ideas(repos: Repositories, classifier: Classifier) -> int:
@@ -213,10 +249,18 @@ async def open_channels(app: App) -> AsyncIterator[tuple[list[Any], list[Transpo
             transports.append(telegram)
             log.info("serving Telegram (%s)", config.telegram.mode)
         if config.wecom.enabled:
-            from bot.wecom import open_wecom  # wechatpy and aiohttp: only when WeCom is set up
+            from bot.wecom import (
+                MineOrg,
+                open_wecom,  # wechatpy and aiohttp: only when WeCom is set up
+            )
 
+            prefix = (lambda mine: "") if app.tenants.single else (lambda mine: f"{mine}/")
+            orgs = [
+                MineOrg(prefix(m.id), m.config.org, app.tenants.services[m.id])
+                for m in config.each_mine()
+            ]
             wecom, robots = await stack.enter_async_context(
-                open_wecom(config.wecom, config.org, app.router, app.services)
+                open_wecom(config.wecom, orgs, app.router)
             )
             runners.append(wecom.run)
             transports += [wecom, robots]
@@ -240,21 +284,28 @@ async def run(app: App) -> None:
     async with open_channels(app) as (runners, transports):
         sender = app.sender(transports)
         runners = [*runners, sender.run]
-        scheduler = build_scheduler(app.services, config.schedule, config.misfire_grace)
-        scheduler.start()
-        caught_up = asyncio.create_task(  # the ledger keeps it apart from scheduled runs
-            supervise(
-                "schedule catch-up",
-                lambda: catch_up(app.services, config.schedule, config.misfire_grace),
-                stop,
-                once=True,
+        schedulers, catch_ups = [], []
+        for mine in config.each_mine():  # each mine on its own calendar and ledger
+            services, mc = app.tenants.services[mine.id], mine.config
+            scheduler = build_scheduler(services, mc.schedule, mc.misfire_grace)
+            scheduler.start()
+            schedulers.append(scheduler)
+            catch_ups.append(
+                asyncio.create_task(  # the ledger keeps it apart from scheduled runs
+                    supervise(
+                        f"schedule catch-up ({mine.id})",
+                        functools.partial(catch_up, services, mc.schedule, mc.misfire_grace),
+                        stop,
+                        once=True,
+                    )
+                )
             )
-        )
         tasks = [asyncio.create_task(runner(stop)) for runner in runners]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         stop.set()
-        scheduler.shutdown(wait=False)
-        await caught_up
+        for scheduler in schedulers:
+            scheduler.shutdown(wait=False)
+        await asyncio.gather(*catch_ups)
         for result in await asyncio.gather(*tasks, return_exceptions=True):
             if isinstance(result, Exception):
                 raise result
