@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import signal
@@ -25,7 +26,7 @@ from bot.roster import RosterProblems, import_roster
 from bot.tenants import MineRouter, Tenants
 from handlers.features import build_router, features
 from handlers.router import Router
-from handlers.services import Services, Settings
+from handlers.services import MineView, Services, Settings
 from nlp import Classifier
 from storage import Branch, Database, Department, Repositories
 from storage.port import SqlDatabase
@@ -119,10 +120,11 @@ async def open_mines(config: Config) -> AsyncIterator[dict[str, Repositories]]:
 
 
 @asynccontextmanager
-async def open_storage(config: Config) -> AsyncIterator[Repositories]:
-    """Open the database, mirror the organisation; the first mine's repositories."""
+async def open_storage(config: Config, mine: str | None = None) -> AsyncIterator[Repositories]:
+    """Open the database, mirror the organisation; the repositories of `mine` (by default
+    the first)."""
     async with open_mines(config) as mines:
-        yield next(iter(mines.values()))
+        yield mines[mine] if mine is not None else next(iter(mines.values()))
 
 
 async def _mirror_org(repos: Repositories, config: Config) -> None:
@@ -168,6 +170,12 @@ async def open_app(
                 clock=clock,
                 outbox_signal=signal_,
             )
+        views = tuple(
+            MineView(m.id, m.name, services[m.id]) for m in config.each_mine() if not m.group
+        )
+        for mine in config.each_mine():
+            if mine.group:  # the group office reads every mine through the mine's services
+                services[mine.id] = dataclasses.replace(services[mine.id], group=views)
         tenants = Tenants(services, {m.id: m.name for m in config.each_mine()})
         router = build_router() if tenants.single else MineRouter(features(), tenants)
         yield App(config, tenants, router)
@@ -254,9 +262,9 @@ async def open_channels(app: App) -> AsyncIterator[tuple[list[Any], list[Transpo
                 open_wecom,  # wechatpy and aiohttp: only when WeCom is set up
             )
 
-            prefix = (lambda mine: "") if app.tenants.single else (lambda mine: f"{mine}/")
+            single = app.tenants.single  # one mine: robot groups keep their branch ids
             orgs = [
-                MineOrg(prefix(m.id), m.config.org, app.tenants.services[m.id])
+                MineOrg("" if single else f"{m.id}/", m.config.org, app.tenants.services[m.id])
                 for m in config.each_mine()
             ]
             wecom, robots = await stack.enter_async_context(

@@ -278,6 +278,9 @@ class MineConfig:
     name: str
     config: Config
     """The group's configuration with this mine's sections in place of the group's."""
+    group: bool = False
+    """The group office (集团党委): its leaders see every mine (/stats across mines, the
+    mine ranking, the group's ledger); its own organisation is the office's branch."""
 
 
 SCALAR_SECTIONS: dict[str, type[Any]] = {
@@ -363,8 +366,8 @@ def _mines(
     for index, item in enumerate(items):
         key = f"mines[{index}]"
         for extra in item:
-            if extra not in ("id", "name", "config"):
-                raise ConfigError(f"{key}.{extra}", "不认识的配置项(只有 id、name、config)")
+            if extra not in ("id", "name", "config", "group"):
+                raise ConfigError(f"{key}.{extra}", "不认识的配置项(只有 id、name、config、group)")
         mine_id = _required(item, "id", key)
         if not MINE_ID.fullmatch(mine_id):
             raise ConfigError(f"{key}.id", "只能用小写字母开头的字母、数字、-、_(最多 32 个)")
@@ -395,7 +398,12 @@ def _mines(
         except ConfigError as exc:
             raise ConfigError(f"{key}({mine_id}) {exc.key}", exc.problem) from None
         config = dataclasses.replace(built, storage=group.storage)
-        mines[mine_id] = MineConfig(mine_id, name, config)
+        office = _convert(item.get("group", False), bool, f"{key}.group")
+        if office and any(m.group for m in mines.values()):
+            raise ConfigError(f"{key}.group", "只能有一个集团党委(group: true)")
+        mines[mine_id] = MineConfig(mine_id, name, config, office)
+    if all(m.group for m in mines.values()):
+        raise ConfigError("mines", "除了集团党委,至少还要有一个矿")
     return tuple(mines.values())
 
 

@@ -15,8 +15,8 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from handlers.messages import Button, Incoming
-from handlers.router import Feature, Outcome, Reply, Router
+from handlers.messages import Button, Incoming, Outcome, Reply
+from handlers.router import Feature, Router
 from handlers.services import Services
 from storage.repos.mines import GROUP_SCOPE, MineRepo
 
@@ -67,7 +67,7 @@ class MineRouter(Router):
         directory = tenants.directory()
         mine = await directory.of_chat(msg.channel, msg.chat_id, msg.sender_id)
         chosen_only = mine is not None and mine == await directory.chosen(msg.channel, msg.chat_id)
-        if mine in tenants.services and not (chosen_only and _switching(msg)):
+        if mine is not None and mine in tenants.services and not (chosen_only and _switching(msg)):
             return await super().dispatch(msg, tenants.services[mine])
         return await self._lobby(msg)
 

@@ -74,7 +74,7 @@ async def group(
 
 
 def chat_of(app: App, transport: RecordingTransport, user: str, **kwargs: str) -> Chat:
-    return Chat(app, transport, app.sender([transport]), user, **kwargs)  # type: ignore[arg-type]
+    return Chat(app, transport, app.sender([transport]), user, **kwargs)
 
 
 async def register(chat: Chat, mine_label: str, number: str, name: str, phone: str) -> list[str]:
