@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from bot.app import App, open_app
@@ -16,7 +17,7 @@ from bot.roster import import_roster
 from nlp import ModelClassifier
 from scheduler.runner import run_job
 from storage import Repositories
-from tests.support import ROOT, Chat, Clock, RecordingTransport
+from tests.support import ROOT, Chat, Clock, RecordingTransport, cli
 
 ROSTER_HEAD = "employee_no,name,branch_id,role,wecom_userid,phone\n"
 EAST_ROSTER = (
@@ -214,3 +215,78 @@ def test_a_mine_file_replaces_the_group_s_sections(tmp_path: Path) -> None:
     }
     assert west.config.scoring == config.scoring
     assert [m.id for m in config.each_mine()] == ["east", "west"]
+
+
+OFFICE_ROSTER = ROSTER_HEAD + "L001,孙书记,jg,leader,,13600000001\n"
+WITH_OFFICE = TWO_MINES + "  - {id: office, name: 集团党委, config: office.yaml, group: true}\n"
+
+
+@pytest.fixture
+async def with_office(
+    tmp_path: Path, postgres_url: str, classifier: ModelClassifier, clock: Clock
+) -> AsyncIterator[tuple[App, Path]]:
+    mine_file(tmp_path, "east", "东矿综采一队支部")
+    mine_file(tmp_path, "west", "西矿掘进二队支部")
+    (tmp_path / "office.yaml").write_text(
+        "org:\n  departments: [{id: zzb, name: 组织部}]\n"
+        "  branches: [{id: jg, name: 集团机关支部, department: zzb}]\n",
+        encoding="utf-8",
+    )
+    config = group_config(tmp_path, postgres_url, WITH_OFFICE)
+    async with open_app(config, clock=clock, classifier=classifier) as app:
+        for mine, roster in (
+            ("east", EAST_ROSTER),
+            ("west", WEST_ROSTER),
+            ("office", OFFICE_ROSTER),
+        ):
+            csv = tmp_path / f"{mine}.csv"
+            csv.write_text(roster, encoding="utf-8")
+            await import_roster(csv, app.tenants.services[mine].repos, clock())
+        yield app, tmp_path / "group.yaml"
+
+
+async def test_the_group_office_ranks_every_mine(with_office: tuple[App, Path]) -> None:
+    app, _ = with_office
+    transport = RecordingTransport()
+    zhang, li = chat_of(app, transport, "u-zhang"), chat_of(app, transport, "u-li")
+    await register(zhang, "东矿", "E001", "张三", "13900000001")
+    await register(li, "西矿", "E001", "李四", "13700000001")
+    await zhang.say("井下水泵加装变频器,节约电费")
+    await li.say("掘进面风筒改用新材料,减少漏风")
+    await li.say("旧钻杆修复后再用,减少采购")
+    leader = chat_of(app, transport, "u-sun")
+    await register(leader, "集团党委", "L001", "孙书记", "13600000001")
+    [text] = await leader.say("/stats")
+    assert "集团" in text and "2 个矿" in text
+    assert "本年 3 条" in text
+    ranking = text[text.index("各矿排名") :]
+    assert ranking.index("西矿") < ranking.index("东矿")  # no benefit yet: more ideas first
+    image = leader.received[-1].get("image_path")
+    assert image and Path(image).is_file()
+    # A mine's leader still sees only the mine.
+    east = app.tenants.services["east"]
+    assert east.group == ()
+
+
+def test_the_group_ledger_names_every_mine(
+    with_office: tuple[App, Path], tmp_path: Path, postgres_url: str
+) -> None:
+    _, config_path = with_office
+    out = tmp_path / "group.xlsx"
+    done = cli(
+        "--config", str(config_path), "export", str(out), "--group",
+        db=tmp_path / "unused.db", extra_env={"JINDIANZI_STORAGE_URL": postgres_url},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "2 个矿" in done.stdout
+    book = openpyxl.load_workbook(out, read_only=True)
+    assert book.sheetnames == ["各矿汇总", "金点子"]
+    summary = list(book["各矿汇总"].values)
+    assert summary[0][:3] == ("排名", "矿编号", "矿")
+    assert sorted(row[2] for row in summary[1:]) == ["东矿", "西矿"]
+    refused = cli(
+        "--config", str(config_path), "roster", "import", str(out),
+        db=tmp_path / "unused.db", extra_env={"JINDIANZI_STORAGE_URL": postgres_url},
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "--mine" in refused.stderr and "east(东矿)" in refused.stderr
