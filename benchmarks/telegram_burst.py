@@ -1,19 +1,30 @@
 """A burst of 1,130 registered users each sending one idea at once, through the fake Bot API.
 
     .venv/bin/python -m benchmarks.telegram_burst [--users 1130] [--rate 30] [--stored 1000000]
-        [--rounds 3] [--keep DIR]
+        [--rounds 3] [--backend sqlite|postgresql|both] [--processes 1] [--pg-fsync on|off]
+        [--keep DIR]
 
-The bot runs as it does in service (`jindianzi run`, a separate process, polling). Two
-yardsticks on the same fake server, in alternating rounds (jindianzi, durable, plain; then
-the other way round): a plain python-telegram-bot echo bot (`Application.run_polling`),
-and a durable echo bot that commits one fsync'd row per update (WAL, synchronous=FULL) before
-it answers, the fair floor for a bot that keeps what it is sent. Reported: the medians over
-the rounds of ideas/s from the first update being available to the last reply received, of
-p50/p99 of update-available → reply, and of the per-round ratios. `--stored N` seeds N ideas
-first (`benchmarks.scale.seed`, bulk SQL; each round starts from a copy). `--rate 0` means no
-send limit (the bot gets 100,000/s: its configuration wants a limit). `BENCH_BOT_CODE=DIR`
-runs the bot from another checkout (a before/after on the same machine). Every idea must be
-stored exactly once and answered.
+The bot runs as it does in service (`jindianzi run`, a separate process, polling), on SQLite
+(`storage.path`), on PostgreSQL (`storage.url`, a throwaway cluster started as the tests start
+it, `tests.storage_backends.start_cluster`) or on both in the same run. Two yardsticks on the
+same fake server, in alternating rounds (the bots, durable, plain; then the other way round): a
+plain python-telegram-bot echo bot (`Application.run_polling`), and a durable echo bot that
+commits one fsync'd row per update (WAL, synchronous=FULL) before it answers, the fair floor for
+a bot that keeps what it is sent. Reported: the medians over the rounds of ideas/s from the
+first update being available to the last reply received, of p50/p99 of update-available →
+reply, of the bot's CPU seconds per idea (user + system, from /proc, during the burst; on
+PostgreSQL the server's too), and of the per-round ratios (PostgreSQL against SQLite among
+them): CPU is what a side pays, where wall-clock time also counts its waits for shared
+cores. `--stored N` seeds N ideas first (SQLite only: `benchmarks.scale.seed`, bulk SQL; each
+round starts from a copy).
+`--rate 0` means no send limit (the bot gets 100,000/s: its configuration wants a limit).
+The PostgreSQL cluster is made durable like the SQLite file (`fsync`, `synchronous_commit` and
+`full_page_writes` on) unless `--pg-fsync off` keeps the test cluster's shortcuts.
+`--processes N` starts N `jindianzi run` processes on the one PostgreSQL database
+(`start_app_processes`), for when the app allows it. `BENCH_BOT_CODE=DIR` runs the bot from
+another checkout (a before/after on the same machine); `BENCH_PROFILE=FILE` runs it under
+cProfile, timed by the main thread's CPU clock (FILE.<backend>.<round>.<process>). Every idea
+must be stored exactly once and answered.
 """
 
 from __future__ import annotations
@@ -29,14 +40,29 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+import psycopg
 
 from tests.botapi_fake import FakeTelegram
+from tests.storage_backends import Cluster, PostgresServer, start_cluster
 from tests.support import seed_telegram_people
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:BENCH"
 FIRST_USER = 700000
+
+Side = Literal["sqlite", "postgresql", "durable", "echo"]
+LABELS: dict[Side, str] = {
+    "sqlite": "jindianzi run, SQLite",
+    "postgresql": "jindianzi run, PostgreSQL",
+    "durable": "durable echo bot",
+    "echo": "plain echo bot",
+}
 
 ECHO_BOT = """
 import sqlite3, sys
@@ -64,8 +90,56 @@ app.run_polling(allowed_updates=Update.ALL_TYPES)
 """The plain echo bot; given a database file as a fifth argument, the durable one."""
 
 
-async def burst(tg: FakeTelegram, users: int, texts: list[str]) -> tuple[float, list[float]]:
-    """Push one message per user at once; wait for one reply each; (seconds, latencies)."""
+PROFILED_RUN = """
+import cProfile, sys, time
+from bot.cli import main
+profiler = cProfile.Profile(time.thread_time)
+try:
+    profiler.runcall(main, ["run"])
+finally:
+    profiler.dump_stats(sys.argv[1])
+"""
+"""`jindianzi run` under cProfile timed by the main thread's CPU clock: on shared cores a wall
+clock would charge another process's time slice to whatever the bot was doing."""
+
+
+@dataclass(slots=True)
+class Round:
+    """One side's burst: seconds from the first update to the last reply, latencies, and
+    the CPU seconds the bot's processes (and the PostgreSQL server's) spent on it."""
+
+    seconds: float
+    latencies: list[float]
+    bot_cpu: float = 0.0
+    server_cpu: float | None = None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process `pid` so far (0 once it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rpartition(")")[2].split()  # the name in brackets may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(postmaster: int) -> dict[int, float]:
+    """CPU seconds so far of the PostgreSQL server `postmaster` and each of its children
+    (backends, WAL writer, checkpointer …), by pid."""
+    found = {postmaster: cpu_seconds(postmaster)}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if int(text.rpartition(")")[2].split()[1]) == postmaster:
+            found[int(stat.parent.name)] = cpu_seconds(int(stat.parent.name))
+    return found
+
+
+async def burst(tg: FakeTelegram, users: int, texts: list[str]) -> Round:
+    """Push one message per user at once; wait for one reply each."""
     pushed: dict[int, float] = {}
     start = time.perf_counter()
     for n in range(users):
@@ -87,45 +161,102 @@ async def burst(tg: FakeTelegram, users: int, texts: list[str]) -> tuple[float, 
         if time.perf_counter() - start > 600:
             raise TimeoutError(f"only {len(latencies)} of {users} answered")
     end = max(pushed[c] + latency for c, latency in latencies.items())
-    return end - start, sorted(latencies.values())
+    return Round(end - start, sorted(latencies.values()))
 
 
 def quantile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1]
 
 
+def _clean_env() -> dict[str, str]:
+    """This environment without any JINDIANZI_ variable (the app rejects unknown ones)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("JINDIANZI_")}
+
+
+def _jindianzi() -> str:
+    return str(Path(sys.executable).parent / "jindianzi")
+
+
+def start_app_processes(
+    count: int, env: Mapping[str, str], profile: str | None = None
+) -> list[subprocess.Popen[bytes]]:
+    """`count` `jindianzi run` processes on the storage `env` names; each gets its own data
+    folder (`JINDIANZI_STORAGE_PATH` + `.<n>`: log and instance lock) when there are several.
+
+    The seam for a mining group's deployment: with PostgreSQL several processes share one
+    database, each claiming the updates and notices it handles."""
+    procs: list[subprocess.Popen[bytes]] = []
+    for n in range(count):
+        own = dict(env)
+        if count > 1:
+            folder = Path(env["JINDIANZI_STORAGE_PATH"]).parent / f"process{n}"
+            folder.mkdir(exist_ok=True)
+            own["JINDIANZI_STORAGE_PATH"] = str(folder / "j.db")
+        command = [_jindianzi(), "run"]
+        if profile:
+            command = [sys.executable, "-c", PROFILED_RUN, f"{profile}.{n}"]
+        procs.append(
+            subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=own,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    return procs
+
+
+async def _stop(procs: Sequence[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        await asyncio.to_thread(proc.wait, 30)
+
+
 async def run_one(
-    name: str, users: int, rate: float, texts: list[str], db: Path, stored: int = 0
-) -> tuple[float, list[float]]:
-    env_base = {k: v for k, v in os.environ.items() if not k.startswith("JINDIANZI_")}
-    jindianzi = str(Path(sys.executable).parent / "jindianzi")
+    side: Side,
+    users: int,
+    rate: float,
+    texts: list[str],
+    data: Path,
+    *,
+    stored: int = 0,
+    pg_url: str | None = None,
+    processes: int = 1,
+    profile: str | None = None,
+    postmaster: int | None = None,
+) -> Round:
+    """One side's burst on a fresh fake server; the bot's database is made here (or seeded)."""
     async with FakeTelegram(token=TOKEN) as tg:
         urls = [f"{tg.url}/bot", f"{tg.url}/file/bot"]
-        if name == "echo":
-            command, env = [sys.executable, "-c", ECHO_BOT, TOKEN, *urls, str(rate)], env_base
-        elif name == "durable":
-            echo_db = str(db.parent / "echo.db")
-            command = [sys.executable, "-c", ECHO_BOT, TOKEN, *urls, str(rate), echo_db]
-            env = env_base
+        if side in ("echo", "durable"):
+            command = [sys.executable, "-c", ECHO_BOT, TOKEN, *urls, str(rate)]
+            if side == "durable":
+                command.append(str(data / "echo.db"))
+            procs = [
+                await asyncio.to_thread(
+                    subprocess.Popen,
+                    command,
+                    cwd=ROOT,
+                    env=_clean_env(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            ]
         else:
-            env = {**env_base, "JINDIANZI_STORAGE_PATH": str(db)}
-            await _create(db)
-            if stored:  # seeded by `run` (its workers are FIRST_USER, FIRST_USER + 1, …)
-                assert db.with_name(db.name + ".seeded").exists()
+            env = _storage_env(side, data, pg_url)
+            await _create(env)
+            if side == "postgresql":
+                assert pg_url is not None
+                await asyncio.to_thread(_seed_pg_people, pg_url, users, FIRST_USER)
+            elif stored:  # seeded by `run` (its workers are FIRST_USER, FIRST_USER + 1, …)
+                assert (data / "j.db.seeded").exists()
             else:
-                seed_telegram_people(db, users, FIRST_USER)
-            command = [jindianzi, "run"]
-            if os.environ.get("BENCH_PROFILE"):
-                command = [
-                    sys.executable,
-                    "-m",
-                    "cProfile",
-                    "-o",
-                    os.environ["BENCH_PROFILE"],
-                    "-m",
-                    "bot",
-                    "run",
-                ]
+                seed_telegram_people(data / "j.db", users, FIRST_USER)
             if os.environ.get("BENCH_BOT_CODE"):  # another checkout's bot, for a before/after
                 env["PYTHONPATH"] = os.environ["BENCH_BOT_CODE"]
             env.update(
@@ -136,108 +267,250 @@ async def run_one(
                     "JINDIANZI_TELEGRAM_MAX_MESSAGES_PER_SECOND": str(rate or 100_000),  # ~none
                 }
             )
-        proc = await asyncio.to_thread(
-            subprocess.Popen,
-            command,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+            count = processes if side == "postgresql" else 1
+            procs = await asyncio.to_thread(start_app_processes, count, env, profile)
         try:
             await tg.wait_for(lambda method, _: method == "getUpdates", timeout=60)
-            return await burst(tg, users, texts)
+            bot_before = [cpu_seconds(p.pid) for p in procs]
+            server_before = server_cpu(postmaster) if postmaster else {}
+            result = await burst(tg, users, texts)
+            result.bot_cpu = sum(cpu_seconds(p.pid) for p in procs) - sum(bot_before)
+            if postmaster:
+                after = server_cpu(postmaster)
+                result.server_cpu = sum(t - server_before.get(pid, 0.0) for pid, t in after.items())
+            gone = [(n, p.returncode) for n, p in enumerate(procs) if p.poll() is not None]
+            if gone:
+                raise RuntimeError(f"{side}: processes (number, exit code) ended early: {gone}")
+            return result
         finally:
-            proc.send_signal(signal.SIGTERM)
-            await asyncio.to_thread(proc.wait, 30)
+            await _stop(procs)
 
 
-async def run(users: int, rate: float, stored: int, rounds: int, keep: Path | None) -> None:
-    """Alternating rounds of (jindianzi, durable echo, plain echo); medians of the ratios."""
+def _storage_env(side: Side, data: Path, pg_url: str | None) -> dict[str, str]:
+    """The environment naming the bot's storage: the SQLite file, or PostgreSQL (whose data
+    folder, for the log and the instance lock, is the round's folder)."""
+    env = {**_clean_env(), "JINDIANZI_STORAGE_PATH": str(data / "j.db")}
+    if side == "postgresql":
+        assert pg_url is not None
+        env["JINDIANZI_STORAGE_URL"] = pg_url
+    return env
+
+
+async def _create(env: Mapping[str, str]) -> None:
+    """Create and migrate the database (with its organisation), unless it is there."""
+    db = Path(env["JINDIANZI_STORAGE_PATH"])
+    if "JINDIANZI_STORAGE_URL" not in env and await asyncio.to_thread(db.exists):
+        return
+    await asyncio.to_thread(
+        subprocess.run,
+        [_jindianzi(), "export", str(db.parent / "x.csv")],
+        cwd=ROOT,
+        env=dict(env),
+        capture_output=True,
+        check=True,
+    )
+
+
+def _seed_pg_people(url: str, users: int, first_user: int) -> None:
+    """`tests.support.seed_telegram_people` for PostgreSQL: registered people with Telegram
+    ids first_user, first_user + 1, …, written straight into the database."""
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        for n in range(users):
+            cur.execute(
+                "INSERT INTO people (employee_no, name, branch_id, created_at, updated_at)"
+                " VALUES (%s, %s, 'jj1', 'x', 'x') RETURNING id",
+                (f"T{n:05d}", f"工人{n}"),
+            )
+            row = cur.fetchone()
+            assert row is not None
+            cur.execute(
+                "INSERT INTO identities (channel, external_id, person_id, bound_at)"
+                " VALUES ('telegram', %s, %s, 'x')",
+                (str(first_user + n), row[0]),
+            )
+
+
+def _count_ideas(side: Side, data: Path, pg_url: str | None, mark: str) -> tuple[int, int]:
+    """(ideas, distinct texts) of this round, found by the round's mark in their text."""
+    query = "SELECT count(*), count(DISTINCT text) FROM ideas WHERE text LIKE {}"
+    if side == "postgresql":
+        assert pg_url is not None
+        with psycopg.connect(pg_url) as conn:
+            found = conn.execute(query.format("%s").encode(), (f"%{mark}%",)).fetchone()
+    else:
+        with sqlite3.connect(data / "j.db") as lite:
+            found = lite.execute(query.format("?"), (f"%{mark}%",)).fetchone()
+    assert found is not None
+    return int(found[0]), int(found[1])
+
+
+class PgCluster:
+    """The throwaway PostgreSQL cluster of the tests, made durable unless asked not to;
+    one new database per round."""
+
+    def __init__(self, fsync: bool) -> None:
+        self.cluster: Cluster = start_cluster()
+        if fsync:
+            _restart_durable(self.cluster)
+        self.server = PostgresServer(self.cluster.url)
+        with self.server.admin() as conn:
+            settings = conn.execute(
+                b"SELECT name, setting FROM pg_settings WHERE name IN"
+                b" ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method',"
+                b" 'shared_buffers') ORDER BY name"
+            ).fetchall()
+            version = conn.execute(b"SHOW server_version").fetchone()
+        shown = ", ".join(f"{name}={value}" for name, value in settings)
+        self.settings = f"PostgreSQL {version[0] if version else '?'}: {shown}"
+
+    def database(self) -> str:
+        return self.server.create()
+
+    def postmaster(self) -> int:
+        """The server's pid (the first line of postmaster.pid)."""
+        return int((self.cluster.folder / "data" / "postmaster.pid").read_text().split()[0])
+
+    def stop(self) -> None:
+        self.cluster.stop()
+
+
+def _restart_durable(cluster: Cluster) -> None:
+    """Restart `cluster` without the shortcuts `start_cluster` takes for tests (fsync,
+    synchronous_commit and full_page_writes off: command-line options, which ALTER SYSTEM
+    cannot override), so that a commit waits for the disk as SQLite's synchronous=FULL does."""
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(cluster.url).query)
+    socket_dir, port = query["host"][0], query["port"][0]
+    options = f"-k {socket_dir} -p {port} -c listen_addresses='' -c max_connections=200"
+    data = str(cluster.folder / "data")
+    log = str(cluster.folder / "server.log")
+    pg_ctl = [str(cluster.bin_dir / "pg_ctl"), "-D", data, "-l", log, "-w", "-m", "fast"]
+    subprocess.run(
+        [*cluster.prefix, *pg_ctl, "-o", options, "restart"], capture_output=True, check=True
+    )
+
+
+async def run(
+    users: int,
+    rate: float,
+    stored: int,
+    rounds: int,
+    keep: Path | None,
+    backends: Sequence[Side],
+    processes: int = 1,
+    pg_fsync: bool = True,
+) -> None:
+    """Alternating rounds of (the bots, durable echo, plain echo); medians of the ratios."""
     from nlp.training import load_corpus
 
     texts = [text for _, text in load_corpus() if len(text) > 8]
-    results: dict[str, list[tuple[float, list[float]]]] = {"ours": [], "durable": [], "echo": []}
-    with tempfile.TemporaryDirectory() as tmp:
-        base = keep or Path(tmp)
-        for n in range(rounds):
-            data = base / f"round{n}"
-            data.mkdir(parents=True, exist_ok=True)
-            db = data / "j.db"
-            if stored and n and not db.exists():  # one seeded copy, copied per round
-                src = base / "round0" / "j.db.pristine"
-                shutil.copy(src, db)
-                db.with_name(db.name + ".seeded").touch()
-            ours_texts = [f"{t}(第{n}轮)" for t in texts]
-            order = ["ours", "durable", "echo"] if n % 2 == 0 else ["echo", "durable", "ours"]
-            for name in order:
-                if name == "ours" and stored and n == 0 and not db.exists():
-                    await _seed_once(db, stored)
-                    shutil.copy(db, db.with_name("j.db.pristine"))
-                kind = "jindianzi" if name == "ours" else name
-                results[name].append(await run_one(kind, users, rate, ours_texts, db, stored))
-            with sqlite3.connect(db) as conn:
-                count = conn.execute(
-                    "SELECT count(*), count(DISTINCT text) FROM ideas WHERE text LIKE ?",
-                    (f"%(第{n}轮)%",),
-                ).fetchone()
-            assert count == (users, users), f"ideas stored: {count}, expected {users} distinct"
+    sides: list[Side] = [*backends, "durable", "echo"]
+    results: dict[Side, list[Round]] = {side: [] for side in sides}
+    pg = PgCluster(pg_fsync) if "postgresql" in backends else None
+    profile = os.environ.get("BENCH_PROFILE")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            base = keep or Path(tmp)
+            for n in range(rounds):
+                data = base / f"round{n}"
+                (data / "postgresql").mkdir(parents=True, exist_ok=True)
+                db = data / "j.db"
+                if stored and n and not db.exists():  # one seeded copy, copied per round
+                    shutil.copy(base / "round0" / "j.db.pristine", db)
+                    db.with_name(db.name + ".seeded").touch()
+                mark = f"(第{n}轮)"
+                round_texts = [f"{t}{mark}" for t in texts]
+                order = sides if n % 2 == 0 else sides[::-1]
+                for side in order:
+                    if side == "sqlite" and stored and n == 0 and not db.exists():
+                        await _seed_once(db, stored)
+                        shutil.copy(db, db.with_name("j.db.pristine"))
+                    url = pg.database() if pg is not None and side == "postgresql" else None
+                    folder = data / "postgresql" if side == "postgresql" else data
+                    results[side].append(
+                        await run_one(
+                            side,
+                            users,
+                            rate,
+                            round_texts,
+                            folder,
+                            stored=stored,
+                            pg_url=url,
+                            processes=processes,
+                            profile=f"{profile}.{side}.{n}" if profile else None,
+                            postmaster=pg.postmaster() if url and pg else None,
+                        )
+                    )
+                    if side in backends:
+                        count = _count_ideas(side, folder, url, mark)
+                        assert count == (users, users), f"{side}: ideas stored {count}"
+            report(results, backends, users, rate, stored, rounds, processes, pg)
+    finally:
+        if pg is not None:
+            pg.stop()
+
+
+def report(
+    results: Mapping[Side, list[Round]],
+    backends: Sequence[Side],
+    users: int,
+    rate: float,
+    stored: int,
+    rounds: int,
+    processes: int,
+    pg: PgCluster | None,
+) -> None:
+    """The table: each side's medians, then the medians of the per-round ratios."""
     limit = f"{rate:g} messages/s (AIORateLimiter, all bots)" if rate else "none"
     print(
         f"{users} users, one idea each, pushed at once; {stored:,} ideas stored before;"
         f" overall send limit: {limit}; {rounds} alternating rounds; every idea stored"
         " exactly once and answered"
     )
+    if pg is not None:
+        print(f"PostgreSQL: {processes} process(es); {pg.settings}")
     print()
-    print(
-        "| measure | jindianzi run | durable echo bot | plain echo bot"
-        " | ratio to durable | ratio to plain |"
-    )
-    print("| --- | --- | --- | --- | --- | --- |")
+    sides = list(results)
+    ratios: list[tuple[str, Side, Side]] = []
+    if "postgresql" in backends and "sqlite" in backends:
+        ratios.append(("PostgreSQL / SQLite", "postgresql", "sqlite"))
+    for ours in backends:
+        name = "SQLite" if ours == "sqlite" else "PostgreSQL"
+        ratios += [(f"{name} / durable", ours, "durable"), (f"{name} / plain", ours, "echo")]
+    head = [LABELS[s] for s in sides] + [r[0] for r in ratios]
+    print("| measure | " + " | ".join(head) + " |")
+    print("| --- " * (len(head) + 1) + "|")
 
-    def med(values: list[float]) -> float:
-        return statistics.median(values)
+    def row(name: str, measure: dict[Side, list[float]], unit: str, digits: int) -> None:
+        cells = [f"{statistics.median(measure[s]):,.{digits}f}{unit}" for s in sides]
+        for _, a, b in ratios:
+            per_round = [x / y for x, y in zip(measure[a], measure[b], strict=True)]
+            cells.append(f"{statistics.median(per_round):.2f}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
-    o, d, e = results["ours"], results["durable"], results["echo"]
-    tput = [users / r[0] for r in o], [users / r[0] for r in d], [users / r[0] for r in e]
-    print(
-        f"| ideas/s (median) | {med(tput[0]):,.0f} | {med(tput[1]):,.0f} | {med(tput[2]):,.0f}"
-        f" | {med([a / b for a, b in zip(tput[0], tput[1], strict=True)]):.2f}"
-        f" | {med([a / b for a, b in zip(tput[0], tput[2], strict=True)]):.2f} |"
-    )
+    row("ideas/s (median)", {s: [users / r.seconds for r in results[s]] for s in sides}, "", 0)
     for q in (50, 99):
-        a = [quantile(r[1], q) for r in o]
-        b = [quantile(r[1], q) for r in d]
-        c = [quantile(r[1], q) for r in e]
-        print(
-            f"| p{q} update → reply (median) | {med(a):.2f} s | {med(b):.2f} s | {med(c):.2f} s"
-            f" | {med([x / y for x, y in zip(a, b, strict=True)]):.2f}"
-            f" | {med([x / y for x, y in zip(a, c, strict=True)]):.2f} |"
-        )
+        measure = {s: [quantile(r.latencies, q) for r in results[s]] for s in sides}
+        row(f"p{q} update → reply (median)", measure, " s", 2)
+    cpu = {s: [1000 * r.bot_cpu / users for r in results[s]] for s in sides}
+    row("bot CPU per idea (median)", cpu, " ms", 1)
     print()
-    print("jindianzi ideas/s per round:", ", ".join(f"{x:.0f}" for x in tput[0]))
-
-
-async def _create(db: Path) -> None:
-    """Create and migrate the database (with its organisation), unless it is there."""
-    if await asyncio.to_thread(db.exists):
-        return
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JINDIANZI_")}
-    env["JINDIANZI_STORAGE_PATH"] = str(db)
-    await asyncio.to_thread(
-        subprocess.run,
-        [str(Path(sys.executable).parent / "jindianzi"), "export", str(db.parent / "x.csv")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        check=True,
-    )
+    if "postgresql" in backends:
+        server = [1000 * (r.server_cpu or 0.0) / users for r in results["postgresql"]]
+        bot = cpu["postgresql"]
+        both = [a + b for a, b in zip(bot, server, strict=True)]
+        print(
+            f"PostgreSQL server CPU per idea (median): {statistics.median(server):.1f} ms;"
+            f" bot and server together {statistics.median(both):.1f} ms"
+        )
+    for side in backends:
+        per_round = ", ".join(f"{users / r.seconds:.0f}" for r in results[side])
+        cpu_rounds = ", ".join(f"{1000 * r.bot_cpu / users:.1f}" for r in results[side])
+        print(f"{LABELS[side]}: ideas/s per round: {per_round}; bot CPU ms per idea: {cpu_rounds}")
 
 
 async def _seed_once(db: Path, stored: int) -> None:
-    """Create, migrate and seed the database (people and ideas) for the first round."""
-    await _create(db)
+    """Create, migrate and seed the SQLite database (people and ideas) for the first round."""
+    await _create({**_clean_env(), "JINDIANZI_STORAGE_PATH": str(db)})
     from benchmarks.scale import seed
     from bot.app import build_classifier
     from tests.support import project_config
@@ -255,9 +528,43 @@ def main() -> None:
     )
     parser.add_argument("--stored", type=int, default=0, help="ideas seeded before the burst")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds")
+    parser.add_argument(
+        "--backend",
+        choices=["sqlite", "postgresql", "both"],
+        default="sqlite",
+        help="the bot's storage; both: SQLite and PostgreSQL alternating in the same run",
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="jindianzi run processes on PostgreSQL (more than one once the app allows it)",
+    )
+    parser.add_argument(
+        "--pg-fsync",
+        choices=["on", "off"],
+        default="on",
+        help="on: a durable PostgreSQL, as in service; off: the test cluster's fsync=off",
+    )
     parser.add_argument("--keep", type=Path, help="keep the databases in this folder")
     args = parser.parse_args()
-    asyncio.run(run(args.users, args.rate, args.stored, args.rounds, args.keep))
+    backends: list[Side] = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    if args.stored and "postgresql" in backends:
+        parser.error("--stored seeds SQLite only (benchmarks.scale.seed)")
+    if args.processes < 1:
+        parser.error("--processes must be at least 1")
+    asyncio.run(
+        run(
+            args.users,
+            args.rate,
+            args.stored,
+            args.rounds,
+            args.keep,
+            backends,
+            args.processes,
+            args.pg_fsync == "on",
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -20,10 +20,18 @@ from bot.classifying import model_path as model_path
 from bot.config import Config
 from bot.console import CHANNEL as CONSOLE
 from bot.console import ConsoleChannel
-from bot.intake import supervise
+from bot.instance import (
+    HEARTBEAT_S,
+    HEARTBEAT_TIMEOUT_S,
+    Leases,
+    Runner,
+    leases_for,
+    secret_tag,
+)
+from bot.intake import supervise, wait_either
 from bot.outbox import OutboxSender, Transport
 from bot.roster import RosterProblems, import_roster
-from bot.tenants import MineRouter, Tenants
+from bot.tenants import MineRouter, Tenants, robot_prefix
 from handlers.features import build_router, features
 from handlers.router import Router
 from handlers.services import MineView, Services, Settings
@@ -43,6 +51,7 @@ class App:
     config: Config
     tenants: Tenants
     router: Router
+    leases: Leases
 
     @property
     def services(self) -> Services:
@@ -54,15 +63,74 @@ class App:
         return self.services.repos
 
     def sender(
-        self, transports: list[Transport], only: Mapping[str, Collection[str]] | None = None
+        self,
+        transports: list[Transport],
+        only: Mapping[str, Collection[str]] | None = None,
+        signal: asyncio.Event | None = None,
     ) -> OutboxSender:
         return OutboxSender(
             self.repos,
             {t.channel: t for t in transports},
             self.services.clock,
-            self.services.outbox_signal,
+            signal or self.services.outbox_signal,
             only,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxDomain:
+    """Outbound messages under one platform rate limit, sent by one process at a time (the
+    holder of `lease`) when several share a PostgreSQL database."""
+
+    lease: str
+    transports: list[Transport]
+    only: dict[str, set[str]] | None = None
+
+    async def free_claims(self, repos: Repositories) -> int:
+        """Free this domain's claims: its new holder knows their sender is gone."""
+        from storage.leases import release_outbox_claims
+
+        return await release_outbox_claims(
+            repos.db, [t.channel for t in self.transports], self.only
+        )
+
+
+def outbox_domains(config: Config, transports: list[Transport]) -> list[OutboxDomain]:
+    """The rate-limit domains of the configured transports: the Telegram bot (by its token,
+    hashed), the WeCom app (corp and agent) and each WeCom group robot key (hashed); group
+    robot chats of branches without a key go with the first key, to be failed once."""
+    domains: list[OutboxDomain] = []
+    for transport in transports:
+        if transport.channel == "telegram" and config.telegram.token is not None:
+            tag = secret_tag(config.telegram.token.get())
+            domains.append(OutboxDomain(f"outbox:telegram:{tag}", [transport]))
+        elif transport.channel == "wecom":
+            wecom = config.wecom
+            lease = f"outbox:wecom:{wecom.corp_id}:{wecom.agent_id}"
+            domains.append(OutboxDomain(lease, [transport]))
+        elif transport.channel == "wecom_robot":
+            robots = transport
+            keys: dict[str, set[str]] = {}
+            keyless: set[str] = set()
+            for mine in config.each_mine():
+                prefix = robot_prefix(config, mine.id)
+                for branch in mine.config.org.branches:
+                    chat = prefix + branch.id
+                    if branch.wecom_webhook_key is None:
+                        keyless.add(chat)
+                    else:
+                        tag = secret_tag(branch.wecom_webhook_key.get())
+                        keys.setdefault(tag, set()).add(chat)
+            if not keys:
+                domains.append(OutboxDomain("outbox:wecom-robot", [robots]))
+            for index, (tag, chats) in enumerate(sorted(keys.items())):
+                chats = chats | keyless if index == 0 else chats
+                domains.append(
+                    OutboxDomain(f"outbox:wecom-robot:{tag}", [robots], {robots.channel: chats})
+                )
+        else:
+            domains.append(OutboxDomain(f"outbox:{transport.channel}", [transport]))
+    return domains
 
 
 def build_settings(config: Config) -> Settings:
@@ -147,11 +215,13 @@ async def open_app(
     *,
     clock: Callable[[], datetime] = utc_now,
     classifier: Classifier | None = None,
+    command: str = "run",
 ) -> AsyncIterator[App]:
     """Storage plus the classifier: everything a chat channel needs, for every mine.
 
     A mine whose categories differ from the group's gets a classifier of its own; the
-    mines share one outbox signal (one outbox)."""
+    mines share one outbox signal (one outbox). `command` names the process in the leases
+    it takes (PostgreSQL)."""
     async with open_mines(config) as mines:
         signal_ = asyncio.Event()
         classifiers: dict[object, Classifier] = {}
@@ -178,7 +248,8 @@ async def open_app(
                 services[mine.id] = dataclasses.replace(services[mine.id], group=views)
         tenants = Tenants(services, {m.id: m.name for m in config.each_mine()})
         router = build_router() if tenants.single else MineRouter(features(), tenants)
-        yield App(config, tenants, router)
+        leases = leases_for(tenants.main.repos.db, command, clock)
+        yield App(config, tenants, router, leases)
 
 
 async def index_ideas(repos: Repositories, classifier: Classifier) -> int:
@@ -251,7 +322,7 @@ async def open_channels(app: App) -> AsyncIterator[tuple[list[Any], list[Transpo
             from bot.telegram import open_telegram
 
             telegram = await stack.enter_async_context(
-                open_telegram(config.telegram, app.router, app.services)
+                open_telegram(config.telegram, app.router, app.services, app.leases)
             )
             runners.append(telegram.run)
             transports.append(telegram)
@@ -262,9 +333,8 @@ async def open_channels(app: App) -> AsyncIterator[tuple[list[Any], list[Transpo
                 open_wecom,  # wechatpy and aiohttp: only when WeCom is set up
             )
 
-            single = app.tenants.single  # one mine: robot groups keep their branch ids
             orgs = [
-                MineOrg("" if single else f"{m.id}/", m.config.org, app.tenants.services[m.id])
+                MineOrg(robot_prefix(config, m.id), m.config.org, app.tenants.services[m.id])
                 for m in config.each_mine()
             ]
             wecom, robots = await stack.enter_async_context(
@@ -290,8 +360,7 @@ async def run(app: App) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with open_channels(app) as (runners, transports):
-        sender = app.sender(transports)
-        runners = [*runners, sender.run]
+        runners = [*runners, *senders(app, transports)]
         schedulers, catch_ups = [], []
         for mine in config.each_mine():  # each mine on its own calendar and ledger
             services, mc = app.tenants.services[mine.id], mine.config
@@ -317,3 +386,37 @@ async def run(app: App) -> None:
         for result in await asyncio.gather(*tasks, return_exceptions=True):
             if isinstance(result, Exception):
                 raise result
+
+
+def senders(app: App, transports: list[Transport]) -> list[Runner]:
+    """The outbox senders of this process: one for everything on SQLite (the instance lock
+    says it is the only process); on PostgreSQL one per rate-limit domain, each running
+    only while this process holds the domain's lease."""
+    if not app.leases.distributed:
+        return [app.sender(transports).run]
+    domains = outbox_domains(app.config, transports)
+    wakes = [asyncio.Event() for _ in domains]
+    shared = app.services.outbox_signal
+
+    async def fan_out(stop: asyncio.Event) -> None:  # one queued notice wakes every domain
+        while not stop.is_set():
+            await wait_either(shared, stop)
+            shared.clear()
+            for wake in wakes:
+                wake.set()
+
+    runners: list[Runner] = [fan_out]
+    for domain, wake in zip(domains, wakes, strict=True):
+
+        async def free_claims(
+            stop: asyncio.Event, domain: OutboxDomain = domain, wake: asyncio.Event = wake
+        ) -> None:
+            # A predecessor that lost its connection stops within a heartbeat (and its
+            # timeout); claims still held after that are a dead sender's.
+            await wait_either(stop, stop, HEARTBEAT_S + HEARTBEAT_TIMEOUT_S)
+            if not stop.is_set() and await domain.free_claims(app.repos):
+                wake.set()
+
+        sender = app.sender(domain.transports, domain.only, wake)
+        runners.append(app.leases.leased(domain.lease, sender.run, free_claims))
+    return runners

@@ -17,6 +17,7 @@ from bot.config import Config, ConfigError, MineConfig, config_path, load_config
 from bot.instance import LockHeld, holding, instance_lock
 
 if TYPE_CHECKING:
+    from bot.app import App
     from nlp import ModelClassifier
     from storage import Repositories
 
@@ -298,7 +299,7 @@ async def jobs_command(args: argparse.Namespace, config: Config) -> int:
     from scheduler.runner import collect, run_job
 
     at = _moment(args.now, config)
-    async with app_module.open_app(group) as app:
+    async with app_module.open_app(group, command="jobs run") as app:
         services = app.tenants.services[mine.id]
         if args.dry_run:
             async with services.repos.db.transaction():
@@ -308,6 +309,12 @@ async def jobs_command(args: argparse.Namespace, config: Config) -> int:
                 print(f"→ {', '.join(f'{c}:{i}' for c, i in notice.recipients)}")
                 print(notice.text)
             return 0
+        if app.leases.distributed:
+            result = await run_job(services, name, at, force=args.force)
+            if result.skipped:
+                print(f"{name} {result.period} 已经运行过,没有重复发送(需要时加 --force)。")
+                return 0
+            return await deliver_leased(app, name, result.period, result.queued)
         lock = instance_lock(config.storage.path)
         holder = lock.holder()
         result = await run_job(services, name, at, force=args.force)
@@ -333,6 +340,31 @@ async def jobs_command(args: argparse.Namespace, config: Config) -> int:
             + (f",{left} 条等待重试或等待渠道上线(jindianzi run 会继续发送)" if left else "")
             + "。"
         )
+    return 0
+
+
+async def deliver_leased(app: App, name: str, period: str, queued: int) -> int:
+    """`jobs run` on PostgreSQL: deliver the domains nobody is sending for right now (their
+    lease is free), and leave the others to the `jindianzi run` that holds them."""
+    from bot import app as app_module
+
+    delivered, elsewhere = 0, []
+    async with app_module.open_channels(app) as (_, transports):
+        for domain in app_module.outbox_domains(app.config, transports):
+            async with app.leases.once(domain.lease) as held:
+                if not held:
+                    elsewhere.append(domain.lease)
+                    continue
+                await domain.free_claims(app.repos)
+                sender = app.sender(domain.transports, domain.only)
+                delivered += await sender.run_once()
+    left = (await app.repos.outbox.counts()).get("pending", 0)
+    print(
+        f"{name} {period}: 排队 {queued} 条,已送达 {delivered} 条"
+        + (f",{left} 条由正在运行的 jindianzi run 发送或等待重试" if left else "")
+        + (f"(正在运行的进程负责:{', '.join(elsewhere)})" if elsewhere else "")
+        + "。"
+    )
     return 0
 
 
@@ -413,6 +445,10 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
     from bot import app as app_module  # storage, the router and the classifier; no channel yet
 
     if command == "run":
+        if config.storage.url is not None:  # PostgreSQL: processes share the work by leases
+            async with app_module.open_app(config) as app:
+                await app_module.run(app)
+            return 0
         try:
             with holding(instance_lock(config.storage.path), "run", utc_now()):
                 async with app_module.open_app(config) as app:
@@ -469,8 +505,16 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
         elif command == "status":
             from bot.status import status_report
 
-            holder = instance_lock(config.storage.path).holder()
-            print(await status_report(repos, holder, utc_now(), config.tz))
+            if repos.db.dialect == "postgresql":
+                from storage.leases import lease_records
+                from storage.pg import PgDatabase
+
+                assert isinstance(repos.db, PgDatabase)
+                records = await lease_records(repos.db)
+                print(await status_report(repos, None, utc_now(), config.tz, records))
+            else:
+                holder = instance_lock(config.storage.path).holder()
+                print(await status_report(repos, holder, utc_now(), config.tz))
     return 0
 
 

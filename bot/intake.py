@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from handlers.messages import Outgoing
 from handlers.router import APOLOGY
 from handlers.services import Services
-from storage import PendingUpdate
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +66,25 @@ async def supervise(
             return
 
 
+SWEEP_SECONDS = 1.0
+"""How often a processor looks for pending updates without being told: a process hears only
+its own stores, and one that died leaves its stored updates to the others."""
+
+
 async def process_forever(
-    name: str, process: Callable[[], Awaitable[int]], stored: asyncio.Event, stop: asyncio.Event
+    name: str,
+    process: Callable[[], Awaitable[int]],
+    stored: asyncio.Event,
+    stop: asyncio.Event,
+    sweep_s: float = SWEEP_SECONDS,
 ) -> None:
-    """Run `process` now and each time `stored` is set, until `stop`, under supervision."""
+    """Run `process` now, each time `stored` is set and every `sweep_s` seconds, until
+    `stop`, under supervision."""
 
     async def round_() -> None:
         stored.clear()
         await process()
-        await wait_either(stored, stop)
+        await wait_either(stored, stop, sweep_s)
 
     await supervise(f"processing stored {name} updates", round_, stop)
 
@@ -93,7 +103,10 @@ async def process_stored(
     sender_of: Callable[[str], str | None],
 ) -> int:
     """Feed every pending update of `channel` to `handle(update_id, raw)`, oldest first;
-    returns how many were handled.
+    returns how many were handled. Several processes may do so on one PostgreSQL database:
+    each group claims its updates (`InboxRepo.claim`) inside its transaction, so every update
+    is handled by one of them and one chat's updates in order; a process finding every chat
+    taken returns and looks again at its next sweep.
 
     Group commit: up to `GROUP_SIZE` pending updates share one transaction, each in a
     savepoint of its own, so an update's effect and its done mark commit together, a
@@ -103,34 +116,54 @@ async def process_stored(
     Parsing belongs inside `handle`, so whatever an update holds, its failure is counted
     here: after `MAX_UPDATE_ATTEMPTS` it is set aside as failed, its sender (when the raw
     update names one, by `sender_of`) gets the apology once, and the ones behind it flow
-    on. Should the group's transaction itself fail (its commit, say), its updates are
-    done again one per transaction, as if no group had been tried.
+    on. Should the group's transaction itself fail (its commit, say), as many updates are
+    claimed and done again one per transaction, as if no group had been tried.
     """
     done = 0
-    while pending := await services.repos.inbox.pending(channel, limit=GROUP_SIZE):
+    # A look on the reader first: an idle round (the sweep's, mostly) takes no write lock.
+    while await services.repos.inbox.pending(channel, limit=1):
+        group = _Group()
         try:
-            done += await _group(services, channel, pending, handle, sender_of)
+            await _group(services, channel, GROUP_SIZE, group, handle, sender_of)
         except Exception:
-            if len(pending) == 1:
+            if group.claimed <= 1:
                 raise
-            log.warning("%s: a group of %d updates failed; one by one", channel, len(pending))
-            for update in pending:
-                done += await _group(services, channel, [update], handle, sender_of)
+            log.warning("%s: a group of %d updates failed; one by one", channel, group.claimed)
+            for _ in range(group.claimed):
+                single = _Group()
+                await _group(services, channel, 1, single, handle, sender_of)
+                done += single.done
+            continue
+        if not group.claimed:
+            break  # what is pending is another process's now
+        done += group.done
     return done
+
+
+@dataclass(slots=True)
+class _Group:
+    """What one group claimed and handled, known even when its transaction fails."""
+
+    claimed: int = 0
+    done: int = 0
 
 
 async def _group(
     services: Services,
     channel: str,
-    pending: Sequence[PendingUpdate],
+    size: int,
+    group: _Group,
     handle: Callable[[str, str], Awaitable[None]],
     sender_of: Callable[[str], str | None],
-) -> int:
-    """Process `pending` in one transaction; returns how many were handled."""
+) -> None:
+    """Claim up to `size` pending updates and process them in one transaction, counting in
+    `group`. The claim is part of the transaction: the updates are this process's until it
+    commits, and another process passes over their chats meanwhile."""
     repos = services.repos
-    done = 0
     failures: list[tuple[str, Exception, int, str | None]] = []
     async with repos.db.transaction():
+        pending = await repos.inbox.claim(channel, size)
+        group.claimed = len(pending)
         started = time.monotonic()
         for update_id, raw in pending:
             if time.monotonic() - started > GROUP_SECONDS:
@@ -144,11 +177,11 @@ async def _group(
                 attempts, sender = await _failed(services, channel, update_id, raw, exc, sender_of)
                 failures.append((update_id, exc, attempts, sender))
                 continue
-            done += 1
-    services.outbox_signal.set()  # the replies are committed now
+            group.done += 1
+    if group.claimed:
+        services.outbox_signal.set()  # the replies are committed now
     for failure in failures:
         _log_failure(channel, *failure)
-    return done
 
 
 async def _failed(

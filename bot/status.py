@@ -2,15 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.instance import Holder
+from bot.instance import Holder, lease_holder
 from storage import Repositories
+
+if TYPE_CHECKING:
+    from storage.leases import LeaseRecord
 
 HEARTBEAT = "telegram_poll"
 """The heartbeat `bot.telegram` records at each poll; named here so status needs no Telegram."""
 CHANNELS = {"telegram": "Telegram", "wecom": "企业微信", "console": "控制台"}
+LEASE_WORK = (  # the longest matching prefix names what the holder of a lease does
+    ("telegram-polling:", "Telegram 取消息"),
+    ("outbox:telegram:", "Telegram 发件"),
+    ("outbox:wecom:", "企业微信应用发件"),
+    ("outbox:wecom-robot", "企业微信群机器人发件"),
+)
+
+
+def lease_lines(records: Sequence[LeaseRecord], tz: ZoneInfo) -> list[str]:
+    """Who holds each lease (PostgreSQL, several processes), for `jindianzi status`."""
+    held = [r for r in records if r.held]
+    if not held:
+        lines = ["运行中的机器人:没有(没有进程持有租约,jindianzi run 没有在运行)"]
+    else:
+        hosts = sorted({(r.host, r.pid) for r in held})
+        lines = [f"运行中的机器人:{len(hosts)} 个进程持有租约(PostgreSQL,多进程)"]
+    for record in records:
+        work = next((w for prefix, w in LEASE_WORK if record.name.startswith(prefix)), "")
+        label = f"{work}({record.name})" if work else record.name
+        if record.held:
+            lines.append(
+                f"  {label}:{lease_holder(record).describe(tz)},心跳 {_at(record.heartbeat_at, tz)}"
+            )
+        else:
+            lines.append(
+                f"  {label}:空缺,上次由进程 {record.pid}(主机 {record.host})持有,"
+                f"最后心跳 {_at(record.heartbeat_at, tz)};有进程在等待时几秒内接手"
+            )
+    return lines
 
 
 def _at(moment: datetime | None, tz: ZoneInfo) -> str:
@@ -18,12 +52,21 @@ def _at(moment: datetime | None, tz: ZoneInfo) -> str:
 
 
 async def status_report(
-    repos: Repositories, holder: Holder | None, now: datetime, tz: ZoneInfo
+    repos: Repositories,
+    holder: Holder | None,
+    now: datetime,
+    tz: ZoneInfo,
+    leases: Sequence[LeaseRecord] | None = None,
 ) -> str:
+    """`leases` on PostgreSQL (who holds what), else `holder` of the SQLite instance lock."""
     lines = [f"金点子 运行状况({_at(now, tz)},{tz.key})"]
-    lines.append(
-        "运行中的机器人:" + (holder.describe(tz) if holder else "没有(jindianzi run 没有在运行)")
-    )
+    if leases is not None:
+        lines += lease_lines(leases, tz)
+    else:
+        lines.append(
+            "运行中的机器人:"
+            + (holder.describe(tz) if holder else "没有(jindianzi run 没有在运行)")
+        )
     inbox = await repos.inbox.counts()
     channels = sorted({channel for channel, _ in inbox} | {"telegram", "wecom"})
     lines.append(

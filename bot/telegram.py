@@ -53,6 +53,7 @@ from telegram.ext import AIORateLimiter, Application
 from telegram.warnings import PTBUserWarning
 
 from bot.config import TelegramConfig
+from bot.instance import Leases, Runner, Unleased, polling_lease
 from bot.intake import process_forever, process_stored, supervise, wait_either
 from bot.outbox import RetryLater, Undeliverable
 from bot.status import HEARTBEAT
@@ -188,6 +189,24 @@ def sender_of(raw: str) -> str | None:
     return None
 
 
+def chat_of(raw: str) -> str:
+    """The inbox's chat of a raw update: its sender (conversations and a person's own records
+    are per sender), else the chat it came from, else '' (one queue for the nameless)."""
+    try:
+        sender = sender_of(raw)
+        data = json.loads(raw)
+    except ValueError:
+        return ""
+    if sender is not None:
+        return sender
+    for value in data.values() if isinstance(data, dict) else ():
+        chat = value.get("chat") if isinstance(value, dict) else None
+        chat_id = chat.get("id") if isinstance(chat, dict) else None
+        if type(chat_id) is int:
+            return str(chat_id)
+    return ""
+
+
 def _chat_type(kind: str) -> ChatType:
     return "private" if kind == "private" else "group"
 
@@ -246,9 +265,11 @@ class TelegramChannel:
         config: TelegramConfig,
         router: Router,
         services: Services,
+        leases: Leases | None = None,
     ) -> None:
         self.application = application
         self._config = config
+        self._leases = leases or Unleased()
         self._router = router
         self._services = services
         self._stored = asyncio.Event()
@@ -272,7 +293,9 @@ class TelegramChannel:
         new = 0
         async with self._repos.db.transaction():
             for update_id, raw in raw_updates:
-                new += await self._repos.inbox.store(CHANNEL, update_id, raw, self._services.now())
+                new += await self._repos.inbox.store(
+                    CHANNEL, update_id, raw, self._services.now(), chat=chat_of(raw)
+                )
         self._stored.set()
         return new
 
@@ -391,7 +414,13 @@ class TelegramChannel:
     async def run(self, stop: asyncio.Event) -> None:
         """Intake and processing until `stop` is set."""
         await self._set_commands()
-        intake = self._serve_webhook if self._config.mode == "webhook" else self._poll_forever
+        intake: Runner
+        if self._config.mode == "webhook":
+            intake = self._serve_webhook  # every process serves it: the inbox keeps it once
+        else:
+            assert self._config.token is not None
+            lease = polling_lease(self._config.token.get())
+            intake = self._leases.leased(lease, self._poll_forever)  # one poller at a time
         tasks = [
             asyncio.create_task(intake(stop)),
             asyncio.create_task(
@@ -557,10 +586,11 @@ class TelegramChannel:
 
 @asynccontextmanager
 async def open_telegram(
-    config: TelegramConfig, router: Router, services: Services
+    config: TelegramConfig, router: Router, services: Services, leases: Leases | None = None
 ) -> AsyncIterator[TelegramChannel]:
-    """The initialised Application (getMe done), shut down on exit."""
+    """The initialised Application (getMe done), shut down on exit. With `leases`, only
+    the holder of the bot's polling lease polls (several processes on PostgreSQL)."""
     application = build_application(config)
-    channel = TelegramChannel(application, config, router, services)
+    channel = TelegramChannel(application, config, router, services, leases or Unleased())
     async with application:
         yield channel

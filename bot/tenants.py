@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from bot.config import Config
 from handlers.messages import Button, Incoming, Outcome, Reply
 from handlers.router import Feature, Router
 from handlers.services import Services
@@ -26,6 +27,12 @@ CHOOSE_PREFIX = "mine"
 """Callback data `mine:<id>`: a newcomer's pick in the lobby."""
 SWITCH_WORDS = frozenset({"/mine", "换矿", "选矿"})
 MAX_MINE_BUTTONS = 8
+
+
+def robot_prefix(config: Config, mine: str) -> str:
+    """What a branch's robot group chat id starts with: nothing with one mine (the branch
+    id alone, as before mines), "<mine>/" with several, so two mines' b01 are two groups."""
+    return "" if not config.mines else f"{mine}/"
 
 
 @dataclass(frozen=True, slots=True)

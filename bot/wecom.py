@@ -230,6 +230,14 @@ def sender_of(plain: str) -> str | None:
     return str(xmltodict.parse(plain)["xml"].get("FromUserName") or "") or None
 
 
+def chat_of(plain: str) -> str:
+    """The inbox's chat of a stored callback: the member who sent it ('' if it names none)."""
+    try:
+        return sender_of(plain) or ""
+    except Exception:  # a callback too broken to parse is one of the nameless
+        return ""
+
+
 class WecomApi:
     """The WeCom server API over httpx, with a cached access token."""
 
@@ -386,7 +394,9 @@ class WecomChannel:
             log.warning("WeCom callback refused (%s) from %s", exc, request.remote)
             return web.Response(status=exc.status)
         async with self._repos.db.transaction():
-            await self._repos.inbox.store(CHANNEL, update_id, plain, self._services.now())
+            await self._repos.inbox.store(
+                CHANNEL, update_id, plain, self._services.now(), chat=chat_of(plain)
+            )
         self._stored.set()
         return web.Response(text="")  # committed: WeCom may forget it now
 

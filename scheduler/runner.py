@@ -126,12 +126,17 @@ async def run_job(
     jobs: Mapping[str, Job] = JOBS,
 ) -> RunResult:
     """Queue the job's notices for its period once; a later run of the same period sends
-    nothing unless `force`d. `jobs` is the table `name` is looked up in."""
+    nothing unless `force`d. `jobs` is the table `name` is looked up in.
+
+    The ledger row is the claim, taken first in the transaction that queues the notices: of
+    two processes running the clock on one database, one queues the period's notices and
+    the other finds the period taken and skips (waiting, if the first is still at it)."""
     repos = services.repos
     async with repos.db.transaction():
-        period, notices = await collect(services, name, at, jobs)
-        if not force and await repos.job_runs.status(name, period) is not None:
-            return RunResult(name, period, True, notices, 0)
+        period = period_of(jobs[name], services.local(at))
+        if not force and not await repos.job_runs.claim(name, period, "done", at, services.now()):
+            return RunResult(name, period, True, [], 0)
+        _, notices = await collect(services, name, at, jobs)
         suffix = f":forced:{services.now().isoformat()}" if force else ""
         queued = 0
         for notice in notices:
@@ -152,7 +157,9 @@ async def run_job(
 async def catch_up(
     services: Services, schedule: Mapping[str, Mapping[str, Any]], grace: timedelta
 ) -> list[str]:
-    """Run once what was due while the bot was down (within `grace`); report older misses."""
+    """Run once what was due while the bot was down (within `grace`); report older misses.
+    Each period is claimed as a run does, so of processes starting together one catches it
+    up (or reports it)."""
     repos = services.repos
     now = services.now()
     async with repos.db.transaction():
@@ -164,13 +171,14 @@ async def catch_up(
             continue
         period = period_of(JOBS[name], services.local(fire))
         if await repos.job_runs.status(name, period) is not None:
-            continue
+            continue  # the claim decides; this only spares a transaction
         if now - fire <= grace:
-            await run_job(services, name, fire)
-            done.append(f"{name}:{period}:caught-up")
+            if not (await run_job(services, name, fire)).skipped:
+                done.append(f"{name}:{period}:caught-up")
             continue
         async with repos.db.transaction():
-            await repos.job_runs.record(name, period, "missed", fire, now, 0)
+            if not await repos.job_runs.claim(name, period, "missed", fire, now):
+                continue
             when = services.local(fire).strftime("%Y-%m-%d %H:%M")
             await notify(
                 services,

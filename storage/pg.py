@@ -259,6 +259,20 @@ class PgDatabase:
         finally:
             await pool.close()
 
+    async def dedicated(self, timeout_s: float = 5.0) -> psycopg.AsyncConnection[Any]:
+        """A connection of its own, outside the pool, in autocommit; the caller closes it.
+
+        For session state that must live exactly as long as one connection (an advisory
+        lock held as a lease): the server drops it when the connection goes, whoever dies."""
+        try:
+            return await psycopg.AsyncConnection.connect(
+                self.url, autocommit=True, connect_timeout=max(1, round(timeout_s))
+            )
+        except psycopg.Error as exc:
+            raise StorageError(
+                f"cannot connect to PostgreSQL at {redact(self.url)}: {str(exc).strip()}"
+            ) from exc
+
     @asynccontextmanager
     async def _pooled(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         with _errors(self.url):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import itertools
 import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -325,3 +326,19 @@ async def table_rows(db: SqlDatabase, table: str) -> list[dict[str, Any]]:
     """Every row of `table` in insertion order, as dicts, on either storage backend."""
     order = "position" if table in INSERTION_ORDER else "id"
     return [dict(r) for r in await db.fetchall(f"SELECT * FROM {table} ORDER BY {order}")]
+
+
+@contextlib.asynccontextmanager
+async def another_process(app: App) -> AsyncIterator[App]:
+    """What a second bot process on `app`'s database would be: on PostgreSQL an app of its
+    own (its own pool, its own transactions side by side); on SQLite, one process per
+    database file, the same app."""
+    if app.repos.db.dialect != "postgresql":
+        yield app
+        return
+    from bot.app import open_app
+
+    async with open_app(
+        app.config, clock=app.services.clock, classifier=app.services.classifier
+    ) as other:
+        yield other

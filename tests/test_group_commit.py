@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from bot.app import App
-from bot.intake import GROUP_SECONDS, MAX_UPDATE_ATTEMPTS, process_stored
+from bot.intake import GROUP_SECONDS, MAX_UPDATE_ATTEMPTS, process_forever, process_stored
 from handlers.router import APOLOGY
-from tests.support import CHANNEL, Chat, RecordingTransport, idea_rows
+from tests.support import CHANNEL, Chat, RecordingTransport, another_process, idea_rows
 
 
 async def test_a_poison_update_rolls_back_alone_and_is_set_aside(
@@ -75,3 +75,65 @@ async def test_the_intake_waits_for_a_short_group_not_for_fifty_updates(
     assert processed == 7  # every update handled, the late one too
     assert events.index("stored") < events.index("s5")  # not behind the whole group
     assert events[-1] == "late"
+
+
+async def test_two_processors_handle_each_update_once_and_each_chat_in_order(app: App) -> None:
+    """Two processors race over one database (on PostgreSQL, side by side on two
+    connections): each update is handled once, each chat's updates in the order stored."""
+    expected: dict[str, list[str]] = {f"c{n}": [] for n in range(20)}
+    async with app.repos.db.transaction():
+        for n in range(200):
+            chat = f"c{n % 20}"
+            await app.repos.inbox.store(
+                CHANNEL, f"r{n:03d}", json.dumps({"chat": chat}), app.services.now(), chat=chat
+            )
+            expected[chat].append(f"r{n:03d}")
+    handled: dict[str, list[str]] = {chat: [] for chat in expected}
+
+    def processor(own: App) -> Callable[[], Awaitable[int]]:
+        async def handle(update_id: str, raw: str) -> None:
+            handled[json.loads(raw)["chat"]].append(update_id)
+            await asyncio.sleep(0)  # the other processor runs meanwhile
+            await own.repos.inbox.finish(CHANNEL, update_id, "done", own.services.now())
+
+        async def run() -> int:
+            done = 0
+            while await own.repos.inbox.pending(CHANNEL, 1):  # the other may hold every chat
+                done += await process_stored(own.services, CHANNEL, handle, lambda raw: None)
+                await asyncio.sleep(0.001)
+            return done
+
+        return run
+
+    async with another_process(app) as other:
+        counts = await asyncio.gather(processor(app)(), processor(other)())
+    assert sum(counts) == 200
+    assert handled == expected
+
+
+async def test_updates_another_process_stored_are_swept_up(app: App) -> None:
+    """A process hears only its own stores: what another stored (one that died, say) is
+    found by the periodic sweep."""
+    handled: list[str] = []
+
+    async def handle(update_id: str, raw: str) -> None:
+        handled.append(update_id)
+        await app.repos.inbox.finish(CHANNEL, update_id, "done", app.services.now())
+
+    async def process() -> int:
+        return await process_stored(app.services, CHANNEL, handle, lambda raw: None)
+
+    stored, stop = asyncio.Event(), asyncio.Event()  # `stored` is never set here
+    loop = asyncio.create_task(process_forever("test", process, stored, stop, sweep_s=0.02))
+    try:
+        await asyncio.sleep(0.05)  # the first round found nothing and waits
+        async with app.repos.db.transaction():
+            await app.repos.inbox.store(CHANNEL, "elsewhere", "{}", app.services.now(), chat="c")
+        for _ in range(100):
+            if handled:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await loop
+    assert handled == ["elsewhere"]

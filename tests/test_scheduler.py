@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from bot.app import App, load_sample_roster, open_app
 from bot.config import Config, ConfigError, load_config
 from nlp import ModelClassifier
 from scheduler.runner import catch_up, next_fires, run_job, trigger
-from tests.support import ROOT, Chat, Clock, RecordingTransport, register_people
+from tests.support import ROOT, Chat, Clock, RecordingTransport, another_process, register_people
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -147,6 +148,37 @@ async def test_the_same_period_sends_once(
     assert forced.queued == first.queued
     next_week = await run_job(app.services, "weekly_meeting", at + timedelta(days=7))
     assert not next_week.skipped and next_week.period == "2026-W50"
+
+
+async def test_two_clocks_on_one_database_queue_a_period_once(
+    app: App, seeded: dict[str, Chat], clock: Clock
+) -> None:
+    """Any process may run the clock: of two runs of one period side by side (on PostgreSQL,
+    two transactions at once), one queues the notices and the other skips."""
+    at = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
+    async with another_process(app) as other:
+        results = await asyncio.gather(
+            run_job(app.services, "weekly_meeting", at),
+            run_job(other.services, "weekly_meeting", at),
+        )
+    ran = [r for r in results if not r.skipped]
+    assert len(ran) == 1 and ran[0].queued == 2
+    [run] = [r for r in await app.repos.job_runs.latest() if r.job == "weekly_meeting"]
+    assert (run.period, run.notices) == ("2026-W49", 2)
+    # and of two catch-ups after downtime, one catches the period up, one reports a miss
+    grace = timedelta(hours=12)
+    clock.now = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    await catch_up(app.services, app.config.schedule, grace)
+    clock.now = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)  # Monday 11:00: W50's meeting is due
+    async with another_process(app) as other:
+        done = await asyncio.gather(
+            catch_up(app.services, app.config.schedule, grace),
+            catch_up(other.services, app.config.schedule, grace),
+        )
+    caught = [d for d in done[0] + done[1] if d.startswith("weekly_meeting:")]
+    assert caught == ["weekly_meeting:2026-W50:caught-up"]
+    missed = [d for d in done[0] + done[1] if d.startswith("weekly_digest:")]
+    assert missed == ["weekly_digest:2026-W49:missed"]
 
 
 async def test_enqueued_then_killed_delivers_once_after_restart(

@@ -20,7 +20,7 @@ import pytest
 from bot.app import App, load_sample_roster, open_app, open_storage, utc_now
 from bot.config import Config
 from bot.outbox import CONCURRENT_CHATS
-from bot.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramChannel, open_telegram
+from bot.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramChannel, chat_of, open_telegram
 from handlers.messages import Button
 from handlers.notify import Notice
 from handlers.services import Services
@@ -213,6 +213,25 @@ async def test_redelivered_update_creates_nothing_new(bot: App, tg: FakeTelegram
     await say(tg, ZHANG, "/my")
     assert len(await ideas(bot)) == 1
     assert len(tg.sent(chat_id=ZHANG)) == registered + 2
+    chats = await bot.repos.db.fetchall(
+        "SELECT DISTINCT chat FROM inbox WHERE channel = 'telegram'"
+    )
+    assert [r[0] for r in chats] == [str(ZHANG)]  # the sender's updates are claimed in order
+
+
+@pytest.mark.parametrize(
+    ("raw", "chat"),
+    [
+        ('{"update_id": 1, "message": {"from": {"id": 7}, "chat": {"id": -100}}}', "7"),
+        ('{"update_id": 2, "callback_query": {"from": {"id": 8}, "message": {}}}', "8"),
+        ('{"update_id": 3, "channel_post": {"chat": {"id": -200}}}', "-200"),
+        ('{"update_id": 4, "poll": {"id": "p"}}', ""),
+        ("not json at all", ""),
+        ("[1, 2]", ""),
+    ],
+)
+def test_an_update_belongs_to_its_sender_else_its_chat(raw: str, chat: str) -> None:
+    assert chat_of(raw) == chat
 
 
 async def test_429_is_waited_out(bot: App, tg: FakeTelegram) -> None:

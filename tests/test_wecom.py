@@ -16,7 +16,7 @@ from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from bot.app import App, load_sample_roster, open_app
 from bot.config import Config, load_config
 from bot.outbox import OutboxSender
-from bot.wecom import ROBOT_CHANNEL, MineOrg, WecomChannel, open_wecom, signature
+from bot.wecom import ROBOT_CHANNEL, MineOrg, WecomChannel, chat_of, open_wecom, signature
 from handlers.messages import Button, Outgoing
 from nlp import ModelClassifier
 from tests.support import ROOT
@@ -180,6 +180,8 @@ async def test_text_idea_answered_through_message_send(
     assert "#1" in texts[0] and "修旧利废" in texts[0]
     await asyncio.sleep(0.3)
     assert len(wecom_api.texts(ZHANG)) == 1  # the redelivery did nothing
+    stored = await app.repos.db.fetchall("SELECT chat FROM inbox WHERE update_id = '555'")
+    assert [r[0] for r in stored] == [ZHANG]  # the member's updates are claimed in order
     rows = await app.repos.db.fetchall("SELECT text FROM ideas")
     assert len(rows) == 1
     card = wecom_api.sent[0]
@@ -563,3 +565,10 @@ async def test_the_numbered_fallback_keeps_each_action_s_number(
     assert "\n3. 撤回" in wecom_api.texts(ZHANG)[7]  # numbers outlive the press that used one
     row = await app.repos.db.fetchone("SELECT status FROM ideas WHERE id = 1")
     assert row[0] == "withdrawn"
+
+
+def test_a_callback_belongs_to_its_sender() -> None:
+    assert chat_of("<xml><FromUserName>zhangsan</FromUserName></xml>") == "zhangsan"
+    assert chat_of("<xml><MsgType>event</MsgType></xml>") == ""
+    assert chat_of("<xml/>") == ""
+    assert chat_of("not xml") == ""

@@ -21,6 +21,20 @@ class JobRunRepo:
         )
         return str(row[0]) if row else None
 
+    async def claim(
+        self, job: str, period: str, status: str, fire_time: datetime, now: datetime
+    ) -> bool:
+        """Take the (job, period) run for the caller's transaction; False if it is taken
+        already: another run recorded it, or runs it now (a concurrent claim waits for that
+        one's transaction and gets False when it commits). The notices are counted later
+        by `record`. Call it first in the transaction that queues the run's notices."""
+        row = await self._db.fetchone(
+            "INSERT INTO job_runs (job, period, status, fire_time, ran_at, notices)"
+            " VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (job, period) DO NOTHING RETURNING job",
+            (job, period, status, to_db_time(fire_time), to_db_time(now)),
+        )
+        return row is not None
+
     async def record(
         self,
         job: str,
@@ -30,6 +44,7 @@ class JobRunRepo:
         now: datetime,
         notices: int,
     ) -> None:
+        """Record a run, or add `notices` to the one recorded (a claimed or a forced run)."""
         await self._db.execute(
             "INSERT INTO job_runs (job, period, status, fire_time, ran_at, notices)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(job, period) DO UPDATE SET"

@@ -9,6 +9,7 @@ from typing import Any
 
 from storage.models import Conversation, FailedUpdate, MenuChoice, OutboxMessage, PendingUpdate
 from storage.port import SqlDatabase
+from storage.repos.dialect import row_locks
 from storage.repos.times import from_db_time, to_db_time
 
 
@@ -18,12 +19,15 @@ class InboxRepo:
     def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
-    async def store(self, channel: str, update_id: str, raw: str, now: datetime) -> bool:
-        """Record a raw update before it is confirmed to the platform; False if already known."""
+    async def store(
+        self, channel: str, update_id: str, raw: str, now: datetime, *, chat: str = ""
+    ) -> bool:
+        """Record a raw update before it is confirmed to the platform; False if already known.
+        `chat` is the chat (or sender) it belongs to: one chat's updates are claimed in order."""
         count = await self._db.execute(
-            "INSERT INTO inbox (channel, update_id, raw, status, received_at)"
-            " VALUES (?, ?, ?, 'pending', ?) ON CONFLICT DO NOTHING",
-            (channel, update_id, raw, to_db_time(now)),
+            "INSERT INTO inbox (channel, update_id, raw, status, received_at, chat)"
+            " VALUES (?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING",
+            (channel, update_id, raw, to_db_time(now), chat),
         )
         return count > 0
 
@@ -52,6 +56,46 @@ class InboxRepo:
             "SELECT update_id, raw FROM inbox WHERE channel = ? AND status = 'pending'"
             f" ORDER BY received_at, position{bound}",
             (channel, limit) if limit >= 0 else (channel,),
+        )
+        return [PendingUpdate(r["update_id"], r["raw"]) for r in rows]
+
+    async def claim(self, channel: str, limit: int) -> list[PendingUpdate]:
+        """Take up to `limit` pending updates of `channel`, oldest first, for the caller's
+        transaction (call inside it): they are this unit of work's until it ends.
+
+        PostgreSQL, where several processes claim side by side: first the head (the oldest
+        pending update) of each chat, `FOR UPDATE SKIP LOCKED`, so a chat another process
+        holds is passed over and the others still flow; then the later pending updates of
+        those chats. Nobody else takes a later update while its chat's head is pending and
+        held, so one chat's updates are handled in order, each by one process. SQLite: one
+        writer at a time, so the plain read inside the transaction is the claim."""
+        if limit <= 0:
+            return []
+        order = " ORDER BY received_at, position LIMIT ?"
+        if self._db.dialect == "sqlite":
+            rows = await self._db.fetchall(
+                f"SELECT update_id, raw FROM inbox WHERE channel = ? AND status = 'pending'{order}",
+                (channel, limit),
+            )
+            return [PendingUpdate(r["update_id"], r["raw"]) for r in rows]
+        heads = await self._db.fetchall(
+            "SELECT chat FROM inbox i WHERE channel = ? AND status = 'pending'"
+            " AND NOT EXISTS (SELECT 1 FROM inbox e WHERE e.channel = i.channel"
+            "  AND e.chat = i.chat AND e.status = 'pending'"
+            "  AND (e.received_at, e.position) < (i.received_at, i.position))"
+            f"{order}{row_locks(self._db.dialect, skip_locked=True)}",
+            (channel, limit),
+        )
+        if not heads:
+            return []
+        chats = sorted({str(r["chat"]) for r in heads})
+        marks = ",".join("?" * len(chats))
+        # Waits rather than skips: a later update is held by someone else only in a race of
+        # two stores committed out of order, and skipping it would break the chat's order.
+        rows = await self._db.fetchall(
+            "SELECT update_id, raw FROM inbox WHERE channel = ? AND status = 'pending'"
+            f" AND chat IN ({marks}){order}{row_locks(self._db.dialect)}",
+            (channel, *chats, limit),
         )
         return [PendingUpdate(r["update_id"], r["raw"]) for r in rows]
 

@@ -1,0 +1,3 @@
+-- The chat (or sender) each stored update belongs to: processes claim a chat's oldest pending update, so one chat's updates stay in order.
+ALTER TABLE inbox ADD COLUMN chat TEXT NOT NULL DEFAULT '';
+CREATE INDEX inbox_chat_pending ON inbox(channel, chat, received_at, position) WHERE status = 'pending';
