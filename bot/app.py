@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable, Collection, Mapping
@@ -29,9 +31,10 @@ from bot.instance import (
 from bot.intake import supervise, wait_either
 from bot.outbox import OutboxSender, Transport
 from bot.roster import RosterProblems, import_roster
-from handlers.features import build_router
+from bot.tenants import MineRouter, Tenants, robot_prefix
+from handlers.features import build_router, features
 from handlers.router import Router
-from handlers.services import Services, Settings
+from handlers.services import MineView, Services, Settings
 from nlp import Classifier
 from storage import Branch, Database, Department, Repositories
 from storage.port import SqlDatabase
@@ -46,9 +49,14 @@ def utc_now() -> datetime:
 @dataclass(frozen=True, slots=True)
 class App:
     config: Config
-    services: Services
+    tenants: Tenants
     router: Router
     leases: Leases
+
+    @property
+    def services(self) -> Services:
+        """The first mine's services: the only ones on a single-mine deployment."""
+        return self.tenants.main
 
     @property
     def repos(self) -> Repositories:
@@ -104,12 +112,15 @@ def outbox_domains(config: Config, transports: list[Transport]) -> list[OutboxDo
             robots = transport
             keys: dict[str, set[str]] = {}
             keyless: set[str] = set()
-            for branch in config.org.branches:
-                if branch.wecom_webhook_key is None:
-                    keyless.add(branch.id)
-                else:
-                    tag = secret_tag(branch.wecom_webhook_key.get())
-                    keys.setdefault(tag, set()).add(branch.id)
+            for mine in config.each_mine():
+                prefix = robot_prefix(config, mine.id)
+                for branch in mine.config.org.branches:
+                    chat = prefix + branch.id
+                    if branch.wecom_webhook_key is None:
+                        keyless.add(chat)
+                    else:
+                        tag = secret_tag(branch.wecom_webhook_key.get())
+                        keys.setdefault(tag, set()).add(chat)
             if not keys:
                 domains.append(OutboxDomain("outbox:wecom-robot", [robots]))
             for index, (tag, chats) in enumerate(sorted(keys.items())):
@@ -162,22 +173,40 @@ async def open_database(config: Config) -> AsyncIterator[SqlDatabase]:
 
 
 @asynccontextmanager
-async def open_storage(config: Config) -> AsyncIterator[Repositories]:
-    """Open the database and mirror the configured organisation into it."""
+async def open_mines(config: Config) -> AsyncIterator[dict[str, Repositories]]:
+    """Open the database and mirror each mine's configured organisation into it; the
+    repositories of each mine, scoped to it, in configured order."""
     async with open_database(config) as db:
-        repos = Repositories(db)
-        await repos.org.sync(
-            [Department(d.id, d.name) for d in config.org.departments],
-            [Branch(b.id, b.name, b.department) for b in config.org.branches],
-        )
-        async with repos.db.transaction():  # groups named in config need no /bind
-            for b in config.org.branches:
-                if (
-                    b.telegram_chat_id
-                    and await repos.groups.get("telegram", b.telegram_chat_id) is None
-                ):
-                    await repos.groups.bind("telegram", b.telegram_chat_id, b.id, None, utc_now())
-        yield repos
+        if config.mines:
+            await Repositories(db).mines.sync((m.id, m.name) for m in config.mines)
+        mines = {}
+        for mine in config.each_mine():
+            repos = Repositories(db.scoped(mine.id))
+            await _mirror_org(repos, mine.config)
+            mines[mine.id] = repos
+        yield mines
+
+
+@asynccontextmanager
+async def open_storage(config: Config, mine: str | None = None) -> AsyncIterator[Repositories]:
+    """Open the database, mirror the organisation; the repositories of `mine` (by default
+    the first)."""
+    async with open_mines(config) as mines:
+        yield mines[mine] if mine is not None else next(iter(mines.values()))
+
+
+async def _mirror_org(repos: Repositories, config: Config) -> None:
+    await repos.org.sync(
+        [Department(d.id, d.name) for d in config.org.departments],
+        [Branch(b.id, b.name, b.department) for b in config.org.branches],
+    )
+    async with repos.db.transaction():  # groups named in config need no /bind
+        for b in config.org.branches:
+            if (
+                b.telegram_chat_id
+                and await repos.groups.get("telegram", b.telegram_chat_id) is None
+            ):
+                await repos.groups.bind("telegram", b.telegram_chat_id, b.id, None, utc_now())
 
 
 @asynccontextmanager
@@ -188,20 +217,39 @@ async def open_app(
     classifier: Classifier | None = None,
     command: str = "run",
 ) -> AsyncIterator[App]:
-    """Storage plus the classifier: everything a chat channel needs. `command` names the
-    process in the leases it takes (PostgreSQL)."""
-    async with open_storage(config) as repos:
-        if classifier is None:
-            classifier = await asyncio.to_thread(build_classifier, config)
-        await index_ideas(repos, classifier)
-        services = Services(
-            repos=repos,
-            classifier=classifier,
-            settings=build_settings(config),
-            clock=clock,
-            outbox_signal=asyncio.Event(),
+    """Storage plus the classifier: everything a chat channel needs, for every mine.
+
+    A mine whose categories differ from the group's gets a classifier of its own; the
+    mines share one outbox signal (one outbox). `command` names the process in the leases
+    it takes (PostgreSQL)."""
+    async with open_mines(config) as mines:
+        signal_ = asyncio.Event()
+        classifiers: dict[object, Classifier] = {}
+        services: dict[str, Services] = {}
+        for mine in config.each_mine():
+            key = mine.config.categories
+            if classifier is not None:
+                classifiers.setdefault(key, classifier)
+            elif key not in classifiers:
+                classifiers[key] = await asyncio.to_thread(build_classifier, mine.config)
+            await index_ideas(mines[mine.id], classifiers[key])
+            services[mine.id] = Services(
+                repos=mines[mine.id],
+                classifier=classifiers[key],
+                settings=build_settings(mine.config),
+                clock=clock,
+                outbox_signal=signal_,
+            )
+        views = tuple(
+            MineView(m.id, m.name, services[m.id]) for m in config.each_mine() if not m.group
         )
-        yield App(config, services, build_router(), leases_for(repos.db, command, clock))
+        for mine in config.each_mine():
+            if mine.group:  # the group office reads every mine through the mine's services
+                services[mine.id] = dataclasses.replace(services[mine.id], group=views)
+        tenants = Tenants(services, {m.id: m.name for m in config.each_mine()})
+        router = build_router() if tenants.single else MineRouter(features(), tenants)
+        leases = leases_for(tenants.main.repos.db, command, clock)
+        yield App(config, tenants, router, leases)
 
 
 async def index_ideas(repos: Repositories, classifier: Classifier) -> int:
@@ -280,10 +328,17 @@ async def open_channels(app: App) -> AsyncIterator[tuple[list[Any], list[Transpo
             transports.append(telegram)
             log.info("serving Telegram (%s)", config.telegram.mode)
         if config.wecom.enabled:
-            from bot.wecom import open_wecom  # wechatpy and aiohttp: only when WeCom is set up
+            from bot.wecom import (
+                MineOrg,
+                open_wecom,  # wechatpy and aiohttp: only when WeCom is set up
+            )
 
+            orgs = [
+                MineOrg(robot_prefix(config, m.id), m.config.org, app.tenants.services[m.id])
+                for m in config.each_mine()
+            ]
             wecom, robots = await stack.enter_async_context(
-                open_wecom(config.wecom, config.org, app.router, app.services)
+                open_wecom(config.wecom, orgs, app.router)
             )
             runners.append(wecom.run)
             transports += [wecom, robots]
@@ -306,21 +361,28 @@ async def run(app: App) -> None:
         loop.add_signal_handler(signum, stop.set)
     async with open_channels(app) as (runners, transports):
         runners = [*runners, *senders(app, transports)]
-        scheduler = build_scheduler(app.services, config.schedule, config.misfire_grace)
-        scheduler.start()
-        caught_up = asyncio.create_task(  # the ledger keeps it apart from scheduled runs
-            supervise(
-                "schedule catch-up",
-                lambda: catch_up(app.services, config.schedule, config.misfire_grace),
-                stop,
-                once=True,
+        schedulers, catch_ups = [], []
+        for mine in config.each_mine():  # each mine on its own calendar and ledger
+            services, mc = app.tenants.services[mine.id], mine.config
+            scheduler = build_scheduler(services, mc.schedule, mc.misfire_grace)
+            scheduler.start()
+            schedulers.append(scheduler)
+            catch_ups.append(
+                asyncio.create_task(  # the ledger keeps it apart from scheduled runs
+                    supervise(
+                        f"schedule catch-up ({mine.id})",
+                        functools.partial(catch_up, services, mc.schedule, mc.misfire_grace),
+                        stop,
+                        once=True,
+                    )
+                )
             )
-        )
         tasks = [asyncio.create_task(runner(stop)) for runner in runners]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         stop.set()
-        scheduler.shutdown(wait=False)
-        await caught_up
+        for scheduler in schedulers:
+            scheduler.shutdown(wait=False)
+        await asyncio.gather(*catch_ups)
         for result in await asyncio.gather(*tasks, return_exceptions=True):
             if isinstance(result, Exception):
                 raise result

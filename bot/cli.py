@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from bot.config import Config, ConfigError, config_path, load_config
+from bot.config import Config, ConfigError, MineConfig, config_path, load_config
 from bot.instance import LockHeld, holding, instance_lock
 
 if TYPE_CHECKING:
@@ -136,8 +136,12 @@ def _parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="配置文件(默认 ./config.yaml 或 $JINDIANZI_CONFIG)",
     )
+    common.add_argument(
+        "--mine", default=argparse.SUPPRESS, metavar="ID", help="多个矿的部署:命令作用于这个矿"
+    )
     parser = ChineseArgumentParser(prog="jindianzi", description="金点子: 煤矿合理化建议机器人")
     parser.add_argument("--config", help="配置文件(默认 ./config.yaml 或 $JINDIANZI_CONFIG)")
+    parser.add_argument("--mine", metavar="ID", help="多个矿的部署:命令作用于这个矿")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="命令")
     commands.add_parser("run", parents=[common], help="启动所有已配置的渠道;没有凭据时打开控制台")
     console = commands.add_parser("console", parents=[common], help="在终端里和机器人对话")
@@ -201,6 +205,9 @@ def _parser() -> argparse.ArgumentParser:
         "export", parents=[common], help="导出金点子台账(.xlsx / .csv / .jsonl)"
     )
     export.add_argument("file", type=Path, help="导出到这个文件,格式看扩展名")
+    export.add_argument(
+        "--group", action="store_true", help="集团台账:各矿汇总和所有矿的金点子(多个矿的部署)"
+    )
     backup = commands.add_parser("backup", parents=[common], help="在线备份数据库(运行中也一致)")
     backup.add_argument("file", type=Path, help="备份到这个文件")
     commands.add_parser(
@@ -255,10 +262,28 @@ def _moment(text: str | None, config: Config) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=config.tz)
 
 
+def chosen_mine(args: argparse.Namespace, config: Config) -> MineConfig:
+    """The mine `--mine` names; the only one when there is one; else a one-line error."""
+    mines = config.each_mine()
+    wanted = getattr(args, "mine", None)
+    listed = "、".join(f"{m.id}({m.name})" for m in mines)
+    if wanted is None:
+        if len(mines) > 1:
+            raise CliError(f"这个部署有 {len(mines)} 个矿,请用 --mine 指定:{listed}", 2)
+        return mines[0]
+    for mine in mines:
+        if mine.id == wanted:
+            return mine
+    raise CliError(f"没有矿 {wanted!r},可用:{listed}", 2)
+
+
 async def jobs_command(args: argparse.Namespace, config: Config) -> int:
     # The triggers (APScheduler's cron) for both; the jobs and the channels only for `run`.
     from scheduler.calendar import JOB_SPECS
     from scheduler.runner import describe, local_label, next_fires, trigger
+
+    mine = chosen_mine(args, config)
+    group, config = config, mine.config  # the mine's calendar; the group's channels
 
     if args.jobs_command == "list":
         now = utc_now()
@@ -274,24 +299,25 @@ async def jobs_command(args: argparse.Namespace, config: Config) -> int:
     from scheduler.runner import collect, run_job
 
     at = _moment(args.now, config)
-    async with app_module.open_app(config, command="jobs run") as app:
+    async with app_module.open_app(group, command="jobs run") as app:
+        services = app.tenants.services[mine.id]
         if args.dry_run:
-            async with app.repos.db.transaction():
-                period, notices = await collect(app.services, name, at)
+            async with services.repos.db.transaction():
+                period, notices = await collect(services, name, at)
             print(f"{name} {period}: {len(notices)} 条通知(试运行,未发送)")
             for notice in notices:
                 print(f"→ {', '.join(f'{c}:{i}' for c, i in notice.recipients)}")
                 print(notice.text)
             return 0
         if app.leases.distributed:
-            result = await run_job(app.services, name, at, force=args.force)
+            result = await run_job(services, name, at, force=args.force)
             if result.skipped:
                 print(f"{name} {result.period} 已经运行过,没有重复发送(需要时加 --force)。")
                 return 0
             return await deliver_leased(app, name, result.period, result.queued)
         lock = instance_lock(config.storage.path)
         holder = lock.holder()
-        result = await run_job(app.services, name, at, force=args.force)
+        result = await run_job(services, name, at, force=args.force)
         if result.skipped:
             print(f"{name} {result.period} 已经运行过,没有重复发送(需要时加 --force)。")
             return 0
@@ -361,6 +387,44 @@ async def code_sheet(args: argparse.Namespace, repos: Repositories, config: Conf
     print(f"已为 {len(rows)} 人生成邀请码,写入 {args.out}(7 天内有效,每个只能用一次)。")
 
 
+MINE_COMMANDS = frozenset({"roster", "scores", "export"})
+"""Commands on one mine's rows: `--mine` says which when there are several."""
+
+
+async def group_export(path: Path, config: Config) -> int:
+    """The group's ledger: every mine's summary figures, then every mine's ideas."""
+    import asyncio
+
+    from bot import app as app_module
+    from bot.export import LabelsOnly, export_ledger, group_sheets
+    from handlers.services import MineView, Services
+
+    if not config.mines:
+        raise CliError("--group 只用于多个矿的部署(配置里有 mines)", 2)
+    async with app_module.open_mines(config) as mines:
+        views = [
+            MineView(
+                m.id,
+                m.name,
+                Services(
+                    repos=mines[m.id],
+                    classifier=LabelsOnly(m.config.categories),
+                    settings=app_module.build_settings(m.config),
+                    clock=utc_now,
+                    outbox_signal=asyncio.Event(),
+                ),
+            )
+            for m in config.mines
+            if not m.group
+        ]
+        try:
+            count = await export_ledger(path, group_sheets(views))
+        except ValueError as exc:
+            raise CliError(str(exc), 2) from None
+    print(f"已导出集团台账:{len(views)} 个矿,{count} 条金点子到 {path}。")
+    return 0
+
+
 async def _main(args: argparse.Namespace, config: Config) -> int:
     command = args.command
     if command == "nlp":
@@ -400,7 +464,10 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
         async with app_module.open_app(config) as app:
             await app_module.run_console(app, args.as_employee_no)
         return 0
-    async with app_module.open_storage(config) as repos:
+    if command == "export" and args.group:
+        return await group_export(args.file, config)
+    mine = chosen_mine(args, config) if command in MINE_COMMANDS else config.each_mine()[0]
+    async with app_module.open_storage(config, mine.id) as repos:
         if command == "scores":
             from bot.roster import import_base_scores
 
@@ -421,8 +488,8 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
 
             services = Services(  # the summary's figures come from the rules /stats uses
                 repos=repos,
-                classifier=LabelsOnly(config.categories),
-                settings=app_module.build_settings(config),
+                classifier=LabelsOnly(mine.config.categories),
+                settings=app_module.build_settings(mine.config),
                 clock=utc_now,
                 outbox_signal=asyncio.Event(),
             )

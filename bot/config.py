@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import dataclasses
 import os
+import re
 import types
 import typing
 import urllib.parse
@@ -66,6 +68,7 @@ class ConfigError(ValueError):
     def __init__(self, key: str, problem: str) -> None:
         super().__init__(f"{key}: {problem}")
         self.key = key
+        self.problem = problem
 
 
 class Secret:
@@ -247,10 +250,37 @@ class Config:
     to the workers; big projects, most to the company."""
     misfire_grace: timedelta = timedelta(hours=12)
     """A run missed while the bot was down is caught up if it is at most this old."""
+    mines: tuple[MineConfig, ...] = ()
+    """The mines of a group deployment, each with its own organisation, categories and
+    calendar; empty: one mine, `MAIN_MINE`, configured by this file itself."""
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def each_mine(self) -> tuple[MineConfig, ...]:
+        """Every mine served: the configured ones, or this file as the one mine."""
+        return self.mines or (MineConfig(MAIN_MINE, "", self),)
+
+
+MAIN_MINE = "main"
+"""The mine of a deployment without a `mines:` section (the id its rows carry)."""
+MINE_ID = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+MINE_SECTIONS = frozenset(
+    {"ideas", "supervision", "scoring", "quarterly", "categories", "org", "schedule", "rewards"}
+)
+"""What a mine's own file may set; the rest (storage, channels, time zone, nlp) is the group's."""
+
+
+@dataclass(frozen=True, slots=True)
+class MineConfig:
+    id: str
+    name: str
+    config: Config
+    """The group's configuration with this mine's sections in place of the group's."""
+    group: bool = False
+    """The group office (集团党委): its leaders see every mine (/stats across mines, the
+    mine ranking, the group's ledger); its own organisation is the office's branch."""
 
 
 SCALAR_SECTIONS: dict[str, type[Any]] = {
@@ -296,8 +326,85 @@ def load_config(
     if not isinstance(raw, dict):
         raise ConfigError(str(path), "顶层必须是键值对")
     _apply_env(raw, environ)
-    config = _build(raw, triggers)
-    return _relative_to(config, path.parent)
+    mines = raw.pop("mines", None)
+    config = _relative_to(_build(raw, triggers), path.parent)
+    if mines is None:
+        return config
+    return dataclasses.replace(config, mines=_mines(mines, raw, config, path.parent, triggers))
+
+
+def _read_yaml(path: Path, key: str) -> dict[str, Any]:
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
+    except FileNotFoundError:
+        raise ConfigError(key, f"找不到文件 {path}") from None
+    except OSError as exc:
+        raise ConfigError(key, f"读不了 {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"第 {mark.line + 1} 行" if mark is not None else "某处"
+        raise ConfigError(key, f"{path} YAML 语法错误({where})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(key, f"{path} 顶层必须是键值对")
+    return raw
+
+
+def _mines(
+    value: Any, group_raw: dict[str, Any], group: Config, base: Path, triggers: bool
+) -> tuple[MineConfig, ...]:
+    """`mines:`: each mine's id, name and optional own file (relative to this one) whose
+    sections replace the group's: `ideas`, `supervision`, `scoring` and `quarterly` key by
+    key, `org`, `categories`, `schedule` and `rewards` as a whole."""
+    items = _list_of_maps(value, "mines")
+    if not items:
+        raise ConfigError("mines", "至少要有一个矿(或者删掉 mines 这一节)")
+    if group.storage.url is None:
+        raise ConfigError(
+            "mines", "多个矿需要 PostgreSQL:请设置 storage.url(JINDIANZI_STORAGE_URL)"
+        )
+    mines: dict[str, MineConfig] = {}
+    for index, item in enumerate(items):
+        key = f"mines[{index}]"
+        for extra in item:
+            if extra not in ("id", "name", "config", "group"):
+                raise ConfigError(f"{key}.{extra}", "不认识的配置项(只有 id、name、config、group)")
+        mine_id = _required(item, "id", key)
+        if not MINE_ID.fullmatch(mine_id):
+            raise ConfigError(f"{key}.id", "只能用小写字母开头的字母、数字、-、_(最多 32 个)")
+        if mine_id in mines:
+            raise ConfigError(f"{key}.id", f"矿 {mine_id!r} 重复了")
+        name = _required(item, "name", key)
+        if name in {m.name for m in mines.values()}:
+            raise ConfigError(f"{key}.name", f"矿名 {name!r} 重复了")
+        merged = copy.deepcopy(group_raw)
+        if item.get("config") not in (None, ""):
+            own_path = base / _string(item["config"], f"{key}.config")
+            own = _read_yaml(own_path, f"{key}.config")
+            for section, block in own.items():
+                if section not in MINE_SECTIONS:
+                    raise ConfigError(
+                        f"{own_path}: {section}",
+                        "这一项只能在集团的配置文件里设置(矿的文件只管: "
+                        + "、".join(sorted(MINE_SECTIONS))
+                        + ")",
+                    )
+                if section in SCALAR_SECTIONS and isinstance(block, dict):
+                    current = merged.get(section)
+                    merged[section] = {**(current if isinstance(current, dict) else {}), **block}
+                else:
+                    merged[section] = block
+        try:
+            built = _build(merged, triggers)
+        except ConfigError as exc:
+            raise ConfigError(f"{key}({mine_id}) {exc.key}", exc.problem) from None
+        config = dataclasses.replace(built, storage=group.storage)
+        office = _convert(item.get("group", False), bool, f"{key}.group")
+        if office and any(m.group for m in mines.values()):
+            raise ConfigError(f"{key}.group", "只能有一个集团党委(group: true)")
+        mines[mine_id] = MineConfig(mine_id, name, config, office)
+    if all(m.group for m in mines.values()):
+        raise ConfigError("mines", "除了集团党委,至少还要有一个矿")
+    return tuple(mines.values())
 
 
 def _relative_to(config: Config, base: Path) -> Config:

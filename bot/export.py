@@ -28,13 +28,14 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from handlers.parsing import clean
+from handlers.rules import group as group_rules
 from handlers.rules import scores as score_rules
 from handlers.rules import supervision as supervision_rules
 from handlers.rules.achievements import KINDS as ACHIEVEMENT_KINDS
 from handlers.rules.ideas import ADOPTED, STATUS_LABELS, UNCOUNTED, year_start
 from handlers.rules.projects import kpi_done, percent_of
 from handlers.rules.scores import compute
-from handlers.services import Services
+from handlers.services import MineView, Services
 from storage import Repositories
 
 if TYPE_CHECKING:
@@ -55,6 +56,29 @@ TIME_FORMAT = "yyyy-mm-dd hh:mm"
 PERCENT_FORMAT = "0.0%"
 
 Row = dict[str, Any]
+IDEA_COLUMNS = (
+    ("id", "编号"),
+    ("created_at", "提交时间"),
+    ("employee_no", "工号"),
+    ("author", "姓名"),
+    ("branch_id", "支部编号"),
+    ("branch", "支部"),
+    ("category", "类别编号"),
+    ("category_label", "类别"),
+    ("confidence", "把握"),
+    ("confirmed", "作者已确认"),
+    ("status_id", "状态编号"),
+    ("status", "状态"),
+    ("reason", "不采纳理由"),
+    ("merged_into", "合并到"),
+    ("project", "重点项目"),
+    ("channel_id", "渠道编号"),
+    ("channel", "渠道"),
+    ("text", "内容"),
+    ("review_days", "首次审核用时(天)"),
+    ("adopted_days", "采纳用时(天)"),
+)
+"""The 金点子 sheet: (key, Chinese header)."""
 
 
 @dataclass
@@ -110,33 +134,7 @@ async def build_sheets(services: Services) -> list[Sheet]:
         [("figure", "指标"), ("value", "数值"), ("unit", "单位"), ("note", "说明")],
         _summary_rows(services),
     )
-    ideas = Sheet(
-        "金点子",
-        [
-            ("id", "编号"),
-            ("created_at", "提交时间"),
-            ("employee_no", "工号"),
-            ("author", "姓名"),
-            ("branch_id", "支部编号"),
-            ("branch", "支部"),
-            ("category", "类别编号"),
-            ("category_label", "类别"),
-            ("confidence", "把握"),
-            ("confirmed", "作者已确认"),
-            ("status_id", "状态编号"),
-            ("status", "状态"),
-            ("reason", "不采纳理由"),
-            ("merged_into", "合并到"),
-            ("project", "重点项目"),
-            ("channel_id", "渠道编号"),
-            ("channel", "渠道"),
-            ("text", "内容"),
-            ("review_days", "首次审核用时(天)"),
-            ("adopted_days", "采纳用时(天)"),
-        ],
-        _ideas(repos, labels, tz),
-        percent={"confidence"},
-    )
+    ideas = Sheet("金点子", list(IDEA_COLUMNS), _ideas(repos, labels, tz), percent={"confidence"})
     projects = Sheet(
         "重点项目",
         [
@@ -795,3 +793,55 @@ class _Pages:
 
     def close(self) -> None:
         self._filter()
+
+
+def group_sheets(mines: Sequence[MineView]) -> list[Sheet]:
+    """The group's ledger: 各矿汇总 (the mines ranked as the group office's /stats ranks
+    them), then 金点子 of every mine, a 矿 column first."""
+    summary = Sheet(
+        "各矿汇总",
+        [
+            ("rank", "排名"),
+            ("mine_id", "矿编号"),
+            ("mine", "矿"),
+            ("ideas", "本年金点子"),
+            ("adopted", "已采纳"),
+            ("adoption", "采纳率"),
+            ("verified", "核实效益(元)"),
+            ("target", "年度效益目标(元)"),
+            ("done", "效益完成率"),
+        ],
+        _mine_rows(mines),
+        money={"verified", "target"},
+        percent={"adoption", "done"},
+    )
+    ideas = Sheet(
+        "金点子",
+        [("mine", "矿"), *IDEA_COLUMNS],
+        _group_ideas(mines),
+        percent={"confidence"},
+    )
+    return [summary, ideas]
+
+
+async def _mine_rows(mines: Sequence[MineView]) -> AsyncIterator[Row]:
+    for rank, m in enumerate(await group_rules.mine_figures(mines), 1):
+        yield {
+            "rank": rank,
+            "mine_id": m.mine_id,
+            "mine": m.name,
+            "ideas": m.ideas,
+            "adopted": m.adopted,
+            "adoption": m.adoption,
+            "verified": m.verified_fen,
+            "target": m.target_fen,
+            "done": m.done,
+        }
+
+
+async def _group_ideas(mines: Sequence[MineView]) -> AsyncIterator[Row]:
+    for view in mines:
+        services = view.services
+        labels = {c.id: c.label for c in services.classifier.categories}
+        async for row in _ideas(services.repos, labels, services.settings.timezone):
+            yield {"mine": view.name, **row}

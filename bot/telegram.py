@@ -70,6 +70,7 @@ from handlers.messages import (
 from handlers.router import Command, PublicCommand, Router
 from handlers.services import Services
 from storage import Repositories
+from storage.repos.mines import GROUP_SCOPE
 
 log = logging.getLogger(__name__)
 
@@ -469,7 +470,8 @@ class TelegramChannel:
         shown = self._menus_shown
         default = menu_entries(self._router.menu())
         wanted: dict[str, Menu | None] = {}
-        for chat_id, person in await repos.people.bound(CHANNEL):
+        everyone = Repositories(repos.db.scoped(GROUP_SCOPE))  # people of every mine
+        for chat_id, person in await everyone.people.bound(CHANNEL):
             own = menu_entries(self._router.menu_for(person))
             wanted[chat_id] = None if own == default else own
         changes: list[tuple[str, Menu | None]] = [

@@ -17,9 +17,9 @@ import hmac
 import logging
 import mimetypes
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -565,10 +565,13 @@ class RobotTransport:
 
     channel = ROBOT_CHANNEL
 
-    def __init__(self, api: WecomApi, org: OrgConfig) -> None:
+    def __init__(self, api: WecomApi, orgs: Sequence[MineOrg]) -> None:
         self._api = api
         self._keys = {
-            b.id: b.wecom_webhook_key.get() for b in org.branches if b.wecom_webhook_key is not None
+            robot_chat(mine.prefix, b.id): b.wecom_webhook_key.get()
+            for mine in orgs
+            for b in mine.org.branches
+            if b.wecom_webhook_key is not None
         }
         self._window = Window(ROBOT_PER_MINUTE, 60)
 
@@ -602,19 +605,40 @@ def inert_markdown(text: str) -> str:
     return text.translate(_MARKDOWN)
 
 
-async def bind_robot_groups(repos: Repositories, org: OrgConfig, services: Services) -> None:
+@dataclass(frozen=True, slots=True)
+class MineOrg:
+    """One mine's organisation as the robots see it: `prefix` ("" with one mine, else
+    "<mine>/") keeps two mines' branch b01 two different robot groups."""
+
+    prefix: str
+    org: OrgConfig
+    services: Services
+
+
+def robot_chat(prefix: str, branch_id: str) -> str:
+    """The robot group's chat id of a branch."""
+    return prefix + branch_id
+
+
+async def bind_robot_groups(mine: MineOrg) -> None:
     """Every branch with a robot key has a (re)activated group binding for notices."""
+    repos = mine.services.repos
     async with repos.db.transaction():
-        for branch in org.branches:
+        for branch in mine.org.branches:
             if branch.wecom_webhook_key is not None:
-                await repos.groups.bind(ROBOT_CHANNEL, branch.id, branch.id, None, services.now())
+                chat = robot_chat(mine.prefix, branch.id)
+                await repos.groups.bind(ROBOT_CHANNEL, chat, branch.id, None, mine.services.now())
 
 
 @asynccontextmanager
 async def open_wecom(
-    config: WecomConfig, org: OrgConfig, router: Router, services: Services
+    config: WecomConfig, orgs: Sequence[MineOrg], router: Router
 ) -> AsyncIterator[tuple[WecomChannel, RobotTransport]]:
+    """The WeCom app channel (on the first mine's services: the router finds each
+    message's mine) and the robots of every mine's branches."""
     async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as http:
         api = WecomApi(http, config)
-        await bind_robot_groups(services.repos, org, services)
-        yield WecomChannel(config, api, router, services), RobotTransport(api, org)
+        for mine in orgs:
+            await bind_robot_groups(mine)
+        channel = WecomChannel(config, api, router, orgs[0].services)
+        yield channel, RobotTransport(api, orgs)

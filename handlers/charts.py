@@ -29,6 +29,7 @@ from handlers.rules.charts_data import (
     ScoreBar,
     YearTarget,
 )
+from handlers.rules.group import MineFigures
 
 FONT_PACKAGE = "handlers"
 FONT_FILE = "fonts/NotoSansSC-Regular-GBK.otf"
@@ -421,3 +422,38 @@ def figure_for_compare(branch: str, measures: Sequence[Measure], title: str = ""
 def compare_chart(path: Path, branch: str, measures: Sequence[Measure], title: str = "") -> Path:
     """One branch beside the mine's median, one panel per measure."""
     return draw(path, compare_paint(branch, measures, title))
+
+
+# -- 7. the group office: the mines ranked --------------------------------------------------
+
+
+def mines_paint(rows: Sequence[MineFigures], title: str) -> Callable[[Figure], None]:
+    shown = list(rows[:MAX_BARS])[::-1]  # the best at the top
+
+    def paint(figure: Figure) -> None:
+        done, ideas = figure.subplots(1, 2, sharey=True, width_ratios=(3, 2))
+        names = [_short(r.name, 7) for r in shown]
+        bars = done.barh(names, [r.done * 100 for r in shown], color=OURS)
+        done.bar_label(bars, labels=[f"{r.done:.0%}" for r in shown], padding=3, fontsize=VALUE)
+        done.axvline(100, color=TARGET, linewidth=1.5, linestyle="--")
+        from_zero(done, [r.done * 100 for r in shown] + [100], axis="x", room=1.25)
+        _phone(done, "核实效益 / 年度目标")
+        bars = ideas.barh(names, [r.ideas for r in shown], color="#55a868")
+        ideas.bar_label(bars, labels=[str(r.ideas) for r in shown], padding=3, fontsize=VALUE)
+        from_zero(ideas, [r.ideas for r in shown], axis="x", room=1.3)
+        ideas.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
+        _phone(ideas, "本年金点子(条)")
+        more = f"(前 {len(shown)} 个,共 {len(rows)} 个矿)" if len(rows) > len(shown) else ""
+        figure.suptitle(title + more, fontsize=TITLE)
+
+    return paint
+
+
+def figure_for_mines(rows: Sequence[MineFigures], title: str) -> Figure:
+    return sketch(mines_paint(rows, title))
+
+
+def mines_chart(path: Path, rows: Sequence[MineFigures], title: str) -> Path:
+    """The mines ranked by the share of their yearly benefit target verified, beside their
+    ideas this year: the group office's first chart."""
+    return draw(path, mines_paint(rows, title))

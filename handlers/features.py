@@ -18,34 +18,37 @@ from handlers import (
     scores,
     supervision,
 )
-from handlers.router import Router
+from handlers.router import Feature, Router
 
 
 def build_router() -> Router:
     """The router with every feature's table."""
-    return Router(
-        [
-            registration.FEATURE,
-            ideas.FEATURE,
-            lists.FEATURE,
-            groups.FEATURE,
-            party_groups.FEATURE,
-            supervision.FEATURE,
-            reviewing.FEATURE,
-            projects.FEATURE,
-            achievements.FEATURE,
-            scores.FEATURE,
-            quarterly.FEATURE,
-            admin.FEATURE,
-            forms.feature(
-                [
-                    *supervision.FORMS,
-                    *scores.FORMS,
-                    *project_forms.FORMS,
-                    *admin.FORMS,
-                    *reviewing.FORMS,
-                    *quarterly.FORMS,
-                ]
-            ),
-        ]
-    )
+    return Router(features())
+
+
+def features() -> list[Feature]:
+    """Every feature's table, in the order the router composes them."""
+    return [
+        registration.FEATURE,
+        ideas.FEATURE,
+        lists.FEATURE,
+        groups.FEATURE,
+        party_groups.FEATURE,
+        supervision.FEATURE,
+        reviewing.FEATURE,
+        projects.FEATURE,
+        achievements.FEATURE,
+        scores.FEATURE,
+        quarterly.FEATURE,
+        admin.FEATURE,
+        forms.feature(
+            [
+                *supervision.FORMS,
+                *scores.FORMS,
+                *project_forms.FORMS,
+                *admin.FORMS,
+                *reviewing.FORMS,
+                *quarterly.FORMS,
+            ]
+        ),
+    ]

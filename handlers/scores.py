@@ -14,6 +14,7 @@ from handlers.notify import notify
 from handlers.router import Command, Feature, Subcommand
 from handlers.rules import achievements as achieved
 from handlers.rules import audience, charts_data, names, quarterly, scores, supervision
+from handlers.rules import group as group_rules
 from handlers.rules.periods import Month, Quarter
 from handlers.rules.scores import PART_LABELS, PARTS
 from handlers.services import Services
@@ -536,6 +537,8 @@ async def _quarter_achievements(services: Services, msg: Member, quarter: Quarte
 async def stats(msg: Member, services: Services) -> list[Reply]:
     """金点子统计与图表:/stats"""
     person = msg.person
+    if services.group and access.is_leader(person):
+        return await group_stats(person, services)
     branch_filter = access.own_branch_scope(person)
     found = await scores.figures(services, branch_filter)
     labels = {c.id: c.label for c in services.classifier.categories}
@@ -567,6 +570,34 @@ async def stats(msg: Member, services: Services) -> list[Reply]:
         Reply("\n".join([*lines, one.text]), image_path=one.image_path),
         Reply(two.text, image_path=two.image_path, buttons=tuple((b,) for b in rest)),
     ]
+
+
+async def group_stats(person: Person, services: Services) -> list[Reply]:
+    """The group office's /stats: the group's year, and every mine ranked by the share of
+    its yearly benefit target verified, each mine's figures by the rules of its own /stats."""
+    from handlers import charts  # matplotlib only once a chart is drawn
+
+    rows = await group_rules.mine_figures(services.group)
+    year = services.local(services.now()).year
+    ideas = sum(r.ideas for r in rows)
+    adopted = sum(r.adopted for r in rows)
+    verified = sum(r.verified_fen for r in rows)
+    target = sum(r.target_fen for r in rows)
+    lines = [
+        f"集团 {year} 年金点子统计({len(rows)} 个矿):",
+        f"本年 {ideas} 条,采纳率 {adopted / ideas:.0%}" if ideas else "本年还没有金点子。",
+        f"核实效益:{format_yuan(verified)}(各矿年度目标合计 {format_yuan(target)},"
+        f"完成 {verified / target if target else 0:.0%})",
+        "各矿排名(按效益完成率):",
+        *(
+            f"{n}. {r.name}:完成 {r.done:.0%},金点子 {r.ideas} 条,采纳率 {r.adoption:.0%}"
+            for n, r in enumerate(rows, 1)
+        ),
+    ]
+    stamp = f"{person.id}-{services.now():%Y%m%d%H%M%S}"
+    path = services.settings.chart_dir / f"stats-mines-{stamp}.png"
+    drawn = await asyncio.to_thread(charts.mines_chart, path, rows, f"{year} 年各矿效益完成率")
+    return [Reply("\n".join(lines), image_path=str(drawn))]
 
 
 STATS_PREFIX = "st"

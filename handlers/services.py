@@ -48,6 +48,15 @@ class Settings:
 
 
 @dataclass(frozen=True, slots=True)
+class MineView:
+    """One mine as the group office sees it."""
+
+    id: str
+    name: str
+    services: Services
+
+
+@dataclass(frozen=True, slots=True)
 class Services:
     repos: Repositories
     classifier: Classifier
@@ -55,6 +64,9 @@ class Services:
     clock: Callable[[], datetime]
     outbox_signal: asyncio.Event
     """Set after a commit that queued messages, so the sender wakes at once."""
+    group: tuple[MineView, ...] = ()
+    """The mines this is the group office (集团党委) of, in configured order; empty for a
+    mine. Each mine's figures are read through that mine's own services."""
 
     def now(self) -> datetime:
         return self.clock()

@@ -15,7 +15,7 @@ import pytest
 from bot.app import App, load_sample_roster, open_app
 from bot.console import ConsoleChannel
 from bot.outbox import MISSING_FILE_NOTE, OutboxSender
-from bot.wecom import ROBOT_CHANNEL, ROBOT_PER_MINUTE, open_wecom
+from bot.wecom import ROBOT_CHANNEL, ROBOT_PER_MINUTE, MineOrg, open_wecom
 from handlers.messages import Button, Outgoing, Reply
 from handlers.notify import Chat, Notice
 from handlers.services import Services
@@ -192,7 +192,9 @@ async def wecom(
     config = wecom_config(tmp_path, wecom_api.url, unused_tcp_port)
     async with open_app(config, classifier=classifier) as app:
         await load_sample_roster(app)
-        async with open_wecom(config.wecom, config.org, app.router, app.services) as (
+        async with open_wecom(
+            config.wecom, [MineOrg("", config.org, app.services)], app.router
+        ) as (
             channel,
             robots,
         ):

@@ -16,7 +16,7 @@ from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from bot.app import App, load_sample_roster, open_app
 from bot.config import Config, load_config
 from bot.outbox import OutboxSender
-from bot.wecom import ROBOT_CHANNEL, WecomChannel, chat_of, open_wecom, signature
+from bot.wecom import ROBOT_CHANNEL, MineOrg, WecomChannel, chat_of, open_wecom, signature
 from handlers.messages import Button, Outgoing
 from nlp import ModelClassifier
 from tests.support import ROOT
@@ -116,7 +116,9 @@ async def served(
     config = wecom_config(tmp_path, wecom_api.url, unused_tcp_port)
     async with open_app(config, classifier=classifier) as app:
         await load_sample_roster(app)
-        async with open_wecom(config.wecom, config.org, app.router, app.services) as (
+        async with open_wecom(
+            config.wecom, [MineOrg("", config.org, app.services)], app.router
+        ) as (
             channel,
             robots,
         ):

@@ -19,6 +19,7 @@ from storage.repos.messaging import (
     MenuRepo,
     OutboxRepo,
 )
+from storage.repos.mines import MineRepo
 from storage.repos.org import OrgRepo
 from storage.repos.party_groups import PartyGroupRepo
 from storage.repos.people import PeopleRepo
@@ -43,6 +44,7 @@ __all__ = [
     "InboxRepo",
     "JobRunRepo",
     "MenuRepo",
+    "MineRepo",
     "OrgRepo",
     "OutboxRepo",
     "PartyGroupRepo",
@@ -66,6 +68,7 @@ class Repositories:
     def __init__(self, db: SqlDatabase) -> None:
         self.db = db
         self.org = OrgRepo(db)
+        self.mines = MineRepo(db)
         self.people = PeopleRepo(db)
         self.ideas = IdeaRepo(db)
         self.search = IdeaSearch(db)
