@@ -36,7 +36,7 @@ from handlers.features import build_router, features
 from handlers.router import Router
 from handlers.services import MineView, Services, Settings
 from nlp import Classifier
-from storage import Branch, Database, Department, Repositories
+from storage import Branch, Database, Department, Repositories, StorageError
 from storage.port import SqlDatabase
 
 log = logging.getLogger(__name__)
@@ -178,6 +178,7 @@ async def open_mines(config: Config) -> AsyncIterator[dict[str, Repositories]]:
     repositories of each mine, scoped to it, in configured order."""
     async with open_database(config) as db:
         if config.mines:
+            await _refuse_unbound_role(db)
             await Repositories(db).mines.sync((m.id, m.name) for m in config.mines)
         mines = {}
         for mine in config.each_mine():
@@ -185,6 +186,18 @@ async def open_mines(config: Config) -> AsyncIterator[dict[str, Repositories]]:
             await _mirror_org(repos, mine.config)
             mines[mine.id] = repos
         yield mines
+
+
+async def _refuse_unbound_role(db: SqlDatabase) -> None:
+    """Several mines are kept apart by PostgreSQL's row-level security, which does not bind
+    a superuser or a role with BYPASSRLS: connected as one, refuse rather than mix mines."""
+    from storage.pg import PgDatabase
+
+    if isinstance(db, PgDatabase) and not await db.enforces_tenancy():
+        raise StorageError(
+            "连接数据库的用户是超级用户或带 BYPASSRLS,行级安全约束不了它,各矿的数据会互相可见;"
+            "请为 jindianzi 建一个普通用户(见 storage/README.md)"
+        )
 
 
 @asynccontextmanager

@@ -437,7 +437,7 @@ def mines_paint(rows: Sequence[MineFigures], title: str) -> Callable[[Figure], N
         done.bar_label(bars, labels=[f"{r.done:.0%}" for r in shown], padding=3, fontsize=VALUE)
         done.axvline(100, color=TARGET, linewidth=1.5, linestyle="--")
         from_zero(done, [r.done * 100 for r in shown] + [100], axis="x", room=1.25)
-        _phone(done, "核实效益 / 年度目标")
+        _phone(done, "核实效益 / 年度目标(%)")
         bars = ideas.barh(names, [r.ideas for r in shown], color="#55a868")
         ideas.bar_label(bars, labels=[str(r.ideas) for r in shown], padding=3, fontsize=VALUE)
         from_zero(ideas, [r.ideas for r in shown], axis="x", room=1.3)

@@ -4,6 +4,7 @@ router that finds each chat's mine; strangers pick their mine first."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,8 @@ from bot.config import Config, ConfigError, load_config
 from bot.roster import import_roster
 from nlp import ModelClassifier
 from scheduler.runner import run_job
-from storage import Repositories
+from storage import Repositories, StorageError
+from tests.storage_backends import PostgresServer
 from tests.support import ROOT, Chat, Clock, RecordingTransport, cli
 
 ROSTER_HEAD = "employee_no,name,branch_id,role,wecom_userid,phone\n"
@@ -60,12 +62,19 @@ TWO_MINES = (
 
 
 @pytest.fixture
+def database(postgres_server: PostgresServer) -> str:
+    """A fresh migrated PostgreSQL database of the tests' ordinary role (so row-level
+    security binds it, as it binds a deployment's)."""
+    return postgres_server.fresh_database()
+
+
+@pytest.fixture
 async def group(
-    tmp_path: Path, postgres_url: str, classifier: ModelClassifier, clock: Clock
+    tmp_path: Path, database: str, classifier: ModelClassifier, clock: Clock
 ) -> AsyncIterator[App]:
     mine_file(tmp_path, "east", "东矿综采一队支部")
     mine_file(tmp_path, "west", "西矿掘进二队支部")
-    config = group_config(tmp_path, postgres_url, TWO_MINES)
+    config = group_config(tmp_path, database, TWO_MINES)
     async with open_app(config, clock=clock, classifier=classifier) as app:
         for mine, roster in (("east", EAST_ROSTER), ("west", WEST_ROSTER)):
             csv = tmp_path / f"{mine}.csv"
@@ -129,19 +138,19 @@ async def test_the_same_numbers_in_two_mines_stay_apart(group: App) -> None:
 
 
 async def test_a_mine_s_scheduled_notice_reaches_only_its_groups(group: App) -> None:
-    now = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)  # Monday 08:30 in Shanghai
+    now = datetime(2027, 1, 1, 1, 0, tzinfo=UTC)  # the quarterly review's day, 09:00 in Shanghai
     for mine in ("east", "west"):
         repos = group.tenants.services[mine].repos
         async with repos.db.transaction():
             await repos.groups.bind("test", f"g-{mine}", "b01", None, now)
     east = group.tenants.services["east"]
-    result = await run_job(east, "weekly_meeting", now)
+    result = await run_job(east, "quarterly_review", now)
     assert result.queued >= 1
     transport = RecordingTransport()
     await group.sender([transport]).run_once()
     chats = {chat for chat, _ in transport.sent}
     assert "g-east" in chats and "g-west" not in chats
-    again = await run_job(group.tenants.services["west"], "weekly_meeting", now)
+    again = await run_job(group.tenants.services["west"], "quarterly_review", now)
     assert not again.skipped  # each mine keeps its own ledger
     await group.sender([transport]).run_once()
     assert "g-west" in {chat for chat, _ in transport.sent}
@@ -223,7 +232,7 @@ WITH_OFFICE = TWO_MINES + "  - {id: office, name: 集团党委, config: office.y
 
 @pytest.fixture
 async def with_office(
-    tmp_path: Path, postgres_url: str, classifier: ModelClassifier, clock: Clock
+    tmp_path: Path, database: str, classifier: ModelClassifier, clock: Clock
 ) -> AsyncIterator[tuple[App, Path]]:
     mine_file(tmp_path, "east", "东矿综采一队支部")
     mine_file(tmp_path, "west", "西矿掘进二队支部")
@@ -232,7 +241,7 @@ async def with_office(
         "  branches: [{id: jg, name: 集团机关支部, department: zzb}]\n",
         encoding="utf-8",
     )
-    config = group_config(tmp_path, postgres_url, WITH_OFFICE)
+    config = group_config(tmp_path, database, WITH_OFFICE)
     async with open_app(config, clock=clock, classifier=classifier) as app:
         for mine, roster in (
             ("east", EAST_ROSTER),
@@ -268,14 +277,14 @@ async def test_the_group_office_ranks_every_mine(with_office: tuple[App, Path]) 
     assert east.group == ()
 
 
-def test_the_group_ledger_names_every_mine(
-    with_office: tuple[App, Path], tmp_path: Path, postgres_url: str
+async def test_the_group_ledger_names_every_mine(
+    with_office: tuple[App, Path], tmp_path: Path, database: str
 ) -> None:
     _, config_path = with_office
     out = tmp_path / "group.xlsx"
-    done = cli(
-        "--config", str(config_path), "export", str(out), "--group",
-        db=tmp_path / "unused.db", extra_env={"JINDIANZI_STORAGE_URL": postgres_url},
+    done = await asyncio.to_thread(
+        cli, "--config", str(config_path), "export", str(out), "--group",
+        db=tmp_path / "unused.db", extra_env={"JINDIANZI_STORAGE_URL": database},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "2 个矿" in done.stdout
@@ -284,9 +293,20 @@ def test_the_group_ledger_names_every_mine(
     summary = list(book["各矿汇总"].values)
     assert summary[0][:3] == ("排名", "矿编号", "矿")
     assert sorted(row[2] for row in summary[1:]) == ["东矿", "西矿"]
-    refused = cli(
-        "--config", str(config_path), "roster", "import", str(out),
-        db=tmp_path / "unused.db", extra_env={"JINDIANZI_STORAGE_URL": postgres_url},
+    refused = await asyncio.to_thread(
+        cli, "--config", str(config_path), "roster", "import", str(out),
+        db=tmp_path / "unused.db", extra_env={"JINDIANZI_STORAGE_URL": database},
     )  # fmt: skip
     assert refused.returncode == 2
     assert "--mine" in refused.stderr and "east(东矿)" in refused.stderr
+
+
+async def test_several_mines_refuse_a_role_that_row_level_security_does_not_bind(
+    tmp_path: Path, database: str, postgres_server: PostgresServer, classifier: ModelClassifier
+) -> None:
+    mine_file(tmp_path, "east", "东矿综采一队支部")
+    mine_file(tmp_path, "west", "西矿掘进二队支部")
+    config = group_config(tmp_path, postgres_server.as_admin(database), TWO_MINES)
+    with pytest.raises(StorageError, match="超级用户"):
+        async with open_app(config, classifier=classifier):
+            pass

@@ -30,7 +30,7 @@ class JobRunRepo:
         by `record`. Call it first in the transaction that queues the run's notices."""
         row = await self._db.fetchone(
             "INSERT INTO job_runs (job, period, status, fire_time, ran_at, notices)"
-            " VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (job, period) DO NOTHING RETURNING job",
+            " VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (mine, job, period) DO NOTHING RETURNING job",
             (job, period, status, to_db_time(fire_time), to_db_time(now)),
         )
         return row is not None

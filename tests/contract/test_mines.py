@@ -227,8 +227,8 @@ async def test_sqlite_serves_the_main_mine_and_refuses_any_other(
 async def test_rows_stored_before_the_migration_belong_to_main(
     postgres_server: PostgresServer,
 ) -> None:
-    """A database of one mine, migrated up to the mines migration, is mine 'main': its rows keep their keys
-    and show through the default scope, and through no other."""
+    """A database of one mine, migrated up to the mines migration, is mine 'main': its rows
+    keep their keys and show through the default scope, and through no other."""
     from storage.pg import _SCHEMA_VERSION, migrations
 
     url = postgres_server.create()
