@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeVar
 import aiosqlite
 
 from storage.errors import ConstraintViolation, Duplicate, StorageError
-from storage.port import Params, Row
+from storage.port import GROUP_SCOPE, Params, Row
 
 BUSY_TIMEOUT_MS = 10_000
 SQLITE_MINE = "main"
@@ -214,8 +214,9 @@ class Database:
             await conn.close()
 
     def scoped(self, mine: str) -> Database:
-        """Itself for the one mine SQLite serves; any other mine is a StorageError."""
-        if mine == self.mine:
+        """Itself for the one mine SQLite serves, and for the group scope ('*', every mine:
+        here that one); any other mine is a StorageError."""
+        if mine in (self.mine, GROUP_SCOPE):
             return self
         raise StorageError(
             f"SQLite serves one mine ({self.mine!r}), not {mine!r}: several mines need"

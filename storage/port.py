@@ -36,6 +36,11 @@ class SqlReader(Protocol):
     async def fetchall(self, sql: str, params: Params = ...) -> list[Row]: ...
 
 
+GROUP_SCOPE = "*"
+"""The scope that reads every mine's rows and may write none (the group office's reads,
+the directory of which mine a chat belongs to)."""
+
+
 class SqlDatabase(Protocol):
     """One database: statements, units of work (nested ones are savepoints), the schema.
 
@@ -44,8 +49,9 @@ class SqlDatabase(Protocol):
 
     A database is seen as one mine (`mine`): its statements read and write that mine's
     rows only, and a new tenant row is that mine's without naming it. `scoped(other)` is
-    the same database seen as another mine, sharing the task's transaction ('*' on
-    PostgreSQL: every mine, read only); SQLite serves one mine and refuses any other."""
+    the same database seen as another mine, sharing the task's transaction (`GROUP_SCOPE`:
+    every mine, read only); SQLite serves one mine (its group scope is that mine) and
+    refuses any other."""
 
     @property
     def dialect(self) -> Dialect: ...

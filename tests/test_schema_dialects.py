@@ -47,6 +47,7 @@ GLOBAL_TABLES = {
     "conversations",
     "button_menus",
     "heartbeats",
+    "leases",
     "mines",
     "chat_mines",
 }

@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from storage.port import SqlDatabase
+from storage.port import GROUP_SCOPE, SqlDatabase
 from storage.repos.times import to_db_time
 
-GROUP_SCOPE = "*"
-"""The scope that reads every mine's rows and may write none."""
+__all__ = ["GROUP_SCOPE", "MineRepo"]
 
 
 class MineRepo:
