@@ -7,10 +7,11 @@ import contextlib
 import dataclasses
 import itertools
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -342,3 +343,17 @@ async def another_process(app: App) -> AsyncIterator[App]:
         app.config, clock=app.services.clock, classifier=app.services.classifier
     ) as other:
         yield other
+
+
+async def stop_processes(runs: Sequence[asyncio.subprocess.Process]) -> None:
+    """SIGTERM each process still running, as an operator stops the bot, then wait for each
+    (20 s, then SIGKILL)."""
+    for run in runs:
+        if run.returncode is None:
+            run.send_signal(signal.SIGTERM)
+    for run in runs:
+        try:
+            await asyncio.wait_for(run.wait(), 20)
+        except TimeoutError:
+            run.kill()
+            await run.wait()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import sys
 import time
 from datetime import timedelta
@@ -22,7 +21,7 @@ from nlp import ModelClassifier
 from storage.leases import lease_records
 from storage.pg import PgDatabase
 from tests.storage_backends import PostgresServer
-from tests.support import ROOT
+from tests.support import ROOT, stop_processes
 from tests.test_leases import TOKEN, OnePollerTelegram
 
 USERS = 12
@@ -168,14 +167,6 @@ async def test_two_processes_serve_two_mines_through_a_sigkill(
                 assert len(texts) == 1, (mine, texts)
                 assert "季度" in texts[0]
         finally:
-            for run in runs:
-                if run.returncode is None:
-                    run.send_signal(signal.SIGTERM)
-            for run in runs:
-                try:
-                    await asyncio.wait_for(run.wait(), 20)
-                except TimeoutError:
-                    run.kill()
-                    await run.wait()
+            await stop_processes(runs)
             for log in logs:
                 log.close()
