@@ -211,6 +211,8 @@ class PgDatabase:
     transaction runs on its own in autocommit mode."""
 
     dialect: Literal["postgresql"] = "postgresql"
+    single_writer: bool = False
+    """Transactions write side by side (row locks): a store need not wait for another's unit."""
 
     def __init__(self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]], url: str) -> None:
         self._pool = pool
