@@ -1,8 +1,8 @@
 """A burst of 1,130 registered users each sending one idea at once, through the fake Bot API.
 
     .venv/bin/python -m benchmarks.telegram_burst [--users 1130] [--rate 30] [--stored 1000000]
-        [--rounds 3] [--backend sqlite|postgresql|both] [--processes 1] [--pg-fsync on|off]
-        [--keep DIR]
+        [--rounds 3] [--backend sqlite|postgresql|both] [--processes 1] [--failover]
+        [--pg-fsync on|off] [--keep DIR]
 
 The bot runs as it does in service (`jindianzi run`, a separate process, polling), on SQLite
 (`storage.path`), on PostgreSQL (`storage.url`, a throwaway cluster started as the tests start
@@ -20,8 +20,11 @@ round starts from a copy).
 `--rate 0` means no send limit (the bot gets 100,000/s: its configuration wants a limit).
 The PostgreSQL cluster is made durable like the SQLite file (`fsync`, `synchronous_commit` and
 `full_page_writes` on) unless `--pg-fsync off` keeps the test cluster's shortcuts.
-`--processes N` starts N `jindianzi run` processes on the one PostgreSQL database
-(`start_app_processes`), for when the app allows it. `BENCH_BOT_CODE=DIR` runs the bot from
+`--processes N` (N > 1) adds a side to each round: N `jindianzi run` processes on one
+PostgreSQL database (`start_app_processes`), polling leased to one of them, every one claiming
+stored updates; the CPU of each is reported. `--failover` runs `failover_round` instead of the
+rounds: N processes, the polling lease's holder SIGKILLed mid-burst, the time to the standby's
+first poll and replies measured. `BENCH_BOT_CODE=DIR` runs the bot from
 another checkout (a before/after on the same machine); `BENCH_PROFILE=FILE` runs it under
 cProfile, timed by the main thread's CPU clock (FILE.<backend>.<round>.<process>). Every idea
 must be stored exactly once and answered.
@@ -528,9 +531,11 @@ def report(
 
 @dataclass(slots=True)
 class Failover:
-    """One failover round: how long after the SIGKILL the standby polled and answered."""
+    """One failover round: how long after the SIGKILL the standby polled, sent its first
+    reply, and answered the first update sent after the kill."""
 
     to_poll: float
+    to_any_reply: float
     to_reply: float
     killed_sender: bool
     before: int
@@ -618,6 +623,7 @@ async def failover_round(
     assert count == (users, users), f"failover: ideas stored {count}"
     return Failover(
         to_poll=min(polls) - killed if polls else float("nan"),
+        to_any_reply=min(t for t in answered.values() if t > killed) - killed,
         to_reply=min(late) - killed,
         killed_sender=sender,
         before=half,
@@ -641,7 +647,8 @@ async def failover(users: int, rounds: int, processes: int, pg_fsync: bool) -> N
                 f = found[-1]
                 print(
                     f"round {n}: standby polled {f.to_poll:.2f} s after the SIGKILL, first reply"
-                    f" to an update sent after it {f.to_reply:.2f} s; the killed poller"
+                    f" {f.to_any_reply:.2f} s after it, first reply to an update sent after it"
+                    f" {f.to_reply:.2f} s (behind the backlog, oldest first); the killed poller"
                     f" {'also' if f.killed_sender else 'did not'} held the outbox lease;"
                     f" {f.before} + {f.after} ideas, each stored once and answered",
                     flush=True,
@@ -651,6 +658,7 @@ async def failover(users: int, rounds: int, processes: int, pg_fsync: bool) -> N
     print(
         f"{processes} processes, {users} users; {pg.settings}; medians over {rounds} rounds:"
         f" to the standby's first poll {statistics.median(f.to_poll for f in found):.2f} s,"
+        f" to the first reply {statistics.median(f.to_any_reply for f in found):.2f} s,"
         f" to the first reply after the kill {statistics.median(f.to_reply for f in found):.2f} s"
         f" (worst {max(f.to_reply for f in found):.2f} s)"
     )
