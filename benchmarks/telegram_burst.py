@@ -1,8 +1,8 @@
 """A burst of 1,130 registered users each sending one idea at once, through the fake Bot API.
 
     .venv/bin/python -m benchmarks.telegram_burst [--users 1130] [--rate 30] [--stored 1000000]
-        [--rounds 3] [--backend sqlite|postgresql|both] [--processes 1] [--pg-fsync on|off]
-        [--keep DIR]
+        [--rounds 3] [--backend sqlite|postgresql|both] [--processes 1] [--failover]
+        [--pg-fsync on|off] [--keep DIR]
 
 The bot runs as it does in service (`jindianzi run`, a separate process, polling), on SQLite
 (`storage.path`), on PostgreSQL (`storage.url`, a throwaway cluster started as the tests start
@@ -20,8 +20,11 @@ round starts from a copy).
 `--rate 0` means no send limit (the bot gets 100,000/s: its configuration wants a limit).
 The PostgreSQL cluster is made durable like the SQLite file (`fsync`, `synchronous_commit` and
 `full_page_writes` on) unless `--pg-fsync off` keeps the test cluster's shortcuts.
-`--processes N` starts N `jindianzi run` processes on the one PostgreSQL database
-(`start_app_processes`), for when the app allows it. `BENCH_BOT_CODE=DIR` runs the bot from
+`--processes N` (N > 1) adds a side to each round: N `jindianzi run` processes on one
+PostgreSQL database (`start_app_processes`), polling leased to one of them, every one claiming
+stored updates; the CPU of each is reported. `--failover` runs `failover_round` instead of the
+rounds: N processes, the polling lease's holder SIGKILLed mid-burst, the time to the standby's
+first poll and replies measured. `BENCH_BOT_CODE=DIR` runs the bot from
 another checkout (a before/after on the same machine); `BENCH_PROFILE=FILE` runs it under
 cProfile, timed by the main thread's CPU clock (FILE.<backend>.<round>.<process>). Every idea
 must be stored exactly once and answered.
@@ -56,10 +59,13 @@ ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:BENCH"
 FIRST_USER = 700000
 
-Side = Literal["sqlite", "postgresql", "durable", "echo"]
+Side = Literal["sqlite", "postgresql", "pg_many", "durable", "echo"]
+PG_SIDES: tuple[Side, ...] = ("postgresql", "pg_many")
+"""PostgreSQL with one `jindianzi run` process, and with `--processes N` of them."""
 LABELS: dict[Side, str] = {
     "sqlite": "jindianzi run, SQLite",
     "postgresql": "jindianzi run, PostgreSQL",
+    "pg_many": "jindianzi run, PostgreSQL, N processes",
     "durable": "durable echo bot",
     "echo": "plain echo bot",
 }
@@ -112,6 +118,7 @@ class Round:
     latencies: list[float]
     bot_cpu: float = 0.0
     server_cpu: float | None = None
+    process_cpu: list[float] | None = None
 
 
 def cpu_seconds(pid: int) -> float:
@@ -250,7 +257,7 @@ async def run_one(
         else:
             env = _storage_env(side, data, pg_url)
             await _create(env)
-            if side == "postgresql":
+            if side in PG_SIDES:
                 assert pg_url is not None
                 await asyncio.to_thread(_seed_pg_people, pg_url, users, FIRST_USER)
             elif stored:  # seeded by `run` (its workers are FIRST_USER, FIRST_USER + 1, …)
@@ -267,14 +274,15 @@ async def run_one(
                     "JINDIANZI_TELEGRAM_MAX_MESSAGES_PER_SECOND": str(rate or 100_000),  # ~none
                 }
             )
-            count = processes if side == "postgresql" else 1
+            count = processes if side == "pg_many" else 1
             procs = await asyncio.to_thread(start_app_processes, count, env, profile)
         try:
             await tg.wait_for(lambda method, _: method == "getUpdates", timeout=60)
             bot_before = [cpu_seconds(p.pid) for p in procs]
             server_before = server_cpu(postmaster) if postmaster else {}
             result = await burst(tg, users, texts)
-            result.bot_cpu = sum(cpu_seconds(p.pid) for p in procs) - sum(bot_before)
+            spent = [cpu_seconds(p.pid) - b for p, b in zip(procs, bot_before, strict=True)]
+            result.bot_cpu, result.process_cpu = sum(spent), spent
             if postmaster:
                 after = server_cpu(postmaster)
                 result.server_cpu = sum(t - server_before.get(pid, 0.0) for pid, t in after.items())
@@ -290,7 +298,7 @@ def _storage_env(side: Side, data: Path, pg_url: str | None) -> dict[str, str]:
     """The environment naming the bot's storage: the SQLite file, or PostgreSQL (whose data
     folder, for the log and the instance lock, is the round's folder)."""
     env = {**_clean_env(), "JINDIANZI_STORAGE_PATH": str(data / "j.db")}
-    if side == "postgresql":
+    if side in PG_SIDES:
         assert pg_url is not None
         env["JINDIANZI_STORAGE_URL"] = pg_url
     return env
@@ -333,7 +341,7 @@ def _seed_pg_people(url: str, users: int, first_user: int) -> None:
 def _count_ideas(side: Side, data: Path, pg_url: str | None, mark: str) -> tuple[int, int]:
     """(ideas, distinct texts) of this round, found by the round's mark in their text."""
     query = "SELECT count(*), count(DISTINCT text) FROM ideas WHERE text LIKE {}"
-    if side == "postgresql":
+    if side in PG_SIDES:
         assert pg_url is not None
         with psycopg.connect(pg_url) as conn:
             found = conn.execute(query.format("%s").encode(), (f"%{mark}%",)).fetchone()
@@ -405,7 +413,7 @@ async def run(
     texts = [text for _, text in load_corpus() if len(text) > 8]
     sides: list[Side] = [*backends, "durable", "echo"]
     results: dict[Side, list[Round]] = {side: [] for side in sides}
-    pg = PgCluster(pg_fsync) if "postgresql" in backends else None
+    pg = PgCluster(pg_fsync) if set(PG_SIDES) & set(backends) else None
     profile = os.environ.get("BENCH_PROFILE")
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -424,8 +432,9 @@ async def run(
                     if side == "sqlite" and stored and n == 0 and not db.exists():
                         await _seed_once(db, stored)
                         shutil.copy(db, db.with_name("j.db.pristine"))
-                    url = pg.database() if pg is not None and side == "postgresql" else None
-                    folder = data / "postgresql" if side == "postgresql" else data
+                    url = pg.database() if pg is not None and side in PG_SIDES else None
+                    folder = data / side if side in PG_SIDES else data
+                    folder.mkdir(parents=True, exist_ok=True)
                     results[side].append(
                         await run_one(
                             side,
@@ -467,16 +476,21 @@ def report(
         " exactly once and answered"
     )
     if pg is not None:
-        print(f"PostgreSQL: {processes} process(es); {pg.settings}")
+        many = f", and {processes} processes" if "pg_many" in backends else ""
+        print(f"PostgreSQL: 1 process{many}; {pg.settings}")
     print()
     sides = list(results)
+    labels = {**LABELS, "pg_many": f"jindianzi run, PostgreSQL, {processes} processes"}
+    short = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "pg_many": f"PostgreSQL×{processes}"}
     ratios: list[tuple[str, Side, Side]] = []
-    if "postgresql" in backends and "sqlite" in backends:
-        ratios.append(("PostgreSQL / SQLite", "postgresql", "sqlite"))
+    for pg_side in PG_SIDES:
+        if pg_side in backends and "sqlite" in backends:
+            ratios.append((f"{short[pg_side]} / SQLite", pg_side, "sqlite"))
+    if "pg_many" in backends and "postgresql" in backends:
+        ratios.append((f"{short['pg_many']} / PostgreSQL", "pg_many", "postgresql"))
     for ours in backends:
-        name = "SQLite" if ours == "sqlite" else "PostgreSQL"
-        ratios += [(f"{name} / durable", ours, "durable"), (f"{name} / plain", ours, "echo")]
-    head = [LABELS[s] for s in sides] + [r[0] for r in ratios]
+        ratios += [(f"{short[ours]} / durable", ours, "durable")]
+    head = [labels[s] for s in sides] + [r[0] for r in ratios]
     print("| measure | " + " | ".join(head) + " |")
     print("| --- " * (len(head) + 1) + "|")
 
@@ -494,18 +508,160 @@ def report(
     cpu = {s: [1000 * r.bot_cpu / users for r in results[s]] for s in sides}
     row("bot CPU per idea (median)", cpu, " ms", 1)
     print()
-    if "postgresql" in backends:
-        server = [1000 * (r.server_cpu or 0.0) / users for r in results["postgresql"]]
-        bot = cpu["postgresql"]
+    for pg_side in PG_SIDES:
+        if pg_side not in backends:
+            continue
+        server = [1000 * (r.server_cpu or 0.0) / users for r in results[pg_side]]
+        bot = cpu[pg_side]
         both = [a + b for a, b in zip(bot, server, strict=True)]
         print(
-            f"PostgreSQL server CPU per idea (median): {statistics.median(server):.1f} ms;"
+            f"{labels[pg_side]}: server CPU per idea (median) {statistics.median(server):.1f} ms;"
             f" bot and server together {statistics.median(both):.1f} ms"
         )
     for side in backends:
         per_round = ", ".join(f"{users / r.seconds:.0f}" for r in results[side])
         cpu_rounds = ", ".join(f"{1000 * r.bot_cpu / users:.1f}" for r in results[side])
-        print(f"{LABELS[side]}: ideas/s per round: {per_round}; bot CPU ms per idea: {cpu_rounds}")
+        print(f"{labels[side]}: ideas/s per round: {per_round}; bot CPU ms per idea: {cpu_rounds}")
+        if side == "pg_many":
+            split = "; ".join(
+                "/".join(f"{t:.1f}" for t in r.process_cpu or []) for r in results[side]
+            )
+            print(f"{labels[side]}: CPU seconds of each process per round: {split}")
+
+
+@dataclass(slots=True)
+class Failover:
+    """One failover round: how long after the SIGKILL the standby polled, sent its first
+    reply, and answered the first update sent after the kill."""
+
+    to_poll: float
+    to_any_reply: float
+    to_reply: float
+    killed_sender: bool
+    before: int
+    after: int
+
+
+def _lease_holders(url: str) -> dict[str, int]:
+    """Lease name → the pid of its holder, from `leases` (whose row the holder writes; true
+    while no holder has died, as before the kill)."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(b"SELECT name, pid FROM leases").fetchall()
+    return {str(name): int(pid) for name, pid in rows}
+
+
+async def failover_round(
+    users: int, texts: list[str], data: Path, pg: PgCluster, processes: int
+) -> Failover:
+    """`processes` `jindianzi run` on one fresh PostgreSQL database; half the users send an
+    idea, and once a quarter are answered the polling lease's holder is SIGKILLed and the
+    other half send theirs. Measured from the kill: the first getUpdates (the standby took
+    the lease) and the first reply to an update sent after the kill. Every idea must be
+    stored once and every user answered."""
+    url = pg.database()
+    env = _storage_env("pg_many", data, url)
+    await _create(env)
+    await asyncio.to_thread(_seed_pg_people, url, users, FIRST_USER)
+    mark = f"(切换{data.name})"
+    async with FakeTelegram(token=TOKEN) as tg:
+        env.update(
+            {
+                "JINDIANZI_TELEGRAM_TOKEN": TOKEN,
+                "JINDIANZI_TELEGRAM_BASE_URL": f"{tg.url}/bot",
+                "JINDIANZI_TELEGRAM_BASE_FILE_URL": f"{tg.url}/file/bot",
+                "JINDIANZI_TELEGRAM_MAX_MESSAGES_PER_SECOND": "100000",
+            }
+        )
+        procs = await asyncio.to_thread(start_app_processes, processes, env)
+        try:
+            await tg.wait_for(lambda method, _: method == "getUpdates", timeout=60)
+            half = users // 2
+            answered: dict[int, float] = {}
+            seen = 0
+
+            def look() -> None:
+                nonlocal seen
+                fresh, seen = tg.calls[seen:], len(tg.calls)
+                for method, params in fresh:
+                    if method == "sendMessage" and "chat_id" in params:
+                        answered.setdefault(int(params["chat_id"]), params["received_at"])
+
+            for n in range(half):
+                tg.push_text(FIRST_USER + n, texts[n % len(texts)] + f"(第{n}号){mark}")
+            while len(answered) < users // 4:
+                look()
+                await asyncio.sleep(0.01)
+            holders = await asyncio.to_thread(_lease_holders, url)
+            poller = holders[f"telegram-polling:{TOKEN.partition(':')[0]}"]
+            victim = next(p for p in procs if p.pid == poller)
+            sender = any(k.startswith("outbox:") and v == poller for k, v in holders.items())
+            look()
+            victim.send_signal(signal.SIGKILL)
+            killed = time.perf_counter()
+            for n in range(half, users):
+                tg.push_text(FIRST_USER + n, texts[n % len(texts)] + f"(第{n}号){mark}")
+            await asyncio.to_thread(victim.wait, 10)
+            calls_at_kill = len(tg.calls)  # the victim's last poll may land just after the kill
+            while len(answered) < users:
+                look()
+                await asyncio.sleep(0.01)
+                if time.perf_counter() - killed > 300:
+                    raise TimeoutError(f"only {len(answered)} of {users} answered")
+            polls = [
+                p["received_at"]
+                for method, p in tg.calls[calls_at_kill:]
+                if method == "getUpdates" and "received_at" in p
+            ]
+            late = [t for chat, t in answered.items() if chat >= FIRST_USER + half]
+            alive = [p for p in procs if p is not victim]
+            gone = [p.returncode for p in alive if p.poll() is not None]
+            if gone:
+                raise RuntimeError(f"a surviving process ended (exit codes {gone})")
+        finally:
+            await _stop([p for p in procs if p.poll() is None])
+    count = _count_ideas("pg_many", data, url, mark)
+    assert count == (users, users), f"failover: ideas stored {count}"
+    return Failover(
+        to_poll=min(polls) - killed if polls else float("nan"),
+        to_any_reply=min(t for t in answered.values() if t > killed) - killed,
+        to_reply=min(late) - killed,
+        killed_sender=sender,
+        before=half,
+        after=users - half,
+    )
+
+
+async def failover(users: int, rounds: int, processes: int, pg_fsync: bool) -> None:
+    """`failover_round` `rounds` times, each on a fresh database; the figures and medians."""
+    from nlp.training import load_corpus
+
+    texts = [text for _, text in load_corpus() if len(text) > 8]
+    pg = PgCluster(pg_fsync)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            found = []
+            for n in range(rounds):
+                data = Path(tmp) / f"failover{n}"
+                data.mkdir()
+                found.append(await failover_round(users, texts, data, pg, processes))
+                f = found[-1]
+                print(
+                    f"round {n}: standby polled {f.to_poll:.2f} s after the SIGKILL, first reply"
+                    f" {f.to_any_reply:.2f} s after it, first reply to an update sent after it"
+                    f" {f.to_reply:.2f} s (behind the backlog, oldest first); the killed poller"
+                    f" {'also' if f.killed_sender else 'did not'} held the outbox lease;"
+                    f" {f.before} + {f.after} ideas, each stored once and answered",
+                    flush=True,
+                )
+    finally:
+        pg.stop()
+    print(
+        f"{processes} processes, {users} users; {pg.settings}; medians over {rounds} rounds:"
+        f" to the standby's first poll {statistics.median(f.to_poll for f in found):.2f} s,"
+        f" to the first reply {statistics.median(f.to_any_reply for f in found):.2f} s,"
+        f" to the first reply after the kill {statistics.median(f.to_reply for f in found):.2f} s"
+        f" (worst {max(f.to_reply for f in found):.2f} s)"
+    )
 
 
 async def _seed_once(db: Path, stored: int) -> None:
@@ -538,7 +694,12 @@ def main() -> None:
         "--processes",
         type=int,
         default=1,
-        help="jindianzi run processes on PostgreSQL (more than one once the app allows it)",
+        help="with N > 1, PostgreSQL is run twice a round: one process, and N processes",
+    )
+    parser.add_argument(
+        "--failover",
+        action="store_true",
+        help="instead of the rounds: N (at least 2) processes, the poller SIGKILLed mid-burst",
     )
     parser.add_argument(
         "--pg-fsync",
@@ -549,10 +710,17 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep the databases in this folder")
     args = parser.parse_args()
     backends: list[Side] = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    if args.processes > 1 and "postgresql" in backends:
+        backends.append("pg_many")
     if args.stored and "postgresql" in backends:
         parser.error("--stored seeds SQLite only (benchmarks.scale.seed)")
     if args.processes < 1:
         parser.error("--processes must be at least 1")
+    if args.failover:
+        if args.processes < 2:
+            parser.error("--failover needs --processes 2 or more")
+        asyncio.run(failover(args.users, args.rounds, args.processes, args.pg_fsync == "on"))
+        return
     asyncio.run(
         run(
             args.users,

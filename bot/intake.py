@@ -92,8 +92,10 @@ async def process_forever(
 GROUP_SIZE = 50
 """At most this many stored updates are processed in one transaction (one fsync)."""
 GROUP_SECONDS = 0.05
-"""A group takes no further update once it has held the write lock this long: the intake
-(a webhook's 200, a poll's next offset) waits for that lock, and must not wait for 50."""
+"""On a single-writer database (SQLite), a group takes no further update once it has held
+the write lock this long: the intake (a webhook's 200, a poll's next offset) waits for that
+lock, and must not wait for 50. Where writers run side by side (PostgreSQL), the intake's
+store does not wait for the group, so the group is bounded by `GROUP_SIZE` alone."""
 
 
 async def process_stored(
@@ -111,8 +113,9 @@ async def process_stored(
     Group commit: up to `GROUP_SIZE` pending updates share one transaction, each in a
     savepoint of its own, so an update's effect and its done mark commit together, a
     failing update rolls back alone, and the group pays one fsync instead of one each.
-    A group also closes after `GROUP_SECONDS`, so the intake waits at most that long
-    for the lock; the updates it did not reach stay pending for the next group.
+    On a single-writer database a group also closes after `GROUP_SECONDS`, so the intake
+    waits at most that long for the lock; the updates it did not reach stay pending for the
+    next group.
     Parsing belongs inside `handle`, so whatever an update holds, its failure is counted
     here: after `MAX_UPDATE_ATTEMPTS` it is set aside as failed, its sender (when the raw
     update names one, by `sender_of`) gets the apology once, and the ones behind it flow
@@ -165,8 +168,9 @@ async def _group(
         pending = await repos.inbox.claim(channel, size)
         group.claimed = len(pending)
         started = time.monotonic()
+        budget = GROUP_SECONDS if repos.db.single_writer else float("inf")
         for update_id, raw in pending:
-            if time.monotonic() - started > GROUP_SECONDS:
+            if time.monotonic() - started > budget:
                 break  # the rest stay pending: the intake is waiting for this lock
             try:
                 async with repos.db.transaction():  # a savepoint: this update alone

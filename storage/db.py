@@ -170,6 +170,8 @@ class Database:
 
     dialect: Literal["sqlite"] = "sqlite"
     mine: str = SQLITE_MINE
+    single_writer: bool = True
+    """One write transaction at a time (the file's lock): whoever writes waits for it."""
 
     def __init__(self, conn: aiosqlite.Connection, path: Path, reader: Reader) -> None:
         self._conn = conn

@@ -229,6 +229,8 @@ class PgDatabase:
     one view may go on through another (its statements then run as the other mine)."""
 
     dialect: Literal["postgresql"] = "postgresql"
+    single_writer: bool = False
+    """Transactions write side by side (row locks): a store need not wait for another's unit."""
 
     def __init__(
         self,

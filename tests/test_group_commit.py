@@ -77,6 +77,31 @@ async def test_the_intake_waits_for_a_short_group_not_for_fifty_updates(
     assert events[-1] == "late"
 
 
+async def test_a_group_is_bounded_by_time_only_on_a_single_writer_database(
+    app: App, chat: Callable[..., Chat]
+) -> None:
+    """SQLite's intake waits for the group's lock, so a group closes after GROUP_SECONDS;
+    PostgreSQL's does not, so slow updates still share one group and one commit."""
+    zhang = chat("u1")
+    await zhang.register("E001", "张三")
+    async with app.repos.db.transaction():
+        for n in range(4):
+            await app.repos.inbox.store(CHANNEL, f"t{n}", "{}", app.services.now())
+    committed_pending: list[int] = []
+
+    async def handle(update_id: str, raw: str) -> None:
+        await asyncio.sleep(GROUP_SECONDS)
+        committed_pending.append(len(await app.repos.inbox.pending(CHANNEL)))  # the last commit
+        await app.repos.inbox.finish(CHANNEL, update_id, "done", app.services.now())
+
+    assert await process_stored(app.services, CHANNEL, handle, lambda raw: None) == 4
+    if app.repos.db.single_writer:
+        assert committed_pending == [4, 3, 2, 1]  # a group each, committed before the next
+    else:
+        assert committed_pending == [4, 4, 4, 4]  # one group, committed at its end
+    assert await app.repos.inbox.pending(CHANNEL) == []
+
+
 async def test_two_processors_handle_each_update_once_and_each_chat_in_order(app: App) -> None:
     """Two processors race over one database (on PostgreSQL, side by side on two
     connections): each update is handled once, each chat's updates in the order stored."""

@@ -5,7 +5,9 @@ rest of a statement common to both."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 
 def mine_key(dialect: str, columns: str) -> str:
@@ -62,3 +64,37 @@ def row_locks(dialect: str, *, skip_locked: bool = False) -> str:
     if dialect == "sqlite":
         return ""
     return " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
+
+
+def one_of(dialect: str, column: str) -> str:
+    """`column` is one of a list given as one parameter (`as_list_param`): one statement text
+    however long the list, so it is cached and prepared. PostgreSQL: `= ANY(array)`; SQLite:
+    the list as JSON, read by json_each (no placeholder limit either)."""
+    if dialect == "sqlite":
+        return f"{column} IN (SELECT value FROM json_each(?))"
+    return f"{column} = ANY(?)"
+
+
+def as_list_param(dialect: str, values: Iterable[Any]) -> Any:
+    """The parameter of `one_of`: a JSON array for SQLite, a list (an array) for psycopg."""
+    if dialect == "sqlite":
+        return json.dumps(list(values), ensure_ascii=False)
+    return list(values)
+
+
+def aggregated(dialect: str, column: str) -> str:
+    """The values of `column` over the rows of a query as one value (`from_aggregated`), so
+    that hundreds of rows come back as one: PostgreSQL's array_agg, SQLite's json_group_array."""
+    if dialect == "sqlite":
+        return f"json_group_array({column})"
+    return f"array_agg({column})"
+
+
+def from_aggregated(dialect: str, value: Any) -> Sequence[Any]:
+    """The list `aggregated` made (array_agg gives NULL over no rows)."""
+    if value is None:
+        return []
+    if dialect == "sqlite":
+        decoded: list[Any] = json.loads(value)
+        return decoded
+    return list(value)

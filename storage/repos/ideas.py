@@ -35,7 +35,15 @@ from storage.models import (
     WaitingIdea,
 )
 from storage.port import Row, SqlDatabase
-from storage.repos.dialect import day_number, indexed_by, match_query
+from storage.repos.dialect import (
+    aggregated,
+    as_list_param,
+    day_number,
+    from_aggregated,
+    indexed_by,
+    match_query,
+    one_of,
+)
 from storage.repos.paging import by_id
 from storage.repos.times import bucket_case, from_db_time, to_db_time
 
@@ -224,17 +232,23 @@ def _line(row: Row) -> IdeaLine:
 
 
 async def _frequencies(
-    fetchall: Callable[[str, list[str]], Awaitable[list[Row]]], terms: Iterable[str]
+    fetchone: Callable[[str, list[Any]], Awaitable[Row | None]],
+    dialect: str,
+    terms: Iterable[str],
 ) -> TermFrequencies:
+    # One fixed statement with the terms as one parameter, the pairs as two lists in one
+    # row: a few hundred terms per search, so neither a new statement text each time nor
+    # a row object per term.
     wanted = sorted({t.lower() for t in terms} | {""})
+    row = await fetchone(
+        f"SELECT {aggregated(dialect, 'term')}, {aggregated(dialect, 'docs')}"
+        f" FROM idea_term_docs WHERE {one_of(dialect, 'term')}",
+        [as_list_param(dialect, wanted)],
+    )
     found: dict[str, int] = {}
-    for start in range(0, len(wanted), 5000):
-        chunk = wanted[start : start + 5000]
-        marks = ",".join("?" * len(chunk))
-        rows = await fetchall(
-            f"SELECT term, docs FROM idea_term_docs WHERE term IN ({marks})", chunk
-        )
-        found.update({r["term"]: int(r["docs"]) for r in rows})
+    if row is not None:
+        names, counts = from_aggregated(dialect, row[0]), from_aggregated(dialect, row[1])
+        found = {str(t): int(d) for t, d in zip(names, counts, strict=True)}
     return TermFrequencies(found.pop("", 0), found)
 
 
@@ -471,7 +485,7 @@ class IdeaRepo:
 
     async def document_frequencies(self, terms: Iterable[str]) -> TermFrequencies:
         """(number of indexed ideas, term → number of ideas containing it)."""
-        return await _frequencies(self._db.fetchall, terms)
+        return await _frequencies(self._db.fetchone, self._db.dialect, terms)
 
     async def for_branch(
         self, branch_id: str, *, since: datetime | None = None, status: str | None = None
@@ -645,7 +659,7 @@ class IdeaSearch:
 
     async def frequencies(self, terms: Iterable[str]) -> TermFrequencies:
         """(number of indexed ideas, lower-cased term → number of ideas containing it)."""
-        return await _frequencies(self._db.reader.fetchall, terms)
+        return await _frequencies(self._db.reader.fetchone, self._db.dialect, terms)
 
     async def holding(
         self, weights: Mapping[str, float], *, per_term: int, limit: int
