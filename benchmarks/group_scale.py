@@ -83,7 +83,7 @@ GROUP_DB, ALONE_DB = "jindianzi_group", "jindianzi_alone"
 Side = Literal["group", "alone", "sqlite"]
 SIDES: tuple[Side, ...] = ("group", "alone", "sqlite")
 LABELS: dict[Side, str] = {
-    "group": "one mine of 100, PostgreSQL",
+    "group": "one mine of the group, PostgreSQL",
     "alone": "one mine alone, PostgreSQL",
     "sqlite": "one mine alone, SQLite",
 }
@@ -689,7 +689,7 @@ def report(
     measures: list[tuple[str, Any, str]] = [
         ("open_app (all configured mines)", lambda s: s["open_app"], "s"),
         ("mine leader /stats (router dispatch, charts drawn)", lambda s: s["stats"], "s"),
-        ("group office /stats (100 mines ranked)", lambda s: s.get("group_stats"), "s"),
+        ("group office /stats (every mine ranked)", lambda s: s.get("group_stats"), "s"),
         ("monthly_scores, one mine", lambda s: s["monthly_one"], "s"),
         ("monthly_scores, every mine", lambda s: s.get("monthly_all"), "s"),
         ("jindianzi export x.xlsx, one mine", lambda s: s["export_one"]["wall"], "s"),
