@@ -1,7 +1,8 @@
 """A mining group on one PostgreSQL database: 100 mines × 1,130 people, 1,000,000 ideas (issue 20).
 
     .venv/bin/python -m benchmarks.group_scale [--mines 100] [--ideas-per-mine 10000]
-        [--people 1130] [--rounds 3] [--lookups 500] [--group-export-rounds 1] [--keep DIR]
+        [--people 1130] [--rounds 3] [--lookups 500] [--group-lookups 8]
+        [--group-export-rounds 1] [--keep DIR]
 
 Seeds (once; `--keep DIR` keeps the cluster, the SQLite file and the configs for the next run)
 three databases with the same generator, each mine from its own random seed:
@@ -29,7 +30,8 @@ round), with the app's own code (`open_app` on the group's config of 100 mines +
 - `run_job(services, "monthly_scores", …, force=True)` for one mine, and for every mine one
   after another (group side only), with the notices queued,
 - `similar_ideas` (what the router's prepare step runs for a submission) for `--lookups`
-  corpus texts, in random mines on the group side: p50 / p99.
+  corpus texts (`--group-lookups` in random mines on the group side, where each takes
+  seconds: see BENCHMARKS.md): p50 / p99.
 
 Reported: medians over the rounds, and the ratio of the group's one mine to one mine alone on
 PostgreSQL (what the tenancy costs) and to SQLite.
@@ -760,7 +762,7 @@ def main() -> None:
     parser.add_argument(
         "--group-lookups",
         type=int,
-        default=40,
+        default=8,
         help="lookups a round on the group side (each scans every mine's terms, seconds each)",
     )
     parser.add_argument("--group-export-rounds", type=int, default=1)
