@@ -31,8 +31,11 @@ MINES = ("a", "b")
 
 @pytest.fixture
 async def pg(open_database: OpenDatabase, tmp_path: Path) -> AsyncIterator[SqlDatabase]:
-    """A fresh PostgreSQL database as the tests' ordinary role, seen as mine 'main'."""
+    """A fresh PostgreSQL database as the tests' ordinary role, seen as mine 'main', with
+    the mines a and b in the directory (as the app puts its configured mines there): the
+    group scope reads the directory's mines."""
     async with open_database("postgresql", tmp_path) as db:
+        await Repositories(db).mines.sync((m, f"{m}矿") for m in MINES)
         yield db
 
 
@@ -90,6 +93,23 @@ async def test_the_group_scope_reads_every_mine_and_writes_none(pg: SqlDatabase)
         await group.execute("UPDATE people SET name = 'x'")
     assert await group.execute("DELETE FROM job_runs") == 0
     assert len(await group.fetchall("SELECT 1 FROM job_runs")) == 2
+
+
+async def test_a_mine_s_rows_are_read_through_its_index(pg: SqlDatabase) -> None:
+    """The policy is an index condition: with sequential scans priced out, a mine's query
+    (and the group's) still plans on a mine-first index, whereas a policy no index could
+    enter (0027's OR) left only a scan of every mine's rows."""
+    for mine in MINES:
+        await seed_mine(pg.scoped(mine))
+    for scope in ("a", "*"):
+        db = pg.scoped(scope)
+        async with db.transaction():
+            await db.execute("SET LOCAL enable_seqscan = off")
+            plan = "\n".join(
+                str(r[0]) for r in await db.fetchall("EXPLAIN SELECT name FROM people WHERE id = 1")
+            )
+            assert "Index" in plan and "mine = ANY" in plan, plan
+            assert "Seq Scan" not in plan, plan
 
 
 async def test_no_row_reaches_into_another_mine(pg: SqlDatabase) -> None:
@@ -232,7 +252,8 @@ async def test_rows_stored_before_the_migration_belong_to_main(
     from storage.pg import _SCHEMA_VERSION, migrations
 
     url = postgres_server.create()
-    before = [m for m in migrations() if not m[1].endswith("_mines.sql")]
+    mines = next(m[0] for m in migrations() if m[1].endswith("_mines.sql"))
+    before = [m for m in migrations() if m[0] < mines]
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(_SCHEMA_VERSION)
         for version, name, text in before:
