@@ -20,7 +20,8 @@ import pytest
 from bot.app import App, open_app, open_channels, outbox_domains, senders
 from bot.config import Config, ConfigError, load_config, mine_variable
 from bot.instance import polling_lease
-from bot.roster import import_roster
+from bot.roster import import_roster, issue_code_sheet
+from bot.status import status_report
 from bot.tenants import own_bot_channel
 from nlp import ModelClassifier
 from scheduler.runner import run_job
@@ -148,6 +149,11 @@ async def test_a_person_on_a_mine_s_own_bot_registers_there_unasked(group: Group
     assert await east.people.by_identity("telegram:west", str(LI)) is None
     assert await west.people.by_identity("telegram", str(LI)) is None  # not the group's bot
     assert group.group_bot.sent(chat_id=LI) == []  # nothing went out through the group's bot
+    sheet = await issue_code_sheet(west, None, app.services.now(), app.config.tz)
+    assert [row[0] for row in sheet] == ["S001"]  # 李四 is on Telegram: on west's own bot
+    report = await status_report(west, None, app.services.now(), app.config.tz)
+    assert "Telegram(west 矿的机器人) 待处理 0" in report
+    assert "west 矿的机器人:上次取消息" in report
 
 
 async def test_the_group_s_bot_still_asks_a_newcomer_for_the_mine(group: Group) -> None:
