@@ -22,12 +22,9 @@ CHANNELS = {"telegram": "Telegram", "wecom": "企业微信", "console": "控制�
 def channel_label(channel: str) -> str:
     """What people read for a channel; a mine's own bot (`telegram:<mine>`) names the mine."""
     kind, _, mine = channel.partition(":")
-    label = CHANNELS.get(kind, kind)
-    return (
-        f"{label}({mine} 矿的机器人)"
-        if mine and kind == "telegram"
-        else CHANNELS.get(channel, label)
-    )
+    if kind == "telegram" and mine:
+        return f"Telegram({mine} 矿的机器人)"
+    return CHANNELS.get(channel, channel)
 
 
 LEASE_WORK = (  # the longest matching prefix names what the holder of a lease does
