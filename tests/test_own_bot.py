@@ -22,7 +22,7 @@ from bot.config import Config, ConfigError, load_config, mine_variable
 from bot.instance import polling_lease
 from bot.roster import import_roster, issue_code_sheet
 from bot.status import status_report
-from bot.tenants import own_bot_channel
+from bot.tenants import own_bot_channel, telegram_bots
 from nlp import ModelClassifier
 from scheduler.runner import run_job
 from tests.botapi_fake import FakeTelegram
@@ -244,3 +244,22 @@ def test_a_mine_variable_without_mines_is_unknown(tmp_path: Path) -> None:
 def test_the_mine_variable_is_the_upper_cased_id() -> None:
     assert mine_variable("xinji-1", "token") == "JINDIANZI_MINE_XINJI_1_TELEGRAM_TOKEN"
     assert mine_variable("w2", "webhook_secret") == "JINDIANZI_MINE_W2_TELEGRAM_WEBHOOK_SECRET"
+
+
+def test_a_mine_s_own_bot_may_be_the_only_one(tmp_path: Path) -> None:
+    """Without the group's token only the mine's own bot is served (`open_channels`)."""
+    config = load(
+        tmp_path,
+        "telegram: {}\n",
+        "postgresql://u@localhost/db",
+        JINDIANZI_MINE_WEST_TELEGRAM_TOKEN=WEST_TOKEN,
+    )
+    assert [(b.channel, b.mine) for b in telegram_bots(config)] == [("telegram:west", "west")]
+    with_group = load(
+        tmp_path,
+        "telegram: {}\n",
+        "postgresql://u@localhost/db",
+        JINDIANZI_TELEGRAM_TOKEN=GROUP_TOKEN,
+        JINDIANZI_MINE_WEST_TELEGRAM_TOKEN=WEST_TOKEN,
+    )
+    assert [b.channel for b in telegram_bots(with_group)] == ["telegram", "telegram:west"]
