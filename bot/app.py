@@ -31,7 +31,14 @@ from bot.instance import (
 from bot.intake import supervise, wait_either
 from bot.outbox import OutboxSender, Transport
 from bot.roster import RosterProblems, import_roster
-from bot.tenants import MineRouter, Tenants, robot_prefix
+from bot.tenants import (
+    MineRouter,
+    Tenants,
+    own_bot_channel,
+    robot_prefix,
+    telegram_bots,
+    telegram_channel_of,
+)
 from handlers.features import build_router, features
 from handlers.router import Router
 from handlers.services import MineView, Services, Settings
@@ -96,13 +103,16 @@ class OutboxDomain:
 
 
 def outbox_domains(config: Config, transports: list[Transport]) -> list[OutboxDomain]:
-    """The rate-limit domains of the configured transports: the Telegram bot (by its token,
-    hashed), the WeCom app (corp and agent) and each WeCom group robot key (hashed); group
-    robot chats of branches without a key go with the first key, to be failed once."""
+    """The rate-limit domains of the configured transports: each Telegram bot, the group's
+    and a mine's own (by its token, hashed), the WeCom app (corp and agent) and each WeCom
+    group robot key (hashed); group robot chats of branches without a key go with the first
+    key, to be failed once."""
     domains: list[OutboxDomain] = []
+    tokens = {b.channel: b.config.token for b in telegram_bots(config)}
     for transport in transports:
-        if transport.channel == "telegram" and config.telegram.token is not None:
-            tag = secret_tag(config.telegram.token.get())
+        token = tokens.get(transport.channel)
+        if token is not None:
+            tag = secret_tag(token.get())
             domains.append(OutboxDomain(f"outbox:telegram:{tag}", [transport]))
         elif transport.channel == "wecom":
             wecom = config.wecom
@@ -183,7 +193,7 @@ async def open_mines(config: Config) -> AsyncIterator[dict[str, Repositories]]:
         mines = {}
         for mine in config.each_mine():
             repos = Repositories(db.scoped(mine.id))
-            await _mirror_org(repos, mine.config)
+            await _mirror_org(repos, mine.config, telegram_channel_of(config, mine.id))
             mines[mine.id] = repos
         yield mines
 
@@ -208,18 +218,17 @@ async def open_storage(config: Config, mine: str | None = None) -> AsyncIterator
         yield mines[mine] if mine is not None else next(iter(mines.values()))
 
 
-async def _mirror_org(repos: Repositories, config: Config) -> None:
+async def _mirror_org(repos: Repositories, config: Config, telegram: str) -> None:
+    """The configured departments and branches; each branch's `telegram_chat_id` bound on
+    `telegram`, the channel of the mine's Telegram bot (its own, if it has one)."""
     await repos.org.sync(
         [Department(d.id, d.name) for d in config.org.departments],
         [Branch(b.id, b.name, b.department) for b in config.org.branches],
     )
     async with repos.db.transaction():  # groups named in config need no /bind
         for b in config.org.branches:
-            if (
-                b.telegram_chat_id
-                and await repos.groups.get("telegram", b.telegram_chat_id) is None
-            ):
-                await repos.groups.bind("telegram", b.telegram_chat_id, b.id, None, utc_now())
+            if b.telegram_chat_id and await repos.groups.get(telegram, b.telegram_chat_id) is None:
+                await repos.groups.bind(telegram, b.telegram_chat_id, b.id, None, utc_now())
 
 
 @asynccontextmanager
@@ -259,7 +268,8 @@ async def open_app(
         for mine in config.each_mine():
             if mine.group:  # the group office reads every mine through the mine's services
                 services[mine.id] = dataclasses.replace(services[mine.id], group=views)
-        tenants = Tenants(services, {m.id: m.name for m in config.each_mine()})
+        bots = {own_bot_channel(m.id): m.id for m in config.each_mine() if m.telegram}
+        tenants = Tenants(services, {m.id: m.name for m in config.each_mine()}, bots)
         router = build_router() if tenants.single else MineRouter(features(), tenants)
         leases = leases_for(tenants.main.repos.db, command, clock)
         yield App(config, tenants, router, leases)
@@ -329,17 +339,18 @@ async def open_channels(app: App) -> AsyncIterator[tuple[list[Any], list[Transpo
     async with AsyncExitStack() as stack:
         runners: list[Any] = []
         transports: list[Transport] = []
-        if config.telegram.enabled:
+        for bot in telegram_bots(config):  # the group's bot and each mine's own
             # Imported here: python-telegram-bot and aiohttp cost ~0.5 s and are needed only
             # when a Telegram token is configured.
             from bot.telegram import open_telegram
 
+            services = app.services if bot.mine is None else app.tenants.services[bot.mine]
             telegram = await stack.enter_async_context(
-                open_telegram(config.telegram, app.router, app.services, app.leases)
+                open_telegram(bot.config, app.router, services, app.leases, channel=bot.channel)
             )
             runners.append(telegram.run)
             transports.append(telegram)
-            log.info("serving Telegram (%s)", config.telegram.mode)
+            log.info("serving Telegram %s (%s)", bot.channel, bot.config.mode)
         if config.wecom.enabled:
             from bot.wecom import (
                 MineOrg,
@@ -362,7 +373,7 @@ async def run(app: App) -> None:
     """Every configured channel plus the outbox sender, in one event loop; the console when
     no messenger is configured."""
     config = app.config
-    if not (config.telegram.enabled or config.wecom.enabled):
+    if not (telegram_bots(config) or config.wecom.enabled):
         await run_console(app, None)
         return
     # APScheduler only for the scheduler that runs beside the channels (the console has none).

@@ -15,7 +15,7 @@ import re
 import types
 import typing
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -269,7 +269,18 @@ MINE_ID = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 MINE_SECTIONS = frozenset(
     {"ideas", "supervision", "scoring", "quarterly", "categories", "org", "schedule", "rewards"}
 )
-"""What a mine's own file may set; the rest (storage, channels, time zone, nlp) is the group's."""
+"""What a mine's own file may set in place of the group's; besides, `telegram` is its own bot
+(not the group's); the rest (storage, WeCom, time zone, nlp) is the group's."""
+OWN_BOT_SECTION = "telegram"
+MINE_ENV_PREFIX = f"{ENV_PREFIX}MINE_"
+MINE_SECRETS = ("token", "webhook_secret")
+"""The keys of a mine's own bot that come from the environment only (`mine_variable`)."""
+
+
+def mine_variable(mine_id: str, key: str) -> str:
+    """The environment variable of a secret of a mine's own Telegram bot:
+    JINDIANZI_MINE_<ID>_TELEGRAM_<KEY>, the mine id upper-cased and its '-' written '_'."""
+    return f"{MINE_ENV_PREFIX}{mine_id.upper().replace('-', '_')}_TELEGRAM_{key.upper()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +292,9 @@ class MineConfig:
     group: bool = False
     """The group office (集团党委): its leaders see every mine (/stats across mines, the
     mine ranking, the group's ledger); its own organisation is the office's branch."""
+    telegram: TelegramConfig | None = None
+    """The mine's own Telegram bot (a `telegram:` section in its file, the secrets from
+    `mine_variable`), besides the group's bot (`config.telegram`); None: the group's only."""
 
 
 SCALAR_SECTIONS: dict[str, type[Any]] = {
@@ -329,8 +343,10 @@ def load_config(
     mines = raw.pop("mines", None)
     config = _relative_to(_build(raw, triggers), path.parent)
     if mines is None:
+        _refuse_unknown_mine_variables(environ, ())
         return config
-    return dataclasses.replace(config, mines=_mines(mines, raw, config, path.parent, triggers))
+    found = _mines(mines, raw, config, path.parent, triggers, environ)
+    return dataclasses.replace(config, mines=found)
 
 
 def _read_yaml(path: Path, key: str) -> dict[str, Any]:
@@ -350,11 +366,17 @@ def _read_yaml(path: Path, key: str) -> dict[str, Any]:
 
 
 def _mines(
-    value: Any, group_raw: dict[str, Any], group: Config, base: Path, triggers: bool
+    value: Any,
+    group_raw: dict[str, Any],
+    group: Config,
+    base: Path,
+    triggers: bool,
+    environ: Mapping[str, str],
 ) -> tuple[MineConfig, ...]:
     """`mines:`: each mine's id, name and optional own file (relative to this one) whose
     sections replace the group's: `ideas`, `supervision`, `scoring` and `quarterly` key by
-    key, `org`, `categories`, `schedule` and `rewards` as a whole."""
+    key, `org`, `categories`, `schedule` and `rewards` as a whole; its `telegram` is the
+    mine's own bot."""
     items = _list_of_maps(value, "mines")
     if not items:
         raise ConfigError("mines", "至少要有一个矿(或者删掉 mines 这一节)")
@@ -362,6 +384,7 @@ def _mines(
         raise ConfigError(
             "mines", "多个矿需要 PostgreSQL:请设置 storage.url(JINDIANZI_STORAGE_URL)"
         )
+    _refuse_unknown_mine_variables(environ, (str(i.get("id")) for i in items))
     mines: dict[str, MineConfig] = {}
     for index, item in enumerate(items):
         key = f"mines[{index}]"
@@ -376,16 +399,24 @@ def _mines(
         name = _required(item, "name", key)
         if name in {m.name for m in mines.values()}:
             raise ConfigError(f"{key}.name", f"矿名 {name!r} 重复了")
+        stem = mine_variable(mine_id, "")
+        twin = next((m.id for m in mines.values() if mine_variable(m.id, "") == stem), None)
+        if twin is not None:
+            raise ConfigError(f"{key}.id", f"和矿 {twin!r} 的环境变量名相同({stem}…)")
         merged = copy.deepcopy(group_raw)
+        own_bot: TelegramConfig | None = None
         if item.get("config") not in (None, ""):
             own_path = base / _string(item["config"], f"{key}.config")
             own = _read_yaml(own_path, f"{key}.config")
             for section, block in own.items():
+                if section == OWN_BOT_SECTION:
+                    own_bot = _own_bot(block, mine_id, f"{own_path}: {section}", environ)
+                    continue
                 if section not in MINE_SECTIONS:
                     raise ConfigError(
                         f"{own_path}: {section}",
                         "这一项只能在集团的配置文件里设置(矿的文件只管: "
-                        + "、".join(sorted(MINE_SECTIONS))
+                        + "、".join(sorted(MINE_SECTIONS | {OWN_BOT_SECTION}))
                         + ")",
                     )
                 if section in SCALAR_SECTIONS and isinstance(block, dict):
@@ -401,10 +432,79 @@ def _mines(
         office = _convert(item.get("group", False), bool, f"{key}.group")
         if office and any(m.group for m in mines.values()):
             raise ConfigError(f"{key}.group", "只能有一个集团党委(group: true)")
-        mines[mine_id] = MineConfig(mine_id, name, config, office)
+        mines[mine_id] = MineConfig(mine_id, name, config, office, own_bot)
     if all(m.group for m in mines.values()):
         raise ConfigError("mines", "除了集团党委,至少还要有一个矿")
+    _refuse_mine_variables(environ, tuple(mines.values()))
+    _refuse_shared_listen(group.telegram, tuple(mines.values()))
     return tuple(mines.values())
+
+
+def _own_bot(block: Any, mine_id: str, key: str, environ: Mapping[str, str]) -> TelegramConfig:
+    """A mine's own Telegram bot: its file's `telegram:` section (nothing taken from the
+    group's) and its secrets from `mine_variable`; a bot needs its token."""
+    if block is None:
+        block = {}
+    if not isinstance(block, dict):
+        raise ConfigError(key, "必须是键值对")
+    for secret in MINE_SECRETS:
+        if secret in block:
+            raise ConfigError(
+                f"{key}.{secret}",
+                f"密钥不写在文件里:请设置环境变量 {mine_variable(mine_id, secret)}",
+            )
+    values = dict(block)
+    for secret in MINE_SECRETS:
+        if environ.get(mine_variable(mine_id, secret)):
+            values[secret] = environ[mine_variable(mine_id, secret)]
+    bot: TelegramConfig = _section(TelegramConfig, values, key)
+    if bot.token is None:
+        raise ConfigError(
+            key,
+            f"矿自己的 Telegram 机器人需要令牌:请设置环境变量 {mine_variable(mine_id, 'token')}",
+        )
+    _check_telegram(bot, key, mine_variable(mine_id, "webhook_secret"))
+    return bot
+
+
+def _refuse_unknown_mine_variables(environ: Mapping[str, str], mine_ids: Iterable[str]) -> None:
+    """A JINDIANZI_MINE_ variable names a secret of a configured mine's own bot, or stops
+    start-up (a typo in a token's name would otherwise leave the bot silently off)."""
+    known = {mine_variable(m, k) for m in mine_ids for k in MINE_SECRETS}
+    for name in sorted(environ):
+        if name.startswith(MINE_ENV_PREFIX) and name not in known:
+            raise ConfigError(
+                name,
+                "不认识这个环境变量(格式 JINDIANZI_MINE_<矿 id>_TELEGRAM_TOKEN 或"
+                " _TELEGRAM_WEBHOOK_SECRET,矿 id 大写、- 写作 _,且是 mines 里的矿)",
+            )
+
+
+def _refuse_mine_variables(environ: Mapping[str, str], mines: tuple[MineConfig, ...]) -> None:
+    """A mine's own bot's variable set for a mine that has no own bot stops start-up."""
+    for mine in mines:
+        for name in (mine_variable(mine.id, k) for k in MINE_SECRETS):
+            if mine.telegram is None and environ.get(name):  # empty in an env file: unset
+                raise ConfigError(
+                    name, f"矿 {mine.id} 没有自己的机器人:在它的配置文件里加上 telegram 一节"
+                )
+
+
+def _refuse_shared_listen(group: TelegramConfig, mines: tuple[MineConfig, ...]) -> None:
+    """Two webhook bots cannot listen on one address."""
+    seen: dict[str, str] = {}
+    if group.enabled and group.mode == "webhook":
+        seen[group.webhook_listen] = "集团的机器人"
+    for mine in mines:
+        bot = mine.telegram
+        if bot is None or bot.mode != "webhook":
+            continue
+        if bot.webhook_listen in seen:
+            raise ConfigError(
+                f"矿 {mine.id} telegram.webhook_listen",
+                f"{bot.webhook_listen} 已经给{seen[bot.webhook_listen]}用了,请换一个端口",
+            )
+        seen[bot.webhook_listen] = f"矿 {mine.id} 的机器人"
 
 
 def _relative_to(config: Config, base: Path) -> Config:
@@ -424,6 +524,8 @@ def _relative_to(config: Config, base: Path) -> Config:
 def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        if name.startswith(MINE_ENV_PREFIX):  # a mine's own bot: read with the mines
             continue
         rest = name[len(ENV_PREFIX) :].lower()
         if rest == "timezone":
@@ -452,20 +554,7 @@ def _build(raw: dict[str, Any], triggers: bool = True) -> Config:
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError("timezone", f"不认识的时区 {timezone!r}") from None
     sections = {name: _section(cls, raw.get(name), name) for name, cls in SCALAR_SECTIONS.items()}
-    telegram: TelegramConfig = sections["telegram"]
-    if telegram.mode not in ("polling", "webhook"):
-        raise ConfigError("telegram.mode", "只能是 polling 或 webhook")
-    if telegram.enabled and telegram.mode == "webhook":
-        if not telegram.webhook_url.startswith("https://"):
-            raise ConfigError("telegram.webhook_url", "webhook 模式需要公网 https:// 地址")
-        if telegram.webhook_secret is None:
-            raise ConfigError(
-                "telegram.webhook_secret", "webhook 模式必须设置(JINDIANZI_TELEGRAM_WEBHOOK_SECRET)"
-            )
-    _listen(telegram.webhook_listen, "telegram.webhook_listen")
-    for name in ("max_messages_per_second", "max_messages_per_minute_per_group"):
-        if not getattr(telegram, name) > 0:
-            raise ConfigError(f"telegram.{name}", "要大于 0")
+    _check_telegram(sections["telegram"], "telegram", "JINDIANZI_TELEGRAM_WEBHOOK_SECRET")
     storage: StorageConfig = sections["storage"]
     if not storage.busy_timeout_s > 0:
         raise ConfigError("storage.busy_timeout_s", "要大于 0(秒)")
@@ -529,6 +618,20 @@ def _build(raw: dict[str, Any], triggers: bool = True) -> Config:
         ),
         **sections,
     )
+
+
+def _check_telegram(telegram: TelegramConfig, key: str, secret_variable: str) -> None:
+    if telegram.mode not in ("polling", "webhook"):
+        raise ConfigError(f"{key}.mode", "只能是 polling 或 webhook")
+    if telegram.enabled and telegram.mode == "webhook":
+        if not telegram.webhook_url.startswith("https://"):
+            raise ConfigError(f"{key}.webhook_url", "webhook 模式需要公网 https:// 地址")
+        if telegram.webhook_secret is None:
+            raise ConfigError(f"{key}.webhook_secret", f"webhook 模式必须设置({secret_variable})")
+    _listen(telegram.webhook_listen, f"{key}.webhook_listen")
+    for name in ("max_messages_per_second", "max_messages_per_minute_per_group"):
+        if not getattr(telegram, name) > 0:
+            raise ConfigError(f"{key}.{name}", "要大于 0")
 
 
 def _base64(text: str) -> bytes:

@@ -385,7 +385,8 @@ async def _ideas(repos: Repositories, labels: dict[str, str], tz: ZoneInfo) -> A
         row["merged_into"] = f"#{merged}" if merged else ""
         row["project"] = f"P{project:02d}" if project else ""
         row["channel_id"] = row["channel"]
-        row["channel"] = CHANNELS.get(row["channel"], row["channel"])
+        # A mine's own bot (telegram:<mine>) is Telegram too.
+        row["channel"] = CHANNELS.get(row["channel"].partition(":")[0], row["channel"])
         for days in ("review_days", "adopted_days"):
             if row[days] is not None:
                 row[days] = round(row[days], 2)

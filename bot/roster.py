@@ -43,7 +43,8 @@ _COLUMN_OF = {
 }
 KNOWN_COLUMNS = "、".join(f"{COLUMN_NAMES[c]}({c})" for c in HEADER)
 TELEGRAM = "telegram"
-"""The channel code sheets are for: the one where a roster line alone binds nobody."""
+"""The channel code sheets are for: the one where a roster line alone binds nobody (the
+group's bot; a mine's own bot is `telegram:<mine>`, counted too)."""
 _PHONE_CHARS = re.compile(r"^[\d+\-\s()]+$")
 _EMPLOYEE_NO = re.compile(r"^[A-Za-z0-9-]{1,32}$")
 _WECOM_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -257,7 +258,11 @@ async def issue_code_sheet(
         raise LookupError(f"没有编号为 {branch_id} 的支部,可用: {known}")
     rows = []
     async with repos.db.transaction():
+        # Not on Telegram: on neither the group's bot nor the mine's own (telegram:<mine>).
+        own = {p.id for p in await repos.people.unbound(f"{TELEGRAM}:{repos.db.mine}", branch_id)}
         for person in await repos.people.unbound(TELEGRAM, branch_id):
+            if person.id not in own:
+                continue
             code, expires = await issue_code(repos, person.id, None, now)
             until = expires.astimezone(tz).strftime("%Y-%m-%d %H:%M")
             rows.append([person.employee_no, person.name, person.branch_id, code, until])

@@ -14,8 +14,19 @@ if TYPE_CHECKING:
     from storage.leases import LeaseRecord
 
 HEARTBEAT = "telegram_poll"
-"""The heartbeat `bot.telegram` records at each poll; named here so status needs no Telegram."""
+"""The heartbeat `bot.telegram` records at each poll of the group's bot (a mine's own bot:
+`telegram_poll:<mine>`); named here so status needs no Telegram."""
 CHANNELS = {"telegram": "Telegram", "wecom": "企业微信", "console": "控制台"}
+
+
+def channel_label(channel: str) -> str:
+    """What people read for a channel; a mine's own bot (`telegram:<mine>`) names the mine."""
+    kind, _, mine = channel.partition(":")
+    if kind == "telegram" and mine:
+        return f"Telegram({mine} 矿的机器人)"
+    return CHANNELS.get(channel, channel)
+
+
 LEASE_WORK = (  # the longest matching prefix names what the holder of a lease does
     ("telegram-polling:", "Telegram 取消息"),
     ("outbox:telegram:", "Telegram 发件"),
@@ -72,14 +83,14 @@ async def status_report(
     lines.append(
         "收件箱:"
         + ";".join(
-            f"{CHANNELS.get(c, c)} 待处理 {inbox.get((c, 'pending'), 0)}"
+            f"{channel_label(c)} 待处理 {inbox.get((c, 'pending'), 0)}"
             f" · 已搁置 {inbox.get((c, 'failed'), 0)}"
             for c in channels
         )
     )
     for failed in await repos.inbox.failures(5):
         lines.append(
-            f"  搁置 {CHANNELS.get(failed.channel, failed.channel)} {failed.update_id}"
+            f"  搁置 {channel_label(failed.channel)} {failed.update_id}"
             f"({failed.attempts} 次,{_at(failed.at, tz)}):{failed.error[:100]}"
         )
     out = await repos.outbox.summary(now)
@@ -90,6 +101,15 @@ async def status_report(
     beats = await repos.heartbeats.all()
     received = await repos.inbox.last_received()
     lines.append(f"Telegram 上次取消息:{_at(beats.get(HEARTBEAT), tz)}")
+    own_bots = sorted(
+        {name.removeprefix(HEARTBEAT + ":") for name in beats if name.startswith(HEARTBEAT + ":")}
+        | {c.removeprefix("telegram:") for c in received if c.startswith("telegram:")}
+    )
+    for mine in own_bots:  # each mine's own bot
+        lines.append(
+            f"  {mine} 矿的机器人:上次取消息 {_at(beats.get(f'{HEARTBEAT}:{mine}'), tz)},"
+            f"最近收到 {_at(received.get(f'telegram:{mine}'), tz)}"
+        )
     lines.append(
         f"最近收到:Telegram {_at(received.get('telegram'), tz)};"
         f"企业微信回调 {_at(received.get('wecom'), tz)}"

@@ -8,6 +8,10 @@ and translates it into a neutral message for the router, under `process_stored`,
 update that cannot be read or handled is tried three times and then set aside. The router
 marks each update done in the same transaction as its effect, so after a crash the
 unfinished ones are processed on start-up, exactly once.
+
+Each bot is a channel of its own: the group's is `CHANNEL`, a mine's own bot
+`telegram:<mine>` (`bot.tenants.own_bot_channel`); a `TelegramChannel` keys its inbox,
+identities, groups, menus and heartbeat by its `channel`.
 """
 
 from __future__ import annotations
@@ -132,8 +136,9 @@ def _seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-def translate(update: Update) -> Incoming | None:
-    """A Telegram update as the router's neutral message; None for what the bot ignores."""
+def translate(update: Update, channel: str = CHANNEL) -> Incoming | None:
+    """A Telegram update to the bot of `channel` as the router's neutral message; None for
+    what the bot ignores."""
     update_id = str(update.update_id)
     if update.callback_query is not None:
         query = update.callback_query
@@ -141,7 +146,7 @@ def translate(update: Update) -> Incoming | None:
         if message is None or query.data is None:
             return None
         return Incoming(
-            channel=CHANNEL,
+            channel=channel,
             update_id=update_id,
             chat_id=str(message.chat.id),
             sender_id=str(query.from_user.id),
@@ -154,7 +159,7 @@ def translate(update: Update) -> Incoming | None:
         status = member.new_chat_member.status
         kind: Kind = "bot_removed" if status in ("left", "kicked") else "bot_added"
         return Incoming(
-            CHANNEL,
+            channel,
             update_id,
             str(member.chat.id),
             str(member.from_user.id),
@@ -165,7 +170,7 @@ def translate(update: Update) -> Incoming | None:
         edited = update.edited_message
         sender = edited.from_user
         return Incoming(
-            CHANNEL,
+            channel,
             update_id,
             str(edited.chat.id),
             str(sender.id if sender else 0),
@@ -175,7 +180,7 @@ def translate(update: Update) -> Incoming | None:
     message = update.message
     if message is None or message.from_user is None:
         return None  # channel posts, polls, inline queries: not for this bot
-    return _from_message(update_id, message)
+    return _from_message(update_id, message, channel)
 
 
 def sender_of(raw: str) -> str | None:
@@ -211,10 +216,10 @@ def _chat_type(kind: str) -> ChatType:
     return "private" if kind == "private" else "group"
 
 
-def _from_message(update_id: str, message: Message) -> Incoming:
+def _from_message(update_id: str, message: Message, channel: str) -> Incoming:
     assert message.from_user is not None
     base = Incoming(
-        channel=CHANNEL,
+        channel=channel,
         update_id=update_id,
         chat_id=str(message.chat.id),
         sender_id=str(message.from_user.id),
@@ -255,9 +260,8 @@ def _markup(buttons: Rows) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
 
 
 class TelegramChannel:
-    """Adapter (Telegram → router) and transport (outbox → Telegram) in one."""
-
-    channel = CHANNEL
+    """Adapter (Telegram → router) and transport (outbox → Telegram) in one, for the bot of
+    `channel`."""
 
     def __init__(
         self,
@@ -266,7 +270,12 @@ class TelegramChannel:
         router: Router,
         services: Services,
         leases: Leases | None = None,
+        *,
+        channel: str = CHANNEL,
     ) -> None:
+        self.channel = channel
+        self.heartbeat = HEARTBEAT + channel.removeprefix(CHANNEL)
+        """`telegram_poll` for the group's bot, `telegram_poll:<mine>` for a mine's own."""
         self.application = application
         self._config = config
         self._leases = leases or Unleased()
@@ -294,14 +303,14 @@ class TelegramChannel:
         async with self._repos.db.transaction():
             for update_id, raw in raw_updates:
                 new += await self._repos.inbox.store(
-                    CHANNEL, update_id, raw, self._services.now(), chat=chat_of(raw)
+                    self.channel, update_id, raw, self._services.now(), chat=chat_of(raw)
                 )
         self._stored.set()
         return new
 
     async def process_pending(self) -> int:
         """Handle every stored, unprocessed update, oldest first."""
-        done = await process_stored(self._services, CHANNEL, self._handle, sender_of)
+        done = await process_stored(self._services, self.channel, self._handle, sender_of)
         if done:  # a registration or a /role among them changes somebody's menu
             self._menus_due.set()
         return done
@@ -311,7 +320,7 @@ class TelegramChannel:
         if not isinstance(data, dict) or str(data.get("update_id")) != update_id:
             raise ValueError("not a Telegram update (update_id missing or not an integer)")
         update = Update.de_json(data, self.application.bot)
-        msg = translate(update)
+        msg = translate(update, self.channel)
         if update.callback_query is not None:
             # Not awaited: the update runs inside the intake's group transaction, which must
             # not wait for a network round trip; the answer only stops the button's spinner.
@@ -320,7 +329,9 @@ class TelegramChannel:
             task.add_done_callback(self._answers.discard)
         if msg is None:
             async with self._repos.db.transaction():
-                await self._repos.inbox.finish(CHANNEL, update_id, "done", self._services.now())
+                await self._repos.inbox.finish(
+                    self.channel, update_id, "done", self._services.now()
+                )
             return
         await self._router.dispatch(msg, self._services)
 
@@ -347,7 +358,7 @@ class TelegramChannel:
                 self._offset = max(ids) + 1
         if time.monotonic() - self._last_beat >= HEARTBEAT_EVERY_S or updates:
             async with self._repos.db.transaction():
-                await self._repos.heartbeats.beat(HEARTBEAT, self._services.now())
+                await self._repos.heartbeats.beat(self.heartbeat, self._services.now())
             self._last_beat = time.monotonic()
 
     async def _raw_updates(self) -> list[dict[str, Any]]:
@@ -466,12 +477,12 @@ class TelegramChannel:
         """Set or remove each bound person's own menu where it changed; how many calls."""
         repos = self._repos
         if self._menus_shown is None:
-            self._menus_shown = await repos.menus.command_menus(CHANNEL)
+            self._menus_shown = await repos.menus.command_menus(self.channel)
         shown = self._menus_shown
         default = menu_entries(self._router.menu())
         wanted: dict[str, Menu | None] = {}
         everyone = Repositories(repos.db.scoped(GROUP_SCOPE))  # people of every mine
-        for chat_id, person in await everyone.people.bound(CHANNEL):
+        for chat_id, person in await everyone.people.bound(self.channel):
             own = menu_entries(self._router.menu_for(person))
             wanted[chat_id] = None if own == default else own
         changes: list[tuple[str, Menu | None]] = [
@@ -505,10 +516,10 @@ class TelegramChannel:
             log.info("command menu for chat %s not set: %s", chat_id, exc)
         async with self._repos.db.transaction():
             if menu is None:
-                await self._repos.menus.forget_commands(CHANNEL, chat_id)
+                await self._repos.menus.forget_commands(self.channel, chat_id)
             else:
                 await self._repos.menus.remember_commands(
-                    CHANNEL, chat_id, menu, self._services.now()
+                    self.channel, chat_id, menu, self._services.now()
                 )
         if menu is None:
             self._menus_shown.pop(chat_id, None)
@@ -523,7 +534,9 @@ class TelegramChannel:
         except ChatMigrated as exc:
             new_id = str(exc.new_chat_id)
             async with self._repos.db.transaction():
-                await self._repos.groups.migrate(CHANNEL, chat_id, new_id, self._services.now())
+                await self._repos.groups.migrate(
+                    self.channel, chat_id, new_id, self._services.now()
+                )
             await self.send(new_id, message)
         except RetryAfter as exc:
             raise RetryLater(str(exc), _seconds(exc.retry_after)) from exc
@@ -586,11 +599,19 @@ class TelegramChannel:
 
 @asynccontextmanager
 async def open_telegram(
-    config: TelegramConfig, router: Router, services: Services, leases: Leases | None = None
+    config: TelegramConfig,
+    router: Router,
+    services: Services,
+    leases: Leases | None = None,
+    *,
+    channel: str = CHANNEL,
 ) -> AsyncIterator[TelegramChannel]:
-    """The initialised Application (getMe done), shut down on exit. With `leases`, only
-    the holder of the bot's polling lease polls (several processes on PostgreSQL)."""
+    """The initialised Application (getMe done) of the bot of `channel`, shut down on exit.
+    With `leases`, only the holder of the bot's polling lease polls (several processes on
+    PostgreSQL). `services` are those of the bot's mine (any mine's, for the group's bot)."""
     application = build_application(config)
-    channel = TelegramChannel(application, config, router, services, leases or Unleased())
+    adapter = TelegramChannel(
+        application, config, router, services, leases or Unleased(), channel=channel
+    )
     async with application:
-        yield channel
+        yield adapter

@@ -5,7 +5,9 @@ Each mine's services see only that mine's rows: their repositories run on the da
 scoped to the mine (row-level security on PostgreSQL), so no handler can forget the mine.
 One Telegram bot and one WeCom app serve every mine: the mine of an update is found from
 the chat's group binding, the sender's identity or WeCom account, or, for a newcomer, the
-mine they pick before registering (the lobby). With one mine nothing is looked up.
+mine they pick before registering (the lobby). A mine may also have a Telegram bot of its
+own, its own channel (`telegram:<mine>`): whatever reaches that bot is the mine's. With one
+mine nothing is looked up.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from bot.config import Config
+from bot.config import Config, TelegramConfig
 from handlers.messages import Button, Incoming, Outcome, Reply
 from handlers.router import Feature, Router
 from handlers.services import Services
@@ -27,6 +29,39 @@ CHOOSE_PREFIX = "mine"
 """Callback data `mine:<id>`: a newcomer's pick in the lobby."""
 SWITCH_WORDS = frozenset({"/mine", "换矿", "选矿"})
 MAX_MINE_BUTTONS = 8
+
+
+TELEGRAM = "telegram"
+"""The channel of the group's Telegram bot (of the one mine's, without `mines:`)."""
+
+
+def own_bot_channel(mine: str) -> str:
+    """The channel of a mine's own Telegram bot: its identities, groups, inbox and outbox."""
+    return f"{TELEGRAM}:{mine}"
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramBot:
+    """One configured Telegram bot: the group's (`mine` None) or a mine's own."""
+
+    channel: str
+    config: TelegramConfig
+    mine: str | None = None
+
+
+def telegram_bots(config: Config) -> list[TelegramBot]:
+    """Every Telegram bot to serve: the group's when its token is set, then each mine's own."""
+    bots = [TelegramBot(TELEGRAM, config.telegram)] if config.telegram.enabled else []
+    for mine in config.each_mine():
+        if mine.telegram is not None:
+            bots.append(TelegramBot(own_bot_channel(mine.id), mine.telegram, mine.id))
+    return bots
+
+
+def telegram_channel_of(config: Config, mine: str) -> str:
+    """Where a mine's configured Telegram groups are bound: its own bot, else the group's."""
+    own = next((m.telegram for m in config.each_mine() if m.id == mine), None)
+    return own_bot_channel(mine) if own is not None else TELEGRAM
 
 
 def robot_prefix(config: Config, mine: str) -> str:
@@ -41,6 +76,8 @@ class Tenants:
 
     services: Mapping[str, Services]
     names: Mapping[str, str]
+    bots: Mapping[str, str] = field(default_factory=dict)
+    """The channel of each mine's own bot → that mine: its updates are the mine's."""
 
     @property
     def main(self) -> Services:
@@ -71,6 +108,9 @@ class MineRouter(Router):
         tenants = self._tenants
         if tenants.single:
             return await super().dispatch(msg, services)
+        own = tenants.bots.get(msg.channel)
+        if own is not None:  # a mine's own bot: never the lobby
+            return await super().dispatch(msg, tenants.services[own])
         directory = tenants.directory()
         mine = await directory.of_chat(msg.channel, msg.chat_id, msg.sender_id)
         chosen_only = mine is not None and mine == await directory.chosen(msg.channel, msg.chat_id)

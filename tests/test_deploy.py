@@ -15,19 +15,30 @@ from typing import Any
 
 import yaml
 
-from bot.config import CONFIG_ENV, ENV_PREFIX, SCALAR_SECTIONS, load_config
+from bot.config import (
+    CONFIG_ENV,
+    ENV_PREFIX,
+    MINE_SECRETS,
+    SCALAR_SECTIONS,
+    load_config,
+    mine_variable,
+)
 from tests.support import ROOT
 
 DEPLOY = ROOT / "deploy"
+EXAMPLE_MINE = "xinji1"
+"""The mine whose own bot env.example shows (the README's example mine)."""
 BOTS = ("bot-1", "bot-2")
 ASSIGNMENT = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=(.*)$")
 
 
 def config_variables() -> set[str]:
-    """Every JINDIANZI_ variable the configuration reads, as `bot.config` derives them."""
+    """Every JINDIANZI_ variable the configuration reads, as `bot.config` derives them; a
+    mine's own bot's, for `EXAMPLE_MINE`."""
     names = {CONFIG_ENV, f"{ENV_PREFIX}TIMEZONE"}
     for section, cls in SCALAR_SECTIONS.items():
         names.update(f"{ENV_PREFIX}{section}_{f.name}".upper() for f in dataclasses.fields(cls))
+    names.update(mine_variable(EXAMPLE_MINE, key) for key in MINE_SECRETS)
     return names
 
 
@@ -57,6 +68,14 @@ def test_the_derived_list_is_the_configuration() -> None:
     names = config_variables()
     assert {"JINDIANZI_STORAGE_URL", "JINDIANZI_TELEGRAM_TOKEN"} <= names
     assert {"JINDIANZI_WECOM_ENCODING_AES_KEY", "JINDIANZI_TELEGRAM_WEBHOOK_SECRET"} <= names
+    assert "JINDIANZI_MINE_XINJI1_TELEGRAM_TOKEN" in names
+
+
+def test_a_mine_s_own_bot_is_shown_commented_out() -> None:
+    """Its variables name one mine of a group; a deployment without that mine sets none."""
+    set_, commented = env_example()
+    own = {mine_variable(EXAMPLE_MINE, key) for key in MINE_SECRETS}
+    assert own <= set(commented) and not own & set(set_)
 
 
 def test_env_example_names_every_variable_and_no_other() -> None:

@@ -191,7 +191,7 @@ def test_several_mines_need_postgresql(tmp_path: Path) -> None:
     [
         ("  - {id: East, name: 东矿}\n", "", "小写字母"),
         ("  - {id: east, name: 东矿}\n  - {id: east, name: 西矿}\n", "", "重复"),
-        ("  - {id: east, name: 东矿, config: east.yaml}\n", "telegram: {mode: polling}\n", "集团"),
+        ("  - {id: east, name: 东矿, config: east.yaml}\n", "wecom: {corp_id: ww1}\n", "集团"),
         ("  - {id: east, name: 东矿, config: missing.yaml}\n", None, "找不到"),
         ("  - {id: east, name: 东矿, colour: red}\n", "", "不认识"),
     ],
