@@ -112,10 +112,12 @@ class MineRouter(Router):
         if own is not None:  # a mine's own bot: never the lobby
             return await super().dispatch(msg, tenants.services[own])
         directory = tenants.directory()
-        mine = await directory.of_chat(msg.channel, msg.chat_id, msg.sender_id)
-        chosen_only = mine is not None and mine == await directory.chosen(msg.channel, msg.chat_id)
-        if mine is not None and mine in tenants.services and not (chosen_only and _switching(msg)):
-            return await super().dispatch(msg, tenants.services[mine])
+        known = await directory.known(msg.channel, msg.chat_id, msg.sender_id)
+        if known is not None and known in tenants.services:  # registered, or a bound group
+            return await super().dispatch(msg, tenants.services[known])
+        chosen = await directory.chosen(msg.channel, msg.chat_id)
+        if chosen is not None and chosen in tenants.services and not _switching(msg):
+            return await super().dispatch(msg, tenants.services[chosen])
         return await self._lobby(msg)
 
     async def _lobby(self, msg: Incoming) -> Outcome:

@@ -310,3 +310,14 @@ async def test_several_mines_refuse_a_role_that_row_level_security_does_not_bind
     with pytest.raises(StorageError, match="超级用户"):
         async with open_app(config, classifier=classifier):
             pass
+
+
+async def test_a_registered_person_cannot_pick_another_mine(group: App) -> None:
+    transport = RecordingTransport()
+    zhang = chat_of(group, transport, "u-zhang")
+    await register(zhang, "东矿", "E001", "张三", "13900000001")
+    replies = await zhang.say("/mine")
+    assert not any("请先选择您所在的矿" in r for r in replies)  # their mine is east for good
+    await zhang.say("2")
+    west = group.tenants.services["west"].repos
+    assert await west.people.by_identity("test", "u-zhang") is None

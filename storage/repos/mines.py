@@ -55,9 +55,9 @@ class MineRepo:
             "DELETE FROM chat_mines WHERE channel = ? AND chat_id = ?", (channel, chat_id)
         )
 
-    async def of_chat(self, channel: str, chat_id: str, sender_id: str) -> str | None:
-        """The mine of a chat: the group's binding, else the sender's identity or WeCom
-        account, else what the chat chose before registering; None for a stranger.
+    async def known(self, channel: str, chat_id: str, sender_id: str) -> str | None:
+        """The mine a chat belongs to by the mines' own rows: the group's binding, else the
+        sender's identity or WeCom account; None when no mine knows it (a newcomer).
         Run on the group scope (`db.scoped(GROUP_SCOPE)`)."""
         row = await self._db.fetchone(
             "SELECT 1 AS rank, mine FROM group_bindings"
@@ -67,6 +67,4 @@ class MineRepo:
             " ORDER BY rank LIMIT 1",
             (channel, chat_id, channel, sender_id, channel, sender_id),
         )
-        if row is not None:
-            return str(row[1])
-        return await self.chosen(channel, chat_id)
+        return str(row[1]) if row is not None else None
