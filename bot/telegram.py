@@ -345,8 +345,23 @@ class TelegramChannel:
         await supervise("Telegram polling", lambda: self._poll_once(stop), stop)
 
     async def _poll_once(self, stop: asyncio.Event) -> None:
+        # A long poll stays open up to POLL_TIMEOUT_S: one in flight is given up when the bot
+        # stops, so a stop (SIGTERM, a lost lease) takes effect at once. Nothing is lost:
+        # the updates of a request given up are confirmed by no offset, so they come again.
+        fetch = asyncio.ensure_future(self._raw_updates())
+        stopping = asyncio.ensure_future(stop.wait())
         try:
-            updates = await self._raw_updates()
+            await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not fetch.done():
+                fetch.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await fetch
+        if fetch.cancelled():
+            return
+        try:
+            updates = fetch.result()
         except RetryAfter as exc:
             await wait_either(stop, stop, _seconds(exc.retry_after))
             return
