@@ -18,6 +18,7 @@ from bot.instance import LockHeld, holding, instance_lock
 
 if TYPE_CHECKING:
     from bot.app import App
+    from handlers.services import Services
     from nlp import ModelClassifier
     from storage import Repositories
 
@@ -391,13 +392,29 @@ MINE_COMMANDS = frozenset({"roster", "scores", "export"})
 """Commands on one mine's rows: `--mine` says which when there are several."""
 
 
-async def group_export(path: Path, config: Config) -> int:
-    """The group's ledger: every mine's summary figures, then every mine's ideas."""
+def ledger_services(repos: Repositories, config: Config) -> Services:
+    """A mine's services for the ledger: its categories' labels (no model: the export never
+    classifies) and its settings, so the summary's figures come from the rules /stats uses."""
     import asyncio
 
     from bot import app as app_module
-    from bot.export import LabelsOnly, export_ledger, group_sheets
-    from handlers.services import MineView, Services
+    from bot.export import LabelsOnly
+    from handlers.services import Services
+
+    return Services(
+        repos=repos,
+        classifier=LabelsOnly(config.categories),
+        settings=app_module.build_settings(config),
+        clock=utc_now,
+        outbox_signal=asyncio.Event(),
+    )
+
+
+async def group_export(path: Path, config: Config) -> int:
+    """The group's ledger: every mine's summary figures, then every mine's ideas."""
+    from bot import app as app_module
+    from bot.export import export_ledger, group_sheets
+    from handlers.services import MineView
 
     if not config.mines:
         raise CliError("--group 只用于多个矿的部署(配置里有 mines)", 2)
@@ -406,13 +423,7 @@ async def group_export(path: Path, config: Config) -> int:
             MineView(
                 m.id,
                 m.name,
-                Services(
-                    repos=mines[m.id],
-                    classifier=LabelsOnly(m.config.categories),
-                    settings=app_module.build_settings(m.config),
-                    clock=utc_now,
-                    outbox_signal=asyncio.Event(),
-                ),
+                ledger_services(mines[m.id], m.config),
             )
             for m in config.mines
             if not m.group
@@ -481,18 +492,9 @@ async def _main(args: argparse.Namespace, config: Config) -> int:
             count = await import_roster(args.file, repos, utc_now())
             print(f"已导入 {count} 人。")
         elif command == "export":
-            import asyncio
+            from bot.export import build_sheets, export_ledger
 
-            from bot.export import LabelsOnly, build_sheets, export_ledger
-            from handlers.services import Services
-
-            services = Services(  # the summary's figures come from the rules /stats uses
-                repos=repos,
-                classifier=LabelsOnly(mine.config.categories),
-                settings=app_module.build_settings(mine.config),
-                clock=utc_now,
-                outbox_signal=asyncio.Event(),
-            )
+            services = ledger_services(repos, mine.config)
             try:
                 sheets = await build_sheets(services)
                 count = await export_ledger(args.file, sheets)
