@@ -7,7 +7,6 @@ scheduled notice each mine's calendar owes goes out once, to that mine's group o
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 from datetime import timedelta
@@ -22,7 +21,7 @@ from storage.leases import lease_records
 from storage.pg import PgDatabase
 from tests.storage_backends import PostgresServer
 from tests.support import ROOT, stop_processes
-from tests.test_leases import TOKEN, OnePollerTelegram
+from tests.test_leases import TOKEN, OnePollerTelegram, _env
 
 USERS = 12
 """People per mine in the burst; each sends `IDEAS` ideas."""
@@ -93,16 +92,7 @@ async def test_two_processes_serve_two_mines_through_a_sigkill(
     config_path = _write_group(tmp_path)
     tg = OnePollerTelegram(TOKEN)
     async with tg, PgDatabase.open(url) as db:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("JINDIANZI_")}
-        env |= {
-            "JINDIANZI_CONFIG": str(config_path),
-            "JINDIANZI_STORAGE_URL": url,
-            "JINDIANZI_STORAGE_PATH": str(tmp_path / "data" / "unused.db"),
-            "JINDIANZI_TELEGRAM_TOKEN": TOKEN,
-            "JINDIANZI_TELEGRAM_BASE_URL": f"{tg.url}/bot",
-            "JINDIANZI_TELEGRAM_BASE_FILE_URL": f"{tg.url}/file/bot",
-            "PYTHONIOENCODING": "utf-8",
-        }
+        env = _env(url, tg, tmp_path) | {"JINDIANZI_CONFIG": str(config_path)}
         await _seed(config_path, env, classifier)
         jindianzi = str(Path(sys.executable).parent / "jindianzi")
         logs = [(tmp_path / f"run{i}.log").open("w") for i in range(2)]
