@@ -26,8 +26,9 @@ stored updates; the CPU of each is reported. `--failover` runs `failover_round` 
 rounds: N processes, the polling lease's holder SIGKILLed mid-burst, the time to the standby's
 first poll and replies measured. `BENCH_BOT_CODE=DIR` runs the bot from
 another checkout (a before/after on the same machine); `BENCH_PROFILE=FILE` runs it under
-cProfile, timed by the main thread's CPU clock (FILE.<backend>.<round>.<process>). Every idea
-must be stored exactly once and answered.
+cProfile, timed by the main thread's CPU clock (FILE.<backend>.<round>.<process>);
+`BENCH_PG_STATEMENTS=FILE` writes the server's top statements (pg_stat_statements) there. Every
+idea must be stored exactly once and answered.
 """
 
 from __future__ import annotations
@@ -323,6 +324,7 @@ def _seed_pg_people(url: str, users: int, first_user: int) -> None:
     """`tests.support.seed_telegram_people` for PostgreSQL: registered people with Telegram
     ids first_user, first_user + 1, …, written straight into the database."""
     with psycopg.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT set_config('jindianzi.mine', 'main', true)")  # the mine of one
         for n in range(users):
             cur.execute(
                 "INSERT INTO people (employee_no, name, branch_id, created_at, updated_at)"
@@ -344,6 +346,7 @@ def _count_ideas(side: Side, data: Path, pg_url: str | None, mark: str) -> tuple
     if side in PG_SIDES:
         assert pg_url is not None
         with psycopg.connect(pg_url) as conn:
+            conn.execute("SELECT set_config('jindianzi.mine', 'main', true)")
             found = conn.execute(query.format("%s").encode(), (f"%{mark}%",)).fetchone()
     else:
         with sqlite3.connect(data / "j.db") as lite:
@@ -379,7 +382,30 @@ class PgCluster:
         return int((self.cluster.folder / "data" / "postmaster.pid").read_text().split()[0])
 
     def stop(self) -> None:
+        report = os.environ.get(STATEMENTS_ENV)
+        if report:
+            self._write_statements(Path(report))
         self.cluster.stop()
+
+    def _write_statements(self, report: Path) -> None:
+        """The server's statements of the whole run by total execution time (the server's
+        own view of where its CPU went), for `BENCH_PG_STATEMENTS`."""
+        with self.server.admin() as conn:
+            conn.execute(b"CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            rows = conn.execute(
+                b"SELECT calls, round(total_exec_time::numeric, 1),"
+                b" round(mean_exec_time::numeric, 3), rows,"
+                b" left(regexp_replace(query, '\\s+', ' ', 'g'), 160)"
+                b" FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 40"
+            ).fetchall()
+        lines = ["calls\ttotal ms\tmean ms\trows\tquery"]
+        lines += ["\t".join(str(v) for v in row) for row in rows]
+        report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+STATEMENTS_ENV = "BENCH_PG_STATEMENTS"
+"""Set to a file name: the server loads pg_stat_statements, and its top statements of the
+run are written there when the cluster stops."""
 
 
 def _restart_durable(cluster: Cluster) -> None:
@@ -389,6 +415,8 @@ def _restart_durable(cluster: Cluster) -> None:
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(cluster.url).query)
     socket_dir, port = query["host"][0], query["port"][0]
     options = f"-k {socket_dir} -p {port} -c listen_addresses='' -c max_connections=200"
+    if os.environ.get(STATEMENTS_ENV):
+        options += " -c shared_preload_libraries=pg_stat_statements"
     data = str(cluster.folder / "data")
     log = str(cluster.folder / "server.log")
     pg_ctl = [str(cluster.bin_dir / "pg_ctl"), "-D", data, "-l", log, "-w", "-m", "fast"]
