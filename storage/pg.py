@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextvars
 import re
 import urllib.parse
+import weakref
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ DEFAULT_MINE = "main"
 ALL_MINES = "*"
 """The group-level scope: it reads the rows of every mine and may write none."""
 _SET_MINE = "SELECT set_config('jindianzi.mine', %s, true)"
+_SET_SESSION_MINE = "SELECT set_config('jindianzi.mine', %s, false)"
 
 
 def redact(url: str) -> str:
@@ -198,7 +200,17 @@ def check_mine(mine: str) -> str:
 class _Tx:
     conn: psycopg.AsyncConnection[Any]
     mine: str | None = None
-    """What this transaction last set `jindianzi.mine` to (None: not yet)."""
+    """What `jindianzi.mine` is in this transaction now (None: not set on the connection)."""
+    pipe: psycopg.AsyncPipeline | None = None
+    """The transaction's pipeline: BEGIN, SAVEPOINT, RELEASE and scope changes wait in it
+    and go with the next statement; each statement is synced, so its result or its error
+    comes back at once (None: a statement alone, outside any transaction)."""
+
+    async def run(self, cur: psycopg.AsyncCursor[Any], sql: str, params: Params) -> None:
+        """Run one statement on `cur` and have its outcome here: one round trip."""
+        await cur.execute(to_pyformat(sql), params)
+        if self.pipe is not None:
+            await self.pipe.sync()
 
 
 class PgReader:
@@ -208,12 +220,12 @@ class PgReader:
         self._db = db
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        async with self._db._alone() as conn:
-            return await self._db._fetchone(conn, sql, params)
+        async with self._db._alone() as on:
+            return await self._db._fetchone(on, sql, params)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        async with self._db._alone() as conn:
-            return await self._db._fetchall(conn, sql, params)
+        async with self._db._alone() as on:
+            return await self._db._fetchall(on, sql, params)
 
 
 class PgDatabase:
@@ -239,6 +251,7 @@ class PgDatabase:
         *,
         mine: str = DEFAULT_MINE,
         tx: contextvars.ContextVar[_Tx | None] | None = None,
+        sessions: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], str] | None = None,
     ) -> None:
         self._pool = pool
         self.url = url
@@ -247,13 +260,21 @@ class PgDatabase:
         self._tx: contextvars.ContextVar[_Tx | None] = tx or contextvars.ContextVar(
             f"pg_tx_{id(self)}", default=None
         )
+        # What each pooled connection's session has `jindianzi.mine` set to (shared by the
+        # views of one pool): a statement alone runs on it in autocommit, one round trip,
+        # and sets the session's mine only when the last one used another.
+        self._sessions: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], str] = (
+            weakref.WeakKeyDictionary() if sessions is None else sessions
+        )
 
     def scoped(self, mine: str) -> PgDatabase:
         """This database seen as `mine` ('*': every mine, read only), sharing the pool and
         the task's transaction."""
         if mine == self.mine:
             return self
-        return PgDatabase(self._pool, self.url, mine=check_mine(mine), tx=self._tx)
+        return PgDatabase(
+            self._pool, self.url, mine=check_mine(mine), tx=self._tx, sessions=self._sessions
+        )
 
     async def enforces_tenancy(self) -> bool:
         """Whether row-level security binds the connected role: not for a superuser or a
@@ -325,34 +346,43 @@ class PgDatabase:
                 yield conn
 
     async def _enter_scope(self, tx: _Tx) -> None:
-        """Make the transaction's `jindianzi.mine` this view's mine (one round trip, only
-        when the last statement of the transaction ran as another mine)."""
+        """Make the transaction's `jindianzi.mine` this view's mine (only when the last
+        statement of the transaction ran as another mine; it waits in the pipeline and goes
+        with the next statement)."""
         if tx.mine != self.mine:
             with _errors(self.url):
                 await tx.conn.execute(_SET_MINE, (self.mine,))
             tx.mine = self.mine
 
-    @asynccontextmanager
-    async def _alone(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        """A pooled connection in a short transaction set to this view's mine: the setting
-        is local to it, so the connection goes back to the pool without a scope."""
-        async with self._pooled() as conn:
+    async def _session_scope(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """Set the (autocommit, idle) connection's session to this view's mine, unless it is.
+
+        The setting outlives the statement on purpose: the connection keeps it in the pool,
+        and whoever takes it next compares before running anything."""
+        if self._sessions.get(conn) != self.mine:
             with _errors(self.url):
-                async with conn.transaction():
-                    await conn.execute(_SET_MINE, (self.mine,))
-                    yield conn
+                await conn.execute(_SET_SESSION_MINE, (self.mine,))
+            self._sessions[conn] = self.mine
 
     @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        """The task's transaction connection (set to this view's mine), or a statement's own
-        short transaction."""
+    async def _alone(self) -> AsyncIterator[_Tx]:
+        """A pooled connection whose session is set to this view's mine, in autocommit: one
+        statement is its own transaction and costs one round trip."""
+        async with self._pooled() as conn:
+            await self._session_scope(conn)
+            yield _Tx(conn, self.mine)
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[_Tx]:
+        """The task's transaction (set to this view's mine), or a statement's own
+        connection."""
         tx = self._tx.get()
         if tx is not None:
             await self._enter_scope(tx)
-            yield tx.conn
+            yield tx
             return
-        async with self._alone() as conn:
-            yield conn
+        async with self._alone() as on:
+            yield on
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
@@ -371,58 +401,65 @@ class PgDatabase:
                 tx.mine = before
                 raise
             return
-        async with self._pooled() as conn:
-            token = self._tx.set(_Tx(conn))
+        async with self._pooled() as conn, conn.pipeline() as pipe:
+            # A transaction begins with the session's mine; `_enter_scope` sets a local one
+            # when a statement runs as another, which COMMIT or ROLLBACK then drop. Leaving
+            # the pipeline syncs it: the COMMIT's outcome is known when this returns.
+            token = self._tx.set(_Tx(conn, self._sessions.get(conn), pipe))
             try:
                 async with conn.transaction():
                     yield
             finally:
                 self._tx.reset(token)
 
-    async def _fetchone(
-        self, conn: psycopg.AsyncConnection[Any], sql: str, params: Params
-    ) -> Row | None:
+    async def _fetchone(self, on: _Tx, sql: str, params: Params) -> Row | None:
         with _errors(self.url):
-            async with conn.cursor(row_factory=_row_factory) as cur:
-                await cur.execute(to_pyformat(sql), params)
+            async with on.conn.cursor(row_factory=_row_factory) as cur:
+                await on.run(cur, sql, params)
                 return await cur.fetchone()
 
-    async def _fetchall(
-        self, conn: psycopg.AsyncConnection[Any], sql: str, params: Params
-    ) -> list[Row]:
+    async def _fetchall(self, on: _Tx, sql: str, params: Params) -> list[Row]:
         with _errors(self.url):
-            async with conn.cursor(row_factory=_row_factory) as cur:
-                await cur.execute(to_pyformat(sql), params)
+            async with on.conn.cursor(row_factory=_row_factory) as cur:
+                await on.run(cur, sql, params)
                 return list(await cur.fetchall())
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; return the number of rows it changed."""
-        async with self._connection() as conn:
+        async with self._connection() as on:
             with _errors(self.url):
-                cur = await conn.execute(to_pyformat(sql), params)
-                return max(cur.rowcount, 0)
+                async with on.conn.cursor() as cur:
+                    await on.run(cur, sql, params)
+                    return max(cur.rowcount, 0)
 
     async def insert(self, sql: str, params: Params = ()) -> int:
         """Run one INSERT; return the new row's id (`RETURNING id` unless it returns already)."""
-        async with self._connection() as conn:
-            row = await self._fetchone(conn, _with_returning(sql), params)
+        async with self._connection() as on:
+            row = await self._fetchone(on, _with_returning(sql), params)
         if row is None:
             raise ConstraintViolation("insert added no row")
         return int(row[0])
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        async with self._connection() as conn:
+        """Run one statement for each of `rows`, all or none of them (a transaction)."""
+        if self._tx.get() is None:
+            async with self.transaction():
+                await self.executemany(sql, rows)
+            return
+        async with self._connection() as on:
             with _errors(self.url):
-                async with conn.cursor() as cur:
+                async with on.conn.cursor() as cur:
                     await cur.executemany(to_pyformat(sql), list(rows))
+                if on.pipe is not None:
+                    await on.pipe.sync()  # a failed row fails here, not at a later statement
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        async with self._connection() as conn:
-            return await self._fetchone(conn, sql, params)
+        async with self._connection() as on:
+            return await self._fetchone(on, sql, params)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        async with self._connection() as conn:
-            return await self._fetchall(conn, sql, params)
+        async with self._connection() as on:
+            return await self._fetchall(on, sql, params)
 
     async def schema_version(self) -> int:
         row = await self.fetchone("SELECT coalesce(max(version), 0) FROM schema_version")

@@ -5,6 +5,7 @@ serves one mine, 'main', and says so when asked for another."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from storage import (
     Branch,
     ConstraintViolation,
     Department,
+    Duplicate,
     Repositories,
     Role,
     RosterEntry,
@@ -207,6 +209,50 @@ async def test_a_scope_outlives_nothing_of_its_transaction(pg: SqlDatabase) -> N
     for _ in range(3):  # whichever pooled connection each statement gets
         assert await a.fetchall("SELECT id FROM departments") == []
         assert await a.reader.fetchall("SELECT id FROM departments") == []
+
+
+async def test_pooled_connections_carry_a_mine_between_statements_and_serve_each_as_its_own(
+    pg: SqlDatabase,
+) -> None:
+    """A statement alone keeps its mine on the pooled connection's session (one round trip
+    the next time the same mine reads there); whichever mine takes that connection next,
+    alone, in a transaction or after a failed one, reads and writes its own rows only."""
+    views = [pg.scoped(m) for m in ("a", "b")]
+    dept = "INSERT INTO departments (id, name) VALUES (?, ?)"
+    for view in views:
+        await view.execute(dept, ("d1", view.mine))
+
+    async def check(view: SqlDatabase, turn: int) -> None:
+        rows = await view.fetchall("SELECT mine, name FROM departments WHERE id = 'd1'")
+        assert [tuple(r) for r in rows] == [(view.mine, view.mine)]
+        if turn % 3 == 0:
+            with pytest.raises(Duplicate):  # a failed statement alone
+                await view.execute(dept, ("d1", "again"))
+        if turn % 3 == 1:
+            with pytest.raises(RuntimeError):  # a unit of work rolled back
+                async with view.transaction():
+                    await view.execute(dept, (f"lost{turn}", view.mine))
+                    raise RuntimeError("rolled back")
+        async with view.transaction():
+            await view.execute(dept, (f"t{turn}", view.mine))
+        others = await view.reader.fetchone("SELECT count(*) FROM departments WHERE mine <> ?",
+                                            (view.mine,))  # fmt: skip
+        assert others is not None and others[0] == 0
+
+    await asyncio.gather(*(check(views[i % 2], i) for i in range(40)))
+    for view in views:
+        names = {r[0] for r in await view.fetchall("SELECT DISTINCT name FROM departments")}
+        assert names == {view.mine}
+        count = await view.fetchone("SELECT count(*) FROM departments")
+        assert count is not None and count[0] == 1 + 20
+
+    async def setting(view: SqlDatabase) -> str:
+        rows = await view.fetchall("SELECT current_setting('jindianzi.mine')")
+        return str(rows[0][0])
+
+    async with views[0].transaction():  # the session's mine is where a transaction begins
+        assert [await setting(v) for v in views] == ["a", "b"]
+    assert [await setting(v) for v in (*views, views[0])] == ["a", "b", "a"]
 
 
 async def test_only_an_ordinary_role_enforces_tenancy(

@@ -284,6 +284,35 @@ async def test_a_nested_transaction_rolls_back_alone(
     assert await repos.ideas.get(lost.id) is None
 
 
+async def test_a_failed_statement_fails_where_it_runs_and_the_unit_of_work_goes_on(
+    repos: Repositories, db: Database, staff: Staff
+) -> None:
+    """Each statement's outcome is known when it returns (PostgreSQL sends a transaction's
+    statements in a pipeline): the failing call raises, not a later one; what its savepoint
+    did is rolled back, what came before and after it commits."""
+    reached: list[str] = []
+    async with db.transaction():
+        await repos.people.bind_identity(staff.worker.id, "telegram", "1", T0)
+        with pytest.raises(Duplicate):
+            async with db.transaction():
+                await repos.heartbeats.beat("inside", T0)
+                await repos.people.bind_identity(staff.worker2.id, "telegram", "1", T0)
+                reached.append("after the duplicate")
+        with pytest.raises(StorageError):
+            async with db.transaction():
+                await db.executemany(
+                    "INSERT INTO heartbeats (name, at) VALUES (?, ?)",
+                    [("many1", "x"), ("many1", "y")],
+                )
+                reached.append("after the failed executemany")
+        await repos.heartbeats.beat("after", T0)
+        assert list(await repos.heartbeats.all()) == ["after"]  # a read sees the write before
+    assert reached == []
+    assert list(await repos.heartbeats.all()) == ["after"]
+    assert await repos.people.identity_of(staff.worker.id, "telegram") == "1"
+    assert await repos.people.identity_of(staff.worker2.id, "telegram") is None
+
+
 async def test_committed_work_is_visible_after_the_transaction(
     repos: Repositories, db: Database, staff: Staff
 ) -> None:
