@@ -322,23 +322,9 @@ def load_config(
     `triggers=False` leaves out the check that APScheduler accepts each `schedule.<job>`
     (names and fields are still checked): commands that schedule nothing need not load it."""
     environ = os.environ if environ is None else environ
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            str(path), "配置文件不存在(用 --config 或 JINDIANZI_CONFIG 指定)"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(str(path), f"读不了配置文件: {exc.strerror}") from None
-    try:
-        raw = yaml.load(text, Loader=SAFE_LOADER) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"第 {mark.line + 1} 行" if mark is not None else "某处"
-        problem = getattr(exc, "problem", None) or "格式错误"
-        raise ConfigError(str(path), f"YAML 语法错误({where}): {problem}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(str(path), "顶层必须是键值对")
+    raw = _read_yaml(
+        path, str(path), missing="配置文件不存在(用 --config 或 JINDIANZI_CONFIG 指定)"
+    )
     _apply_env(raw, environ)
     mines = raw.pop("mines", None)
     config = _relative_to(_build(raw, triggers), path.parent)
@@ -349,17 +335,22 @@ def load_config(
     return dataclasses.replace(config, mines=found)
 
 
-def _read_yaml(path: Path, key: str) -> dict[str, Any]:
+def _read_yaml(path: Path, key: str, *, missing: str | None = None) -> dict[str, Any]:
+    """The mapping in a YAML file, or a ConfigError under `key` saying what is wrong with
+    the file (`missing`: what to say when it does not exist)."""
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(key, f"找不到文件 {path}") from None
+        raise ConfigError(key, missing or f"找不到文件 {path}") from None
     except OSError as exc:
-        raise ConfigError(key, f"读不了 {path}: {exc.strerror}") from None
+        raise ConfigError(key, f"读不了配置文件 {path}: {exc.strerror}") from None
+    try:
+        raw = yaml.load(text, Loader=SAFE_LOADER) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行" if mark is not None else "某处"
-        raise ConfigError(key, f"{path} YAML 语法错误({where})") from None
+        problem = getattr(exc, "problem", None) or "格式错误"
+        raise ConfigError(key, f"{path} YAML 语法错误({where}): {problem}") from None
     if not isinstance(raw, dict):
         raise ConfigError(key, f"{path} 顶层必须是键值对")
     return raw
