@@ -144,13 +144,17 @@ class Browser:
 
     driver: webdriver.Chrome
     _origins: set[str] = field(default_factory=set)
+    """Origins whose storage `reset` clears (cookies it clears everywhere)."""
 
     async def run(self, step: Callable[[webdriver.Chrome], T]) -> T:
         """`step(driver)` on a worker thread, so the server on this loop can answer it."""
-        return await asyncio.to_thread(self._remembering, step)
+        return await asyncio.to_thread(step, self.driver)
 
     async def get(self, url: str) -> None:
         """Open `url` and wait until it has loaded."""
+        origin = _origin(url)
+        if origin is not None:
+            self._origins.add(origin)
         await self.run(lambda driver: driver.get(url))
 
     async def wait(self, condition: Callable[[webdriver.Chrome], T], timeout: float = 5) -> T:
@@ -162,17 +166,16 @@ class Browser:
         """The whole page as a PNG at `path`."""
         return await self.run(lambda driver: screenshot(driver, path))
 
-    def _remembering(self, step: Callable[[webdriver.Chrome], T]) -> T:
-        try:
-            return step(self.driver)
-        finally:
-            origin = _origin(self.driver.current_url)
-            if origin is not None:
-                self._origins.add(origin)
-
     def reset(self) -> None:
         """Forget everything a test left: other windows, cookies, cache, and the storage of
-        every origin it visited. Synchronous: the fixture calls it between tests."""
+        every origin it opened (and the one it ended on). Synchronous: the fixture calls it
+        between tests."""
+        try:
+            here = _origin(self.driver.current_url)
+        except WebDriverException:  # an open dialog, say: it is dismissed, the page stays
+            here = _origin(self.driver.current_url)
+        if here is not None:
+            self._origins.add(here)
         for handle in self.driver.window_handles[1:]:
             self.driver.switch_to.window(handle)
             self.driver.close()

@@ -128,14 +128,20 @@ async def test_a_page_renders_runs_its_script_under_csp_and_keeps_a_strict_cooki
         assert script_sees == "", "an HttpOnly cookie is not for scripts"
 
 
-async def test_reset_leaves_no_cookie_for_the_next_test(browser: Browser) -> None:
+async def test_reset_leaves_no_cookie_or_storage_for_the_next_test(browser: Browser) -> None:
+    def who(driver: WebDriver) -> str:
+        return str(driver.find_element(By.ID, "who").text)
+
+    def stored(driver: WebDriver) -> object:
+        return driver.execute_script("return localStorage.getItem('筛选')")
+
     async with serve(smoke_app()) as base_url:
         await browser.get(f"{base_url}/")
         await browser.run(lambda driver: driver.add_cookie({"name": "session", "value": "李四"}))
         await browser.get(f"{base_url}/me")
-        assert await browser.run(lambda driver: driver.find_element(By.ID, "who").text) == (
-            "欢迎，李四"
-        )
+        await browser.run(lambda d: d.execute_script("localStorage.setItem('筛选', '一矿')"))
+        assert (await browser.run(who), await browser.run(stored)) == ("欢迎，李四", "一矿")
+
         await asyncio.to_thread(browser.reset)
         await browser.get(f"{base_url}/me")
-        assert await browser.run(lambda driver: driver.find_element(By.ID, "who").text) == "未登录"
+        assert (await browser.run(who), await browser.run(stored)) == ("未登录", None)
