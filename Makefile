@@ -20,8 +20,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# The whole suite on SQLite (the storage contract suite on SQLite and PostgreSQL), then the
-# people's journeys again with the app on PostgreSQL (skipped in one line where no server runs).
+# The whole suite on SQLite (the storage contract suite on SQLite and PostgreSQL, the browser
+# tests on headless Chromium), then the people's journeys again with the app on PostgreSQL
+# (each skipped in one line where no server or browser runs).
 test: lint
 	$(BIN)/pytest
 	JINDIANZI_TEST_APP_BACKEND=postgresql $(BIN)/pytest tests/test_journeys.py \
