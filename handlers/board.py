@@ -141,6 +141,11 @@ def _column(project: Project, points: Sequence[BoardKeyPoint], stalled: set[int]
     return "in_progress"
 
 
+def _sees_projects(viewer: Person) -> bool:
+    """/projects is for leaders and secretaries (a project's lead is a leader)."""
+    return access.holds(viewer, access.PROJECT_STAFF)
+
+
 async def projects_board(
     services: Services,
     viewer: Person,
@@ -148,12 +153,13 @@ async def projects_board(
     lead_id: int | None = None,
     branch_id: str | None = None,
     category: str | None = None,
-) -> ProjectsBoard:
+) -> ProjectsBoard | None:
     """The key projects the viewer may see in chat (/projects: leaders all; a project's lead
     and the secretaries of its branches theirs), as columns, filtered by lead, branch or
-    category when given."""
-    repos = services.repos
-    everything = await repos.projects.all()
+    category when given; None for those the chat refuses /projects."""
+    if not _sees_projects(viewer):
+        return None
+    everything = await services.repos.projects.all()
     seen = [p for p in everything if project_rules.may_act(viewer, p)]
     found = [
         p
@@ -162,11 +168,32 @@ async def projects_board(
         and (branch_id is None or branch_id in p.branches)
         and (category is None or p.category == category)
     ]
-    branches = await repos.org.branches()
-    names = {b.id: b.name for b in branches}
+    cards: dict[str, list[BoardProject]] = {c: [] for c in COLUMNS}
+    for card in await _cards(services, found):
+        cards[card.column].append(card)
+    columns = tuple(ProjectColumn(c, COLUMN_LABELS[c], tuple(cards[c])) for c in COLUMNS)
+    return ProjectsBoard(columns, len(found), len(seen), len(everything))
+
+
+async def board_project(services: Services, viewer: Person, project_id: int) -> BoardProject | None:
+    """One project's card; None when it is missing or not the viewer's to see (the same)."""
+    project = await services.repos.projects.get(project_id)
+    if project is None or not _sees_projects(viewer) or not project_rules.may_act(viewer, project):
+        return None
+    (card,) = await _cards(services, [project], one=project.id)
+    return card
+
+
+async def _cards(
+    services: Services, found: Sequence[Project], one: int | None = None
+) -> list[BoardProject]:
+    """The board's cards of `found` (key points and KPIs read for `one` project only when
+    given, else for all at once)."""
+    repos = services.repos
+    names = {b.id: b.name for b in await repos.org.branches()}
     points_of: dict[int, list[BoardKeyPoint]] = {}
     group_names: dict[int, str] = {}
-    for point in await repos.projects.key_points():
+    for point in await repos.projects.key_points(one):
         owner = names.get(point.branch_id, point.branch_id)
         if point.group_id is not None:
             if point.group_id not in group_names:
@@ -184,7 +211,7 @@ async def projects_board(
             )
         )
     kpis_of: dict[int, list[BoardKpi]] = {}
-    for kpi in await repos.projects.kpis():
+    for kpi in await repos.projects.kpis(one):
         done = project_rules.kpi_done(kpi)
         kpis_of.setdefault(kpi.project_id, []).append(
             BoardKpi(
@@ -200,12 +227,11 @@ async def projects_board(
         services, services.now(), services.settings.stalled_days
     )
     stalled = {p.id for p in stale}
-    cards: dict[str, list[BoardProject]] = {c: [] for c in COLUMNS}
+    cards = []
     for project in found:
         points = points_of.get(project.id, [])
         proposal = await rewards.proposal(services, project)
-        column = _column(project, points, stalled)
-        cards[column].append(
+        cards.append(
             BoardProject(
                 id=project.id,
                 number=project.number,
@@ -226,20 +252,10 @@ async def projects_board(
                 verified_fen=project.verified_fen,
                 reward_proposed_fen=proposal.proposed_fen,
                 reward_confirmed_fen=project.rewarded_fen,
-                column=column,
+                column=_column(project, points, stalled),
             )
         )
-    columns = tuple(ProjectColumn(c, COLUMN_LABELS[c], tuple(cards[c])) for c in COLUMNS)
-    return ProjectsBoard(columns, len(found), len(seen), len(everything))
-
-
-async def board_project(services: Services, viewer: Person, project_id: int) -> BoardProject | None:
-    """One project's card; None when it is missing or not the viewer's to see."""
-    project = await services.repos.projects.get(project_id)
-    if project is None or not project_rules.may_act(viewer, project):
-        return None
-    board = await projects_board(services, viewer)
-    return next((p for c in board.columns for p in c.projects if p.id == project_id), None)
+    return cards
 
 
 # -- 2. findings by department ------------------------------------------------------------
@@ -318,11 +334,13 @@ async def findings_board(
     department_id: str | None = None,
     state: str | None = None,
     month: Month | None = None,
-) -> FindingsBoard:
+) -> FindingsBoard | None:
     """The findings the viewer may see in chat (/findings: leaders all, a supervisor their
     department's branches and those the meeting assigned to it, a secretary their branch),
     by supervising department, filtered by department, state (STATES) and the local month
-    they were raised in."""
+    they were raised in; None for those the chat refuses /findings."""
+    if not access.holds(viewer, access.STAFF):
+        return None
     repos = services.repos
     allowed = await supervision.scope(services, viewer)
     everything = await repos.findings.search(

@@ -60,6 +60,7 @@ async def test_projects_board_shows_each_person_the_projects_the_chat_shows(
     await people["secretary"].say("/progress P01 40 完成第一批回收")
 
     everything = await board.projects_board(app.services, await person(app, "L001"))
+    assert everything is not None
     assert (everything.shown, everything.in_scope, everything.total) == (2, 2, 2)
     columns = {c.id: [p.number for p in c.projects] for c in everything.columns}
     assert columns == {"not_started": ["P02"], "in_progress": ["P01"], "stalled": [], "done": []}
@@ -76,14 +77,20 @@ async def test_projects_board_shows_each_person_the_projects_the_chat_shows(
     assert (kpi.baseline, kpi.target, kpi.current, kpi.done_percent) == ("10", "60", "35", 50)
 
     mine = await board.projects_board(app.services, await person(app, "S001"))
+    assert mine is not None
     assert [p.number for c in mine.columns for p in c.projects] == ["P01"]
     assert (mine.in_scope, mine.total) == (1, 2)
     filtered = await board.projects_board(app.services, await person(app, "L001"), branch_id="xmc")
+    assert filtered is not None
     assert [p.number for c in filtered.columns for p in c.projects] == ["P02"]
     by_category = await board.projects_board(
         app.services, await person(app, "L001"), category="repair_reuse"
     )
+    assert by_category is not None
     assert [p.number for c in by_category.columns for p in c.projects] == ["P01"]
+    # /projects is for leaders and secretaries: a supervisor and a worker get no board
+    assert await board.projects_board(app.services, await person(app, "D001")) is None
+    assert await board.projects_board(app.services, await person(app, "E001")) is None
 
 
 async def test_a_project_outside_ones_scope_reads_as_missing(
@@ -103,6 +110,7 @@ async def test_a_project_without_progress_for_long_is_stalled(
     await people["leader"].say("/project new 锚杆复用 | repair_reuse | L001 | jj1 | 5万")
     clock.advance(timedelta(days=31).total_seconds())
     found = await board.projects_board(app.services, await person(app, "L001"))
+    assert found is not None
     assert [p.number for p in found.columns[2].projects] == ["P01"]
     assert found.columns[2].label == "停滞"
 
@@ -121,6 +129,7 @@ async def test_findings_board_by_department_and_state(
     await people["leader"].say("/findings resolve 3 已更新")
 
     leader = await board.findings_board(app.services, await person(app, "L001"))
+    assert leader is not None
     assert [d.name for d in leader.departments] == ["宣传部", "工会"]
     states = {f.id: f.state for d in leader.departments for f in d.findings}
     assert states == {1: "escalated", 2: "decided", 3: "done"}
@@ -133,27 +142,31 @@ async def test_findings_board_by_department_and_state(
     }
     clock.advance(timedelta(days=3).total_seconds())  # past the decision's due day
     later = await board.findings_board(app.services, await person(app, "L001"), state="overdue")
+    assert later is not None
     (union,) = later.departments
     (overdue,) = union.findings
     assert (overdue.id, overdue.assigned_department_name, overdue.due) == (2, "工会", "2026-11-26")
     assert overdue.state_label == "已逾期"
 
     secretary = await board.findings_board(app.services, await person(app, "S001"))
+    assert secretary is not None
     assert [f.id for d in secretary.departments for f in d.findings] == [1]
     supervisor = await board.findings_board(app.services, await person(app, "D001"))
+    assert supervisor is not None
     assert [f.id for d in supervisor.departments for f in d.findings] == [1, 3]
     other = await board.findings_board(app.services, await person(app, "S002"))
+    assert other is not None
     assert [f.id for d in other.departments for f in d.findings] == [2]
-    worker = await board.findings_board(app.services, await person(app, "E001"))
-    assert worker.departments == ()
+    assert await board.findings_board(app.services, await person(app, "E001")) is None
     by_department = await board.findings_board(
         app.services, await person(app, "L001"), department_id="union"
     )
+    assert by_department is not None
     assert [d.department_id for d in by_department.departments] == ["union"]
     december = await board.findings_board(
         app.services, await person(app, "L001"), month=Month(2026, 12)
     )
-    assert december.departments == ()
+    assert december is not None and december.departments == ()
 
 
 # -- monthly scores and the grid --------------------------------------------------------
