@@ -502,7 +502,13 @@ class ScoreGrid:
     parts: tuple[tuple[str, str], ...]
     """(part, label) of the grid's columns: the parts the viewer may enter anywhere."""
     rows: tuple[GridRow, ...]
-    """The branches with at least one cell the viewer may enter, in the organisation's order."""
+    """The branches with at least one cell the viewer may enter (`_grid_branches`)."""
+
+
+def _grid_branches(viewer: Person, branches: Sequence[Branch]) -> list[Branch]:
+    """The branches with a cell the viewer may enter: the grid's rows, in the order branches
+    are listed (by id), which the row numbers of entry messages count."""
+    return [b for b in branches if any(access.may_enter_score(viewer, p, b) for p in PARTS)]
 
 
 async def score_grid(services: Services, viewer: Person, month: Month) -> ScoreGrid:
@@ -513,15 +519,14 @@ async def score_grid(services: Services, viewer: Person, month: Month) -> ScoreG
     current = await repos.scores.month(str(month))
     rows = []
     columns: set[str] = set()
-    for branch in await repos.org.branches():
+    for branch in _grid_branches(viewer, await repos.org.branches()):
         cells = tuple(
             GridCell(part, PART_LABELS[part], current.get(branch.id, {}).get(part))
             for part in PARTS
             if access.may_enter_score(viewer, part, branch)
         )
-        if cells:
-            columns.update(c.part for c in cells)
-            rows.append(GridRow(branch.id, branch.name, cells))
+        columns.update(c.part for c in cells)
+        rows.append(GridRow(branch.id, branch.name, cells))
     return ScoreGrid(
         str(month),
         await scores.month_refusal(services, month),
@@ -532,8 +537,11 @@ async def score_grid(services: Services, viewer: Person, month: Month) -> ScoreG
 
 @dataclass(frozen=True, slots=True)
 class CellProblem:
-    row: int
-    """1-based, in the order the cells were given (the grid's rows as submitted)."""
+    index: int
+    """1-based position of the cell in what was submitted."""
+    row: int | None
+    """The branch's row in the viewer's grid (`score_grid`'s rows, 1-based), as the page
+    shows it; None for a branch that is not on the viewer's grid (missing or not theirs)."""
     branch_id: str
     part: str
     message: str
@@ -543,6 +551,7 @@ class CellProblem:
 @dataclass(frozen=True, slots=True)
 class EnteredCell:
     row: int
+    """The branch's row in the viewer's grid, 1-based."""
     branch_id: str
     branch_name: str
     part: str
@@ -593,56 +602,61 @@ async def enter_scores(
     if refusal:
         return ScoreEntry(str(month), refusal, (), 0, ())
     repos = services.repos
-    branches = {b.id: b for b in await repos.org.branches()}
+    listed = await repos.org.branches()
+    branches = {b.id: b for b in listed}
+    rows = {b.id: n for n, b in enumerate(_grid_branches(viewer, listed), start=1)}
     current = await repos.scores.month(str(month))
     problems: list[CellProblem] = []
     good: list[tuple[int, Branch, str, float, str]] = []
     unchanged = 0
-    seen: dict[tuple[str, str], int] = {}
-    for row, (branch_id, part, typed) in enumerate(cells, start=1):
+    seen: set[tuple[str, str]] = set()
+    for index, (branch_id, part, typed) in enumerate(cells, start=1):
         branch = branches.get(branch_id)
         label = PART_LABELS.get(part, "")
-        if not label:
+        row = rows.get(branch_id)
+        if (
+            branch is None
+            or row is None
+            or (label and not access.may_enter_score(viewer, part, branch))
+        ):
+            # a branch the viewer may not score reads like one that does not exist
+            what = label or "分数"
             problems.append(
                 CellProblem(
-                    row,
+                    index,
+                    None,
                     branch_id,
                     part,
-                    f"第{row}行:没有“{parsing.shown(part)}”这一项,"
-                    f"可以填写的是{'、'.join(PART_LABELS.values())}。",
+                    f"第{index}项:没有找到您可以录入{what}的支部“{parsing.shown(branch_id)}”。",
                 )
             )
             continue
-        if branch is None or not access.may_enter_score(viewer, part, branch):
-            # a branch the viewer may not score reads like one that does not exist
+        if not label:
             problems.append(
                 CellProblem(
+                    index,
                     row,
                     branch_id,
                     part,
-                    f"第{row}行:没有找到您可以录入{label}的支部“{parsing.shown(branch_id)}”。",
+                    f"第{row}行 {branch.name}:没有“{parsing.shown(part)}”这一项,"
+                    f"可以填写的是{'、'.join(PART_LABELS.values())}。",
                 )
             )
             continue
         where = f"第{row}行 {branch.name} {label}"
         if (branch.id, part) in seen:
             problems.append(
-                CellProblem(
-                    row,
-                    branch.id,
-                    part,
-                    f"{where}:与第{seen[(branch.id, part)]}行是同一项,请只填写一次。",
-                )
+                CellProblem(index, row, branch.id, part, f"{where}:填写了两次,请只填写一次。")
             )
             continue
-        seen[(branch.id, part)] = row
+        seen.add((branch.id, part))
         figure, note = parsing.split_field(parsing.fold(typed))
         if not figure:
             unchanged += 1  # an empty cell leaves the score as it is
             continue
         value = scores.read_score(figure)
         if isinstance(value, str):
-            problems.append(CellProblem(row, branch.id, part, f"{where}:{value}"))
+            problems.append(CellProblem(index, row, branch.id, part, f"{where}:{value}"))
             continue
         if current.get(branch.id, {}).get(part) == value and not note:
             unchanged += 1

@@ -235,15 +235,19 @@ async def test_grid_entry_checks_every_cell_and_enters_the_good_ones(
         ],
     )
     assert [p.message for p in result.problems] == [
-        "第2行 机掘二队党支部 基础分:分数要在 0 到 100 之间,“120”不行。",
-        "第3行 开掘一队党支部 领导评价:分数要写 0 到 100 的数字,例如 85 或 92.5。",
-        "第4行:没有“bonus”这一项,可以填写的是基础分、项目自评、部门评价、领导评价。",
-        "第5行:没有找到您可以录入基础分的支部“nowhere”。",
-        "第6行 机掘一队党支部 基础分:与第1行是同一项,请只填写一次。",
+        "第7行 机掘二队党支部 基础分:分数要在 0 到 100 之间,“120”不行。",
+        "第9行 开掘一队党支部 领导评价:分数要写 0 到 100 的数字,例如 85 或 92.5。",
+        "第4行 机电队党支部:没有“bonus”这一项,可以填写的是基础分、项目自评、部门评价、领导评价。",
+        "第5项:没有找到您可以录入基础分的支部“nowhere”。",
+        "第6行 机掘一队党支部 基础分:填写了两次,请只填写一次。",
     ]
+    # rows are the branches' rows in the leader's grid, as the page shows them
+    grid = await board.score_grid(app.services, leader, NOVEMBER)
+    assert [r.branch_id for r in grid.rows].index("jj2") + 1 == result.problems[0].row == 7
+    assert [p.index for p in result.problems] == [2, 3, 4, 5, 6]
     assert [(e.row, e.branch_id, e.part, e.value) for e in result.entered] == [
-        (1, "jj1", "base", 90.0),
-        (9, "tf", "leader", 88.0),
+        (6, "jj1", "base", 90.0),
+        (10, "tf", "leader", 88.0),
     ]
     assert result.unchanged == 2
     assert result.message == "已记录 2 项分数,5 项有问题未记录,请改正后再提交。"
@@ -265,9 +269,11 @@ async def test_a_branch_one_may_not_score_reads_like_one_that_does_not_exist(
         [("xmc", "self", "85"), ("zzz", "self", "85"), ("jj1", "base", "85")],
     )
     messages = [p.message for p in result.problems]
-    assert messages[0] == "第1行:没有找到您可以录入项目自评的支部“xmc”。"
-    assert messages[1] == "第2行:没有找到您可以录入项目自评的支部“zzz”。"
-    assert messages[2] == "第3行:没有找到您可以录入基础分的支部“jj1”。"
+    assert messages == [
+        "第1项:没有找到您可以录入项目自评的支部“xmc”。",
+        "第2项:没有找到您可以录入项目自评的支部“zzz”。",
+        "第3项:没有找到您可以录入基础分的支部“jj1”。",
+    ]
     assert result.entered == ()
     assert await app.repos.scores.month(str(NOVEMBER)) == {}
 
