@@ -40,7 +40,7 @@ class NotFound(LookupError):
         self.message = message
 
 
-async def _wrote(services: Services) -> None:
+def _wrote(services: Services) -> None:
     """Wake the outbox sender after a write that may have queued notices (as the router does
     after an update)."""
     services.outbox_signal.set()
@@ -383,6 +383,21 @@ async def findings_board(
     return FindingsBoard(tuple(shown), tuple((s, total[s]) for s in STATES))
 
 
+async def board_finding(services: Services, viewer: Person, finding_id: int) -> BoardFinding | None:
+    """One finding as the board shows it (for a page that decides it); None when it is missing
+    or outside the viewer's scope, as /findings 编号 answers both alike."""
+    if not access.holds(viewer, access.STAFF):
+        return None
+    finding = await supervision.visible(services, viewer, finding_id)
+    if finding is None:
+        return None
+    repos = services.repos
+    branches = {b.id: b.name for b in await repos.org.branches()}
+    departments = {d.id: d.name for d in await repos.org.department_names()}
+    today = services.local(services.now()).date().isoformat()
+    return _board_finding(finding, services, branches, departments, today)
+
+
 # -- 3. monthly scores and the entry grid ---------------------------------------------------
 
 
@@ -676,7 +691,7 @@ async def enter_scores(
                     entered.append(EnteredCell(row, branch.id, branch.name, part, value, previous))
         except _Closed as closed:
             return ScoreEntry(str(month), str(closed), (), 0, ())
-        await _wrote(services)
+        _wrote(services)
     return ScoreEntry(str(month), None, tuple(entered), unchanged, tuple(problems))
 
 
@@ -826,7 +841,7 @@ async def decide_agenda_item(
         )
         ok = await _decisions(services, finding.id) > before
     if ok:
-        await _wrote(services)
+        _wrote(services)
     return Decided(ok, said)
 
 

@@ -158,6 +158,11 @@ async def test_findings_board_by_department_and_state(
     assert other is not None
     assert [f.id for d in other.departments for f in d.findings] == [2]
     assert await board.findings_board(app.services, await person(app, "E001")) is None
+    # one finding: out of one's scope it reads exactly as a missing one
+    assert await board.board_finding(app.services, await person(app, "S001"), 2) is None
+    assert await board.board_finding(app.services, await person(app, "S001"), 99) is None
+    own = await board.board_finding(app.services, await person(app, "S002"), 2)
+    assert own is not None and (own.branch_name, own.state) == ("洗煤厂党支部", "overdue")
     by_department = await board.findings_board(
         app.services, await person(app, "L001"), department_id="union"
     )
