@@ -612,7 +612,14 @@ async def enter_scores(
     lose 41 good figures to one mistyped one; each cell is an independent ledger entry, just
     as one /score command enters one part of one branch, and the page shows the bad cells
     again with what was typed. The month itself is checked once: a closed month takes
-    nothing. The good cells commit together in one transaction."""
+    nothing. The good cells commit together in one transaction.
+
+    Notices: entering a part in chat (/score self|dept|leader|base) tells nobody; the month's
+    notice with the rank goes to each branch group when the month is closed (/score close or
+    the 1st's job). The grid enters through the same rule, so it tells nobody either, and the
+    close that follows announces the grid's figures like any other. A value that differs from
+    the one entered replaces it at once (the chat asks first; the grid showed the old value
+    and `EnteredCell.previous` says what was replaced)."""
     refusal = await scores.month_refusal(services, month)
     if refusal:
         return ScoreEntry(str(month), refusal, (), 0, ())
