@@ -53,14 +53,7 @@ ENTRY_PREFIX = "sc"
 
 async def _month_open(services: Services, month: Month) -> str | None:
     """Why the month takes no entries (not yet come, closed), or None."""
-    if month > _this_month(services):
-        return "这个月份还没到。"
-    if await services.repos.scores.is_closed(str(month)):
-        return (
-            f"{month} 已经结账,不能再修改。如需更正,请党委领导先发送"
-            f" /score reopen {month} 原因 重新打开。"
-        )
-    return None
+    return await scores.month_refusal(services, month)
 
 
 def _may_use(person: Person, part: str) -> bool:

@@ -101,6 +101,19 @@ def previous_month(month: str) -> str:
     return str(period.previous())
 
 
+async def month_refusal(services: Services, month: Month) -> str | None:
+    """Why `month` takes no score entries (not yet come, closed), or None: one answer for the
+    chat's /score and the web grid alike."""
+    if month > Month.of(services.local(services.now())):
+        return "这个月份还没到。"
+    if await services.repos.scores.is_closed(str(month)):
+        return (
+            f"{month} 已经结账,不能再修改。如需更正,请党委领导先发送"
+            f" /score reopen {month} 原因 重新打开。"
+        )
+    return None
+
+
 async def enter(
     services: Services,
     person_id: int,

@@ -42,12 +42,15 @@ async def visible(services: Services, person: Person, number: int) -> Finding | 
     finding = await services.repos.findings.get(number)
     if finding is None:
         return None
+    return finding if in_scope(person, await scope(services, person), finding) else None
+
+
+def in_scope(person: Person, allowed: Collection[str] | None, finding: Finding) -> bool:
+    """Does the finding lie in the person's scope (`allowed`, from `scope`)? One answer for a
+    finding looked up by number and for lists of them."""
     if "assigned" in access.finding_roles(person, finding):
-        return finding  # the department the meeting assigned it to follows it up
-    allowed = await scope(services, person)
-    if allowed is not None and finding.branch_id not in allowed:
-        return None
-    return finding
+        return True  # the department the meeting assigned it to follows it up
+    return allowed is None or finding.branch_id in allowed
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,17 @@ class ScoreRepo:
         )
         return {r[0]: r[1] for r in rows if r[1]}
 
+    async def entered_by(self, month: str) -> dict[tuple[str, str], tuple[str, datetime]]:
+        """(branch id, part) → (the name of who entered the latest value, when), for the
+        month: the ledger's answer to "who entered what"."""
+        rows = await self._db.fetchall(
+            "SELECT e.branch_id, e.part, coalesce(p.name, ''), e.created_at FROM score_entries e"
+            " LEFT JOIN people p ON p.id = e.person_id WHERE e.id IN"
+            " (SELECT max(id) FROM score_entries WHERE month = ? GROUP BY branch_id, part)",
+            (month,),
+        )
+        return {(r[0], r[1]): (r[2], from_db_time(r[3])) for r in rows}
+
     async def months(self) -> list[str]:
         rows = await self._db.fetchall("SELECT DISTINCT month FROM score_entries ORDER BY month")
         return [r[0] for r in rows]

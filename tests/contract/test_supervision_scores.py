@@ -235,6 +235,23 @@ async def test_scores_latest_entry_of_each_part_counts(repos: Repositories, staf
     assert await s.notes("2026-02", "self") == {"jj1": "自评"}  # zc1's empty text left out
 
 
+async def test_scores_say_who_entered_each_parts_latest_value(
+    repos: Repositories, staff: Staff
+) -> None:
+    s = repos.scores
+    await s.enter("jj1", "2026-02", "base", 80, "", staff.leader.id, at(0))
+    await s.enter("jj1", "2026-02", "base", 85, "", staff.admin.id, at(1))  # the latest counts
+    await s.enter("jj1", "2026-02", "self", 90, "", staff.secretary.id, at(2))
+    await s.enter("zc1", "2026-02", "self", 70, "", None, at(3))  # entered by nobody known
+    await s.enter("jj1", "2026-03", "base", 60, "", staff.leader.id, at(4))
+    assert await s.entered_by("2026-02") == {
+        ("jj1", "base"): (staff.admin.name, at(1)),
+        ("jj1", "self"): (staff.secretary.name, at(2)),
+        ("zc1", "self"): ("", at(3)),
+    }
+    assert await s.entered_by("2025-12") == {}
+
+
 async def test_score_months_close_and_reopen_with_a_reason(
     repos: Repositories, staff: Staff
 ) -> None:
