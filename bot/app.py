@@ -165,6 +165,8 @@ def build_settings(config: Config) -> Settings:
         bottom_branches=config.quarterly.bottom_branches,
         stalled_days=config.quarterly.stalled_days,
         chart_dir=config.storage.data_dir / "charts",
+        web_public_url=config.web.public_url if config.web.enabled else "",
+        web_link_minutes=config.web.link_minutes,
     )
 
 
