@@ -318,7 +318,7 @@ async def review_idea(
         if not text_length_ok(reason.strip()):
             return ReviewOutcome(True, False, "不采纳要写明原因(至少两个字,500 字以内)。")
         refusal = await ideas.move(services, person, idea, "not_adopted", reason.strip())
-        return _moved(idea.id, refusal, "未采纳")
+        return _moved(idea.id, refusal, "改为“未采纳”")
     if step == "merge":
         into = await services.repos.ideas.get(target) if target is not None else None
         if into is not None and not access.may_review_idea(person, into):

@@ -20,8 +20,8 @@ from bot.web.security import CSRF_FIELD, Viewer
 from handlers import access
 from storage import Person
 
-VIEWER_KEY = "viewer"
-"""The request key under which the auth middleware puts the `Viewer`."""
+VIEWER_KEY = web.RequestKey("viewer", Viewer)
+"""Where the session middleware puts the `Viewer` of a request."""
 
 
 @dataclass(frozen=True, slots=True)

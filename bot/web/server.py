@@ -65,6 +65,13 @@ async def _headers(request: web.Request, handler: pages.Handler) -> web.StreamRe
         response = pages.not_found(request)
     except web.HTTPMethodNotAllowed:
         response = pages.message(request, "不支持这样打开这个页面。", status=405)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("web 看板: %s %s failed", request.method, request.path)
+        response = pages.message(
+            request, "抱歉,系统刚才出了点问题,请稍后再试。", status=500, title="出错了"
+        )
     add_headers(response, request.path)
     return response
 

@@ -1,0 +1,450 @@
+"""The web 看板 over the real stack: people registered through the chat, /web links from
+the router, aiohttp's test server in front of `web_app(app)` on the real database file."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from aiohttp import DummyCookieJar, web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import App
+from bot.config import Config, WebConfig
+from bot.web.security import CSP
+from bot.web.server import web_app
+from tests.support import Chat, Clock, RecordingTransport, register_people
+
+PUBLIC_URL = "https://kanban.example.cn"
+
+Client = TestClient[web.Request, web.Application]
+
+
+@pytest.fixture
+def config(config: Config) -> Config:
+    """The shipped configuration with the 看板 switched on."""
+    return dataclasses.replace(
+        config, web=WebConfig(listen="127.0.0.1:8090", public_url=PUBLIC_URL)
+    )
+
+
+@pytest.fixture
+async def client(app: App) -> AsyncIterator[Client]:
+    """A browser without a cookie jar: each test sends the cookie it means to."""
+    async with TestClient(TestServer(web_app(app)), cookie_jar=DummyCookieJar()) as found:
+        yield found
+
+
+@pytest.fixture
+async def people(chat: Callable[..., Chat]) -> dict[str, Chat]:
+    return await register_people(
+        chat, "worker", "worker2", "secretary", "supervisor", "leader", "admin"
+    )
+
+
+def token_of(reply: str) -> str:
+    found = re.search(rf"{re.escape(PUBLIC_URL)}/login\?t=([A-Za-z0-9_-]+)", reply)
+    assert found is not None, reply
+    return found.group(1)
+
+
+async def link(person: Chat) -> str:
+    replies = await person.say("/web")
+    assert len(replies) == 1
+    return token_of(replies[0])
+
+
+async def log_in(client: Client, person: Chat) -> str:
+    """Follow a fresh /web link and press 进入看板; the session cookie's value."""
+    token = await link(person)
+    response = await client.post("/login", data={"t": token}, allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == "/"
+    return response.cookies["jdz_session"].value
+
+
+def cookie(session: str) -> dict[str, str]:
+    return {"Cookie": f"jdz_session={session}"}
+
+
+async def csrf_of(client: Client, session: str, path: str = "/ideas") -> str:
+    page = await (await client.get(path, headers=cookie(session))).text()
+    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', page)
+    assert found is not None
+    return found.group(1)
+
+
+# -- the link from the chat ---------------------------------------------------------------------
+
+
+async def test_web_sends_a_one_time_link_to_staff_only(people: dict[str, Chat]) -> None:
+    reply = (await people["leader"].say("/web"))[0]
+    assert "在电脑浏览器打开" in reply and "10分钟内有效" in reply and "只能用一次" in reply
+    token_of(reply)
+    assert "只有" in (await people["worker"].say("/web"))[0]  # miners live in the chat
+    for role in ("secretary", "supervisor", "admin"):
+        token_of((await people[role].say("/web"))[0])
+
+
+async def test_web_without_a_configured_board_says_so(chat: Callable[..., Chat], app: App) -> None:
+    unconfigured = dataclasses.replace(app.services.settings, web_public_url="")
+    object.__setattr__(app.tenants.main, "settings", unconfigured)
+    leader = (await register_people(chat, "leader"))["leader"]
+    assert (await leader.say("/web")) == ["看板尚未开通,请联系管理员。"]
+
+
+async def test_only_the_hash_of_the_token_is_stored(app: App, people: dict[str, Chat]) -> None:
+    token = await link(people["leader"])
+    rows = await app.repos.db.fetchall("SELECT token_hash FROM web_links")
+    assert len(rows) == 1 and rows[0][0] != token and len(rows[0][0]) == 64
+
+
+# -- logging in ---------------------------------------------------------------------------------
+
+
+async def test_the_login_page_does_not_use_the_link(
+    client: Client, people: dict[str, Chat]
+) -> None:
+    token = await link(people["leader"])
+    for _ in range(3):  # a chat app's preview, then the person
+        page = await client.get(f"/login?t={token}")
+        assert page.status == 200
+        text = await page.text()
+        assert "进入看板" in text and f'value="{token}"' in text
+        assert "jdz_session" not in page.cookies
+    response = await client.post("/login", data={"t": token}, allow_redirects=False)
+    assert response.status == 303
+
+
+async def test_a_link_works_once(client: Client, people: dict[str, Chat]) -> None:
+    token = await link(people["leader"])
+    first = await client.post("/login", data={"t": token}, allow_redirects=False)
+    assert first.status == 303
+    again = await client.post("/login", data={"t": token}, allow_redirects=False)
+    assert again.status == 410 and "已经用过了" in await again.text()
+    assert "jdz_session" not in again.cookies
+    page = await client.get(f"/login?t={token}")
+    assert page.status == 410 and "已经用过了" in await page.text()
+
+
+async def test_an_expired_link_is_refused(
+    client: Client, people: dict[str, Chat], clock: Clock
+) -> None:
+    token = await link(people["leader"])
+    clock.advance(10 * 60)
+    page = await client.get(f"/login?t={token}")
+    assert page.status == 410 and "过期" in await page.text()
+    response = await client.post("/login", data={"t": token}, allow_redirects=False)
+    assert response.status == 410 and "jdz_session" not in response.cookies
+
+
+async def test_an_unknown_link_is_refused(client: Client, people: dict[str, Chat]) -> None:
+    response = await client.post("/login", data={"t": "made-up"}, allow_redirects=False)
+    assert response.status == 404 and "/web" in await response.text()
+
+
+async def test_the_session_cookie_is_locked_down(client: Client, people: dict[str, Chat]) -> None:
+    token = await link(people["leader"])
+    response = await client.post("/login", data={"t": token}, allow_redirects=False)
+    header = response.headers["Set-Cookie"]
+    assert header.startswith("jdz_session=")
+    flags = {part.strip().split("=")[0].lower(): part for part in header.split(";")}
+    assert "httponly" in flags and "secure" in flags  # public_url is https
+    assert flags["samesite"].strip() == "SameSite=Strict"
+    assert flags["path"].strip() == "Path=/"
+    assert flags["max-age"].strip() == f"Max-Age={12 * 3600}"
+
+
+async def test_without_a_session_every_page_is_refused(
+    client: Client, people: dict[str, Chat], app: App
+) -> None:
+    for path in ("/", "/ideas", "/ideas?view=queue", "/sessions", "/nothing-here"):
+        response = await client.get(path, allow_redirects=False)
+        assert response.status == 401, path
+        assert "请从聊天中发送 /web 获取登录链接" in await response.text()
+        made_up = await client.get(path, headers=cookie("forged"), allow_redirects=False)
+        assert made_up.status == 401
+    response = await client.post("/ideas/1/review", data={"step": "reject", "reason": "不行"})
+    assert response.status == 401
+    assert (await client.get("/static/board.js")).status == 200
+
+
+async def test_a_session_ends_when_it_expires(
+    client: Client, people: dict[str, Chat], clock: Clock
+) -> None:
+    session = await log_in(client, people["leader"])
+    assert (await client.get("/", headers=cookie(session))).status == 200
+    clock.advance(12 * 3600)
+    assert (await client.get("/", headers=cookie(session))).status == 401
+
+
+async def test_every_response_carries_the_security_headers(
+    client: Client, people: dict[str, Chat]
+) -> None:
+    session = await log_in(client, people["leader"])
+    for path, headers in (
+        ("/", cookie(session)),
+        ("/ideas", cookie(session)),
+        ("/", {}),
+        ("/login?t=x", {}),
+        ("/static/board.css", {}),
+    ):
+        response = await client.get(path, headers=headers)
+        assert response.headers["Content-Security-Policy"] == CSP, path
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        if path.startswith("/static/"):
+            assert response.headers["Cache-Control"] != "no-store"
+        else:
+            assert response.headers["Cache-Control"] == "no-store", path
+
+
+async def test_pages_have_no_inline_script_or_style(
+    client: Client, people: dict[str, Chat]
+) -> None:
+    session = await log_in(client, people["leader"])
+    for path in ("/", "/ideas", "/sessions"):
+        page = await (await client.get(path, headers=cookie(session))).text()
+        scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, re.S)
+        for attributes, body in scripts:
+            assert 'src="/static/' in attributes or 'type="application/json"' in attributes
+            assert not body.strip() or 'type="application/json"' in attributes
+        assert "<style" not in page and " style=" not in page and " on" + "click" not in page
+
+
+async def test_logging_in_is_rate_limited(client: Client, people: dict[str, Chat]) -> None:
+    for _ in range(10):
+        assert (await client.get("/login?t=guess")).status == 404
+    refused = await client.post("/login", data={"t": "guess"})
+    assert refused.status == 429 and "太频繁" in await refused.text()
+
+
+async def test_logout_ends_the_session(client: Client, people: dict[str, Chat], app: App) -> None:
+    session = await log_in(client, people["leader"])
+    csrf = await csrf_of(client, session)
+    response = await client.post("/logout", data={"csrf": csrf}, headers=cookie(session))
+    assert response.status == 200 and "已退出" in await response.text()
+    assert (await client.get("/", headers=cookie(session))).status == 401
+    actions = [a.action for a in await app.repos.web.audits("main")]
+    assert actions == ["logout", "login"]
+
+
+# -- CSRF ---------------------------------------------------------------------------------------
+
+
+async def idea_of(app: App, author: Chat, text: str) -> int:
+    await author.say(text)
+    rows = await app.repos.db.fetchall("SELECT id FROM ideas ORDER BY id DESC LIMIT 1")
+    return int(rows[0][0])
+
+
+async def test_a_post_without_the_right_csrf_token_changes_nothing(
+    client: Client, people: dict[str, Chat], app: App
+) -> None:
+    idea = await idea_of(app, people["worker"], "井下回收复用锚杆,每月能省好几万")
+    session = await log_in(client, people["leader"])
+    csrf = await csrf_of(client, session)
+    form = {"step": "reject", "reason": "已有同类项目"}
+    missing = await client.post(f"/ideas/{idea}/review", data=form, headers=cookie(session))
+    wrong = await client.post(
+        f"/ideas/{idea}/review", data={**form, "csrf": "0" * 64}, headers=cookie(session)
+    )
+    other = await log_in(client, people["admin"])  # another session's token
+    theirs = await client.post(
+        f"/ideas/{idea}/review",
+        data={**form, "csrf": await csrf_of(client, other)},
+        headers=cookie(session),
+    )
+    foreign = await client.post(
+        f"/ideas/{idea}/review",
+        data={**form, "csrf": csrf},
+        headers={**cookie(session), "Origin": "https://evil.example.com"},
+    )
+    for response in (missing, wrong, theirs, foreign):
+        assert response.status == 403
+    found = await app.repos.ideas.get(idea)
+    assert found is not None and found.status == "submitted"
+    assert [a.action for a in await app.repos.web.audits("main")] == ["login", "login"]
+
+
+# -- scope --------------------------------------------------------------------------------------
+
+
+async def test_a_secretary_sees_only_their_branch_and_a_leader_all(
+    client: Client, people: dict[str, Chat], app: App
+) -> None:
+    ours = await idea_of(app, people["worker"], "井下回收复用锚杆,每月能省好几万")
+    theirs = await idea_of(app, people["worker2"], "综采工作面液压支架密封圈修复再用")
+    secretary = await log_in(client, people["secretary"])
+    page = await (await client.get("/ideas", headers=cookie(secretary))).text()
+    assert f"#{ours}<" in page and f"#{theirs}<" not in page
+    asked = await client.get("/ideas?branch=zc1", headers=cookie(secretary))
+    assert f"#{theirs}<" not in await asked.text()
+    queue = await (await client.get("/ideas?view=queue", headers=cookie(secretary))).text()
+    assert f"#{ours}<" in queue and f"#{theirs}<" not in queue
+    leader = await log_in(client, people["leader"])
+    page = await (await client.get("/ideas", headers=cookie(leader))).text()
+    assert f"#{ours}<" in page and f"#{theirs}<" in page
+    queue = await (await client.get("/ideas?view=queue", headers=cookie(leader))).text()
+    assert queue.index(f"#{ours}<") < queue.index(f"#{theirs}<")  # oldest first
+
+
+async def test_another_scopes_idea_answers_like_a_missing_one(
+    client: Client, people: dict[str, Chat], app: App
+) -> None:
+    theirs = await idea_of(app, people["worker2"], "综采工作面液压支架密封圈修复再用")
+    secretary = await log_in(client, people["secretary"])
+    csrf = await csrf_of(client, secretary)
+    form = {"step": "reject", "reason": "不是本支部的", "csrf": csrf}
+    other = await client.post(f"/ideas/{theirs}/review", data=form, headers=cookie(secretary))
+    missing = await client.post("/ideas/99999/review", data=form, headers=cookie(secretary))
+    assert other.status == missing.status == 404
+    assert await other.text() == await missing.text()
+    found = await app.repos.ideas.get(theirs)
+    assert found is not None and found.status == "submitted"
+
+
+async def test_the_overview_shows_the_figures_in_scope(
+    client: Client, people: dict[str, Chat], app: App
+) -> None:
+    await idea_of(app, people["worker"], "井下回收复用锚杆,每月能省好几万")
+    await idea_of(app, people["worker2"], "综采工作面液压支架密封圈修复再用")
+    leader = await log_in(client, people["leader"])
+    page = await (await client.get("/", headers=cookie(leader))).text()
+    assert "全矿" in page and 'id="chart-data-year"' in page and 'id="chart-data-branches"' in page
+    assert "机掘一队" in page and "综采一队" in page  # branches ranked
+    secretary = await log_in(client, people["secretary"])
+    page = await (await client.get("/", headers=cookie(secretary))).text()
+    assert 'id="chart-data-compare"' in page and 'id="chart-data-year"' not in page
+    assert "综采一队" not in page  # never another branch's name
+
+
+# -- reviewing ----------------------------------------------------------------------------------
+
+
+def sent_to(transport: RecordingTransport, chat_id: str) -> list[str]:
+    return [str(p["text"]) for c, p in transport.sent if c == chat_id]
+
+
+async def test_rejecting_from_the_web_tells_the_author_in_chat(
+    client: Client, people: dict[str, Chat], app: App, transport: RecordingTransport
+) -> None:
+    idea = await idea_of(app, people["worker"], "井下回收复用锚杆,每月能省好几万")
+    session = await log_in(client, people["secretary"])
+    csrf = await csrf_of(client, session)
+    transport.sent.clear()
+    response = await client.post(
+        f"/ideas/{idea}/review",
+        data={"step": "reject", "reason": "已有同类项目在做", "csrf": csrf, "back": "/ideas"},
+        headers=cookie(session),
+    )
+    assert response.status == 200 and "已改为“未采纳”,已通知作者" in await response.text()
+    found = await app.repos.ideas.get(idea)
+    assert found is not None and found.status == "not_adopted"
+    await people["worker"].sender.run_once()
+    told = sent_to(transport, "u-E001")
+    assert any(f"#{idea}" in t and "未采纳" in t and "已有同类项目在做" in t for t in told), told
+    audit = (await app.repos.web.audits("main"))[0]
+    assert (audit.action, audit.target) == ("review.reject", f"idea:{idea}")
+    secretary = await app.repos.people.by_employee_no("S001")
+    assert secretary is not None and audit.person_id == secretary.id
+
+
+async def test_adopting_from_the_web_links_the_project_and_tells_the_author(
+    client: Client, people: dict[str, Chat], app: App, transport: RecordingTransport
+) -> None:
+    first = await idea_of(app, people["worker2"], "建议把旧锚杆回收起来再用")
+    created = await people["leader"].say(
+        f"/project new 井下锚杆回收复用 | repair_reuse | L001 | jj1,zc1 | 50万 | {first}"
+    )
+    assert "P01" in created[0]
+    idea = await idea_of(app, people["worker"], "井下回收复用锚杆,每月能省好几万")
+    await app.repos.db.execute("UPDATE ideas SET category = 'repair_reuse' WHERE id = ?", (idea,))
+    session = await log_in(client, people["leader"])
+    csrf = await csrf_of(client, session)
+    transport.sent.clear()
+    response = await client.post(
+        f"/ideas/{idea}/review",
+        data={"step": "adopt", "project": "P01", "csrf": csrf},
+        headers=cookie(session),
+    )
+    assert response.status == 200 and "已纳入重点项目 P01" in await response.text()
+    found = await app.repos.ideas.get(idea)
+    assert found is not None and found.status == "adopted"
+    assert await app.repos.projects.project_of(idea) is not None
+    await people["worker"].sender.run_once()
+    assert any("已采纳,原因:纳入重点项目 P01" in t for t in sent_to(transport, "u-E001"))
+
+
+async def test_merging_from_the_web_goes_through_the_review_rules(
+    client: Client, people: dict[str, Chat], app: App
+) -> None:
+    ours = await idea_of(app, people["worker"], "井下回收复用锚杆,每月能省好几万")
+    theirs = await idea_of(app, people["worker2"], "综采工作面液压支架密封圈修复再用")
+    again = await idea_of(app, people["worker"], "锚杆回收以后修一修还能再用")
+    session = await log_in(client, people["secretary"])
+    csrf = await csrf_of(client, session)
+    across = await client.post(
+        f"/ideas/{again}/review",
+        data={"step": "merge", "target": str(theirs), "csrf": csrf},
+        headers=cookie(session),
+    )
+    assert across.status == 409  # another branch's idea is not one to merge into here
+    merged = await client.post(
+        f"/ideas/{again}/review",
+        data={"step": "merge", "target": f"#{ours}", "csrf": csrf},
+        headers=cookie(session),
+    )
+    assert merged.status == 200
+    found = await app.repos.ideas.get(again)
+    assert found is not None and found.status == "merged"
+
+
+# -- sessions -----------------------------------------------------------------------------------
+
+
+async def test_an_admin_ends_a_session_and_it_stops_working(
+    client: Client, people: dict[str, Chat], app: App
+) -> None:
+    leader = await log_in(client, people["leader"])
+    admin = await log_in(client, people["admin"])
+    page = await (await client.get("/sessions", headers=cookie(admin))).text()
+    assert "孙矿长" in page and "管理员(您自己)" in page
+    rows = await app.repos.db.fetchall("SELECT id, person_id FROM web_sessions ORDER BY id")
+    leader_session = rows[0][0]
+    csrf = await csrf_of(client, admin, "/sessions")
+    wrong = await client.post(
+        f"/sessions/{leader_session}/revoke", data={"csrf": "f" * 64}, headers=cookie(admin)
+    )
+    assert wrong.status == 403
+    assert (await client.get("/", headers=cookie(leader))).status == 200
+    done = await client.post(
+        f"/sessions/{leader_session}/revoke", data={"csrf": csrf}, headers=cookie(admin)
+    )
+    assert done.status == 200
+    assert (await client.get("/", headers=cookie(leader))).status == 401
+    again = await client.post(
+        f"/sessions/{leader_session}/revoke", data={"csrf": csrf}, headers=cookie(admin)
+    )
+    assert again.status == 404
+    audit = (await app.repos.web.audits("main"))[0]
+    assert (audit.action, audit.target) == ("session.revoke", f"session:{leader_session}")
+
+
+async def test_sessions_are_for_admins_only(
+    client: Client, people: dict[str, Chat], app: App
+) -> None:
+    leader = await log_in(client, people["leader"])
+    page = await (await client.get("/ideas", headers=cookie(leader))).text()
+    assert 'href="/sessions"' not in page
+    response = await client.get("/sessions", headers=cookie(leader))
+    assert response.status == 404
+    csrf = await csrf_of(client, leader)
+    own = (await app.repos.db.fetchall("SELECT id FROM web_sessions"))[0][0]
+    refused = await client.post(
+        f"/sessions/{own}/revoke", data={"csrf": csrf}, headers=cookie(leader)
+    )
+    assert refused.status == 404
+    assert (await client.get("/", headers=cookie(leader))).status == 200
