@@ -3,19 +3,24 @@ the router, aiohttp's test server in front of `web_app(app)` on the real databas
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
+import socket
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import DummyCookieJar, web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import App
-from bot.config import Config, WebConfig
+from bot.app import App, open_app
+from bot.config import Config, ConfigError, WebConfig
 from bot.web.security import CSP
-from bot.web.server import web_app
-from tests.support import Chat, Clock, RecordingTransport, register_people
+from bot.web.server import serve, web_app
+from nlp import Classifier
+from tests.support import Chat, Clock, RecordingTransport, project_config, register_people
 
 PUBLIC_URL = "https://kanban.example.cn"
 
@@ -448,3 +453,63 @@ async def test_sessions_are_for_admins_only(
     )
     assert refused.status == 404
     assert (await client.get("/", headers=cookie(leader))).status == 200
+
+
+# -- configuration and serving --------------------------------------------------------------
+
+
+def test_the_board_is_off_unless_listen_is_set(tmp_path: Path) -> None:
+    assert not project_config(tmp_path / "db").web.enabled
+    found = project_config(
+        tmp_path / "db",
+        JINDIANZI_WEB_LISTEN="127.0.0.1:8090",
+        JINDIANZI_WEB_PUBLIC_URL=PUBLIC_URL,
+        JINDIANZI_WEB_LINK_MINUTES="5",
+        JINDIANZI_WEB_SESSION_HOURS="8",
+    ).web
+    assert found == WebConfig("127.0.0.1:8090", PUBLIC_URL, 5, 8) and found.enabled
+
+
+@pytest.mark.parametrize(
+    ("environ", "key"),
+    [
+        ({"JINDIANZI_WEB_LISTEN": "8090"}, "web.listen"),
+        ({"JINDIANZI_WEB_LISTEN": "127.0.0.1:8090"}, "web.public_url"),
+        ({"JINDIANZI_WEB_PUBLIC_URL": "kanban.example.cn"}, "web.public_url"),
+        ({"JINDIANZI_WEB_LINK_MINUTES": "0"}, "web.link_minutes"),
+        ({"JINDIANZI_WEB_SESSION_HOURS": "many"}, "web.session_hours"),
+    ],
+)
+def test_a_bad_web_setting_names_its_key(tmp_path: Path, environ: dict[str, str], key: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        project_config(tmp_path / "db", **environ)
+    assert raised.value.key == key
+
+
+async def test_serve_listens_on_web_listen_until_stopped(
+    config: Config, clock: Clock, classifier: Classifier
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = dataclasses.replace(
+        config, web=WebConfig(listen=f"127.0.0.1:{port}", public_url=PUBLIC_URL)
+    )
+    async with open_app(config, clock=clock, classifier=classifier) as app:
+        stop = asyncio.Event()
+        task = asyncio.create_task(serve(app, stop))
+        try:
+            async with aiohttp.ClientSession() as http:
+                for _ in range(50):
+                    try:
+                        async with http.get(f"http://127.0.0.1:{port}/") as response:
+                            status, text = response.status, await response.text()
+                        break
+                    except aiohttp.ClientConnectionError:
+                        await asyncio.sleep(0.05)
+                else:
+                    pytest.fail("the 看板 did not start listening")
+            assert status == 401 and "/web" in text
+        finally:
+            stop.set()
+            await task
