@@ -110,14 +110,14 @@ async def login(request: web.Request) -> web.StreamResponse:
     now = app.services.now()
     session_id = secrets.token_urlsafe(32)
     web_config = app.config.web
-    async with app.repos.db.transaction():
-        state = await repo.link_state(digest(token), now)
-        used = await repo.use_link(digest(token), now)
-        services = app.tenants.services.get(used[0]) if used else None
-        person = await services.repos.people.by_id(used[1]) if used and services else None
-        if used is not None and person is not None and access.may_use_web(person):
-            mine = used[0]
-            await repo.open_session(
+    state = await repo.link_state(digest(token), now)
+    used = await repo.use_link(digest(token), now)  # the claim: one conditional update
+    services = app.tenants.services.get(used[0]) if used else None
+    person = await services.repos.people.by_id(used[1]) if used and services else None
+    if services is not None and person is not None and access.may_use_web(person):
+        mine = services.repos.db.mine
+        async with services.repos.db.transaction():
+            await services.repos.web.open_session(
                 session_hash(session_id),
                 mine,
                 person.id,
@@ -125,9 +125,9 @@ async def login(request: web.Request) -> web.StreamResponse:
                 now + timedelta(hours=web_config.session_hours),
                 request.headers.get("User-Agent", "")[:USER_AGENT_CHARS],
             )
-            await repo.audit(mine, person.id, "login", f"person:{person.id}", "", now)
-        else:
-            person = None
+            await services.repos.web.audit(mine, person.id, "login", f"person:{person.id}", "", now)
+    else:
+        person = None
     if person is None:
         status, text = LINK_REFUSALS.get(
             state if state != "open" else "used", LINK_REFUSALS["unknown"]
