@@ -513,3 +513,11 @@ async def test_serve_listens_on_web_listen_until_stopped(
         finally:
             stop.set()
             await task
+
+
+async def test_echarts_is_served_with_its_licence(client: Client) -> None:
+    script = await client.get("/static/vendor/echarts/echarts.min.js")
+    assert script.status == 200 and "javascript" in script.headers["Content-Type"]
+    for name in ("LICENSE", "NOTICE"):
+        found = await client.get(f"/static/vendor/echarts/{name}")
+        assert found.status == 200 and "Apache" in await found.text()

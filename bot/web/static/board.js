@@ -10,7 +10,7 @@
       legend: { top: 0 },
       grid: { left: 48, right: 24, top: 40, bottom: 64, containLabel: true },
       xAxis: { type: "category", data: data.labels, axisLabel: { interval: 0, rotate: data.labels.length > 8 ? 40 : 0 } },
-      yAxis: { type: "value", name: data.unit || "" },
+      yAxis: { type: "value", name: data.unit || "", minInterval: data.unit === "条" ? 1 : 0 },
     };
     base.series = data.series.map(function (s, index) {
       var entry = { name: s.name, data: s.values };
