@@ -14,6 +14,7 @@ from datetime import datetime
 from handlers import access
 from handlers.money import format_yuan
 from handlers.rules import charts_data, ideas, listing, names, scores
+from handlers.rules import group as group_rules
 from handlers.rules import projects as project_rules
 from handlers.rules import review as review_rules
 from handlers.rules.periods import Month
@@ -79,6 +80,8 @@ async def overview(services: Services, person: Person) -> Overview:
     mine (the year against its target, ideas by month and category, speed and adoption by
     branch, branches ranked); anyone else their own branch (against the mine's median, never
     another branch's name)."""
+    if services.group and access.is_leader(person):
+        return await group_overview(services)
     branch = access.own_branch_scope(person)
     found = await scores.figures(services, branch)
     branches = await services.repos.org.branches()
@@ -156,6 +159,40 @@ async def overview(services: Services, person: Person) -> Overview:
             )
         )
     return Overview(scope, found.year, figures, charts)
+
+
+async def group_overview(services: Services) -> Overview:
+    """The group office's overview, as its /stats: the group's year and every mine ranked by
+    the share of its yearly target verified, each mine's figures by its own rules."""
+    rows = await group_rules.mine_figures(services.group)
+    year = services.local(services.now()).year
+    ideas_ = sum(r.ideas for r in rows)
+    adopted = sum(r.adopted for r in rows)
+    verified = sum(r.verified_fen for r in rows)
+    target = sum(r.target_fen for r in rows)
+    figures = [
+        ("矿", f"{len(rows)} 个"),
+        ("本年金点子", f"{ideas_} 条"),
+        ("采纳率", f"{adopted / ideas_:.0%}" if ideas_ else "0%"),
+        ("核实效益", format_yuan(verified)),
+        ("效益目标完成", f"{verified / target if target else 0:.0%}"),
+    ]
+    names_ = [r.name for r in rows]
+    charts = [
+        Chart(
+            "mines",
+            f"{year} 年各矿效益目标完成率(从高到低)",
+            "bars",
+            names_,
+            [
+                Series("完成率(%)", [round(r.done * 100, 1) for r in rows]),
+                Series("采纳率(%)", [round(r.adoption * 100, 1) for r in rows]),
+            ],
+        ),
+    ]
+    ideas_chart = Series("金点子", [r.ideas for r in rows])
+    charts.append(Chart("mine_ideas", f"{year} 年各矿金点子", "bars", names_, [ideas_chart], "条"))
+    return Overview("集团", year, figures, charts)
 
 
 def _percent(value: float | None, unit: str) -> float | None:

@@ -16,11 +16,29 @@ from aiohttp import DummyCookieJar, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import App, open_app
-from bot.config import Config, ConfigError, WebConfig
+from bot.config import Config, ConfigError, WebConfig, load_config
+from bot.roster import import_roster
 from bot.web.security import CSP
 from bot.web.server import serve, web_app
 from nlp import Classifier
-from tests.support import Chat, Clock, RecordingTransport, project_config, register_people
+from tests.storage_backends import PostgresServer
+from tests.support import (
+    ROOT,
+    Chat,
+    Clock,
+    RecordingTransport,
+    project_config,
+    register_people,
+)
+from tests.test_mines import (
+    EAST_ROSTER,
+    OFFICE_ROSTER,
+    WEST_ROSTER,
+    WITH_OFFICE,
+    chat_of,
+    mine_file,
+    register,
+)
 
 PUBLIC_URL = "https://kanban.example.cn"
 
@@ -521,3 +539,66 @@ async def test_echarts_is_served_with_its_licence(client: Client) -> None:
     for name in ("LICENSE", "NOTICE"):
         found = await client.get(f"/static/vendor/echarts/{name}")
         assert found.status == 200 and "Apache" in await found.text()
+
+
+# -- a group of mines (PostgreSQL) ----------------------------------------------------------
+
+
+@pytest.fixture
+async def mines(
+    tmp_path: Path, postgres_server: PostgresServer, classifier: Classifier, clock: Clock
+) -> AsyncIterator[App]:
+    """Two mines and the group office on one PostgreSQL database, the 看板 switched on."""
+    mine_file(tmp_path, "east", "东矿综采一队支部")
+    mine_file(tmp_path, "west", "西矿掘进二队支部")
+    (tmp_path / "office.yaml").write_text(
+        "org:\n  departments: [{id: zzb, name: 组织部}]\n"
+        "  branches: [{id: jg, name: 集团机关支部, department: zzb}]\n",
+        encoding="utf-8",
+    )
+    path = tmp_path / "group.yaml"
+    shipped = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    shipped = shipped.replace("sample_roster: bot/sample_roster.csv", "sample_roster: null")
+    path.write_text(shipped + "\nmines:\n" + WITH_OFFICE, encoding="utf-8")
+    env = {
+        "JINDIANZI_STORAGE_PATH": str(tmp_path / "unused.db"),
+        "JINDIANZI_STORAGE_URL": postgres_server.fresh_database(),
+        "JINDIANZI_WEB_LISTEN": "127.0.0.1:8090",
+        "JINDIANZI_WEB_PUBLIC_URL": PUBLIC_URL,
+    }
+    async with open_app(load_config(path, env), clock=clock, classifier=classifier) as app:
+        for mine, roster in (
+            ("east", EAST_ROSTER),
+            ("west", WEST_ROSTER),
+            ("office", OFFICE_ROSTER),
+        ):
+            csv = tmp_path / f"{mine}.csv"
+            csv.write_text(roster, encoding="utf-8")
+            await import_roster(csv, app.tenants.services[mine].repos, clock())
+        yield app
+
+
+async def test_each_mine_s_session_sees_its_own_mine_and_the_office_the_group(
+    mines: App,
+) -> None:
+    transport = RecordingTransport()
+    zhang, li = chat_of(mines, transport, "u-zhang"), chat_of(mines, transport, "u-li")
+    await register(zhang, "东矿", "E001", "张三", "13900000001")
+    await register(li, "西矿", "E001", "李四", "13700000001")
+    await zhang.say("井下水泵加装变频器,节约电费")
+    await li.say("掘进面风筒改用新材料,减少漏风")
+    east_secretary = chat_of(mines, transport, "u-east-s")
+    await register(east_secretary, "东矿", "S001", "刘书记", "13900000011")
+    office = chat_of(mines, transport, "u-sun")
+    await register(office, "集团党委", "L001", "孙书记", "13600000001")
+    async with TestClient(TestServer(web_app(mines)), cookie_jar=DummyCookieJar()) as client:
+        east = await log_in(client, east_secretary)
+        page = await (await client.get("/ideas", headers=cookie(east))).text()
+        assert "井下水泵加装变频器" in page and "掘进面风筒" not in page
+        assert "东矿" in page  # the bar names the mine when there are several
+        group = await log_in(client, office)
+        page = await (await client.get("/", headers=cookie(group))).text()
+        assert "集团" in page and "东矿" in page and "西矿" in page
+        assert 'id="chart-data-mines"' in page
+    rows = await mines.repos.db.fetchall("SELECT mine FROM web_sessions ORDER BY id")
+    assert [r[0] for r in rows] == ["east", "office"]
