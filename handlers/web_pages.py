@@ -48,12 +48,16 @@ class Chart:
     series: Sequence[Series]
     unit: str = ""
     note: str = ""
+    colours: Sequence[str] = ()
+    """One per series, as the chat's image of the same chart has them (empty: the
+    library's own)."""
 
     def data(self) -> dict[str, object]:
         return {
             "title": self.title,
             "kind": self.kind,
             "unit": self.unit,
+            "colours": list(self.colours),
             "labels": list(self.labels),
             "series": [{"name": s.name, "values": list(s.values)} for s in self.series],
         }
@@ -98,9 +102,19 @@ async def overview(services: Services, person: Person) -> Overview:
         ("核实效益", format_yuan(found.verified_fen)),
     ]
     months = await charts_data.monthly_categories(services, branch, scope)
-    stacked = [Series(label, months.counts[cid]) for cid, label in months.categories if cid in
-               months.counts]  # fmt: skip
-    charts = [Chart("months", months.title, "stack", months.months, stacked, "条")]
+    shown = [(cid, label) for cid, label in months.categories if cid in months.counts]
+    palette = charts_data.category_colours([cid for cid, _ in months.categories])
+    charts = [
+        Chart(
+            "months",
+            months.title,
+            "stack",
+            months.months,
+            [Series(label, months.counts[cid]) for cid, label in shown],
+            "条",
+            colours=[palette[cid] for cid, _ in shown],
+        )
+    ]
     if branch is None:
         target = charts_data.year_target(services, found)
         figures.append(("年度目标完成", f"{target.done:.0%}"))
@@ -117,6 +131,7 @@ async def overview(services: Services, person: Person) -> Overview:
                 ],
                 "万元",
                 f"按目前进度,年底约 {target.projected:,.1f} 万元",
+                colours=(charts_data.OURS, charts_data.TARGET),
             ),
         )
         speeds = sorted(await charts_data.branch_speeds(services), key=lambda s: s.review_days)
@@ -156,6 +171,7 @@ async def overview(services: Services, person: Person) -> Overview:
                     Series(scope, [_percent(m.ours, m.unit) for m in measures]),
                     Series("全矿中位数", [_percent(m.median, m.unit) for m in measures]),
                 ],
+                colours=(charts_data.OURS, charts_data.MEDIAN),
             )
         )
     return Overview(scope, found.year, figures, charts)

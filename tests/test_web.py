@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import re
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -20,6 +21,7 @@ from bot.config import Config, ConfigError, WebConfig, load_config
 from bot.roster import import_roster
 from bot.web.security import CSP
 from bot.web.server import serve, web_app
+from handlers.rules.charts_data import category_colours
 from nlp import Classifier
 from tests.storage_backends import PostgresServer
 from tests.support import (
@@ -338,6 +340,15 @@ async def test_the_overview_shows_the_figures_in_scope(
     page = await (await client.get("/", headers=cookie(leader))).text()
     assert "全矿" in page and 'id="chart-data-year"' in page and 'id="chart-data-branches"' in page
     assert "机掘一队" in page and "综采一队" in page  # branches ranked
+    block = re.search(r'id="chart-data-months">(.*?)</script>', page, re.S)
+    assert block is not None
+    months = json.loads(block.group(1))
+    palette = category_colours([c.id for c in app.services.classifier.categories])
+    labels = {c.label: c.id for c in app.services.classifier.categories}
+    assert months["series"] and months["colours"] == [
+        palette[labels[s["name"]]] for s in months["series"]
+    ]  # the colours of the chat's image of the same chart
+    assert sum(sum(s["values"]) for s in months["series"]) == 2
     secretary = await log_in(client, people["secretary"])
     page = await (await client.get("/", headers=cookie(secretary))).text()
     assert 'id="chart-data-compare"' in page and 'id="chart-data-year"' not in page

@@ -12,6 +12,7 @@
       xAxis: { type: "category", data: data.labels, axisLabel: { interval: 0, rotate: data.labels.length > 8 ? 40 : 0 } },
       yAxis: { type: "value", name: data.unit || "", minInterval: data.unit === "条" ? 1 : 0 },
     };
+    if (data.colours && data.colours.length) { base.color = data.colours; }
     base.series = data.series.map(function (s, index) {
       var entry = { name: s.name, data: s.values };
       if (data.kind === "line") {
