@@ -613,3 +613,42 @@ async def test_each_mine_s_session_sees_its_own_mine_and_the_office_the_group(
         assert 'id="chart-data-mines"' in page
     rows = await mines.repos.db.fetchall("SELECT mine FROM web_sessions ORDER BY id")
     assert [r[0] for r in rows] == ["east", "office"]
+
+
+async def test_ideas_filter_search_and_page(
+    client: Client, people: dict[str, Chat], app: App, clock: Clock
+) -> None:
+    worker = await app.repos.people.by_employee_no("E001")
+    assert worker is not None
+    async with app.repos.db.transaction():
+        for n in range(32):
+            clock.advance(3600)
+            text = f"第{n}条:皮带机托辊改用节能电机" if n % 2 else f"第{n}条:井下回收复用锚杆"
+            idea = await app.repos.ideas.add(
+                author=worker,
+                text=text,
+                category="energy_environment" if n % 2 else "repair_reuse",
+                confidence=0.9,
+                channel="test",
+                now=clock(),
+            )
+            await app.repos.ideas.index_terms(idea.id, app.services.classifier.terms(text))
+    await app.repos.db.execute(
+        "UPDATE ideas SET created_at = ? WHERE id = 1", ("2026-03-05T02:00:00.000000+00:00",)
+    )
+    leader = await log_in(client, people["leader"])
+
+    async def ids(query: str) -> list[int]:
+        page = await (await client.get(f"/ideas?{query}", headers=cookie(leader))).text()
+        return [int(n) for n in re.findall(r'<tr id="idea-(\d+)">', page)]
+
+    first, second = await ids(""), await ids("page=2")
+    assert len(first) == 30 and len(second) == 2 and not set(first) & set(second)
+    assert first[0] == 32  # newest first
+    energy = await ids("category=energy_environment")
+    assert len(energy) == 16 and all(n % 2 == 0 for n in energy)  # ids 2, 4 …: odd n
+    assert await ids("month=2026-03") == [1]
+    assert set(await ids("text=锚杆")) == {n for n in range(1, 33) if n % 2}
+    assert await ids("status=adopted") == []
+    page = await (await client.get("/ideas?month=march", headers=cookie(leader))).text()
+    assert "月份请写成" in page
