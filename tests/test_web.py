@@ -16,7 +16,7 @@ import pytest
 from aiohttp import DummyCookieJar, web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import App, open_app
+from bot.app import App, load_sample_roster, open_app
 from bot.config import Config, ConfigError, WebConfig, load_config
 from bot.roster import import_roster
 from bot.web.security import CSP
@@ -112,11 +112,17 @@ async def test_web_sends_a_one_time_link_to_staff_only(people: dict[str, Chat]) 
         token_of((await people[role].say("/web"))[0])
 
 
-async def test_web_without_a_configured_board_says_so(chat: Callable[..., Chat], app: App) -> None:
-    unconfigured = dataclasses.replace(app.services.settings, web_public_url="")
-    object.__setattr__(app.tenants.main, "settings", unconfigured)
-    leader = (await register_people(chat, "leader"))["leader"]
-    assert (await leader.say("/web")) == ["看板尚未开通,请联系管理员。"]
+async def test_web_without_a_configured_board_says_so(
+    config: Config, clock: Clock, classifier: Classifier
+) -> None:
+    unconfigured = dataclasses.replace(config, web=WebConfig())  # the shipped default: off
+    async with open_app(unconfigured, clock=clock, classifier=classifier) as app:
+        await load_sample_roster(app)
+        transport = RecordingTransport()
+        sender = app.sender([transport])
+        chats = await register_people(lambda user: Chat(app, transport, sender, user), "leader")
+        assert (await chats["leader"].say("/web")) == ["看板尚未开通,请联系管理员。"]
+        assert await app.repos.db.fetchall("SELECT id FROM web_links") == []
 
 
 async def test_only_the_hash_of_the_token_is_stored(app: App, people: dict[str, Chat]) -> None:
