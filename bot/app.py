@@ -165,6 +165,8 @@ def build_settings(config: Config) -> Settings:
         bottom_branches=config.quarterly.bottom_branches,
         stalled_days=config.quarterly.stalled_days,
         chart_dir=config.storage.data_dir / "charts",
+        web_public_url=config.web.public_url if config.web.enabled else "",
+        web_link_minutes=config.web.link_minutes,
     )
 
 
@@ -385,6 +387,10 @@ async def run(app: App) -> None:
         loop.add_signal_handler(signum, stop.set)
     async with open_channels(app) as (runners, transports):
         runners = [*runners, *senders(app, transports)]
+        if config.web.enabled:  # every process serves it: the sessions are in the database
+            from bot.web.server import serve  # jinja2 and the 看板 only when it is configured
+
+            runners.append(functools.partial(serve, app))
         schedulers, catch_ups = [], []
         for mine in config.each_mine():  # each mine on its own calendar and ledger
             services, mc = app.tenants.services[mine.id], mine.config

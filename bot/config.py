@@ -209,6 +209,25 @@ class QuarterlyConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class WebConfig:
+    """The web 看板: served by `jindianzi run` when `listen` is set, entered from the chat."""
+
+    listen: str = ""
+    """host:port the 看板 listens on (behind the operator's TLS proxy); empty: no 看板."""
+    public_url: str = ""
+    """The base URL people open (https://kanban.example.cn); the /web links start with it,
+    and an https one makes the session cookie Secure."""
+    link_minutes: int = 10
+    """How long a one-time /web link stays valid."""
+    session_hours: int = 12
+    """How long a session lasts after the link is used."""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.listen)
+
+
+@dataclass(frozen=True, slots=True)
 class DepartmentConfig:
     id: str
     name: str
@@ -240,6 +259,7 @@ class Config:
     supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     quarterly: QuarterlyConfig = field(default_factory=QuarterlyConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     categories: tuple[Category, ...] = ()
     org: OrgConfig = field(default_factory=OrgConfig)
     schedule: Mapping[str, Mapping[str, Any]] = field(
@@ -306,6 +326,7 @@ SCALAR_SECTIONS: dict[str, type[Any]] = {
     "supervision": SupervisionConfig,
     "scoring": ScoringConfig,
     "quarterly": QuarterlyConfig,
+    "web": WebConfig,
 }
 
 
@@ -595,6 +616,7 @@ def _build(raw: dict[str, Any], triggers: bool = True) -> Config:
         raise ConfigError("quarterly.bottom_branches", "要在 0 到 10 之间")
     if not 7 <= quarterly.stalled_days <= 92:
         raise ConfigError("quarterly.stalled_days", "要在 7 到 92 之间")
+    _check_web(sections["web"])
     schedule = raw.get("schedule") or {}
     return Config(
         timezone=timezone,
@@ -623,6 +645,23 @@ def _check_telegram(telegram: TelegramConfig, key: str, secret_variable: str) ->
     for name in ("max_messages_per_second", "max_messages_per_minute_per_group"):
         if not getattr(telegram, name) > 0:
             raise ConfigError(f"{key}.{name}", "要大于 0")
+
+
+def _check_web(web: WebConfig) -> None:
+    if web.listen:
+        _listen(web.listen, "web.listen")
+        if not web.public_url:
+            raise ConfigError("web.public_url", "开通看板(web.listen)时要写上大家打开的网址")
+    if web.public_url:
+        parts = urllib.parse.urlsplit(web.public_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise ConfigError(
+                "web.public_url", f"应该是 https://主机[/路径] 这样的网址,现在是 {web.public_url!r}"
+            )
+    if not 1 <= web.link_minutes <= 60:
+        raise ConfigError("web.link_minutes", "要在 1 到 60 之间(分钟)")
+    if not 1 <= web.session_hours <= 24 * 7:
+        raise ConfigError("web.session_hours", "要在 1 到 168 之间(小时)")
 
 
 def _base64(text: str) -> bytes:

@@ -57,6 +57,8 @@ BRANCH_STAFF: Roles = frozenset({"secretary", "leader", "admin"})
 FINDING_RAISERS: Roles = frozenset({"supervisor", "leader", "admin"})
 INVITERS: Roles = frozenset({"secretary", "admin"})
 """Who hands out one-time registration codes."""
+WEB_USERS: Roles = frozenset({"secretary", "supervisor", "leader", "admin"})
+"""Who enters the web 看板 (/web): those who run the campaign, not the miners."""
 PRIVILEGED: Roles = frozenset({"secretary", "supervisor", "leader", "admin"})
 """Roles that never bind a chat identity on a roster line or a secretary's word alone."""
 
@@ -142,6 +144,19 @@ def visible_branches(person: Person, branches: Sequence[Branch]) -> list[str] | 
 def own_branch_scope(person: Person) -> str | None:
     """The branch a secretary's figures are limited to; None for leaders (the whole mine)."""
     return None if is_leader(person) else person.branch_id
+
+
+# -- the web 看板 --------------------------------------------------------------------------
+
+
+def may_use_web(person: Person) -> bool:
+    """Checked on every page, not only at /web: a role taken away closes the 看板 at once."""
+    return holds(person, WEB_USERS)
+
+
+def may_manage_web_sessions(person: Person) -> bool:
+    """Admins list and end anyone's 看板 sessions."""
+    return person.has_role("admin")
 
 
 # -- the quarterly review ---------------------------------------------------------------

@@ -21,6 +21,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+# The colours live with the chart data, where the web 看板 (which draws no images) reads them.
+from handlers.rules.charts_data import MEDIAN as MEDIAN
+from handlers.rules.charts_data import OURS as OURS
+from handlers.rules.charts_data import PALETTE as PALETTE
+from handlers.rules.charts_data import TARGET as TARGET
 from handlers.rules.charts_data import (
     BranchSpeed,
     Measure,
@@ -29,6 +34,7 @@ from handlers.rules.charts_data import (
     ScoreBar,
     YearTarget,
 )
+from handlers.rules.charts_data import category_colours as category_colours
 from handlers.rules.group import MineFigures
 
 FONT_PACKAGE = "handlers"
@@ -118,18 +124,7 @@ LEGEND = 14
 MAX_BARS = 15
 """More bars than this do not read on a phone: the rest are summed or left out (and said)."""
 
-PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3")
-"""Category colours by the category's place in the configured order; then these again."""
 NEUTRAL = "#8c8c8c"
-TARGET = "#c44e52"
-OURS = "#4c72b0"
-MEDIAN = "#b0b0b0"
-
-
-def category_colours(category_ids: Sequence[str]) -> dict[str, str]:
-    """Category id → colour, from the configured order: the same category has the same
-    colour in every chart."""
-    return {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(category_ids)}
 
 
 def from_zero(axes: Axes, values: Sequence[float], *, axis: str = "y", room: float = 1.15) -> None:

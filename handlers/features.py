@@ -17,6 +17,7 @@ from handlers import (
     reviewing,
     scores,
     supervision,
+    web_entry,
 )
 from handlers.router import Feature, Router
 
@@ -41,6 +42,7 @@ def features() -> list[Feature]:
         scores.FEATURE,
         quarterly.FEATURE,
         admin.FEATURE,
+        web_entry.FEATURE,
         forms.feature(
             [
                 *supervision.FORMS,

@@ -11,6 +11,7 @@ from handlers.messages import Button, Incoming, Member, Reply, Rows
 from handlers.router import NOT_REGISTERED, Command, Feature, member
 from handlers.rules import ideas, listing
 from handlers.rules import projects as project_rules
+from handlers.rules import review as review_rules
 from handlers.rules.ideas import NEXT_STATUSES, STATUS_LABELS
 from handlers.rules.projects import text_length_ok
 from handlers.services import Services
@@ -83,13 +84,9 @@ async def _merge(
 ) -> str | None:
     """Merge `idea` into the idea numbered `target_number`; a refusal or None."""
     target = await services.repos.ideas.get(target_number) if target_number is not None else None
-    if target is None or target.id == idea.id or target.status == "withdrawn":
+    if target is None or not review_rules.merge_target_ok(idea, target):
         return f"请写上要合并到的另一条金点子的编号,例如:/review {idea.id} merge 7"
-    if not access.may_merge(person, idea, target):
-        return "只有党委领导可以把金点子合并到其他支部的金点子。"
-    return await ideas.move(
-        services, person, idea, "merged", f"与 #{target.id} 合并", merged_into=target.id
-    )
+    return await review_rules.merge(services, person, idea, target)
 
 
 async def _adopt_or_ask(
@@ -135,9 +132,7 @@ FORMS = (CROSS_ADOPT,)
 
 
 async def _adopt(services: Services, person: Person, idea: Idea, project: Project) -> str:
-    if not access.may_adopt(person, idea, project.branches):
-        return f"{project.number} 没有本支部参与,只有党委领导可以把这条金点子纳入。"
-    return await project_rules.link(services, person, project, idea)
+    return await review_rules.adopt(services, person, idea, project)
 
 
 # -- the queue and the detail ------------------------------------------------------------------

@@ -45,6 +45,9 @@ class Settings:
     stalled_days: int
     """No progress for this long at the quarter's end: a stalled key project."""
     chart_dir: Path
+    web_public_url: str
+    """The web 看板's base URL for the /web links; empty: no 看板."""
+    web_link_minutes: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,8 @@ from storage.models import (
     TermMatch,
     VerifiedBenefit,
     WaitingIdea,
+    WebAudit,
+    WebSession,
 )
 from storage.port import Row, SqlDatabase
 from storage.repos import Repositories
@@ -113,4 +115,6 @@ __all__ = [
     "TermMatch",
     "VerifiedBenefit",
     "WaitingIdea",
+    "WebAudit",
+    "WebSession",
 ]

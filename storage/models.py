@@ -513,3 +513,28 @@ class QuarterReport:
     person_name: str
     reported_at: datetime
     comments: tuple[QuarterComment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    """A browser session of the web 看板: whose, of which mine, since and until when."""
+
+    id: int
+    mine: str
+    person_id: int
+    created_at: datetime
+    expires_at: datetime
+    last_seen_at: datetime
+    user_agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class WebAudit:
+    """One write done through the web 看板."""
+
+    at: datetime
+    mine: str
+    person_id: int | None
+    action: str
+    target: str
+    detail: str

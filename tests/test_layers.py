@@ -23,6 +23,7 @@ CHAT_MODULES = {
     "handlers.reviewing",
     "handlers.scores",
     "handlers.supervision",
+    "handlers.web_entry",
     "handlers.features",
 }
 """What parses chat messages; nothing below the chat may import these."""

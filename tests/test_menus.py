@@ -36,11 +36,11 @@ EVERYONE = {
 """What every registered person may use: the default scope's menu."""
 SECRETARY_MENU = EVERYONE | {
     "achievements", "benefit", "findings", "invite", "progress", "project", "projects", "quarter",
-    "review", "review_quarter", "score", "stats",
+    "review", "review_quarter", "score", "stats", "web",
 }  # fmt: skip
 LEADER_MENU = EVERYONE | {
     "achievements", "agenda", "benefit", "findings", "progress", "project", "projects", "quarter",
-    "review", "review_quarter", "reward", "score", "stats", "verify", "visits",
+    "review", "review_quarter", "reward", "score", "stats", "verify", "visits", "web",
 }  # fmt: skip
 
 

@@ -18,6 +18,19 @@ from handlers.services import Services
 WAN = 1_000_000
 """Fen in 1 万元."""
 
+PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3")
+"""Category colours by the category's place in the configured order; then these again.
+Shared by the chat's images (`handlers.charts`) and the web 看板's charts."""
+TARGET = "#c44e52"
+OURS = "#4c72b0"
+MEDIAN = "#b0b0b0"
+
+
+def category_colours(category_ids: Sequence[str]) -> dict[str, str]:
+    """Category id → colour, from the configured order: the same category has the same
+    colour in every chart."""
+    return {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(category_ids)}
+
 
 @dataclass(frozen=True, slots=True)
 class YearTarget:

@@ -29,6 +29,7 @@ from storage.repos.quarters import QuarterRepo
 from storage.repos.scores import ScoreRepo
 from storage.repos.supervision import FindingRepo, VisitRepo
 from storage.repos.times import from_db_time, to_db_time
+from storage.repos.web import WebRepo
 
 __all__ = [
     "AchievementRepo",
@@ -57,6 +58,7 @@ __all__ = [
     "RosterEntry",
     "ScoreRepo",
     "VisitRepo",
+    "WebRepo",
     "from_db_time",
     "to_db_time",
 ]
@@ -88,3 +90,4 @@ class Repositories:
         self.proofs = ProofRepo(db)
         self.achievements = AchievementRepo(db)
         self.quarters = QuarterRepo(db)
+        self.web = WebRepo(db)
