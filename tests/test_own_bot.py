@@ -178,6 +178,35 @@ async def test_a_notice_to_a_group_bound_via_the_own_bot_goes_out_through_it(
     assert group.group_bot.sent(chat_id=WEST_GROUP_CHAT) == []
 
 
+async def test_a_secretary_binds_a_branch_group_through_the_mine_s_own_bot(
+    group: Group,
+) -> None:
+    """/bind in a group the mine's own bot is in: the binding is that mine's, on the own
+    bot's channel, and the mine's notices to the branch reach that group through that bot."""
+    west_bot, app = group.west_bot, group.app
+    await say(west_bot, ZHAO, "/start")
+    await say(west_bot, ZHAO, "S001")
+    await say(west_bot, ZHAO, "陈书记")
+    assert "登记成功" in (await share_contact(west_bot, ZHAO, "13700000011"))[0]["text"]
+    new_group = -1003333
+    before = len(west_bot.sent(chat_id=new_group))
+    west_bot.push_text(ZHAO, "/bind b01", chat_id=new_group, chat_type="group")
+    [bound] = (await west_bot.wait_sent(before + 1, chat_id=new_group))[before:]
+    assert "绑定为「西矿掘进二队支部」" in bound["text"]
+    west, east = app.tenants.services["west"], app.tenants.services["east"]
+    binding = await west.repos.groups.get("telegram:west", str(new_group))
+    assert binding is not None and binding.branch_id == "b01" and binding.active
+    assert await west.repos.groups.get("telegram", str(new_group)) is None
+    assert await east.repos.groups.get("telegram:west", str(new_group)) is None
+    assert group.group_bot.sent(chat_id=new_group) == []
+    now = datetime(2027, 1, 1, 1, 0, tzinfo=UTC)  # the quarterly review's day, 09:00 in Shanghai
+    assert (await run_job(west, "quarterly_review", now)).queued >= 1
+    west.outbox_signal.set()
+    [notice, *_] = (await west_bot.wait_sent(before + 2, chat_id=new_group))[before + 1 :]
+    assert notice["text"]
+    assert group.group_bot.sent(chat_id=new_group) == []
+
+
 def test_each_bot_has_its_own_polling_lease_and_outbox_domain(tmp_path: Path) -> None:
     config = load(
         tmp_path,
