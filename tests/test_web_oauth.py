@@ -16,13 +16,15 @@ from aiohttp import ClientResponse, DummyCookieJar, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import App, open_app
-from bot.config import Config, ConfigError, Secret, WebConfig, WecomConfig
+from bot.config import Config, ConfigError, Secret, WebConfig, WecomConfig, load_config
 from bot.roster import import_roster
 from bot.web import oauth
 from bot.web.server import web_app
 from bot.wecom import WecomApi
 from nlp import Classifier
-from tests.support import Clock, project_config
+from tests.storage_backends import PostgresServer
+from tests.support import ROOT, Clock, project_config
+from tests.test_mines import ROSTER_HEAD, TWO_MINES, mine_file
 from tests.wecom_fake import FakeWecomApi
 
 PUBLIC_URL = "https://kanban.example.cn"
@@ -213,6 +215,23 @@ async def test_the_code_is_exchanged_with_the_channel_s_token(
             assert wecom_api.token_requests == 2
 
 
+async def test_wecom_out_of_reach_is_said_so_without_a_traceback(
+    roster: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with httpx.AsyncClient() as http:
+        unreachable = dataclasses.replace(roster.config.wecom, api_base_url="http://127.0.0.1:9")
+        site = web_app(roster, WecomApi(http, unreachable))
+        async with TestClient(TestServer(site), cookie_jar=DummyCookieJar()) as client:
+            _, state = await start(client)
+            with caplog.at_level(logging.WARNING, logger="bot.web.oauth"):
+                response = await come_back(client, "code-sun", state)
+            assert response.status == 503
+            text = await response.text()
+            assert "暂时连不上企业微信" in text and "Traceback" not in text
+    assert any("unreachable" in r.getMessage() for r in caplog.records)
+    await nothing_opened(roster)
+
+
 @pytest.mark.parametrize("case", ["no cookie", "another browser", "forged", "no state"])
 async def test_a_wrong_or_missing_state_is_refused_and_wecom_not_asked(
     client: Client, roster: App, wecom_api: FakeWecomApi, case: str
@@ -383,3 +402,60 @@ def test_wecom_login_without_wecom_names_its_key(tmp_path: Path, wecom: dict[str
         project_config(tmp_path / "db", JINDIANZI_WEB_WECOM_LOGIN="true", **wecom)
     assert raised.value.key == "web.wecom_login"
     assert "wecom.corp_id" in str(raised.value)
+
+
+# -- a group of mines (PostgreSQL) ----------------------------------------------------------------
+
+
+async def test_a_member_comes_into_their_own_mine(
+    tmp_path: Path,
+    postgres_server: PostgresServer,
+    classifier: Classifier,
+    clock: Clock,
+    wecom_api: FakeWecomApi,
+) -> None:
+    """Two mines' secretaries, both 工号 S001: each WeCom account opens a session in the
+    mine that has it on its roster, as the chat would route its messages."""
+    mine_file(tmp_path, "east", "东矿综采一队支部")
+    mine_file(tmp_path, "west", "西矿掘进二队支部")
+    path = tmp_path / "group.yaml"
+    shipped = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    shipped = shipped.replace("sample_roster: bot/sample_roster.csv", "sample_roster: null")
+    path.write_text(shipped + "\nmines:\n" + TWO_MINES, encoding="utf-8")
+    env = {
+        "JINDIANZI_STORAGE_PATH": str(tmp_path / "unused.db"),
+        "JINDIANZI_STORAGE_URL": postgres_server.fresh_database(),
+        "JINDIANZI_WEB_LISTEN": "127.0.0.1:8090",
+        "JINDIANZI_WEB_PUBLIC_URL": PUBLIC_URL,
+        "JINDIANZI_WEB_WECOM_LOGIN": "true",
+        "JINDIANZI_WECOM_CORP_ID": CORP,
+        "JINDIANZI_WECOM_AGENT_ID": str(AGENT),
+        "JINDIANZI_WECOM_SECRET": "app-secret",
+        "JINDIANZI_WECOM_API_BASE_URL": wecom_api.url,
+    }
+    rosters = {
+        "east": ROSTER_HEAD + "S001,刘书记,b01,secretary,east-liu,13900000011\n",
+        "west": ROSTER_HEAD + "S001,陈书记,b01,secretary,west-chen,13700000011\n",
+    }
+    async with open_app(load_config(path, env), clock=clock, classifier=classifier) as app:
+        for mine, roster_text in rosters.items():
+            csv = tmp_path / f"{mine}.csv"
+            csv.write_text(roster_text, encoding="utf-8")
+            await import_roster(csv, app.tenants.services[mine].repos, clock())
+        async with TestClient(TestServer(web_app(app)), cookie_jar=DummyCookieJar()) as client:
+            _, state = await start(client)
+            wecom_api.login_code("code-chen", userid="west-chen")
+            response = await come_back(client, "code-chen", state)
+            assert response.status == 200
+            session = response.cookies["jdz_session"].value
+            page = await (
+                await client.get("/", headers={"Cookie": f"jdz_session={session}"})
+            ).text()
+            assert "陈书记" in page and "西矿" in page
+        west = app.tenants.services["west"].repos
+        chen = await west.people.by_employee_no("S001")
+        assert chen is not None
+        assert [s.person_id for s in await west.web.live_sessions("west", clock())] == [chen.id]
+        assert [a.action for a in await west.web.audits("west")] == ["login.wecom"]
+        east = app.tenants.services["east"].repos
+        assert await east.web.live_sessions("east", clock()) == []
