@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.classifying import MODEL_FILE as MODEL_FILE  # where callers found them first
 from bot.classifying import build_classifier as build_classifier
@@ -45,6 +45,9 @@ from handlers.services import MineView, Services, Settings
 from nlp import Classifier
 from storage import Branch, Database, Department, Repositories, StorageError
 from storage.port import SqlDatabase
+
+if TYPE_CHECKING:
+    from bot.wecom import WecomApi
 
 log = logging.getLogger(__name__)
 
@@ -371,6 +374,11 @@ async def open_channels(app: App) -> AsyncIterator[tuple[list[Any], list[Transpo
         yield runners, transports
 
 
+def wecom_api(transports: Collection[Transport]) -> WecomApi | None:
+    """The WeCom channel's API client, if it runs: the 看板's WeCom login shares its token."""
+    return next((getattr(t, "api", None) for t in transports if t.channel == "wecom"), None)
+
+
 async def run(app: App) -> None:
     """Every configured channel plus the outbox sender, in one event loop; the console when
     no messenger is configured."""
@@ -390,7 +398,7 @@ async def run(app: App) -> None:
         if config.web.enabled:  # every process serves it: the sessions are in the database
             from bot.web.server import serve  # jinja2 and the 看板 only when it is configured
 
-            runners.append(functools.partial(serve, app))
+            runners.append(functools.partial(serve, app, wecom_api=wecom_api(transports)))
         schedulers, catch_ups = [], []
         for mine in config.each_mine():  # each mine on its own calendar and ledger
             services, mc = app.tenants.services[mine.id], mine.config

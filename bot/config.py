@@ -221,6 +221,9 @@ class WebConfig:
     """How long a one-time /web link stays valid."""
     session_hours: int = 12
     """How long a session lasts after the link is used."""
+    wecom_login: bool = False
+    """Also let WeCom members in through WeCom's own login (OAuth2 inside the WeCom client,
+    the web login page in a PC browser); needs `wecom.corp_id`, `agent_id` and `secret`."""
 
     @property
     def enabled(self) -> bool:
@@ -616,7 +619,7 @@ def _build(raw: dict[str, Any], triggers: bool = True) -> Config:
         raise ConfigError("quarterly.bottom_branches", "要在 0 到 10 之间")
     if not 7 <= quarterly.stalled_days <= 92:
         raise ConfigError("quarterly.stalled_days", "要在 7 到 92 之间")
-    _check_web(sections["web"])
+    _check_web(sections["web"], wecom)
     schedule = raw.get("schedule") or {}
     return Config(
         timezone=timezone,
@@ -647,7 +650,12 @@ def _check_telegram(telegram: TelegramConfig, key: str, secret_variable: str) ->
             raise ConfigError(f"{key}.{name}", "要大于 0")
 
 
-def _check_web(web: WebConfig) -> None:
+def _check_web(web: WebConfig, wecom: WecomConfig) -> None:
+    if web.wecom_login and not (wecom.corp_id and wecom.agent_id is not None and wecom.secret):
+        raise ConfigError(
+            "web.wecom_login",
+            "用企业微信登录需要先配置 wecom.corp_id、wecom.agent_id 和 wecom.secret",
+        )
     if web.listen:
         _listen(web.listen, "web.listen")
         if not web.public_url:

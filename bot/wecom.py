@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import xmltodict
@@ -319,6 +320,18 @@ class WecomApi:
         except (httpx.HTTPError, ValueError) as exc:
             raise RetryLater(f"network: {exc!r}") from exc
 
+    async def code_user(self, code: str) -> dict[str, Any]:
+        """auth/getuserinfo: who a login code (from WeCom's OAuth2 or web login) belongs to,
+        as WeCom answers it (`userid` for a member, `openid` for anyone else, or an
+        `errcode`). An expired token is refreshed and the call tried once more; a network
+        failure raises RetryLater."""
+        path = "/cgi-bin/auth/getuserinfo"
+        result = await self._get(path, {"access_token": await self.token(), "code": code})
+        if result.get("errcode") in TOKEN_ERRORS:
+            token = await self.token(refresh=True)
+            result = await self._get(path, {"access_token": token, "code": code})
+        return result
+
     async def robot(self, key: str, body: dict[str, Any]) -> None:
         result = await self._post(self._base + "/cgi-bin/webhook/send", {"key": key}, body)
         check(result, "webhook/send")
@@ -330,6 +343,39 @@ class WecomApi:
         result = await self._upload(url, params, content, filename, content_type_of(filename))
         check(result, "webhook/upload_media")
         return str(result["media_id"])
+
+
+OAUTH_AUTHORIZE = "https://open.weixin.qq.com/connect/oauth2/authorize"
+WEB_LOGIN = "https://login.work.weixin.qq.com/wwlogin/sso/login"
+
+
+def login_url(config: WecomConfig, redirect_uri: str, state: str, *, in_client: bool) -> str:
+    """Where a browser goes to prove it is a member of the corp: inside the WeCom client its
+    OAuth2 page (silent, snsapi_base), in any other browser WeCom's web login (QR code, or
+    the desktop client's confirmation). Both come back to `redirect_uri?code=…&state=…`; its
+    domain must be the app's trusted domain in the WeCom admin console."""
+    if in_client:
+        query = urlencode(
+            {
+                "appid": config.corp_id,
+                "redirect_uri": redirect_uri,
+                "response_type": "code",
+                "scope": "snsapi_base",
+                "state": state,
+                "agentid": str(config.agent_id),
+            }
+        )
+        return f"{OAUTH_AUTHORIZE}?{query}#wechat_redirect"
+    query = urlencode(
+        {
+            "login_type": "CorpApp",
+            "appid": config.corp_id,
+            "agentid": str(config.agent_id),
+            "redirect_uri": redirect_uri,
+            "state": state,
+        }
+    )
+    return f"{WEB_LOGIN}?{query}"
 
 
 def content_type_of(filename: str) -> str:
@@ -362,6 +408,11 @@ class WecomChannel:
         self._callbacks = Callbacks(config)
         self._stored = asyncio.Event()
         self._per_member = Window(MEMBER_PER_MINUTE, 60)
+
+    @property
+    def api(self) -> WecomApi:
+        """The API client (and its token cache), shared with the 看板's WeCom login."""
+        return self._api
 
     @property
     def _repos(self) -> Repositories:

@@ -1,5 +1,5 @@
-"""A fake WeCom server API on loopback: gettoken, message/send, media/upload and the group
-robot webhook (send, upload_media)."""
+"""A fake WeCom server API on loopback: gettoken, message/send, media/upload, the group
+robot webhook (send, upload_media) and auth/getuserinfo (login codes)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,9 @@ class FakeWecomApi:
         """Uploads of type file (media/upload), as (filename, content)."""
         self.robot_files: list[tuple[str, str, bytes]] = []
         """Robot webhook/upload_media uploads, as (key, filename, content)."""
+        self.codes: dict[str, dict[str, str]] = {}
+        """Login codes a test registered (`login_code`), each good once, as WeCom's are."""
+        self.code_requests = 0
         self._tokens = itertools.count(1)
         self._runner: web.AppRunner | None = None
 
@@ -37,6 +40,7 @@ class FakeWecomApi:
         app.router.add_post("/cgi-bin/webhook/send", self._webhook)
         app.router.add_post("/cgi-bin/media/upload", self._upload)
         app.router.add_post("/cgi-bin/webhook/upload_media", self._robot_upload)
+        app.router.add_get("/cgi-bin/auth/getuserinfo", self._getuserinfo)
         self._runner, self.url = await serve(app)
         return self
 
@@ -52,6 +56,20 @@ class FakeWecomApi:
     def expire_tokens(self) -> None:
         """Every token handed out so far now answers 42001."""
         self.expired.update(f"tok-{n}" for n in range(1, self.token_requests + 1))
+
+    def login_code(self, code: str, *, userid: str = "", openid: str = "") -> None:
+        """WeCom issued `code` to a member (`userid`) or to someone outside the corp
+        (`openid`): getuserinfo answers it once, then 40029 like any unknown code."""
+        self.codes[code] = {"userid": userid} if userid else {"openid": openid}
+
+    async def _getuserinfo(self, request: web.Request) -> web.Response:
+        self.code_requests += 1
+        if request.query.get("access_token") in self.expired:
+            return web.json_response({"errcode": 42001, "errmsg": "access_token expired"})
+        answer = self.codes.pop(request.query.get("code", ""), None)
+        if answer is None:
+            return web.json_response({"errcode": 40029, "errmsg": "invalid code"})
+        return web.json_response({"errcode": 0, "errmsg": "ok", **answer})
 
     async def _gettoken(self, request: web.Request) -> web.Response:
         if request.query.get("corpsecret") != "app-secret":

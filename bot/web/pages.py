@@ -20,6 +20,8 @@ from bot.web.render import VIEWER_KEY
 from bot.web.security import COOKIE, Viewer, client_address, session_hash
 from handlers import access, web_pages
 from handlers.rules.web import digest
+from handlers.services import Services
+from storage import Person
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -61,8 +63,22 @@ def page(
     return renderer(request).page(request, template, context, status=status)
 
 
-def message(request: web.Request, text: str, *, status: int, title: str = "提示") -> web.Response:
-    return page(request, "message.html", {"title": title, "text": text}, status=status)
+def message(
+    request: web.Request,
+    text: str,
+    *,
+    status: int,
+    title: str = "提示",
+    login_link: bool = False,
+) -> web.Response:
+    """A page of one message; `login_link`: it offers 用企业微信登录 when that is on."""
+    wecom_login = login_link and the_app(request).config.web.wecom_login
+    return page(
+        request,
+        "message.html",
+        {"title": title, "text": text, "wecom_login": wecom_login},
+        status=status,
+    )
 
 
 def not_found(request: web.Request) -> web.Response:
@@ -71,7 +87,7 @@ def not_found(request: web.Request) -> web.Response:
 
 
 def no_session(request: web.Request) -> web.Response:
-    return message(request, NO_SESSION, status=401, title="请先登录")
+    return message(request, NO_SESSION, status=401, title="请先登录", login_link=True)
 
 
 # -- login and logout -------------------------------------------------------------------------
@@ -93,7 +109,7 @@ async def login_page(request: web.Request) -> web.Response:
     state = await app.repos.web.link_state(digest(token), app.services.now()) if token else ""
     if state != "open":
         status, text = LINK_REFUSALS.get(state, LINK_REFUSALS["unknown"])
-        return message(request, text, status=status, title="无法登录")
+        return _refused(request, text, status=status)
     return page(request, "login.html", {"token": token})
 
 
@@ -104,38 +120,56 @@ async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     token = form.get("t")
     if not isinstance(token, str) or not token:
-        return message(request, LINK_REFUSALS["unknown"][1], status=404, title="无法登录")
+        return _refused(request, LINK_REFUSALS["unknown"][1], status=404)
     app = the_app(request)
     repo = app.repos.web
     now = app.services.now()
-    session_id = secrets.token_urlsafe(32)
-    web_config = app.config.web
     state = await repo.link_state(digest(token), now)
     used = await repo.use_link(digest(token), now)  # the claim: one conditional update
     services = app.tenants.services.get(used[0]) if used else None
     person = await services.repos.people.by_id(used[1]) if used and services else None
-    if services is not None and person is not None and access.may_use_web(person):
-        mine = services.repos.db.mine
-        async with services.repos.db.transaction():
-            await services.repos.web.open_session(
-                session_hash(session_id),
-                mine,
-                person.id,
-                now,
-                now + timedelta(hours=web_config.session_hours),
-                request.headers.get("User-Agent", "")[:USER_AGENT_CHARS],
-            )
-            await services.repos.web.audit(mine, person.id, "login", f"person:{person.id}", "", now)
-    else:
-        person = None
-    if person is None:
+    if services is None or person is None or not access.may_use_web(person):
         status, text = LINK_REFUSALS.get(
             state if state != "open" else "used", LINK_REFUSALS["unknown"]
         )
         if used is not None:
             status, text = 403, "您的账号现在不能使用看板,请联系管理员。"
-        return message(request, text, status=status, title="无法登录")
+        return _refused(request, text, status=status)
+    session_id = await open_session(request, services, person, "login")
     response = web.Response(status=303, headers={"Location": "/"})
+    set_session_cookie(request, response, session_id)
+    return response
+
+
+def _refused(request: web.Request, text: str, *, status: int) -> web.Response:
+    return message(request, text, status=status, title="无法登录", login_link=True)
+
+
+async def open_session(
+    request: web.Request, services: Services, person: Person, action: str
+) -> str:
+    """A new session for `person` in their mine, with its audit row (`action`: how they
+    came in), in one unit of work; the session id for the cookie. Every way into the 看板
+    (the /web link, WeCom's login) opens the same kind of session."""
+    web_config = the_app(request).config.web
+    now = services.now()
+    session_id = secrets.token_urlsafe(32)
+    mine = services.repos.db.mine
+    async with services.repos.db.transaction():
+        await services.repos.web.open_session(
+            session_hash(session_id),
+            mine,
+            person.id,
+            now,
+            now + timedelta(hours=web_config.session_hours),
+            request.headers.get("User-Agent", "")[:USER_AGENT_CHARS],
+        )
+        await services.repos.web.audit(mine, person.id, action, f"person:{person.id}", "", now)
+    return session_id
+
+
+def set_session_cookie(request: web.Request, response: web.StreamResponse, session_id: str) -> None:
+    web_config = the_app(request).config.web
     response.set_cookie(
         COOKIE,
         session_id,
@@ -145,7 +179,6 @@ async def login(request: web.Request) -> web.StreamResponse:
         httponly=True,
         samesite="Strict",
     )
-    return response
 
 
 async def logout(request: web.Request) -> web.Response:

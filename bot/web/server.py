@@ -12,11 +12,12 @@ import asyncio
 import logging
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from bot.app import App
-from bot.web import pages
+from bot.web import oauth, pages
 from bot.web.keys import APP, LOGIN_LIMIT, RENDERER, the_app
 from bot.web.render import VIEWER_KEY, Renderer
 from bot.web.security import (
@@ -33,9 +34,12 @@ from bot.web.security import (
 )
 from handlers import access
 
+if TYPE_CHECKING:
+    from bot.wecom import WecomApi
+
 log = logging.getLogger(__name__)
 
-PUBLIC_PATHS = frozenset({"/login"})
+PUBLIC_PATHS = frozenset({"/login"}) | oauth.PUBLIC_PATHS
 """Pages served without a session (besides the static files)."""
 
 
@@ -43,14 +47,15 @@ def static_dir() -> Path:
     return Path(str(resources.files("bot.web").joinpath("static")))
 
 
-def web_app(app: App) -> web.Application:
+def web_app(app: App, wecom_api: WecomApi | None = None) -> web.Application:
     """The 看板 over `app`: every route, the middlewares (headers, session, CSRF) and the
-    static files."""
+    static files. `wecom_api`: the WeCom channel's client, for WeCom's login."""
     site = web.Application(middlewares=[_headers, _session], client_max_size=256 * 1024)
     site[APP] = app
     site[RENDERER] = Renderer(app.tenants.names)
     site[LOGIN_LIMIT] = RateLimit(app.services.clock)
     pages.add_routes(site.router)
+    oauth.add_routes(site, app, wecom_api)
     site.router.add_static(STATIC_PREFIX.rstrip("/"), static_dir(), append_version=False)
     return site
 
@@ -121,10 +126,10 @@ async def find_viewer(request: web.Request, app: App) -> Viewer | None:
     return Viewer(session, person, services, csrf_token(session_id))
 
 
-async def serve(app: App, stop: asyncio.Event) -> None:
+async def serve(app: App, stop: asyncio.Event, wecom_api: WecomApi | None = None) -> None:
     """Listen on `web.listen` until `stop` is set (a runner of `jindianzi run`)."""
     host, _, port = app.config.web.listen.rpartition(":")
-    runner = web.AppRunner(web_app(app), access_log=None)
+    runner = web.AppRunner(web_app(app, wecom_api), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host or "127.0.0.1", int(port))
     await site.start()

@@ -92,6 +92,10 @@ class PeopleRepo:
     async def by_id(self, person_id: int) -> Person | None:
         return await self._one("WHERE p.id = ?", (person_id,))
 
+    async def by_wecom_userid(self, userid: str) -> Person | None:
+        """The roster person carrying this WeCom userid (the roster's `wecom_userid`)."""
+        return await self._one("WHERE p.wecom_userid = ?", (userid,))
+
     async def with_role(self, role: str) -> list[Person]:
         """Everyone holding `role`, by 工号."""
         rows = await self._db.fetchall(
