@@ -32,7 +32,10 @@ CSP = (
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: under no-referrer a browser sends "Origin: null" with
+    # every form POST (Fetch spec), which the Origin check must refuse; same-origin still
+    # tells no other site anything, not even which page linked to it.
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
 """On every response, static files included."""
