@@ -159,6 +159,21 @@ def may_manage_web_sessions(person: Person) -> bool:
     return person.has_role("admin")
 
 
+def may_see_projects(person: Person) -> bool:
+    """/projects in chat and on the 看板: leaders, and secretaries for their branches'."""
+    return holds(person, PROJECT_STAFF)
+
+
+def may_see_findings(person: Person) -> bool:
+    """/findings in chat and on the 看板: everyone who handles supervision findings."""
+    return holds(person, STAFF)
+
+
+def may_see_agenda(person: Person) -> bool:
+    """/agenda in chat and on the 看板: supervisors (their department's part) and leaders."""
+    return holds(person, OVERSIGHT)
+
+
 # -- the quarterly review ---------------------------------------------------------------
 
 

@@ -35,6 +35,9 @@ class NavItem:
 NAV = (
     NavItem("/", "概览"),
     NavItem("/ideas", "金点子"),
+    NavItem("/projects", "重点项目", access.may_see_projects),
+    NavItem("/findings", "督导问题", access.may_see_findings),
+    NavItem("/agenda", "政工例会", access.may_see_agenda),
     NavItem("/sessions", "登录会话", access.may_manage_web_sessions),
 )
 """The navigation bar, in order. A new page adds its entry here."""
