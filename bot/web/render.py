@@ -35,6 +35,9 @@ class NavItem:
 NAV = (
     NavItem("/", "概览"),
     NavItem("/ideas", "金点子"),
+    NavItem("/scores", "月度考核", access.may_read_scores),
+    NavItem("/quarter", "季度讲评", access.may_read_quarter_pack),
+    NavItem("/downloads", "下载", access.may_download),
     NavItem("/sessions", "登录会话", access.may_manage_web_sessions),
 )
 """The navigation bar, in order. A new page adds its entry here."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.app import App
-from bot.web import pages
+from bot.web import pages, scores
 from bot.web.keys import APP, LOGIN_LIMIT, RENDERER, the_app
 from bot.web.render import VIEWER_KEY, Renderer
 from bot.web.security import (
@@ -51,6 +51,7 @@ def web_app(app: App) -> web.Application:
     site[RENDERER] = Renderer(app.tenants.names)
     site[LOGIN_LIMIT] = RateLimit(app.services.clock)
     pages.add_routes(site.router)
+    scores.add_routes(site.router)
     site.router.add_static(STATIC_PREFIX.rstrip("/"), static_dir(), append_version=False)
     return site
 
