@@ -224,7 +224,7 @@ async def test_every_response_carries_the_security_headers(
         response = await client.get(path, headers=headers)
         assert response.headers["Content-Security-Policy"] == CSP, path
         assert response.headers["X-Content-Type-Options"] == "nosniff"
-        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert response.headers["Referrer-Policy"] == "same-origin"
         assert response.headers["X-Frame-Options"] == "DENY"
         if path.startswith("/static/"):
             assert response.headers["Cache-Control"] != "no-store"

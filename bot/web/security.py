@@ -32,10 +32,13 @@ CSP = (
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
-"""On every response, static files included."""
+"""On every response, static files included. Referrer-Policy same-origin, not no-referrer:
+under no-referrer a browser sends `Origin: null` with the site's own form POSTs (Fetch's
+origin serialisation), which `origin_ok` must refuse; same-origin still sends nothing to
+any other site (no link's one-time token, no page address leaves the 看板)."""
 STATIC_PREFIX = "/static/"
 
 LOGIN_LIMIT = 10
