@@ -270,6 +270,37 @@ async def test_the_quarter_pack_shows_a_secretary_their_branch_only(
     await text_of(client, "/quarter?quarter=Q9", leader, status=400)
 
 
+async def test_the_quarter_page_shows_reports_comments_and_flags(
+    app: App, client: Client, people: dict[str, Chat], chat: Callable[..., Chat]
+) -> None:
+    """What /quarter shows in chat: a secretary's report with its three parts, the leaders'
+    comment, the report counts; another branch's report stays out of a secretary's view."""
+    other = (await register_people(chat, "other_secretary"))["other_secretary"]
+    await people["leader"].say("/project new 锚杆回收复用 | repair_reuse | L001 | jj1 | 50万")
+    await people["leader"].say(
+        "/project new 皮带机变频节能 | energy_environment | L001 | xmc | 30万"
+    )
+    await people["secretary"].say("/quarter report P01")
+    for answer in ("回收锚杆 1740 根", "校直设备不足", "二月添置校直机", "确认"):
+        await people["secretary"].say(answer)
+    await other.say("/quarter report P02")
+    for answer in ("改造 3 台", "无", "推广到主井", "确认"):
+        await other.say(answer)
+    (report,) = await app.repos.quarters.reports("2026-Q4", "jj1")
+    await people["leader"].say(f"/quarter comment {report.id} 继续推进")
+    leader = await session_of(client, people["leader"])
+    page = await text_of(client, "/quarter", leader)
+    jj1 = page.split('id="branch-jj1"')[1].split("</section>")[0]
+    for shown in ("P01 锚杆回收复用", "回收锚杆 1740 根", "校直设备不足", "二月添置校直机"):
+        assert shown in jj1
+    assert "孙矿长" in jj1 and "继续推进" in jj1 and "汇报 1/1" in jj1
+    assert "改造 3 台" in page
+    secretary = await session_of(client, people["secretary"])
+    own = await text_of(client, "/quarter", secretary)
+    assert "回收锚杆 1740 根" in own and "继续推进" in own
+    assert "改造 3 台" not in own and "皮带机变频节能" not in own
+
+
 # -- downloads ----------------------------------------------------------------------------------
 
 
@@ -288,6 +319,7 @@ async def test_a_leader_downloads_the_ledger_as_the_export_writes_it(
     disposition = response.headers["Content-Disposition"]
     assert disposition.startswith("attachment;")
     assert f"filename*=UTF-8''{quote('金点子台账-20261124.xlsx')}" in disposition
+    assert 'filename="ledger-20261124.xlsx"' in disposition  # for a client without RFC 5987
     book = openpyxl.load_workbook(io.BytesIO(await response.read()), read_only=True)
     assert book.sheetnames[:2] == ["汇总", "金点子"]
     assert "月度考核" in "".join(book.sheetnames)

@@ -271,12 +271,10 @@ async def downloads_page(request: web.Request) -> web.Response:
     )
 
 
-def attachment(body: bytes, file_name: str, content_type: str) -> web.Response:
+def attachment(body: bytes, file_name: str, ascii_name: str, content_type: str) -> web.Response:
     """A file to save, not to show: its Chinese name as RFC 6266 / RFC 5987 say (`filename*`
     in UTF-8, with an ASCII `filename` for the rare client that reads only that), and never
     kept in a cache since it holds people's names."""
-    ascii_name = file_name.encode("ascii", "ignore").decode() or "download"
-    ascii_name = ascii_name.replace('"', "").replace("\\", "")
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name)}"
     return web.Response(
         body=body,
@@ -315,7 +313,7 @@ async def ledger_download(request: web.Request) -> web.Response:
         await services.repos.web.audit(
             who.session.mine, who.person.id, "download.ledger", "ledger", f"{count} 条金点子", now
         )
-    return attachment(body, name, XLSX)
+    return attachment(body, name, f"ledger-{local:%Y%m%d}.xlsx", XLSX)
 
 
 async def pack_download(request: web.Request) -> web.Response:
@@ -339,4 +337,4 @@ async def pack_download(request: web.Request) -> web.Response:
             found.file_name,
             services.now(),
         )
-    return attachment(body, found.file_name, XLSX)
+    return attachment(body, found.file_name, f"{found.file_name[:7]}-pack.xlsx", XLSX)
