@@ -21,6 +21,7 @@ from multidict import MultiDictProxy
 
 from bot.web.pages import message, not_found, page, viewer
 from handlers import access, board
+from handlers.rules import quarterly
 from handlers.rules.periods import Month, Quarter
 from handlers.rules.scores import PART_LABELS
 
@@ -246,10 +247,15 @@ async def quarter_page(request: web.Request) -> web.Response:
         return not_found(request)
     period = Quarter.parse(found.quarter)
     assert period is not None
+    latest = quarterly.under_review(who.services.local(who.services.now())).next()
     return page(
         request,
         "quarter.html",
-        {"pack": found, "previous": str(period.previous()), "next": str(period.next())},
+        {
+            "pack": found,
+            "previous": str(period.previous()),
+            "next": str(period.next()) if period < latest else "",
+        },
     )
 
 

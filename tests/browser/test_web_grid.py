@@ -39,7 +39,11 @@ def shots(tmp_path: Path) -> Path:
 async def test_a_leader_enters_scores_in_the_grid(
     app: App, chat: Callable[..., Chat], browser: Browser, tmp_path: Path
 ) -> None:
-    people = await register_people(chat, "leader")
+    people = await register_people(chat, "leader", "secretary")
+    await people["leader"].say("/project new 锚杆回收复用 | repair_reuse | L001 | jj1 | 50万")
+    await people["secretary"].say("/quarter report P01")
+    for answer in ("回收锚杆 1740 根", "校直设备不足", "二月添置校直机", "确认"):
+        await people["secretary"].say(answer)
     token = token_of((await people["leader"].say("/web"))[0])
     async with serve(web_app(app)) as base_url:
         await browser.get(f"{base_url}/login?t={token}")
