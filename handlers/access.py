@@ -174,6 +174,28 @@ def may_see_agenda(person: Person) -> bool:
     return holds(person, OVERSIGHT)
 
 
+def may_read_scores(person: Person) -> bool:
+    """The monthly scores page and its grid: whoever /score shows scores to (a secretary their
+    branch, a supervisor their department's, leaders every branch; the rules narrow it)."""
+    return holds(person, STAFF)
+
+
+def may_read_quarter_pack(person: Person) -> bool:
+    """The quarterly pack's view: leaders every branch, a secretary their own, as /quarter."""
+    return is_leader(person) or is_secretary(person)
+
+
+def may_download_ledger(person: Person) -> bool:
+    """The 台账 holds the whole mine (every idea with its author, every score and finding), so
+    only those who see the whole mine in chat take it: leaders and admins."""
+    return is_leader(person)
+
+
+def may_download(person: Person) -> bool:
+    """The downloads page: the ledger and the quarterly pack are both the leaders'."""
+    return may_download_ledger(person)
+
+
 # -- the quarterly review ---------------------------------------------------------------
 
 

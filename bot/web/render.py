@@ -38,6 +38,9 @@ NAV = (
     NavItem("/projects", "重点项目", access.may_see_projects),
     NavItem("/findings", "督导问题", access.may_see_findings),
     NavItem("/agenda", "政工例会", access.may_see_agenda),
+    NavItem("/scores", "月度考核", access.may_read_scores),
+    NavItem("/quarter", "季度讲评", access.may_read_quarter_pack),
+    NavItem("/downloads", "下载", access.may_download),
     NavItem("/sessions", "登录会话", access.may_manage_web_sessions),
 )
 """The navigation bar, in order. A new page adds its entry here."""
