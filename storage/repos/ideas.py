@@ -449,11 +449,23 @@ class IdeaRepo:
                 " ON CONFLICT (mine, id) DO NOTHING",
                 (idea_id, " ".join(terms)),
             )
-        if added:
+        if not added:
+            return
+        counted = sorted({"", *(t.lower() for t in terms)})
+        if self._db.dialect == "sqlite":
             await self._db.executemany(
                 "INSERT INTO idea_term_docs (term, docs) VALUES (?, 1)"
                 " ON CONFLICT(mine, term) DO UPDATE SET docs = idea_term_docs.docs + 1",
-                [(t,) for t in {"", *(t.lower() for t in terms)}],
+                [(t,) for t in counted],
+            )
+        else:
+            # One statement for all of the idea's terms, not one per term (each term once:
+            # a row twice in one upsert is an error); the same increments as SQLite's.
+            await self._db.execute(
+                "INSERT INTO idea_term_docs (term, docs) SELECT t, 1"
+                " FROM unnest(CAST(? AS TEXT[])) AS u(t)"
+                " ON CONFLICT(mine, term) DO UPDATE SET docs = idea_term_docs.docs + 1",
+                (counted,),
             )
 
     async def unindexed(self, limit: int = 1000) -> list[IdeaText]:
