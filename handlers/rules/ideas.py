@@ -176,7 +176,11 @@ async def similar_ideas(
     if not candidates:
         return []
     split = [(other_id, other.split()) for other_id, other in candidates]
-    total, df = await search.frequencies([*own, *(w for _, ws in split for w in ws)])
+    # Only the candidates' terms not counted above are read (the total with them): the
+    # idea's own were, a moment ago, and the counts only grow.
+    asked = {w.lower() for _, ws in split for w in ws} - own
+    total, df = await search.frequencies(asked)
+    df = {**counts, **df}
     if indexed is None:
         total += 1  # this idea, about to be indexed
         df.update({w: df.get(w, 0) + 1 for w in own})

@@ -240,11 +240,23 @@ async def _frequencies(
     # row: a few hundred terms per search, so neither a new statement text each time nor
     # a row object per term.
     wanted = sorted({t.lower() for t in terms} | {""})
-    row = await fetchone(
-        f"SELECT {aggregated(dialect, 'term')}, {aggregated(dialect, 'docs')}"
-        f" FROM idea_term_docs WHERE {one_of(dialect, 'term')}",
-        [as_list_param(dialect, wanted)],
-    )
+    if dialect == "sqlite":
+        sql = (
+            f"SELECT {aggregated(dialect, 'term')}, {aggregated(dialect, 'docs')}"
+            f" FROM idea_term_docs WHERE {one_of(dialect, 'term')}"
+        )
+    else:
+        # A join over the unnested terms, not `term = ANY(?)`: psycopg prepares the
+        # statement, and the server's generic plan of `= ANY($1)` on a table it has not
+        # analysed since it grew (a burst fills it from nothing) is a sequential scan testing
+        # each row against every term in turn, rows × terms comparisons (18 ms for 300 terms
+        # of 3,000 rows; BENCHMARKS.md, issue 20). The join is a hash join over the table or
+        # an index probe per term, whichever the statistics say: never rows × terms.
+        sql = (
+            "SELECT array_agg(d.term), array_agg(d.docs)"
+            " FROM unnest(CAST(? AS TEXT[])) AS u(term) JOIN idea_term_docs d ON d.term = u.term"
+        )
+    row = await fetchone(sql, [as_list_param(dialect, wanted)])
     found: dict[str, int] = {}
     if row is not None:
         names, counts = from_aggregated(dialect, row[0]), from_aggregated(dialect, row[1])
@@ -437,11 +449,23 @@ class IdeaRepo:
                 " ON CONFLICT (mine, id) DO NOTHING",
                 (idea_id, " ".join(terms)),
             )
-        if added:
+        if not added:
+            return
+        counted = sorted({"", *(t.lower() for t in terms)})
+        if self._db.dialect == "sqlite":
             await self._db.executemany(
                 "INSERT INTO idea_term_docs (term, docs) VALUES (?, 1)"
                 " ON CONFLICT(mine, term) DO UPDATE SET docs = idea_term_docs.docs + 1",
-                [(t,) for t in {"", *(t.lower() for t in terms)}],
+                [(t,) for t in counted],
+            )
+        else:
+            # One statement for all of the idea's terms, not one per term (each term once:
+            # a row twice in one upsert is an error); the same increments as SQLite's.
+            await self._db.execute(
+                "INSERT INTO idea_term_docs (term, docs) SELECT t, 1"
+                " FROM unnest(CAST(? AS TEXT[])) AS u(t)"
+                " ON CONFLICT(mine, term) DO UPDATE SET docs = idea_term_docs.docs + 1",
+                (counted,),
             )
 
     async def unindexed(self, limit: int = 1000) -> list[IdeaText]:
