@@ -485,7 +485,9 @@ class WecomChannel:
 
     async def run(self, stop: asyncio.Event) -> None:
         host, _, port = self._config.listen.rpartition(":")
-        runner = web.AppRunner(self.web_app(), access_log=None)
+        # On stop, a callback still in flight gets 2 s (aiohttp would wait 60): what it had not
+        # stored WeCom sends again, and the inbox keeps it once.
+        runner = web.AppRunner(self.web_app(), access_log=None, shutdown_timeout=2.0)
         await runner.setup()
         await web.TCPSite(runner, host, int(port)).start()
         log.info("WeCom callbacks on %s%s", self._config.listen, self._config.callback_path)
