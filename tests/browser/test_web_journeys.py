@@ -284,6 +284,11 @@ async def test_a_secretary_sees_only_their_branch(
             old = await browser.run(lambda d: d.find_element(By.TAG_NAME, "html"))
             await browser.run(send)
             await browser.wait(EC.staleness_of(old))
+            # The answer's document fully there before it is read (read too early, under load,
+            # its body may be replaced under the driver's feet).
+            await browser.wait(
+                lambda d: d.execute_script("return document.readyState") == "complete"
+            )
             return await browser.run(lambda d: (d.title, body_text(d)))
 
         other, missing = await typed(theirs), await typed(99999)
