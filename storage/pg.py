@@ -232,8 +232,8 @@ class PgDatabase:
     """A pool of PostgreSQL connections behind the storage port, seen as one mine.
 
     A task's `transaction()` holds one pooled connection, and every statement inside it
-    runs there; a nested `transaction()` is a savepoint. A statement outside any
-    transaction runs alone in a short transaction of its own.
+    runs there, in psycopg's pipeline mode; a nested `transaction()` is a savepoint. A
+    statement outside any transaction runs alone, in autocommit (its own transaction).
 
     Every statement runs with `jindianzi.mine` set to this view's `mine`, so row-level
     security shows it that mine's rows only and stamps new rows with it. `scoped(mine)` is
