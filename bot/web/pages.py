@@ -46,9 +46,6 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/ideas/{idea_id}/review", review)
     router.add_get("/sessions", sessions)
     router.add_post("/sessions/{session_id}/revoke", revoke)
-    from bot.web import boards  # its pages use this module's helpers: imported once it is
-
-    boards.add_routes(router)
 
 
 def viewer(request: web.Request) -> Viewer:

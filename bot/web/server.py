@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.app import App
-from bot.web import oauth, pages, scores
+from bot.web import boards, oauth, pages, scores
 from bot.web.keys import APP, LOGIN_LIMIT, RENDERER, the_app
 from bot.web.render import VIEWER_KEY, Renderer
 from bot.web.security import (
@@ -55,6 +55,7 @@ def web_app(app: App, wecom_api: WecomApi | None = None) -> web.Application:
     site[RENDERER] = Renderer(app.tenants.names)
     site[LOGIN_LIMIT] = RateLimit(app.services.clock)
     pages.add_routes(site.router)
+    boards.add_routes(site.router)
     scores.add_routes(site.router)
     oauth.add_routes(site, app, wecom_api)
     site.router.add_static(STATIC_PREFIX.rstrip("/"), static_dir(), append_version=False)
