@@ -18,6 +18,7 @@ import aiosqlite
 
 from storage.errors import ConstraintViolation, Duplicate, StorageError
 from storage.port import GROUP_SCOPE, Params, Row
+from storage.tallies import Tallies
 
 BUSY_TIMEOUT_MS = 10_000
 SQLITE_MINE = "main"
@@ -178,6 +179,8 @@ class Database:
         self.path = path
         self.reader = reader
         self._savepoints = 0
+        self._tallies: Tallies[str] = Tallies()
+        """The counts of the unit of work in progress (one at a time: the lock)."""
         self._lock = asyncio.Lock()
         self._in_tx: contextvars.ContextVar[bool] = contextvars.ContextVar(
             f"in_tx_{id(self)}", default=False
@@ -257,21 +260,27 @@ class Database:
             self._savepoints += 1
             name = f"sp{self._savepoints}"
             await self._call(_rowcount, f"SAVEPOINT {name}", ())
+            self._tallies.begin()
             try:
                 yield
             except BaseException:
+                self._tallies.rollback()
                 if self._conn.in_transaction:  # SQLite may have ended it already (e.g. disk full)
                     await self._call(_rowcount, f"ROLLBACK TO {name}", ())
                     await self._call(_rowcount, f"RELEASE {name}", ())
                 raise
+            self._tallies.release()
             await self._call(_rowcount, f"RELEASE {name}", ())
             return
         async with self._lock:
             token = self._in_tx.set(True)
+            self._tallies = Tallies()
             try:
                 await self._call(_rowcount, "BEGIN IMMEDIATE", ())
                 try:
                     yield
+                    for sql, rows in self._tallies.totals():
+                        await self.executemany(sql, rows)
                 except BaseException:
                     if self._conn.in_transaction:
                         await self._call(_rowcount, "ROLLBACK", ())
@@ -316,6 +325,13 @@ class Database:
         async with self._statement():
             with constraint_errors():
                 await self._conn.executemany(sql, rows)
+
+    async def tally(self, sql: str, counted: Iterable[str]) -> None:
+        if self._in_tx.get():
+            self._tallies.add(sql, counted)
+            return
+        async with self.transaction():
+            await self.tally(sql, counted)
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         async with self._statement():

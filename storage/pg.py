@@ -28,6 +28,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from storage.db import MigrationError, SchemaTooNew, read_migrations
 from storage.errors import ConstraintViolation, Duplicate, StorageError
 from storage.port import Params, Row
+from storage.tallies import Tallies
 
 _RETURNING = re.compile(r"\breturning\b", re.IGNORECASE)
 # Any constant shared by every jindianzi process: the key of the migration lock.
@@ -205,6 +206,8 @@ class _Tx:
     """The transaction's pipeline: BEGIN, SAVEPOINT, RELEASE and scope changes wait in it
     and go with the next statement; each statement is synced, so its result or its error
     comes back at once (None: a statement alone, outside any transaction)."""
+    tallies: Tallies[tuple[str, str]] | None = None
+    """The transaction's counts by (mine, statement), written just before it commits."""
 
     async def run(self, cur: psycopg.AsyncCursor[Any], sql: str, params: Params) -> None:
         """Run one statement on `cur` and have its outcome here: one round trip."""
@@ -393,24 +396,37 @@ class PgDatabase:
         tx = self._tx.get()
         if tx is not None:
             before = tx.mine
+            tallies = tx.tallies
+            assert tallies is not None
+            tallies.begin()
             try:
                 async with tx.conn.transaction():
                     yield
             except BaseException:
                 # ROLLBACK TO SAVEPOINT put back the setting the savepoint began with.
                 tx.mine = before
+                tallies.rollback()
                 raise
+            tallies.release()
             return
         async with self._pooled() as conn, conn.pipeline() as pipe:
             # A transaction begins with the session's mine; `_enter_scope` sets a local one
             # when a statement runs as another, which COMMIT or ROLLBACK then drop. Leaving
             # the pipeline syncs it: the COMMIT's outcome is known when this returns.
-            token = self._tx.set(_Tx(conn, self._sessions.get(conn), pipe))
+            tx = _Tx(conn, self._sessions.get(conn), pipe, Tallies())
+            token = self._tx.set(tx)
             try:
                 async with conn.transaction():
                     yield
+                    await self._write_tallies(tx)
             finally:
                 self._tx.reset(token)
+
+    async def _write_tallies(self, tx: _Tx) -> None:
+        """The unit's counts, as its last statements (each as the mine that counted it)."""
+        assert tx.tallies is not None
+        for (mine, sql), rows in tx.tallies.totals():
+            await self.scoped(mine).executemany(sql, rows)
 
     async def _fetchone(self, on: _Tx, sql: str, params: Params) -> Row | None:
         with _errors(self.url):
@@ -452,6 +468,15 @@ class PgDatabase:
                     await cur.executemany(to_pyformat(sql), list(rows))
                 if on.pipe is not None:
                     await on.pipe.sync()  # a failed row fails here, not at a later statement
+
+    async def tally(self, sql: str, counted: Iterable[str]) -> None:
+        tx = self._tx.get()
+        if tx is None:
+            async with self.transaction():
+                await self.tally(sql, counted)
+            return
+        assert tx.tallies is not None
+        tx.tallies.add((self.mine, sql), counted)
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         async with self._connection() as on:

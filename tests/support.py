@@ -296,11 +296,14 @@ async def similar_before_and_after(
                     channel=CHANNEL, now=services.now(),
                 )  # fmt: skip
                 candidates = await ideas.term_candidates(words, exclude=idea.id, limit=20)
-                await ideas.index_terms(idea.id, words)
                 split = [(i, t.split()) for i, t in candidates]
                 total, df = await ideas.document_frequencies(
                     [*words, *(w for _, ws in split for w in ws)]
                 )
+                # the counts as the original saw them, after indexing this idea in the unit
+                # (a unit's counts are written only as it commits now: `SqlDatabase.tally`)
+                total += 1
+                df.update({w: df.get(w, 0) + 1 for w in {w.lower() for w in words}})
                 scored = sorted(
                     ((cosine(words, ws, total, df), i) for i, ws in split), reverse=True
                 )

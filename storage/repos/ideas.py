@@ -451,22 +451,14 @@ class IdeaRepo:
             )
         if not added:
             return
-        counted = sorted({"", *(t.lower() for t in terms)})
-        if self._db.dialect == "sqlite":
-            await self._db.executemany(
-                "INSERT INTO idea_term_docs (term, docs) VALUES (?, 1)"
-                " ON CONFLICT(mine, term) DO UPDATE SET docs = idea_term_docs.docs + 1",
-                [(t,) for t in counted],
-            )
-        else:
-            # One statement for all of the idea's terms, not one per term (each term once:
-            # a row twice in one upsert is an error); the same increments as SQLite's.
-            await self._db.execute(
-                "INSERT INTO idea_term_docs (term, docs) SELECT t, 1"
-                " FROM unnest(CAST(? AS TEXT[])) AS u(t)"
-                " ON CONFLICT(mine, term) DO UPDATE SET docs = idea_term_docs.docs + 1",
-                (counted,),
-            )
+        # The counts of every idea a unit indexes are written together as it commits
+        # (`tally`): the row of the total and those of common words, which every idea
+        # increments, are then held by a unit only while it commits (BENCHMARKS.md, issue 20).
+        await self._db.tally(
+            "INSERT INTO idea_term_docs (term, docs) VALUES (?, ?)"
+            " ON CONFLICT(mine, term) DO UPDATE SET docs = idea_term_docs.docs + excluded.docs",
+            {"", *(t.lower() for t in terms)},
+        )
 
     async def unindexed(self, limit: int = 1000) -> list[IdeaText]:
         key = "rowid" if self._db.dialect == "sqlite" else "id"

@@ -3,7 +3,10 @@ parameter on both backends, so its limits are not the placeholders'."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
+
+import pytest
 
 from storage import Repositories
 from tests.contract.seed import Staff
@@ -31,3 +34,81 @@ async def test_counts_of_many_terms_with_quotes_and_brackets(
     assert found.by_term == {t.lower(): 1 for t in [*odd, "锚杆"]}
     assert await repos.ideas.document_frequencies(asked) == found
     assert await repos.search.frequencies([]) == found._replace(by_term={})
+
+
+async def idea(repos: Repositories, staff: Staff, text: str) -> int:
+    added = await repos.ideas.add(
+        author=staff.worker, text=text, category="其他", confidence=0.5, channel="telegram", now=T0
+    )
+    return added.id
+
+
+async def test_a_units_counts_are_summed_and_written_as_it_commits(
+    repos: Repositories, staff: Staff
+) -> None:
+    first, second = await idea(repos, staff, "锚杆一"), await idea(repos, staff, "锚杆二")
+    async with repos.db.transaction():
+        await repos.ideas.index_terms(first, ["锚杆", "Pump"])
+        await repos.ideas.index_terms(second, ["锚杆", "巷道"])
+        # the unit's own reads do not see its counts: they are written when it commits
+        assert await repos.ideas.document_frequencies(["锚杆"]) == (0, {})
+    found = await repos.search.frequencies(["锚杆", "pump", "巷道", "别的"])
+    assert found == (2, {"锚杆": 2, "pump": 1, "巷道": 1})
+
+
+async def test_a_savepoint_rolled_back_takes_its_counts_and_a_released_one_keeps_them(
+    repos: Repositories, staff: Staff
+) -> None:
+    kept, dropped, inner = [await idea(repos, staff, f"建议{n}") for n in range(3)]
+    async with repos.db.transaction():
+        await repos.ideas.index_terms(kept, ["锚杆"])
+        with pytest.raises(RuntimeError):
+            async with repos.db.transaction():
+                await repos.ideas.index_terms(dropped, ["锚杆", "巷道"])
+                raise RuntimeError("this update fails")
+        async with repos.db.transaction(), repos.db.transaction():
+            await repos.ideas.index_terms(inner, ["锚杆", "皮带"])
+    found = await repos.search.frequencies(["锚杆", "巷道", "皮带"])
+    assert found == (2, {"锚杆": 2, "皮带": 1})
+
+
+async def test_a_unit_rolled_back_counts_nothing_and_alone_an_index_counts_at_once(
+    repos: Repositories, staff: Staff
+) -> None:
+    with pytest.raises(RuntimeError):
+        async with repos.db.transaction():
+            await repos.ideas.index_terms(await idea(repos, staff, "建议甲"), ["锚杆"])
+            raise RuntimeError("the unit fails")
+    assert await repos.search.frequencies(["锚杆"]) == (0, {})
+    await repos.ideas.index_terms(await idea(repos, staff, "建议乙"), ["锚杆"])
+    assert await repos.search.frequencies(["锚杆"]) == (1, {"锚杆": 1})
+
+
+async def test_units_side_by_side_do_not_wait_for_each_others_counts(
+    repos: Repositories, staff: Staff
+) -> None:
+    """Every idea counts the total and its words: a unit holding those rows from its first
+    idea to its commit made every other unit indexing a word wait for all of it."""
+    if repos.db.dialect == "sqlite":
+        pytest.skip("SQLite holds one writer at a time: units never run side by side")
+    first, second = await idea(repos, staff, "建议一"), await idea(repos, staff, "建议二")
+    indexed = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow_unit() -> None:
+        async with repos.db.transaction():
+            await repos.ideas.index_terms(first, ["锚杆", "巷道"])
+            indexed.set()
+            await release.wait()
+
+    holder = asyncio.create_task(slow_unit())
+    try:
+        await indexed.wait()
+        async with asyncio.timeout(5):
+            async with repos.db.transaction():
+                await repos.ideas.index_terms(second, ["锚杆"])
+        assert await repos.search.frequencies(["锚杆", "巷道"]) == (1, {"锚杆": 1})
+    finally:
+        release.set()
+        await holder
+    assert await repos.search.frequencies(["锚杆", "巷道"]) == (2, {"锚杆": 2, "巷道": 1})
