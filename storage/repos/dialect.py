@@ -56,16 +56,6 @@ def match_query(dialect: str, terms: Iterable[str], *, every: bool) -> str:
     return (" & " if every else " | ").join(quoted)
 
 
-def row_locks(dialect: str, *, skip_locked: bool = False) -> str:
-    """The suffix of a SELECT that claims its rows until the transaction ends: PostgreSQL's
-    `FOR UPDATE` (with `skip_locked`, rows another transaction holds are left out instead of
-    waited for). SQLite has no row locks and needs none: a unit of work there holds the one
-    write lock of the whole file."""
-    if dialect == "sqlite":
-        return ""
-    return " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
-
-
 def one_of(dialect: str, column: str) -> str:
     """`column` is one of a list given as one parameter (`as_list_param`): one statement text
     however long the list, so it is cached and prepared. PostgreSQL: `= ANY(array)`; SQLite:
