@@ -18,7 +18,7 @@ import aiosqlite
 
 from storage.errors import ConstraintViolation, Duplicate, StorageError
 from storage.port import GROUP_SCOPE, Params, Row
-from storage.tallies import Tallies
+from storage.tallies import Tallies, adding, check_names
 
 BUSY_TIMEOUT_MS = 10_000
 SQLITE_MINE = "main"
@@ -179,7 +179,7 @@ class Database:
         self.path = path
         self.reader = reader
         self._savepoints = 0
-        self._tallies: Tallies[str] = Tallies()
+        self._tallies = Tallies()
         """The counts of the unit of work in progress (one at a time: the lock)."""
         self._lock = asyncio.Lock()
         self._in_tx: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -279,8 +279,7 @@ class Database:
                 await self._call(_rowcount, "BEGIN IMMEDIATE", ())
                 try:
                     yield
-                    for sql, rows in self._tallies.totals():
-                        await self.executemany(sql, rows)
+                    await self._write_tallies()
                 except BaseException:
                     if self._conn.in_transaction:
                         await self._call(_rowcount, "ROLLBACK", ())
@@ -326,12 +325,18 @@ class Database:
             with constraint_errors():
                 await self._conn.executemany(sql, rows)
 
-    async def tally(self, sql: str, counted: Iterable[str]) -> None:
+    async def tally(self, table: str, key: str, count: str, counted: Iterable[str]) -> None:
+        check_names(table, key, count)
         if self._in_tx.get():
-            self._tallies.add(sql, counted)
+            self._tallies.add((table, key, count), counted)
             return
         async with self.transaction():
-            await self.tally(sql, counted)
+            await self.tally(table, key, count, counted)
+
+    async def _write_tallies(self) -> None:
+        """The unit's counts, as its last statements."""
+        for counter, rows in self._tallies.totals():
+            await self.executemany(adding(counter, "VALUES (?, ?)"), rows)
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         async with self._statement():

@@ -28,7 +28,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from storage.db import MigrationError, SchemaTooNew, read_migrations
 from storage.errors import ConstraintViolation, Duplicate, StorageError
 from storage.port import Params, Row
-from storage.tallies import Tallies
+from storage.tallies import Tallies, adding, check_names
 
 _RETURNING = re.compile(r"\breturning\b", re.IGNORECASE)
 # Any constant shared by every jindianzi process: the key of the migration lock.
@@ -206,8 +206,8 @@ class _Tx:
     """The transaction's pipeline: BEGIN, SAVEPOINT, RELEASE and scope changes wait in it
     and go with the next statement; each statement is synced, so its result or its error
     comes back at once (None: a statement alone, outside any transaction)."""
-    tallies: Tallies[tuple[str, str]] | None = None
-    """The transaction's counts by (mine, statement), written just before it commits."""
+    tallies: Tallies | None = None
+    """The transaction's counts by (mine, table, key, count), written just before it commits."""
 
     async def run(self, cur: psycopg.AsyncCursor[Any], sql: str, params: Params) -> None:
         """Run one statement on `cur` and have its outcome here: one round trip."""
@@ -423,10 +423,14 @@ class PgDatabase:
                 self._tx.reset(token)
 
     async def _write_tallies(self, tx: _Tx) -> None:
-        """The unit's counts, as its last statements (each as the mine that counted it)."""
+        """The unit's counts, as its last statements: one per counter and mine, each as that
+        mine (an upsert of every row from two arrays, not one statement per row)."""
         assert tx.tallies is not None
-        for (mine, sql), rows in tx.tallies.totals():
-            await self.scoped(mine).executemany(sql, rows)
+        for counter, rows in tx.tallies.totals():
+            await self.scoped(counter[0]).execute(
+                adding(counter, "SELECT * FROM unnest(CAST(? AS TEXT[]), CAST(? AS BIGINT[]))"),
+                ([value for value, _ in rows], [amount for _, amount in rows]),
+            )
 
     async def _fetchone(self, on: _Tx, sql: str, params: Params) -> Row | None:
         with _errors(self.url):
@@ -469,14 +473,15 @@ class PgDatabase:
                 if on.pipe is not None:
                     await on.pipe.sync()  # a failed row fails here, not at a later statement
 
-    async def tally(self, sql: str, counted: Iterable[str]) -> None:
+    async def tally(self, table: str, key: str, count: str, counted: Iterable[str]) -> None:
+        check_names(table, key, count)
         tx = self._tx.get()
         if tx is None:
             async with self.transaction():
-                await self.tally(sql, counted)
+                await self.tally(table, key, count, counted)
             return
         assert tx.tallies is not None
-        tx.tallies.add((self.mine, sql), counted)
+        tx.tallies.add((self.mine, table, key, count), counted)
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         async with self._connection() as on:

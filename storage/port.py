@@ -78,15 +78,15 @@ class SqlDatabase(Protocol):
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
 
-    async def tally(self, sql: str, counted: Iterable[str]) -> None:
-        """Count one for each of `counted` (as often as listed) with `sql`, an upsert run
-        for each distinct value with the parameters (value, amount).
+    async def tally(self, table: str, key: str, count: str, counted: Iterable[str]) -> None:
+        """Add one to `table`'s `count` in the row of each of `counted` (as often as listed),
+        the rows keyed by (mine, `key`) and made at the first count.
 
-        Inside a unit of work the counts are summed per statement and mine and written as
-        its last statements, just before it commits, in the order of the values: a row
-        every unit increments is then held only while a unit commits, not for the whole of
-        it. A savepoint rolled back takes its counts with it; the unit's own reads do not
-        see them. Outside a unit of work they are written at once."""
+        Inside a unit of work the counts are summed and written as its last statements,
+        just before it commits, in the order of the values: a row every unit increments is
+        then held only while a unit commits, not for the whole of it. A savepoint rolled
+        back takes its counts with it; the unit's own reads do not see them. Outside a unit
+        of work they are written at once."""
         ...
 
     async def fetchone(self, sql: str, params: Params = ...) -> Row | None: ...

@@ -10,23 +10,41 @@ of its own: rolled back, its counts go with it; released, they join the level be
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
-from typing import Generic, TypeVar
 
-K = TypeVar("K", str, tuple[str, str])
-"""What writes a count: its statement (and, on PostgreSQL, the mine counting it)."""
+Key = tuple[str, ...]
+"""Where a count goes: (its mine on PostgreSQL,) the table, its key column, its count column."""
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
-class Tallies(Generic[K]):
-    """The counts of one unit of work, by what writes them (`key`), per savepoint level."""
+def check_names(*names: str) -> None:
+    """Table and column names are written into the SQL: plain lower-case identifiers only."""
+    for name in names:
+        if not _NAME.match(name):
+            raise ValueError(f"not a plain table or column name: {name!r}")
+
+
+def adding(key: Key, rows: str) -> str:
+    """The upsert adding `rows` (a VALUES or SELECT of value and amount) to the counter
+    `key` names (its last three parts: table, key column, count column)."""
+    table, column, count = key[-3:]
+    return (
+        f"INSERT INTO {table} ({column}, {count}) {rows} ON CONFLICT (mine, {column})"
+        f" DO UPDATE SET {count} = {table}.{count} + excluded.{count}"
+    )
+
+
+class Tallies:
+    """The counts of one unit of work, by where they go (`key`), per savepoint level."""
 
     __slots__ = ("_levels",)
 
     def __init__(self) -> None:
-        self._levels: list[dict[K, Counter[str]]] = [{}]
+        self._levels: list[dict[Key, Counter[str]]] = [{}]
 
-    def add(self, key: K, counted: Iterable[str]) -> None:
+    def add(self, key: Key, counted: Iterable[str]) -> None:
         """One more for each of `counted` (each as often as it is listed)."""
         self._levels[-1].setdefault(key, Counter()).update(counted)
 
@@ -48,7 +66,7 @@ class Tallies(Generic[K]):
         """The savepoint rolled back: its counts go with it."""
         self._levels.pop()
 
-    def totals(self) -> list[tuple[K, list[tuple[str, int]]]]:
+    def totals(self) -> list[tuple[Key, list[tuple[str, int]]]]:
         """Every key's (counted, amount) rows, keys and rows in order, so two units writing
         the same rows lock them in the same order (no deadlock between them)."""
         if len(self._levels) != 1:

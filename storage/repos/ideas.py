@@ -454,11 +454,7 @@ class IdeaRepo:
         # The counts of every idea a unit indexes are written together as it commits
         # (`tally`): the row of the total and those of common words, which every idea
         # increments, are then held by a unit only while it commits (BENCHMARKS.md, issue 20).
-        await self._db.tally(
-            "INSERT INTO idea_term_docs (term, docs) VALUES (?, ?)"
-            " ON CONFLICT(mine, term) DO UPDATE SET docs = idea_term_docs.docs + excluded.docs",
-            {"", *(t.lower() for t in terms)},
-        )
+        await self._db.tally("idea_term_docs", "term", "docs", {"", *(t.lower() for t in terms)})
 
     async def unindexed(self, limit: int = 1000) -> list[IdeaText]:
         key = "rowid" if self._db.dialect == "sqlite" else "id"

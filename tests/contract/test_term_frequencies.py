@@ -112,3 +112,9 @@ async def test_units_side_by_side_do_not_wait_for_each_others_counts(
         release.set()
         await holder
     assert await repos.search.frequencies(["锚杆", "巷道"]) == (2, {"锚杆": 2, "巷道": 1})
+
+
+async def test_a_tally_names_plain_tables_and_columns_only(repos: Repositories) -> None:
+    with pytest.raises(ValueError, match="not a plain table or column name"):
+        await repos.db.tally("idea_term_docs; DROP TABLE ideas", "term", "docs", ["锚杆"])
+    assert await repos.search.frequencies(["锚杆"]) == (0, {})
