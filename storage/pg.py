@@ -10,6 +10,7 @@ processes may share the database: migrations take an advisory lock.
 from __future__ import annotations
 
 import contextvars
+import json
 import re
 import urllib.parse
 import weakref
@@ -424,12 +425,12 @@ class PgDatabase:
 
     async def _write_tallies(self, tx: _Tx) -> None:
         """The unit's counts, as its last statements: one per counter and mine, each as that
-        mine (an upsert of every row from two arrays, not one statement per row)."""
+        mine (an upsert of every row from one JSON object, not one statement per row)."""
         assert tx.tallies is not None
         for counter, rows in tx.tallies.totals():
             await self.scoped(counter[0]).execute(
-                adding(counter, "SELECT * FROM unnest(CAST(? AS TEXT[]), CAST(? AS BIGINT[]))"),
-                ([value for value, _ in rows], [amount for _, amount in rows]),
+                adding(counter, "SELECT key, CAST(value AS BIGINT) FROM json_each_text(?)"),
+                (json.dumps(dict(rows), ensure_ascii=False),),
             )
 
     async def _fetchone(self, on: _Tx, sql: str, params: Params) -> Row | None:

@@ -36,13 +36,12 @@ from storage.models import (
 )
 from storage.port import Row, SqlDatabase
 from storage.repos.dialect import (
-    aggregated,
-    as_list_param,
     day_number,
-    from_aggregated,
+    from_json_object,
     indexed_by,
+    json_list,
+    json_object_agg,
     match_query,
-    one_of,
 )
 from storage.repos.paging import by_id
 from storage.repos.times import bucket_case, from_db_time, to_db_time
@@ -236,31 +235,28 @@ async def _frequencies(
     dialect: str,
     terms: Iterable[str],
 ) -> TermFrequencies:
-    # One fixed statement with the terms as one parameter, the pairs as two lists in one
-    # row: a few hundred terms per search, so neither a new statement text each time nor
-    # a row object per term.
-    wanted = sorted({t.lower() for t in terms} | {""})
+    # One fixed statement with the terms as one JSON parameter, the pairs as one JSON
+    # object: a few hundred terms per search, so neither a new statement text each time
+    # nor a row object (or a Python-dumped array element) per term.
+    wanted = json_list(sorted({t.lower() for t in terms} | {""}))
+    pairs = json_object_agg(dialect, "d.term", "d.docs")
     if dialect == "sqlite":
         sql = (
-            f"SELECT {aggregated(dialect, 'term')}, {aggregated(dialect, 'docs')}"
-            f" FROM idea_term_docs WHERE {one_of(dialect, 'term')}"
+            f"SELECT {pairs} FROM idea_term_docs d WHERE d.term IN (SELECT value FROM json_each(?))"
         )
     else:
-        # A join over the unnested terms, not `term = ANY(?)`: psycopg prepares the
+        # A join over the listed terms, not `term = ANY(?)`: psycopg prepares the
         # statement, and the server's generic plan of `= ANY($1)` on a table it has not
         # analysed since it grew (a burst fills it from nothing) is a sequential scan testing
         # each row against every term in turn, rows × terms comparisons (18 ms for 300 terms
         # of 3,000 rows; BENCHMARKS.md, issue 20). The join is a hash join over the table or
         # an index probe per term, whichever the statistics say: never rows × terms.
         sql = (
-            "SELECT array_agg(d.term), array_agg(d.docs)"
-            " FROM unnest(CAST(? AS TEXT[])) AS u(term) JOIN idea_term_docs d ON d.term = u.term"
+            f"SELECT {pairs} FROM json_array_elements_text(CAST(? AS json)) AS u(term)"
+            " JOIN idea_term_docs d ON d.term = u.term"
         )
-    row = await fetchone(sql, [as_list_param(dialect, wanted)])
-    found: dict[str, int] = {}
-    if row is not None:
-        names, counts = from_aggregated(dialect, row[0]), from_aggregated(dialect, row[1])
-        found = {str(t): int(d) for t, d in zip(names, counts, strict=True)}
+    row = await fetchone(sql, [wanted])
+    found = {str(t): int(d) for t, d in from_json_object(row[0] if row else None).items()}
     return TermFrequencies(found.pop("", 0), found)
 
 
