@@ -452,6 +452,14 @@ class IdeaRepo:
         if not added:
             return
         counted = sorted({"", *(t.lower() for t in terms)})
+        if self._db.dialect != "sqlite":
+            # The postings `IdeaSearch.holding` reads on PostgreSQL: each lower-cased term of
+            # the idea once, in one statement (the empty one is the counts' total, no term).
+            await self._db.execute(
+                "INSERT INTO idea_term_postings (term, idea_id) SELECT t, ?"
+                " FROM unnest(CAST(? AS TEXT[])) AS u(t)",
+                (idea_id, counted[1:]),
+            )
         if self._db.dialect == "sqlite":
             await self._db.executemany(
                 "INSERT INTO idea_term_docs (term, docs) VALUES (?, 1)"
@@ -689,9 +697,20 @@ class IdeaSearch:
         self, weights: Mapping[str, float], *, per_term: int, limit: int
     ) -> list[TermMatch]:
         """(idea id, its terms) of the live ideas with the most weight of the given terms:
-        only the latest `per_term` ideas holding each term are looked at (FTS5 walks a
-        term's rowids newest first and stops there), so the cost is bounded by
-        len(weights) × per_term however many ideas are stored."""
+        only the latest `per_term` ideas holding each term are looked at, so the cost is
+        bounded by len(weights) × per_term however many ideas are stored.
+
+        SQLite: FTS5 walks a term's rowids newest first and stops there. PostgreSQL: the
+        term's postings (idea_term_postings, the lower-cased terms each idea was indexed
+        with), a backward range of their key (mine, term, idea_id); not idea_terms' `@@`,
+        which under the row-level policy is a filter on every row of the mine, not an index
+        scan. The two agree for the terms `classifier.terms()` makes (lower-cased,
+        alphanumeric: Chinese words, ASCII words and numbers with letters, single letters of
+        other scripts): both match a term as a whole stored term, case-insensitively (a
+        weight's term is lower-cased here as the postings' are). They differ only where
+        FTS5's unicode61 tokenizer would split or fold a term: it folds diacritics (`é`
+        matches `e`) and splits at characters it does not count as letters or digits; a
+        posting matches the term exactly as stored."""
         if not weights:
             return []
         dialect = self._db.dialect
@@ -704,19 +723,31 @@ class IdeaSearch:
             tail = ") GROUP BY id) s"
             key = "t.rowid"
         else:
+            # `mine DESC` first: the policy's `mine = ANY (scope)` is an array on the key's
+            # first column, and the planner keeps the key's order (a backward scan that
+            # stops at the limit) only when the ORDER BY names that column; without it, it
+            # reads all of the term's postings and sorts them. One mine: the same order.
             one = (
-                "(SELECT id, CAST(? AS DOUBLE PRECISION) AS w FROM idea_terms"
-                " WHERE tsv @@ to_tsquery('simple', ?) ORDER BY id DESC LIMIT ?)"
+                "(SELECT idea_id AS id, CAST(? AS DOUBLE PRECISION) AS w FROM idea_term_postings"
+                " WHERE term = ? ORDER BY mine DESC, idea_id DESC LIMIT ?)"
             )
             head = "SELECT t.id, t.terms FROM (SELECT id, sum(w) AS score FROM ("
             tail = ") u GROUP BY id) s"
             key = "t.id"
+        # Terms that differ only in case are one term to both indexes: summed, each once.
+        lowered: dict[str, float] = {}
+        for term, weight in weights.items():
+            lowered[term.lower()] = lowered.get(term.lower(), 0.0) + weight
         params: list[Any] = []
-        for term, weight in sorted(weights.items()):
-            params += [weight, match_query(dialect, [term], every=True), per_term]
+        for term, weight in sorted(lowered.items()):
+            params += [
+                weight,
+                match_query(dialect, [term], every=True) if dialect == "sqlite" else term,
+                per_term,
+            ]
         rows = await self._db.reader.fetchall(
             head
-            + " UNION ALL ".join([one] * len(weights))
+            + " UNION ALL ".join([one] * len(lowered))
             + tail
             + " JOIN ideas i ON i.id = s.id AND i.status NOT IN ('withdrawn')"
             f" JOIN idea_terms t ON {key} = s.id ORDER BY s.score DESC, s.id DESC LIMIT ?",
