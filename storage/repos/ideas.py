@@ -449,17 +449,18 @@ class IdeaRepo:
                 " ON CONFLICT (mine, id) DO NOTHING",
                 (idea_id, " ".join(terms)),
             )
+            if added:
+                # The postings `IdeaSearch.holding` reads: each of the idea's terms once,
+                # lower-cased as the counts' terms are, in one statement ('' is the counts'
+                # total, never a term; FTS5 drops it too).
+                await self._db.execute(
+                    "INSERT INTO idea_term_postings (term, idea_id) SELECT t, ?"
+                    " FROM unnest(CAST(? AS TEXT[])) AS u(t)",
+                    (idea_id, sorted({t.lower() for t in terms} - {""})),
+                )
         if not added:
             return
         counted = sorted({"", *(t.lower() for t in terms)})
-        if self._db.dialect != "sqlite":
-            # The postings `IdeaSearch.holding` reads on PostgreSQL: each lower-cased term of
-            # the idea once, in one statement (the empty one is the counts' total, no term).
-            await self._db.execute(
-                "INSERT INTO idea_term_postings (term, idea_id) SELECT t, ?"
-                " FROM unnest(CAST(? AS TEXT[])) AS u(t)",
-                (idea_id, counted[1:]),
-            )
         if self._db.dialect == "sqlite":
             await self._db.executemany(
                 "INSERT INTO idea_term_docs (term, docs) VALUES (?, 1)"
