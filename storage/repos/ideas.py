@@ -11,6 +11,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
+from dataclasses import replace
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
@@ -176,8 +177,8 @@ def listing_query(
     Each shape reads in order from an index and stops once the page is full, so a page
     costs about the same however many ideas match:
     - search terms: the index of words newest first (FTS5 walks a term's ideas in rowid
-      order; PostgreSQL's idea_terms is keyed by the idea id); with `probe` (one person
-      with few ideas) that person's ideas, each looked up in it;
+      order; PostgreSQL walks the first term's postings, idea_term_postings, by their key);
+      with `probe` (one person with few ideas) that person's ideas, each looked up in it;
     - a time range, for more than one person: the time index `ideas_created` backwards,
       newest first by time (only ideas of the very same moment are sorted, by id), since a
       month of a million ideas is too many to sort;
@@ -194,17 +195,32 @@ def listing_query(
             " AND id = i.id)"
         )
         params.append(match_query(dialect, filters.terms, every=True))
-    elif filters.terms:
+    elif filters.terms and sqlite:
         and_where = "".join(" AND " + w for w in where)
         sql = (
             f"{_LINE} FROM idea_terms t CROSS JOIN ideas i ON i.id = t.rowid"
             f" WHERE idea_terms MATCH ?{and_where} ORDER BY t.rowid DESC LIMIT ? OFFSET ?"
-            if sqlite
-            else f"{_LINE} FROM idea_terms t JOIN ideas i ON i.id = t.id"
-            f" WHERE t.tsv @@ to_tsquery('simple', ?){and_where}"
-            " ORDER BY t.id DESC LIMIT ? OFFSET ?"
         )
         return sql, [match_query(dialect, filters.terms, every=True), *params, limit, offset]
+    elif filters.terms:
+        # The first term's postings backwards (see IdeaSearch.holding: `@@` would test every
+        # idea_terms row of the mine), each other term one look-up of the postings' key per
+        # idea. A scalar subquery, not EXISTS: the planner turns an EXISTS into a join it
+        # may run as a scan of all the mine's ideas (60 ms at 100,000), where this is a probe
+        # per idea walked. The caller puts the rarest term first.
+        lead, *others = [t.lower() for t in filters.terms]
+        holds = "".join(
+            " AND (SELECT 1 FROM idea_term_postings q WHERE q.term = ?"
+            " AND q.idea_id = p.idea_id LIMIT 1) IS NOT NULL"
+            for _ in others
+        )
+        and_where = "".join(" AND " + w for w in where)
+        sql = (
+            f"{_LINE} FROM idea_term_postings p JOIN ideas i ON i.id = p.idea_id"
+            f" WHERE p.term = ?{holds}{and_where}"
+            " ORDER BY p.mine DESC, p.idea_id DESC LIMIT ? OFFSET ?"
+        )
+        return sql, [lead, *others, *params, limit, offset]
     condition = f" WHERE {' AND '.join(where)}" if where else ""
     if filters.since is not None and scope.branches != ():
         sql = (
@@ -350,6 +366,11 @@ class IdeaRepo:
                 (scope.author_id, PROBED + 1),
             )
             probe = row is not None and int(row[0]) <= PROBED
+        if len(filters.terms) > 1 and not probe and self._db.dialect != "sqlite":
+            # The rarest term leads the walk along the postings (listing_query).
+            counts = await _frequencies(self._db.reader.fetchone, self._db.dialect, filters.terms)
+            rarest = sorted(filters.terms, key=lambda t: (counts.by_term.get(t.lower(), 0), t))
+            filters = replace(filters, terms=tuple(rarest))
         sql, params = listing_query(
             scope, filters, limit=limit, offset=offset, probe=probe, dialect=self._db.dialect
         )

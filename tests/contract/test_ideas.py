@@ -312,6 +312,26 @@ async def test_search_holding_finds_every_kind_of_term_the_classifier_makes(
     assert [m.idea_id for m in found] == [holders["dn50"][0], holders["钢板"][0]]
 
 
+async def test_listing_by_terms_of_every_kind_the_classifier_makes(
+    repos: Repositories, staff: Staff
+) -> None:
+    """The list's word filter over the same terms: FTS5 on SQLite, the postings (the rarest
+    term walked, the others looked up) on PostgreSQL; every term needed, newest first."""
+    ids = []
+    for terms in TERMED:
+        idea = await add_idea(repos, staff.worker, "".join(terms), T0)
+        await repos.ideas.index_terms(idea.id, terms)
+        ids.append(idea.id)
+    for asked in (("dn50",), ("管道", "dn50"), ("plc", "abc"), ("é", "caf"), ("ς", "m3"), ("ß",)):
+        held = [
+            i for i, ts in zip(ids, TERMED, strict=True) if set(asked) <= {t.lower() for t in ts}
+        ]
+        assert held, asked
+        assert await _ids(repos, EVERYONE, IdeaFilter(terms=asked)) == held[::-1], asked
+        assert await _ids(repos, EVERYONE, IdeaFilter(terms=asked), offset=1) == held[::-1][1:]
+    assert await _ids(repos, EVERYONE, IdeaFilter(terms=("钢板", "泵"))) == []
+
+
 async def test_search_holding_folds_diacritics_on_sqlite_only(
     repos: Repositories, staff: Staff, backend: str
 ) -> None:
