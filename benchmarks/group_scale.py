@@ -335,6 +335,14 @@ def load_pg(conn: psycopg.Connection[Any], mine: str, rows: MineRows) -> None:
                     cur.execute(b"DELETE FROM idea_term_docs WHERE mine = %s", (mine,))
                 with cur.copy(f"COPY {table} ({columns}) FROM STDIN".encode()) as copy:
                     copy.write(_copy_text(data))
+                if table == "idea_terms":  # the postings IdeaRepo.index_terms writes with them
+                    cur.execute(
+                        b"INSERT INTO idea_term_postings (term, idea_id) SELECT DISTINCT"
+                        b" lower(w), t.id FROM idea_terms t,"
+                        b" regexp_split_to_table(t.terms, '\\s+') AS w WHERE t.mine = %s"
+                        b" AND w <> ''",
+                        (mine,),
+                    )
 
 
 def load_sqlite(path: Path, rows: MineRows) -> None:

@@ -28,6 +28,9 @@ SQLITE_ONLY = {
 }
 POSTGRES_ONLY = {
     "idea_terms",  # the tsvector table standing for FTS5 (above), a tenant table with `mine`
+    # the term → idea postings the PostgreSQL similar-idea search reads under row-level
+    # security (a key range, where idea_terms' `@@` is a filter); FTS5 needs none
+    "idea_term_postings",
     "schema_version",  # PostgreSQL's record of applied migrations; SQLite has PRAGMA user_version
 }
 _ON_DELETE = {

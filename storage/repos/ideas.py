@@ -11,6 +11,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
+from dataclasses import replace
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
@@ -175,8 +176,8 @@ def listing_query(
     Each shape reads in order from an index and stops once the page is full, so a page
     costs about the same however many ideas match:
     - search terms: the index of words newest first (FTS5 walks a term's ideas in rowid
-      order; PostgreSQL's idea_terms is keyed by the idea id); with `probe` (one person
-      with few ideas) that person's ideas, each looked up in it;
+      order; PostgreSQL walks the first term's postings, idea_term_postings, by their key);
+      with `probe` (one person with few ideas) that person's ideas, each looked up in it;
     - a time range, for more than one person: the time index `ideas_created` backwards,
       newest first by time (only ideas of the very same moment are sorted, by id), since a
       month of a million ideas is too many to sort;
@@ -193,17 +194,32 @@ def listing_query(
             " AND id = i.id)"
         )
         params.append(match_query(dialect, filters.terms, every=True))
-    elif filters.terms:
+    elif filters.terms and sqlite:
         and_where = "".join(" AND " + w for w in where)
         sql = (
             f"{_LINE} FROM idea_terms t CROSS JOIN ideas i ON i.id = t.rowid"
             f" WHERE idea_terms MATCH ?{and_where} ORDER BY t.rowid DESC LIMIT ? OFFSET ?"
-            if sqlite
-            else f"{_LINE} FROM idea_terms t JOIN ideas i ON i.id = t.id"
-            f" WHERE t.tsv @@ to_tsquery('simple', ?){and_where}"
-            " ORDER BY t.id DESC LIMIT ? OFFSET ?"
         )
         return sql, [match_query(dialect, filters.terms, every=True), *params, limit, offset]
+    elif filters.terms:
+        # The first term's postings backwards (see IdeaSearch.holding: `@@` would test every
+        # idea_terms row of the mine), each other term one look-up of the postings' key per
+        # idea. A scalar subquery, not EXISTS: the planner turns an EXISTS into a join it
+        # may run as a scan of all the mine's ideas (60 ms at 100,000), where this is a probe
+        # per idea walked. The caller puts the rarest term first.
+        lead, *others = [t.lower() for t in filters.terms]
+        holds = "".join(
+            " AND (SELECT 1 FROM idea_term_postings q WHERE q.term = ?"
+            " AND q.idea_id = p.idea_id LIMIT 1) IS NOT NULL"
+            for _ in others
+        )
+        and_where = "".join(" AND " + w for w in where)
+        sql = (
+            f"{_LINE} FROM idea_term_postings p JOIN ideas i ON i.id = p.idea_id"
+            f" WHERE p.term = ?{holds}{and_where}"
+            " ORDER BY p.mine DESC, p.idea_id DESC LIMIT ? OFFSET ?"
+        )
+        return sql, [lead, *others, *params, limit, offset]
     condition = f" WHERE {' AND '.join(where)}" if where else ""
     if filters.since is not None and scope.branches != ():
         sql = (
@@ -346,6 +362,11 @@ class IdeaRepo:
                 (scope.author_id, PROBED + 1),
             )
             probe = row is not None and int(row[0]) <= PROBED
+        if len(filters.terms) > 1 and not probe and self._db.dialect != "sqlite":
+            # The rarest term leads the walk along the postings (listing_query).
+            counts = await _frequencies(self._db.reader.fetchone, self._db.dialect, filters.terms)
+            rarest = sorted(filters.terms, key=lambda t: (counts.by_term.get(t.lower(), 0), t))
+            filters = replace(filters, terms=tuple(rarest))
         sql, params = listing_query(
             scope, filters, limit=limit, offset=offset, probe=probe, dialect=self._db.dialect
         )
@@ -445,6 +466,15 @@ class IdeaRepo:
                 " ON CONFLICT (mine, id) DO NOTHING",
                 (idea_id, " ".join(terms)),
             )
+            if added:
+                # The postings `IdeaSearch.holding` reads: each of the idea's terms once,
+                # lower-cased as the counts' terms are, in one statement ('' is the counts'
+                # total, never a term; FTS5 drops it too).
+                await self._db.execute(
+                    "INSERT INTO idea_term_postings (term, idea_id) SELECT t, ?"
+                    " FROM unnest(CAST(? AS TEXT[])) AS u(t)",
+                    (idea_id, sorted({t.lower() for t in terms} - {""})),
+                )
         if not added:
             return
         # The counts of every idea a unit indexes are written together as it commits
@@ -673,9 +703,20 @@ class IdeaSearch:
         self, weights: Mapping[str, float], *, per_term: int, limit: int
     ) -> list[TermMatch]:
         """(idea id, its terms) of the live ideas with the most weight of the given terms:
-        only the latest `per_term` ideas holding each term are looked at (FTS5 walks a
-        term's rowids newest first and stops there), so the cost is bounded by
-        len(weights) × per_term however many ideas are stored."""
+        only the latest `per_term` ideas holding each term are looked at, so the cost is
+        bounded by len(weights) × per_term however many ideas are stored.
+
+        SQLite: FTS5 walks a term's rowids newest first and stops there. PostgreSQL: the
+        term's postings (idea_term_postings, the lower-cased terms each idea was indexed
+        with), a backward range of their key (mine, term, idea_id); not idea_terms' `@@`,
+        which under the row-level policy is a filter on every row of the mine, not an index
+        scan. The two agree for the terms `classifier.terms()` makes (lower-cased,
+        alphanumeric: Chinese words, ASCII words and numbers with letters, single letters of
+        other scripts): both match a term as a whole stored term, case-insensitively (a
+        weight's term is lower-cased here as the postings' are). They differ only where
+        FTS5's unicode61 tokenizer would split or fold a term: it folds diacritics (`é`
+        matches `e`) and splits at characters it does not count as letters or digits; a
+        posting matches the term exactly as stored."""
         if not weights:
             return []
         dialect = self._db.dialect
@@ -688,19 +729,31 @@ class IdeaSearch:
             tail = ") GROUP BY id) s"
             key = "t.rowid"
         else:
+            # `mine DESC` first: the policy's `mine = ANY (scope)` is an array on the key's
+            # first column, and the planner keeps the key's order (a backward scan that
+            # stops at the limit) only when the ORDER BY names that column; without it, it
+            # reads all of the term's postings and sorts them. One mine: the same order.
             one = (
-                "(SELECT id, CAST(? AS DOUBLE PRECISION) AS w FROM idea_terms"
-                " WHERE tsv @@ to_tsquery('simple', ?) ORDER BY id DESC LIMIT ?)"
+                "(SELECT idea_id AS id, CAST(? AS DOUBLE PRECISION) AS w FROM idea_term_postings"
+                " WHERE term = ? ORDER BY mine DESC, idea_id DESC LIMIT ?)"
             )
             head = "SELECT t.id, t.terms FROM (SELECT id, sum(w) AS score FROM ("
             tail = ") u GROUP BY id) s"
             key = "t.id"
+        # Terms that differ only in case are one term to both indexes: summed, each once.
+        lowered: dict[str, float] = {}
+        for term, weight in weights.items():
+            lowered[term.lower()] = lowered.get(term.lower(), 0.0) + weight
         params: list[Any] = []
-        for term, weight in sorted(weights.items()):
-            params += [weight, match_query(dialect, [term], every=True), per_term]
+        for term, weight in sorted(lowered.items()):
+            params += [
+                weight,
+                match_query(dialect, [term], every=True) if dialect == "sqlite" else term,
+                per_term,
+            ]
         rows = await self._db.reader.fetchall(
             head
-            + " UNION ALL ".join([one] * len(weights))
+            + " UNION ALL ".join([one] * len(lowered))
             + tail
             + " JOIN ideas i ON i.id = s.id AND i.status NOT IN ('withdrawn')"
             f" JOIN idea_terms t ON {key} = s.id ORDER BY s.score DESC, s.id DESC LIMIT ?",

@@ -271,6 +271,80 @@ async def test_search_holding_ranks_by_summed_weight_within_per_term(
     assert await repos.search.holding({}, per_term=10, limit=10) == []
 
 
+# What `classifier.terms()` makes of texts such as "建议DN50管道用3.5mm钢板", "PLC控制的ABC泵改造",
+# "CO2 5G基站", "ΟΔΟΣ café naïve Ⅻ号 m³", "Φ20锚杆 ß ž" (nlp/similarity.py: NFKC-folded,
+# lower-cased, alphanumeric words; jieba keeps an ASCII run whole and cuts other scripts into
+# single characters; "3.5" becomes "5mm", bare numbers are dropped). The last idea's terms are
+# stored as another caller might give them, in capitals.
+TERMED = (
+    ["dn50", "管道", "5mm", "钢板"],
+    ["plc", "控制", "abc", "泵", "改造"],
+    ["co2", "5g", "基站", "钢板"],
+    ["caf", "é", "na", "ï", "ve"],
+    ["ο", "δ", "ς", "xii", "号", "m3"],
+    ["φ", "锚杆", "ß", "ž", "dn50"],
+    ["PLC", "Abc", "管道"],
+)
+
+
+async def test_search_holding_finds_every_kind_of_term_the_classifier_makes(
+    repos: Repositories, staff: Staff
+) -> None:
+    """FTS5's answer on SQLite, the postings' on PostgreSQL: the same ideas for each term,
+    asked in any case (FTS5 folds it; the postings are lower-cased), newest first."""
+    holders: dict[str, list[int]] = {}
+    for terms in TERMED:
+        idea = await add_idea(repos, staff.worker, "".join(terms), T0)
+        await repos.ideas.index_terms(idea.id, terms)
+        for term in {t.lower() for t in terms}:
+            holders.setdefault(term, []).insert(0, idea.id)
+    for term, ids in holders.items():
+        asked = {term, term.upper()} if term.upper().lower() == term else {term}
+        for spelling in asked:
+            found = await repos.search.holding({spelling: 1.0}, per_term=10, limit=10)
+            assert [m.idea_id for m in found] == ids, spelling
+    plc, capitals = holders["plc"]
+    found = await repos.search.holding({"PLC": 1.0, "plc": 1.0, "abc": 1.5}, per_term=10, limit=10)
+    assert [m.idea_id for m in found] == [plc, capitals]
+    assert found[0].terms == "PLC Abc 管道"  # the terms as stored
+    # Each term's own latest one only: 钢板's latest is co2's idea, dn50's the 锚杆 one.
+    found = await repos.search.holding({"钢板": 1.0, "dn50": 2.0}, per_term=1, limit=10)
+    assert [m.idea_id for m in found] == [holders["dn50"][0], holders["钢板"][0]]
+
+
+async def test_listing_by_terms_of_every_kind_the_classifier_makes(
+    repos: Repositories, staff: Staff
+) -> None:
+    """The list's word filter over the same terms: FTS5 on SQLite, the postings (the rarest
+    term walked, the others looked up) on PostgreSQL; every term needed, newest first."""
+    ids = []
+    for terms in TERMED:
+        idea = await add_idea(repos, staff.worker, "".join(terms), T0)
+        await repos.ideas.index_terms(idea.id, terms)
+        ids.append(idea.id)
+    for asked in (("dn50",), ("管道", "dn50"), ("plc", "abc"), ("é", "caf"), ("ς", "m3"), ("ß",)):
+        held = [
+            i for i, ts in zip(ids, TERMED, strict=True) if set(asked) <= {t.lower() for t in ts}
+        ]
+        assert held, asked
+        assert await _ids(repos, EVERYONE, IdeaFilter(terms=asked)) == held[::-1], asked
+        assert await _ids(repos, EVERYONE, IdeaFilter(terms=asked), offset=1) == held[::-1][1:]
+    assert await _ids(repos, EVERYONE, IdeaFilter(terms=("钢板", "泵"))) == []
+
+
+async def test_search_holding_folds_diacritics_on_sqlite_only(
+    repos: Repositories, staff: Staff, backend: str
+) -> None:
+    """The one known difference (IdeaSearch.holding): FTS5's unicode61 tokenizer folds
+    diacritics, so "é" also finds an idea holding "e"; a posting is the term as stored."""
+    plain = await add_idea(repos, staff.worker, "e型", T0)
+    await repos.ideas.index_terms(plain.id, ["e", "型"])
+    accented = await add_idea(repos, staff.worker, "é型", T0)
+    await repos.ideas.index_terms(accented.id, ["é", "型"])
+    found = [m.idea_id for m in await repos.search.holding({"é": 1.0}, per_term=10, limit=10)]
+    assert found == ([accented.id, plain.id] if backend == "sqlite" else [accented.id])
+
+
 async def test_search_ideas_keeps_the_given_order(repos: Repositories, staff: Staff) -> None:
     a = await add_idea(repos, staff.worker, "甲", T0)
     b = await add_idea(repos, staff.worker, "乙", T0)

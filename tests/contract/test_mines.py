@@ -315,3 +315,36 @@ async def test_rows_stored_before_the_migration_belong_to_main(
         assert await Repositories(db.scoped("b")).org.branches() == []
         rows = await db.fetchall("SELECT mine, id FROM departments")
         assert [tuple(r) for r in rows] == [("main", "d1")]
+
+
+async def test_the_postings_migration_backfills_every_mine_as_index_terms_writes_them(
+    postgres_server: PostgresServer,
+) -> None:
+    """Migration 0031 runs with no scope, as the owner whom FORCE binds too, and still fills
+    idea_term_postings from every mine's idea_terms: each idea's terms once, lower-cased as
+    Python lower-cases them (here: terms as the classifier makes them, and ASCII capitals)."""
+    from storage.pg import migrations
+
+    postings = next(m for m in migrations() if m[1].endswith("_term_postings.sql"))
+    url = postgres_server.fresh_database()
+    terms = {"a": ["锚杆", "回收", "锚杆", "dn50"], "b": ["PLC", "é", "ς", "ß", "5mm"]}
+    async with PgDatabase.open(url, max_size=2) as db:
+        await Repositories(db).mines.sync((m, f"{m}矿") for m in MINES)
+        for mine in MINES:
+            repos = await seed_mine(db.scoped(mine))
+            (idea,) = await repos.ideas.for_branch("b01")
+            await repos.ideas.index_terms(idea.id, terms[mine])
+        query = "SELECT mine, term, idea_id FROM idea_term_postings ORDER BY 1, 2, 3"
+        written = [tuple(r) for r in await db.scoped("*").fetchall(query)]
+    assert {(m, t) for m, t, _ in written} == {(m, t.lower()) for m in MINES for t in terms[m]}
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE idea_term_postings")
+        conn.execute("DELETE FROM schema_version WHERE version = %s", (postings[0],))
+    async with PgDatabase.open(url, max_size=2) as db:
+        assert [tuple(r) for r in await db.scoped("*").fetchall(query)] == written
+        # Forced again: the unforced idea_terms lasted only as long as the migration.
+        rows = await db.fetchall(
+            "SELECT relname FROM pg_class WHERE relname LIKE 'idea_term%'"
+            " AND relrowsecurity AND relforcerowsecurity ORDER BY 1"
+        )
+        assert [r[0] for r in rows] == ["idea_term_docs", "idea_term_postings", "idea_terms"]
