@@ -472,8 +472,8 @@ class IdeaRepo:
                 # total, never a term; FTS5 drops it too).
                 await self._db.execute(
                     "INSERT INTO idea_term_postings (term, idea_id) SELECT t, ?"
-                    " FROM unnest(CAST(? AS TEXT[])) AS u(t)",
-                    (idea_id, sorted({t.lower() for t in terms} - {""})),
+                    " FROM json_array_elements_text(CAST(? AS json)) AS u(t)",
+                    (idea_id, json_list(sorted({t.lower() for t in terms} - {""}))),
                 )
         if not added:
             return
