@@ -26,7 +26,8 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 	JINDIANZI_TEST_APP_BACKEND=postgresql $(BIN)/pytest tests/test_journeys.py \
-		tests/test_case_month.py tests/test_quarterly.py tests/test_finding_loop.py
+		tests/test_case_month.py tests/test_quarterly.py tests/test_finding_loop.py \
+		tests/test_group_commit.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -98,6 +98,12 @@ lock, and must not wait for 50. Where writers run side by side (PostgreSQL), the
 store does not wait for the group, so the group is bounded by `GROUP_SIZE` alone."""
 
 
+INTAKE_WORKERS = 2
+"""Where units of work run side by side (PostgreSQL), a backlog is worked by this many groups
+of one process at once: while one group waits for the server, the other uses the process's
+CPU. A SQLite database holds one writer at a time, so one group."""
+
+
 async def process_stored(
     services: Services,
     channel: str,
@@ -108,7 +114,9 @@ async def process_stored(
     returns how many were handled. Several processes may do so on one PostgreSQL database:
     each group claims its updates (`InboxRepo.claim`) inside its transaction, so every update
     is handled by one of them and one chat's updates in order; a process finding every chat
-    taken returns and looks again at its next sweep.
+    taken returns and looks again at its next sweep. On such a database a group that finds
+    a full group's worth of updates (a backlog) starts a second worker beside it, up to
+    `INTAKE_WORKERS` in all, each claiming its own groups the same way.
 
     Group commit: up to `GROUP_SIZE` pending updates share one transaction, each in a
     savepoint of its own, so an update's effect and its done mark commit together, a
@@ -122,6 +130,32 @@ async def process_stored(
     on. Should the group's transaction itself fail (its commit, say), as many updates are
     claimed and done again one per transaction, as if no group had been tried.
     """
+    workers = 1 if services.repos.db.single_writer else INTAKE_WORKERS
+    helpers: list[asyncio.Task[int]] = []
+
+    def backlog() -> None:
+        if sum(not helper.done() for helper in helpers) + 1 < workers:
+            helpers.append(asyncio.create_task(_drain(services, channel, handle, sender_of)))
+
+    try:
+        done = await _drain(services, channel, handle, sender_of, backlog)
+        for count in await asyncio.gather(*helpers):
+            done += count
+    finally:
+        for helper in helpers:  # this one failed or was cancelled: so are they
+            helper.cancel()
+    return done
+
+
+async def _drain(
+    services: Services,
+    channel: str,
+    handle: Callable[[str, str], Awaitable[None]],
+    sender_of: Callable[[str], str | None],
+    backlog: Callable[[], None] | None = None,
+) -> int:
+    """Process groups until nothing pending is left to claim; `backlog()` is called after
+    each group that claimed as many updates as a group holds (more may be waiting)."""
     done = 0
     # A look on the reader first: an idle round (the sweep's, mostly) takes no write lock.
     while await services.repos.inbox.pending(channel, limit=1):
@@ -140,6 +174,8 @@ async def process_stored(
         if not group.claimed:
             break  # what is pending is another process's now
         done += group.done
+        if backlog is not None and group.claimed == GROUP_SIZE:
+            backlog()  # outside the group's transaction: a worker's task starts with none
     return done
 
 
@@ -161,7 +197,7 @@ async def _group(
 ) -> None:
     """Claim up to `size` pending updates and process them in one transaction, counting in
     `group`. The claim is part of the transaction: the updates are this process's until it
-    commits, and another process passes over their chats meanwhile."""
+    commits, and another process (or worker) passes over their chats meanwhile."""
     repos = services.repos
     failures: list[tuple[str, Exception, int, str | None]] = []
     async with repos.db.transaction():

@@ -7,7 +7,13 @@ import json
 from collections.abc import Awaitable, Callable
 
 from bot.app import App
-from bot.intake import GROUP_SECONDS, MAX_UPDATE_ATTEMPTS, process_forever, process_stored
+from bot.intake import (
+    GROUP_SECONDS,
+    INTAKE_WORKERS,
+    MAX_UPDATE_ATTEMPTS,
+    process_forever,
+    process_stored,
+)
 from handlers.router import APOLOGY
 from tests.support import CHANNEL, Chat, RecordingTransport, another_process, idea_rows
 
@@ -162,3 +168,35 @@ async def test_updates_another_process_stored_are_swept_up(app: App) -> None:
         stop.set()
         await loop
     assert handled == ["elsewhere"]
+
+
+async def test_a_backlog_is_worked_by_two_groups_at_once_where_writers_run_side_by_side(
+    app: App,
+) -> None:
+    """One process, 300 updates of 150 chats: on PostgreSQL a second group runs while the
+    first waits for the server (a group holds the chats it claimed, so the second takes
+    others); each update still handled once, each chat in order."""
+    expected: dict[str, list[str]] = {f"c{n}": [] for n in range(150)}
+    async with app.repos.db.transaction():
+        for n in range(300):
+            chat = f"c{n % 150}"
+            await app.repos.inbox.store(
+                CHANNEL, f"b{n:03d}", json.dumps({"chat": chat}), app.services.now(), chat=chat
+            )
+            expected[chat].append(f"b{n:03d}")
+    handled: dict[str, list[str]] = {chat: [] for chat in expected}
+    running, most = 0, 0
+
+    async def handle(update_id: str, raw: str) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        handled[json.loads(raw)["chat"]].append(update_id)
+        await asyncio.sleep(0.001)  # a round trip to the server
+        await app.repos.inbox.finish(CHANNEL, update_id, "done", app.services.now())
+        running -= 1
+
+    assert await process_stored(app.services, CHANNEL, handle, lambda raw: None) == 300
+    assert handled == expected
+    assert await app.repos.inbox.pending(CHANNEL) == []
+    assert most == (1 if app.repos.db.single_writer else INTAKE_WORKERS)
