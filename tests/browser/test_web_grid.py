@@ -22,7 +22,7 @@ from bot.config import Config, WebConfig
 from bot.web.server import web_app
 from tests.browser.support import Browser, serve
 from tests.support import Chat, register_people, table_rows
-from tests.test_web import PUBLIC_URL, token_of
+from tests.web.support import PUBLIC_URL, token_of
 
 
 @pytest.fixture

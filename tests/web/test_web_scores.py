@@ -4,41 +4,23 @@ downloads of the 台账 and the pack, each as the people registered through the 
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import io
 import re
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import openpyxl
 import pytest
-from aiohttp import DummyCookieJar
-from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import App
-from bot.config import Config, WebConfig
-from bot.web.server import web_app
 from tests.support import Chat, register_people, table_rows
-from tests.test_web import PUBLIC_URL, Client, cookie, log_in
+from tests.web.support import Client, cookie, log_in
 
 NOVEMBER = "2026-11"
-
-
-@pytest.fixture
-def config(config: Config) -> Config:
-    return dataclasses.replace(
-        config, web=WebConfig(listen="127.0.0.1:8090", public_url=PUBLIC_URL)
-    )
-
-
-@pytest.fixture
-async def client(app: App) -> AsyncIterator[Client]:
-    async with TestClient(TestServer(web_app(app)), cookie_jar=DummyCookieJar()) as found:
-        yield found
 
 
 @pytest.fixture

@@ -2,39 +2,21 @@
 department (/findings) and the Monday agenda (/agenda), where a leader decides an item with
 the same rule and the same chat notices as /findings decide.
 
-People register through the chat, log in with a /web link (tests/test_web.py's helpers) and
+People register through the chat, log in with a /web link (tests/web/support.py) and
 read the pages from aiohttp's test server in front of `web_app(app)` on the real SQLite file.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from aiohttp import DummyCookieJar
-from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import App
-from bot.config import Config, WebConfig
-from bot.web.server import web_app
 from tests.support import Chat, Clock, RecordingTransport, register_people
-from tests.test_web import PUBLIC_URL, Client, cookie, csrf_of, log_in, sent_to
-
-
-@pytest.fixture
-def config(config: Config) -> Config:
-    return dataclasses.replace(
-        config, web=WebConfig(listen="127.0.0.1:8090", public_url=PUBLIC_URL)
-    )
-
-
-@pytest.fixture
-async def client(app: App) -> AsyncIterator[Client]:
-    async with TestClient(TestServer(web_app(app)), cookie_jar=DummyCookieJar()) as found:
-        yield found
+from tests.web.support import Client, cookie, csrf_of, log_in, sent_to
 
 
 @pytest.fixture

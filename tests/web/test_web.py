@@ -13,7 +13,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import DummyCookieJar, web
+from aiohttp import DummyCookieJar
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import App, load_sample_roster, open_app
@@ -41,25 +41,7 @@ from tests.test_mines import (
     mine_file,
     register,
 )
-
-PUBLIC_URL = "https://kanban.example.cn"
-
-Client = TestClient[web.Request, web.Application]
-
-
-@pytest.fixture
-def config(config: Config) -> Config:
-    """The shipped configuration with the 看板 switched on."""
-    return dataclasses.replace(
-        config, web=WebConfig(listen="127.0.0.1:8090", public_url=PUBLIC_URL)
-    )
-
-
-@pytest.fixture
-async def client(app: App) -> AsyncIterator[Client]:
-    """A browser without a cookie jar: each test sends the cookie it means to."""
-    async with TestClient(TestServer(web_app(app)), cookie_jar=DummyCookieJar()) as found:
-        yield found
+from tests.web.support import PUBLIC_URL, Client, cookie, csrf_of, link, log_in, sent_to, token_of
 
 
 @pytest.fixture
@@ -67,37 +49,6 @@ async def people(chat: Callable[..., Chat]) -> dict[str, Chat]:
     return await register_people(
         chat, "worker", "worker2", "secretary", "supervisor", "leader", "admin"
     )
-
-
-def token_of(reply: str) -> str:
-    found = re.search(rf"{re.escape(PUBLIC_URL)}/login\?t=([A-Za-z0-9_-]+)", reply)
-    assert found is not None, reply
-    return found.group(1)
-
-
-async def link(person: Chat) -> str:
-    replies = await person.say("/web")
-    assert len(replies) == 1
-    return token_of(replies[0])
-
-
-async def log_in(client: Client, person: Chat) -> str:
-    """Follow a fresh /web link and press 进入看板; the session cookie's value."""
-    token = await link(person)
-    response = await client.post("/login", data={"t": token}, allow_redirects=False)
-    assert response.status == 303 and response.headers["Location"] == "/"
-    return response.cookies["jdz_session"].value
-
-
-def cookie(session: str) -> dict[str, str]:
-    return {"Cookie": f"jdz_session={session}"}
-
-
-async def csrf_of(client: Client, session: str, path: str = "/ideas") -> str:
-    page = await (await client.get(path, headers=cookie(session))).text()
-    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', page)
-    assert found is not None
-    return found.group(1)
 
 
 # -- the link from the chat ---------------------------------------------------------------------
@@ -362,10 +313,6 @@ async def test_the_overview_shows_the_figures_in_scope(
 
 
 # -- reviewing ----------------------------------------------------------------------------------
-
-
-def sent_to(transport: RecordingTransport, chat_id: str) -> list[str]:
-    return [str(p["text"]) for c, p in transport.sent if c == chat_id]
 
 
 async def test_rejecting_from_the_web_tells_the_author_in_chat(
