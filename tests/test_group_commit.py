@@ -108,17 +108,22 @@ async def test_a_group_is_bounded_by_time_only_on_a_single_writer_database(
     assert await app.repos.inbox.pending(CHANNEL) == []
 
 
+async def store_spread(app: App, prefix: str, updates: int, chats: int) -> dict[str, list[str]]:
+    """`updates` stored updates dealt round-robin to `chats` chats; each chat's ids in order."""
+    expected: dict[str, list[str]] = {f"c{n}": [] for n in range(chats)}
+    async with app.repos.db.transaction():
+        for n in range(updates):
+            chat, update_id = f"c{n % chats}", f"{prefix}{n:03d}"
+            raw = json.dumps({"chat": chat})
+            await app.repos.inbox.store(CHANNEL, update_id, raw, app.services.now(), chat=chat)
+            expected[chat].append(update_id)
+    return expected
+
+
 async def test_two_processors_handle_each_update_once_and_each_chat_in_order(app: App) -> None:
     """Two processors race over one database (on PostgreSQL, side by side on two
     connections): each update is handled once, each chat's updates in the order stored."""
-    expected: dict[str, list[str]] = {f"c{n}": [] for n in range(20)}
-    async with app.repos.db.transaction():
-        for n in range(200):
-            chat = f"c{n % 20}"
-            await app.repos.inbox.store(
-                CHANNEL, f"r{n:03d}", json.dumps({"chat": chat}), app.services.now(), chat=chat
-            )
-            expected[chat].append(f"r{n:03d}")
+    expected = await store_spread(app, "r", 200, 20)
     handled: dict[str, list[str]] = {chat: [] for chat in expected}
 
     def processor(own: App) -> Callable[[], Awaitable[int]]:
@@ -176,14 +181,7 @@ async def test_a_backlog_is_worked_by_two_groups_at_once_where_writers_run_side_
     """One process, 300 updates of 150 chats: on PostgreSQL a second group runs while the
     first waits for the server (a group holds the chats it claimed, so the second takes
     others); each update still handled once, each chat in order."""
-    expected: dict[str, list[str]] = {f"c{n}": [] for n in range(150)}
-    async with app.repos.db.transaction():
-        for n in range(300):
-            chat = f"c{n % 150}"
-            await app.repos.inbox.store(
-                CHANNEL, f"b{n:03d}", json.dumps({"chat": chat}), app.services.now(), chat=chat
-            )
-            expected[chat].append(f"b{n:03d}")
+    expected = await store_spread(app, "b", 300, 150)
     handled: dict[str, list[str]] = {chat: [] for chat in expected}
     running, most = 0, 0
 
