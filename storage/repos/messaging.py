@@ -9,6 +9,7 @@ from typing import Any
 
 from storage.models import Conversation, FailedUpdate, MenuChoice, OutboxMessage, PendingUpdate
 from storage.port import SqlDatabase
+from storage.repos.dialect import json_list
 from storage.repos.times import from_db_time, to_db_time
 
 
@@ -92,11 +93,11 @@ class InboxRepo:
         # The oldest heads not held by another process, locked; a head done by another
         # since it was read is no longer pending when locked, and is passed over.
         locked = await self._db.fetchall(
-            "SELECT i.chat FROM unnest(CAST(? AS TEXT[])) AS h(update_id)"
+            "SELECT i.chat FROM json_array_elements_text(CAST(? AS json)) AS h(update_id)"
             " JOIN inbox i ON i.channel = ? AND i.update_id = h.update_id"
             " WHERE i.status = 'pending' ORDER BY i.received_at, i.position LIMIT ?"
             " FOR UPDATE OF i SKIP LOCKED",
-            ([str(r["update_id"]) for r in heads], channel, limit),
+            (json_list(str(r["update_id"]) for r in heads), channel, limit),
         )
         if not locked:
             return []
@@ -104,10 +105,10 @@ class InboxRepo:
         # Waits rather than skips: a later update is held by someone else only in a race of
         # two stores committed out of order, and skipping it would break the chat's order.
         rows = await self._db.fetchall(
-            "SELECT i.update_id, i.raw FROM unnest(CAST(? AS TEXT[])) AS c(chat)"
+            "SELECT i.update_id, i.raw FROM json_array_elements_text(CAST(? AS json)) AS c(chat)"
             " JOIN inbox i ON i.channel = ? AND i.chat = c.chat WHERE i.status = 'pending'"
             " ORDER BY i.received_at, i.position LIMIT ? FOR UPDATE OF i",
-            (chats, channel, limit),
+            (json_list(chats), channel, limit),
         )
         return [PendingUpdate(r["update_id"], r["raw"]) for r in rows]
 
