@@ -98,10 +98,11 @@ lock, and must not wait for 50. Where writers run side by side (PostgreSQL), the
 store does not wait for the group, so the group is bounded by `GROUP_SIZE` alone."""
 
 
-INTAKE_WORKERS = 2
-"""Where units of work run side by side (PostgreSQL), a backlog is worked by this many groups
-of one process at once: while one group waits for the server, the other uses the process's
-CPU. A SQLite database holds one writer at a time, so one group."""
+INTAKE_WORKERS = 3
+"""Where units of work run side by side (PostgreSQL), a backlog is worked by up to this many
+groups of one process at once: while one group waits for the server, another uses the
+process's CPU (three did a little better than two in the burst, BENCHMARKS.md). A SQLite
+database holds one writer at a time, so one group."""
 
 
 async def process_stored(
@@ -115,7 +116,7 @@ async def process_stored(
     each group claims its updates (`InboxRepo.claim`) inside its transaction, so every update
     is handled by one of them and one chat's updates in order; a process finding every chat
     taken returns and looks again at its next sweep. On such a database a group that finds
-    a full group's worth of updates (a backlog) starts a second worker beside it, up to
+    a full group's worth of updates (a backlog) starts another worker beside it, up to
     `INTAKE_WORKERS` in all, each claiming its own groups the same way.
 
     Group commit: up to `GROUP_SIZE` pending updates share one transaction, each in a

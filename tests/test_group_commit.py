@@ -175,12 +175,12 @@ async def test_updates_another_process_stored_are_swept_up(app: App) -> None:
     assert handled == ["elsewhere"]
 
 
-async def test_a_backlog_is_worked_by_two_groups_at_once_where_writers_run_side_by_side(
+async def test_a_backlog_is_worked_by_several_groups_at_once_where_writers_run_side_by_side(
     app: App,
 ) -> None:
-    """One process, 300 updates of 150 chats: on PostgreSQL a second group runs while the
-    first waits for the server (a group holds the chats it claimed, so the second takes
-    others); each update still handled once, each chat in order."""
+    """One process, 300 updates of 150 chats: on PostgreSQL more groups run while the first
+    waits for the server (a group holds the chats it claimed, so the others take others);
+    each update still handled once, each chat in order."""
     expected = await store_spread(app, "b", 300, 150)
     handled: dict[str, list[str]] = {chat: [] for chat in expected}
     running, most = 0, 0

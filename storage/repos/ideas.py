@@ -461,20 +461,18 @@ class IdeaRepo:
                 (idea_id, " ".join(terms), idea_id),
             )
         else:
-            added = await self._db.execute(
-                "INSERT INTO idea_terms (id, terms) VALUES (?, ?)"
-                " ON CONFLICT (mine, id) DO NOTHING",
-                (idea_id, " ".join(terms)),
+            # The terms row and, when it was added, the postings `IdeaSearch.holding` reads
+            # (each of the idea's terms once, lower-cased as the counts' terms are; '' is the
+            # counts' total, never a term, and FTS5 drops it too): one statement.
+            row = await self._db.fetchone(
+                "WITH added AS (INSERT INTO idea_terms (id, terms) VALUES (?, ?)"
+                " ON CONFLICT (mine, id) DO NOTHING RETURNING id),"
+                " posted AS (INSERT INTO idea_term_postings (term, idea_id) SELECT u.t, a.id"
+                " FROM added a, json_array_elements_text(CAST(? AS json)) AS u(t))"
+                " SELECT count(*) FROM added",
+                (idea_id, " ".join(terms), json_list(sorted({t.lower() for t in terms} - {""}))),
             )
-            if added:
-                # The postings `IdeaSearch.holding` reads: each of the idea's terms once,
-                # lower-cased as the counts' terms are, in one statement ('' is the counts'
-                # total, never a term; FTS5 drops it too).
-                await self._db.execute(
-                    "INSERT INTO idea_term_postings (term, idea_id) SELECT t, ?"
-                    " FROM json_array_elements_text(CAST(? AS json)) AS u(t)",
-                    (idea_id, json_list(sorted({t.lower() for t in terms} - {""}))),
-                )
+            added = int(row[0]) if row else 0
         if not added:
             return
         # The counts of every idea a unit indexes are written together as it commits
