@@ -140,11 +140,17 @@ async def process_stored(
 
     try:
         done = await _drain(services, channel, handle, sender_of, backlog)
-        for count in await asyncio.gather(*helpers):
-            done += count
-    finally:
-        for helper in helpers:  # this one failed or was cancelled: so are they
-            helper.cancel()
+        results = await asyncio.gather(*helpers, return_exceptions=True)
+    except BaseException:
+        for helper in helpers:  # this one failed or was cancelled: so are they, and their
+            helper.cancel()  # rollbacks end before anyone may close the pool
+        await asyncio.gather(*helpers, return_exceptions=True)
+        raise
+    for result in results:
+        if isinstance(result, BaseException):  # what it had claimed stays pending
+            log.error("%s: an intake worker failed", channel, exc_info=result)
+        else:
+            done += result  # what the others committed still counts
     return done
 
 

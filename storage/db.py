@@ -268,6 +268,8 @@ class Database:
                 if self._conn.in_transaction:  # SQLite may have ended it already (e.g. disk full)
                     await self._call(_rowcount, f"ROLLBACK TO {name}", ())
                     await self._call(_rowcount, f"RELEASE {name}", ())
+                else:  # and with it what the unit had counted
+                    self._tallies.clear()
                 raise
             self._tallies.release()
             await self._call(_rowcount, f"RELEASE {name}", ())

@@ -476,6 +476,8 @@ class PgDatabase:
 
     async def tally(self, table: str, key: str, count: str, counted: Iterable[str]) -> None:
         check_names(table, key, count)
+        if self.mine == ALL_MINES:  # refused here, not at the commit of someone's whole unit
+            raise StorageError("the group scope ('*') reads every mine and writes none")
         tx = self._tx.get()
         if tx is None:
             async with self.transaction():

@@ -66,6 +66,11 @@ class Tallies:
         """The savepoint rolled back: its counts go with it."""
         self._levels.pop()
 
+    def clear(self) -> None:
+        """The transaction ended by itself (SQLite may, on a full disk): every count goes,
+        the savepoints still open keep their levels."""
+        self._levels = [{} for _ in self._levels]
+
     def totals(self) -> list[tuple[Key, list[tuple[str, int]]]]:
         """Every key's (counted, amount) rows, keys and rows in order, so two units writing
         the same rows lock them in the same order (no deadlock between them)."""

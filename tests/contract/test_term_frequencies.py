@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from storage import Repositories
+from storage.errors import StorageError
+from storage.port import GROUP_SCOPE
 from tests.contract.seed import Staff
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -117,4 +119,30 @@ async def test_units_side_by_side_do_not_wait_for_each_others_counts(
 async def test_a_tally_names_plain_tables_and_columns_only(repos: Repositories) -> None:
     with pytest.raises(ValueError, match="not a plain table or column name"):
         await repos.db.tally("idea_term_docs; DROP TABLE ideas", "term", "docs", ["锚杆"])
+    assert await repos.search.frequencies(["锚杆"]) == (0, {})
+
+
+async def test_counts_go_with_a_transaction_sqlite_ended_by_itself(
+    repos: Repositories, staff: Staff
+) -> None:
+    """On a full disk SQLite rolls the whole transaction back itself: the unit's counts go
+    with it, not written on their own after it."""
+    if repos.db.dialect != "sqlite":
+        pytest.skip("only SQLite ends a transaction by itself inside a savepoint")
+    first = await idea(repos, staff, "建议一")
+    with pytest.raises(StorageError):
+        async with repos.db.transaction():
+            await repos.ideas.index_terms(first, ["锚杆"])
+            with pytest.raises(RuntimeError):
+                async with repos.db.transaction():
+                    await repos.db.execute("ROLLBACK")  # what SQLite does on SQLITE_FULL
+                    raise RuntimeError("database or disk is full")
+    assert await repos.search.frequencies(["锚杆"]) == (0, {})
+
+
+async def test_the_group_scope_counts_nothing(repos: Repositories) -> None:
+    if repos.db.dialect == "sqlite":
+        pytest.skip("SQLite's group scope is its one mine")
+    with pytest.raises(StorageError, match="writes none"):
+        await repos.db.scoped(GROUP_SCOPE).tally("idea_term_docs", "term", "docs", ["锚杆"])
     assert await repos.search.frequencies(["锚杆"]) == (0, {})
