@@ -287,17 +287,25 @@ TERMED = (
 )
 
 
+async def index_termed(repos: Repositories, staff: Staff) -> list[int]:
+    """An idea for each of TERMED, indexed with those terms, oldest first; their ids."""
+    ids = []
+    for terms in TERMED:
+        idea = await add_idea(repos, staff.worker, "".join(terms), T0)
+        await repos.ideas.index_terms(idea.id, terms)
+        ids.append(idea.id)
+    return ids
+
+
 async def test_search_holding_finds_every_kind_of_term_the_classifier_makes(
     repos: Repositories, staff: Staff
 ) -> None:
     """FTS5's answer on SQLite, the postings' on PostgreSQL: the same ideas for each term,
     asked in any case (FTS5 folds it; the postings are lower-cased), newest first."""
     holders: dict[str, list[int]] = {}
-    for terms in TERMED:
-        idea = await add_idea(repos, staff.worker, "".join(terms), T0)
-        await repos.ideas.index_terms(idea.id, terms)
+    for idea_id, terms in zip(await index_termed(repos, staff), TERMED, strict=True):
         for term in {t.lower() for t in terms}:
-            holders.setdefault(term, []).insert(0, idea.id)
+            holders.setdefault(term, []).insert(0, idea_id)
     for term, ids in holders.items():
         asked = {term, term.upper()} if term.upper().lower() == term else {term}
         for spelling in asked:
@@ -317,11 +325,7 @@ async def test_listing_by_terms_of_every_kind_the_classifier_makes(
 ) -> None:
     """The list's word filter over the same terms: FTS5 on SQLite, the postings (the rarest
     term walked, the others looked up) on PostgreSQL; every term needed, newest first."""
-    ids = []
-    for terms in TERMED:
-        idea = await add_idea(repos, staff.worker, "".join(terms), T0)
-        await repos.ideas.index_terms(idea.id, terms)
-        ids.append(idea.id)
+    ids = await index_termed(repos, staff)
     for asked in (("dn50",), ("管道", "dn50"), ("plc", "abc"), ("é", "caf"), ("ς", "m3"), ("ß",)):
         held = [
             i for i, ts in zip(ids, TERMED, strict=True) if set(asked) <= {t.lower() for t in ts}

@@ -11,7 +11,7 @@ import pytest
 from storage import Repositories
 from storage.errors import StorageError
 from storage.port import GROUP_SCOPE
-from tests.contract.seed import Staff
+from tests.contract.seed import Staff, add_idea
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -39,10 +39,7 @@ async def test_counts_of_many_terms_with_quotes_and_brackets(
 
 
 async def idea(repos: Repositories, staff: Staff, text: str) -> int:
-    added = await repos.ideas.add(
-        author=staff.worker, text=text, category="其他", confidence=0.5, channel="telegram", now=T0
-    )
-    return added.id
+    return (await add_idea(repos, staff.worker, text, T0)).id
 
 
 async def test_a_units_counts_are_summed_and_written_as_it_commits(
